@@ -1,0 +1,209 @@
+"""The `baygate` command line (DESIGN section 6).
+
+Exit status: 0 permitted, 1 conditional, 2 prohibited (the strongest of several), 3 bad input (the
+error on stderr, naming file and field, never a traceback).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from api.render import LANGS, default_language, summary
+from engine.config import option_overrides, rules_directory
+from engine.errors import BaygateError, RulePackError
+from engine.evaluator import Engine
+from engine.facts import FactRegistry
+from engine.inputs import load_requests
+from engine.models import Decision, TransferRequest
+from engine.rulespec import load_pack_set
+
+EXIT_BY_OUTCOME = {"permitted": 0, "conditional": 1, "prohibited": 2}
+EXIT_BAD_INPUT = 3
+
+app = typer.Typer(help="Decide cross-border data transfers between Shenzhen and Hong Kong.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+rules_app = typer.Typer(help="Validate and list rule packs.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+RulesOption = Annotated[str | None, typer.Option("--rules", help="Rule pack folder (default: BAYGATE_RULES "
+                                                 "or the shipped rules/).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+LangOption = Annotated[str | None, typer.Option("--lang", help="en, zh-Hans or zh-Hant (default: locale).")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Evaluate under the packs as they stood on "
+                                                "this day (YYYY-MM-DD).")]
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    typer.echo(f"baygate: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_engine(rules: str | None) -> Engine:
+    try:
+        return Engine(load_pack_set(rules_directory(rules)), option_overrides())
+    except RulePackError as exc:
+        fail("rule packs refused:\n" + str(exc))
+    except BaygateError as exc:
+        fail(str(exc))
+
+
+def read_sources(files: list[str]) -> list[tuple[str, list[TransferRequest], bool]]:
+    """Every file (or - for standard input) read and validated before anything is decided."""
+    loaded = []
+    problems = []
+    for name in files:
+        try:
+            raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        except OSError as exc:
+            problems.append(f"{name}: cannot read: {exc.strerror}")
+            continue
+        try:
+            requests, was_list = load_requests(raw, "<stdin>" if name == "-" else name)
+        except BaygateError as exc:
+            problems.append(str(exc))
+            continue
+        loaded.append((name, requests, was_list))
+    if problems:
+        fail("bad input:\n" + "\n".join(problems))
+    return loaded
+
+
+def parse_as_of(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of: not a date (YYYY-MM-DD): {value!r}")
+
+
+def check_lang(lang: str | None) -> str:
+    chosen = lang or default_language()
+    if chosen not in LANGS:
+        fail(f"--lang: expected one of {', '.join(LANGS)}, got {chosen!r}")
+    return chosen
+
+
+def decision_json(decision: Decision) -> Any:
+    return decision.model_dump(mode="json")
+
+
+def emit(decisions: list[tuple[str, Decision]], as_json: bool, lang: str, single: bool) -> None:
+    if as_json:
+        payload = [decision_json(d) for _, d in decisions]
+        typer.echo(json.dumps(payload[0] if single else payload, ensure_ascii=False, indent=2))
+        return
+    typer.echo("\n\n".join(summary(d, lang, source) for source, d in decisions))
+
+
+def exit_for(decisions: list[Decision]) -> int:
+    return max((EXIT_BY_OUTCOME[d.outcome] for d in decisions), default=0)
+
+
+@app.command()
+def evaluate(
+    files: Annotated[list[str], typer.Argument(help="Request files (YAML or JSON, one request or a list); "
+                                               "- reads standard input.")],
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+    as_of: AsOfOption = None,
+    rules: RulesOption = None,
+) -> None:
+    """Decide transfers without recording anything (dry run)."""
+    chosen = check_lang(lang)
+    day = parse_as_of(as_of)
+    sources = read_sources(files)
+    engine = load_engine(rules)
+    from api.counts import prior_counts_reader
+
+    reader = prior_counts_reader()
+    decisions = []
+    for name, requests, _ in sources:
+        for request in requests:
+            decisions.append((name, engine.evaluate(request, reader(request), as_of=day)))
+    single = len(decisions) == 1 and len(sources) == 1 and not sources[0][2]
+    emit(decisions, as_json, chosen, single)
+    raise typer.Exit(exit_for([d for _, d in decisions]))
+
+
+@rules_app.command("validate")
+def rules_validate(directory: Annotated[str | None, typer.Argument(help="Rule pack folder.")] = None) -> None:
+    """Check every pack of a folder; list every error with file, line and rule id."""
+    folder = rules_directory(directory)
+    try:
+        pack_set = load_pack_set(folder)
+        Engine(pack_set, option_overrides())
+    except RulePackError as exc:
+        typer.echo(str(exc), err=True)
+        typer.echo(f"{len(exc.issues)} error(s); the pack set is refused.", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except BaygateError as exc:
+        fail(str(exc))
+    typer.echo(f"{folder}: {len(pack_set.packs)} packs, {len(pack_set.rules)} rules, "
+               f"{len(pack_set.obligations)} obligations: valid ({pack_set.digest})")
+
+
+@rules_app.command("list")
+def rules_list(
+    rules: RulesOption = None,
+    as_json: JsonOption = False,
+    options: Annotated[bool, typer.Option("--options", help="List the pack options and their values.")] = False,
+) -> None:
+    """List packs, their rules, and (with --options) the pack options in force."""
+    engine = load_engine(rules)
+    pack_set = engine.pack_set
+    if as_json:
+        typer.echo(json.dumps({
+            "digest": pack_set.digest,
+            "packs": [{"pack": p.name, "version": p.version, "title": p.title, "digest": p.digest,
+                       "rules": [r.id for r in p.rules]} for p in pack_set.packs],
+            "options": engine.options,
+        }, ensure_ascii=False, indent=2))
+        return
+    if options:
+        for option_id, decl in sorted(pack_set.options.items()):
+            value = engine.options[option_id]
+            default = " (default)" if value == decl.spec.default else " (set by configuration)"
+            typer.echo(f"{option_id} = {json.dumps(value)}{default}  [{decl.pack}]")
+            typer.echo(f"    {decl.spec.description}")
+            for reading, cite in decl.readings.items():
+                typer.echo(f"    {reading}: {cite}")
+        return
+    for pack in pack_set.packs:
+        typer.echo(f"{pack.name} {pack.version}  {pack.title}  ({pack.file}, {len(pack.rules)} rules)")
+        for rule in pack.rules:
+            window = f"{rule.effective_from}..{rule.effective_to or ''}"
+            flag = " [unsure]" if rule.unsure else ""
+            typer.echo(f"  {rule.id:<40} {rule.then.kind:<18} {window:<23}{flag} {rule.title}")
+
+
+@app.command()
+def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
+    """Print the fact registry: every fact a rule may read, its type and meaning."""
+    try:
+        registry = load_pack_set(rules_directory(rules)).registry
+    except RulePackError:
+        registry = FactRegistry()
+    if as_json:
+        typer.echo(json.dumps([{"name": s.name, "type": s.type, "meaning": s.meaning, "values": list(s.values),
+                                "optional": s.optional, "derived": s.derived} for s in registry],
+                              ensure_ascii=False, indent=2))
+        return
+    for spec in registry:
+        values = f" ({', '.join(spec.values)})" if spec.values else ""
+        extra = " [optional]" if spec.optional else (" [derived]" if spec.derived else "")
+        typer.echo(f"{spec.name:<48} {spec.type:<7}{extra} {spec.meaning}{values}")
+
+
+def main() -> None:
+    try:
+        app()
+    except BaygateError as exc:  # pragma: no cover - commands render their own errors
+        typer.echo(f"baygate: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)

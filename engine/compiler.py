@@ -1,0 +1,147 @@
+"""Compile validated rules into durable-rules JSON rulesets, and encode fact sheets for them.
+
+durable-rules is fragile around booleans, missing fields and ``$ex``/``$nex`` (measured: segfaults
+and hangs, see tests/test_rete.py), so the encoding keeps every value it sees an integer or a string
+and every key present: booleans become 1/0, dates their ordinal day, a set one 1/0 key per member,
+and an optional fact a ``__present`` flag beside its value. Conditions are put in negation normal
+form first (De Morgan), ``in`` becomes ``$or``, and every rule also tests its effective window
+against ``planned_date``, so that only rules in force on the planned date can fire in the network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.conditions import All, AnyOf, Condition, Leaf, negation_normal_form
+from engine.facts import FactRegistry, FactSpec, FactValue
+from engine.rulespec import PackSet, RuleSpec
+
+MAX_RULES_PER_RULESET = 400
+"""durable-rules hangs at about 512 rules in one ruleset (DESIGN section 7)."""
+
+SEEN_KEY = "__seen"
+"""Every ruleset has a catch-all rule on this key, so no fact is ever unhandled: an unhandled fact
+raises MessageNotHandledException and, measured here, then crashes the process on state deletion."""
+SEEN_RULE = "__seen__"
+STAGES = (0, 1, 2)
+
+
+def key_of(name: str) -> str:
+    return name.replace(".", "__")
+
+
+@dataclass(frozen=True)
+class CompiledRuleset:
+    name: str
+    stage: int
+    definition: dict[str, Any]
+    rule_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompiledPackSet:
+    """The rulesets of a pack set, by stage; names carry the digest so versions never collide."""
+
+    digest: str
+    stages: dict[int, tuple[CompiledRuleset, ...]]
+
+
+def _scalar(spec: FactSpec, value: Any) -> Any:
+    if spec.type == "bool":
+        return 1 if value else 0
+    if spec.type == "date":
+        return value.toordinal() if isinstance(value, dt.date) else 0
+    return value
+
+
+def _leaf(leaf: Leaf, spec: FactSpec) -> dict[str, Any]:
+    key = key_of(leaf.fact)
+    op, value = leaf.op, leaf.value
+    if spec.type == "set":
+        if op == "exists":
+            return {f"{key}__any": 1 if value else 0}
+        member = f"{key}__{value}"
+        return {member: 1 if op == "contains" else 0}
+    if op == "exists":
+        return {f"{key}__present": 1 if value else 0}
+    if op == "eq":
+        expr: dict[str, Any] = {key: _scalar(spec, value)}
+    elif op == "ne":
+        expr = {"$neq": {key: _scalar(spec, value)}}
+    elif op == "in":
+        expr = {"$or": [{key: _scalar(spec, v)} for v in value]}
+    elif op == "not_in":
+        expr = {"$and": [{"$neq": {key: _scalar(spec, v)}} for v in value]}
+    else:
+        expr = {f"${op}": {key: _scalar(spec, value)}}
+    if spec.optional:
+        return {"$and": [{f"{key}__present": 1}, expr]}
+    return expr
+
+
+def compile_condition(cond: Condition, registry: FactRegistry) -> dict[str, Any]:
+    """A condition in negation normal form as a durable-rules expression."""
+    nnf = negation_normal_form(cond)
+    return _compile_nnf(nnf, registry)
+
+
+def _compile_nnf(cond: Condition, registry: FactRegistry) -> dict[str, Any]:
+    if isinstance(cond, Leaf):
+        spec = registry.get(cond.fact)
+        assert spec is not None, cond.fact  # the loader rejected unknown facts
+        return _leaf(cond, spec)
+    if isinstance(cond, All):
+        return {"$and": [_compile_nnf(item, registry) for item in cond.items] or [{SEEN_KEY: 1}]}
+    if isinstance(cond, AnyOf):
+        if not cond.items:
+            return {SEEN_KEY: 2}  # an empty `any` is false: no fact carries 2
+        return {"$or": [_compile_nnf(item, registry) for item in cond.items]}
+    raise TypeError(f"not in negation normal form: {cond!r}")  # pragma: no cover
+
+
+def compile_rule(rule: RuleSpec, registry: FactRegistry) -> dict[str, Any]:
+    window: list[dict[str, Any]] = [{"$gte": {"planned_date": rule.effective_from.toordinal()}}]
+    if rule.effective_to is not None:
+        window.append({"$lte": {"planned_date": rule.effective_to.toordinal()}})
+    return {"all": [{"m": {"$and": [*window, compile_condition(rule.when, registry)]}}]}
+
+
+def compile_pack_set(pack_set: PackSet, prefix: str = "baygate") -> CompiledPackSet:
+    """Rulesets of at most MAX_RULES_PER_RULESET rules, grouped by stage."""
+    stages: dict[int, tuple[CompiledRuleset, ...]] = {}
+    short = pack_set.digest.split(":")[-1][:16]
+    for stage in STAGES:
+        rules = [rule for rule in pack_set.rules if rule.stage == stage]
+        chunks = [rules[i:i + MAX_RULES_PER_RULESET] for i in range(0, len(rules), MAX_RULES_PER_RULESET)]
+        compiled = []
+        for index, chunk in enumerate(chunks):
+            definition = {rule.id: compile_rule(rule, pack_set.registry) for rule in chunk}
+            definition[SEEN_RULE] = {"all": [{"m": {SEEN_KEY: 1}}]}
+            compiled.append(CompiledRuleset(f"{prefix}_{short}_s{stage}_{index}", stage, definition,
+                                            tuple(rule.id for rule in chunk)))
+        stages[stage] = tuple(compiled)
+    return CompiledPackSet(pack_set.digest, stages)
+
+
+def encode_facts(facts: Mapping[str, FactValue], registry: FactRegistry) -> dict[str, Any]:
+    """A fact sheet as a durable-rules fact: integers and strings only, every key present."""
+    encoded: dict[str, Any] = {SEEN_KEY: 1}
+    for spec in registry:
+        key = key_of(spec.name)
+        value = facts.get(spec.name)
+        if spec.type == "set":
+            members = value if isinstance(value, frozenset) else frozenset()
+            for member in spec.values:
+                encoded[f"{key}__{member}"] = 1 if member in members else 0
+            encoded[f"{key}__any"] = 1 if members else 0
+            continue
+        if spec.optional:
+            encoded[f"{key}__present"] = 0 if value is None else 1
+        if value is None:
+            encoded[key] = 0 if spec.type in ("number", "bool", "date") else ""
+        else:
+            encoded[key] = _scalar(spec, value)
+    return encoded

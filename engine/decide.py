@@ -1,0 +1,204 @@
+"""Combine the effects of the rules that fired into a Decision (DESIGN section 3).
+
+- A prohibition wins over everything.
+- Mechanisms are ordered none < contract tier < security assessment < prohibited; the strongest
+  requirement wins, and its options are those every requirement at that level accepts, plus any a
+  rule declares ``also_satisfied_by``, less the gated ones (``eligible``) no rule made eligible.
+- A mechanism in place counts only where it is among the options and valid on the planned date.
+- Fail closed: a transfer out of the Mainland with personal or important data that no route rule
+  decided is conditional with the reason ``engine.no-route``, never permitted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ulid import ULID
+
+from engine.conditions import describe_value, evaluate, facts_read
+from engine.facts import FactValue, PriorCounts, Tally
+from engine.models import (
+    Counts,
+    Decision,
+    MissingItem,
+    ObligationResult,
+    Reason,
+    RulesInfo,
+    TransferRequest,
+)
+from engine.rulespec import MECHANISM_LEVEL, PackSet, RuleSpec
+from engine.texts import (
+    NO_ROUTE_CITATION,
+    NO_ROUTE_RULE,
+    missing_approval,
+    missing_mechanism,
+    no_eligible_mechanism,
+    no_route,
+)
+from engine.workdays import add_working_days
+
+OPTION_ORDER = ("gba_standard_contract", "standard_contract", "certification", "security_assessment")
+UNCOUNTED_EXEMPTIONS_OPTION = "exempt_volumes_counted"
+ALWAYS_COUNTED_EXEMPTIONS = frozenset({"under_threshold", "non_personal"})
+"""Art. 5(4) volumes are exactly what the thresholds measure; non-personal data has none to count."""
+
+
+def _precedence(rule: RuleSpec) -> tuple[int, int]:
+    then = rule.then
+    if then.prohibit:
+        rank = 0
+    elif then.require:
+        rank = 3 - max(MECHANISM_LEVEL[m] for m in then.require)
+    elif then.exempt:
+        rank = 3
+    elif then.eligible or then.also_satisfied_by:
+        rank = 4
+    elif then.approvals:
+        rank = 5
+    elif then.obligations:
+        rank = 6
+    else:
+        rank = 7
+    return rank, 0
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the evaluator hands to decide: the inputs and the rules that fired, in stage order."""
+
+    request: TransferRequest
+    facts: Mapping[str, FactValue]
+    fired: Sequence[str]
+    prior: PriorCounts
+    tally: Tally
+    options: Mapping[str, bool | int | str]
+    as_of: dt.date
+
+
+def _reason(rule: RuleSpec, facts: Mapping[str, FactValue]) -> Reason:
+    read = sorted(name for name in facts_read(rule.when) if not name.startswith("option.")
+                  or name in facts)
+    return Reason(
+        rule=rule.id,
+        effect=rule.then.kind,
+        message=rule.message,
+        citation=rule.cite,
+        unsure=rule.unsure,
+        facts={name: describe_value(facts.get(name)) for name in read},
+    )
+
+
+def _mechanism_problems(options: list[str], facts: Mapping[str, FactValue],
+                        request: TransferRequest) -> list[str]:
+    problems = []
+    for mech in request.safeguards.mechanisms:
+        if mech.type not in options:
+            problems.append(f"The {mech.type} {mech.reference} in place does not fit this case.")
+        elif not facts.get(f"mechanism.{mech.type}.valid"):
+            problems.append(f"The {mech.type} {mech.reference} is not valid on {request.planned_date} "
+                            "(not yet in effect, expired, or unfiled after its filing window).")
+    return problems
+
+
+def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
+    """Assemble the decision from the fired rules."""
+    facts = evaluation.facts
+    request = evaluation.request
+    by_id = {rule.id: rule for rule in pack_set.rules}
+    position = {rule.id: index for index, rule in enumerate(pack_set.rules)}
+    fired = [by_id[rule_id] for rule_id in dict.fromkeys(evaluation.fired)]
+    fired.sort(key=lambda rule: (_precedence(rule), position[rule.id]))
+    reasons = [_reason(rule, facts) for rule in fired]
+    missing: list[MissingItem] = []
+
+    prohibited = any(rule.then.prohibit for rule in fired)
+    exemption_set = {rule.then.exempt for rule in fired if rule.then.exempt}
+    exemptions = [e for e in ("non_personal", "foreign_reexport", "contract_necessity", "hr_management",
+                              "emergency", "under_threshold", "ftz_negative_list") if e in exemption_set]
+    requirements = [rule.then.require for rule in fired if rule.then.require]
+
+    route_decided = any(rule.then.decides_route for rule in fired)
+    if (not route_decided and facts.get("leaves_mainland")
+            and (facts.get("data.has_personal") or facts.get("data.has_important"))):
+        text = no_route()
+        reasons.append(Reason(rule=NO_ROUTE_RULE, effect="fail_closed", message=text,
+                              citation=NO_ROUTE_CITATION, facts={
+                                  "leaves_mainland": True,
+                                  "data.has_personal": facts.get("data.has_personal"),
+                                  "data.has_important": facts.get("data.has_important")}))
+        missing.append(MissingItem(review="legal review of the route", text=text))
+
+    mechanism = "none"
+    options: list[str] = []
+    if prohibited:
+        mechanism = "prohibited"
+    elif requirements:
+        top = max(MECHANISM_LEVEL[m] for req in requirements for m in req)
+        at_top = [set(req) for req in requirements if max(MECHANISM_LEVEL[m] for m in req) == top]
+        accepted = set.intersection(*at_top)
+        accepted |= {m for rule in fired for m in rule.then.also_satisfied_by}
+        eligible = {m for rule in fired for m in rule.then.eligible}
+        accepted = {m for m in accepted if m not in pack_set.gated_mechanisms or m in eligible}
+        options = [m for m in OPTION_ORDER if m in accepted]
+        mechanism = "security_assessment" if top == 2 else "standard_contract"
+        if not options:
+            missing.append(MissingItem(review="no eligible mechanism", text=no_eligible_mechanism()))
+        elif not any(facts.get(f"mechanism.{m}.valid") for m in options):
+            missing.append(MissingItem(
+                mechanism="one of " + ", ".join(options),
+                text=missing_mechanism(options, _mechanism_problems(options, facts, request))))
+
+    for kind in dict.fromkeys(kind for rule in fired for kind in rule.then.approvals):
+        if not facts.get(f"approval.{kind}"):
+            missing.append(MissingItem(approval=kind, text=missing_approval(kind)))
+
+    obligations: list[ObligationResult] = []
+    for oid in dict.fromkeys(oid for rule in fired for oid in rule.then.obligations):
+        spec = pack_set.obligations[oid]
+        satisfied = evaluate(spec.satisfied_when, facts) if spec.satisfied_when is not None else False
+        due_date = None
+        due_note = None
+        if spec.due.kind == "working_days" and spec.due.after and spec.due.working_days is not None:
+            base = facts.get(spec.due.after)
+            if isinstance(base, dt.date):
+                result = add_working_days(base, spec.due.working_days)
+                due_date, due_note = result.day, result.note
+        obligations.append(ObligationResult(
+            id=oid, text=spec.text, due=spec.due.describe(), due_date=due_date, due_note=due_note,
+            citation=spec.cite, satisfied=satisfied, before_transfer=spec.due.before_transfer))
+        if spec.due.before_transfer and not satisfied and not prohibited:
+            missing.append(MissingItem(obligation=oid, text=spec.text))
+
+    outcome = "prohibited" if prohibited else ("conditional" if missing else "permitted")
+    counted = not prohibited and (
+        bool(evaluation.options.get(UNCOUNTED_EXEMPTIONS_OPTION, False))
+        or not (exemption_set - ALWAYS_COUNTED_EXEMPTIONS))
+    tally = evaluation.tally
+    declared = request.declared_prior
+    before_personal = evaluation.prior.personal_subjects + declared.personal_subjects
+    before_sensitive = evaluation.prior.sensitive_subjects + declared.sensitive_subjects
+    counts = Counts(
+        year=request.planned_date.year,
+        personal_subjects_before=before_personal,
+        sensitive_subjects_before=before_sensitive,
+        personal_subjects_after=before_personal + (tally.personal_subjects if counted else 0),
+        sensitive_subjects_after=before_sensitive + (tally.sensitive_subjects if counted else 0),
+        counted=counted,
+    )
+    return Decision(
+        decision_id=str(ULID()),
+        reference=request.reference,
+        outcome=outcome,
+        mechanism=mechanism,  # type: ignore[arg-type]
+        mechanism_options=options,
+        exemptions=exemptions,
+        reasons=reasons,
+        missing=missing,
+        obligations=obligations,
+        counts=counts,
+        rules=RulesInfo(packs=pack_set.versions, digest=pack_set.digest, as_of=evaluation.as_of,
+                        options=dict(evaluation.options)),
+        evaluated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+    )

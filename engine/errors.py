@@ -1,0 +1,94 @@
+"""Errors are part of the interface: each has a stable code and names the field, or the file, line
+and rule. The CLI renders them on stderr with exit status 3; the HTTP service as RFC 9457 problems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+
+class BaygateError(Exception):
+    """Base of the errors users see; ``code`` is stable and documented."""
+
+    code = "baygate.error"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One thing wrong with an input, with the path of the field (``data[1].subjects``)."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class InputError(BaygateError):
+    """A request that cannot be evaluated: the source (file or body) and every field problem."""
+
+    code = "baygate.bad-input"
+
+    def __init__(self, source: str, problems: list[FieldProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        prefix = f"{self.source}: " if self.source else ""
+        return "\n".join(f"{prefix}{problem}" for problem in self.problems)
+
+
+def field_path(location: tuple[int | str, ...]) -> str:
+    """``("data", 1, "subjects")`` -> ``data[1].subjects``."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def problems_from_validation(error: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[FieldProblem]:
+    """Pydantic's errors as field problems; model-level checks keep the path of their model."""
+    problems = []
+    for item in error.errors(include_url=False):
+        location = tuple(part for part in item["loc"] if not _is_type_tag(part))
+        message = item["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        problems.append(FieldProblem(field_path(prefix + location), message))
+    return problems
+
+
+def _is_type_tag(part: int | str) -> bool:
+    # Pydantic inserts tags such as "function-after[...]" for validators; they are not field names.
+    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
+
+
+@dataclass(frozen=True)
+class RuleIssue:
+    """One problem in a rule pack: ``rules/file.yaml:LINE: rule ID: what is wrong``."""
+
+    file: str
+    line: int
+    rule_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        who = f" rule {self.rule_id}:" if self.rule_id else ""
+        return f"{where}:{who} {self.message}"
+
+
+class RulePackError(BaygateError):
+    """A rule pack set with any error is refused whole; this lists every error found."""
+
+    code = "baygate.bad-rule-pack"
+
+    def __init__(self, issues: list[RuleIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(issue) for issue in issues))

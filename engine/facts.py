@@ -1,0 +1,392 @@
+"""The fact registry and the fact sheet derived from a request and the ledger's counts.
+
+Rules never read the request directly: they read named facts, each documented here with its type
+and meaning, so that a rule pack can be checked at load time (unknown fact, type mismatch) and a
+compliance officer can read `baygate facts` to know what a rule may test. The derivation holds
+geography and arithmetic only; every legal threshold, date and consequence lives in the rule packs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.models import (
+    APPROVAL_KINDS,
+    CLASSIFICATIONS,
+    MECHANISM_TYPES,
+    MODES,
+    PARTY_KINDS,
+    PURPOSES,
+    SENSITIVE_TYPES,
+    TAGS,
+    DataSet,
+    Mechanism,
+    Party,
+    TransferRequest,
+)
+from engine.workdays import add_working_days
+
+FactType = Literal["number", "bool", "enum", "string", "date", "set"]
+
+DIRECTIONS = ("cn_to_hk", "cn_to_mo", "cn_to_other", "hk_to_cn", "hk_to_other", "other")
+GBA_PAIRS = ("mainland_hk", "mainland_mo", "none")
+EXEMPTION_IDS = (
+    "non_personal",
+    "foreign_reexport",
+    "contract_necessity",
+    "hr_management",
+    "emergency",
+    "under_threshold",
+    "ftz_negative_list",
+)
+
+# The nine Mainland cities of the Greater Bay Area (粤港澳大湾区内地九市), in the spellings users write.
+GBA_MAINLAND_CITIES: dict[str, str] = {}
+for _canonical, _aliases in {
+    "guangzhou": ("guangzhou", "广州", "廣州", "广州市", "廣州市"),
+    "shenzhen": ("shenzhen", "深圳", "深圳市"),
+    "zhuhai": ("zhuhai", "珠海", "珠海市"),
+    "foshan": ("foshan", "佛山", "佛山市"),
+    "huizhou": ("huizhou", "惠州", "惠州市"),
+    "dongguan": ("dongguan", "东莞", "東莞", "东莞市", "東莞市"),
+    "zhongshan": ("zhongshan", "中山", "中山市"),
+    "jiangmen": ("jiangmen", "江门", "江門", "江门市", "江門市"),
+    "zhaoqing": ("zhaoqing", "肇庆", "肇慶", "肇庆市", "肇慶市"),
+}.items():
+    for _alias in _aliases:
+        GBA_MAINLAND_CITIES[_alias] = _canonical
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    """One named fact: its type, what it means, and for enums and sets the values it takes."""
+
+    name: str
+    type: FactType
+    meaning: str
+    values: tuple[str, ...] = ()
+    optional: bool = False
+    derived: bool = False
+    """Derived by rules (exemptions) rather than from the request: read in a later stage."""
+
+
+def _base_registry() -> list[FactSpec]:
+    specs: list[FactSpec] = [
+        FactSpec("direction", "enum", "Where the data goes, by the parties' jurisdictions.", DIRECTIONS),
+        FactSpec("leaves_mainland", "bool", "The exporter is in the Mainland and the recipient is not."),
+        FactSpec("purpose", "enum", "The declared purpose, taken at its word.", PURPOSES),
+        FactSpec("new_purpose", "bool", "The transfer serves a purpose other than the collection purpose."),
+        FactSpec("mode", "enum", "provide, remote_access or storage_abroad.", MODES),
+        FactSpec("planned_date", "date", "The transfer's date."),
+        FactSpec("gba.pair", "enum", "mainland_hk: one party in the nine Mainland GBA cities and the other "
+                 "in Hong Kong; mainland_mo: the same with Macao; none otherwise.", GBA_PAIRS),
+        FactSpec("onward.count", "number", "Number of onward recipients."),
+        FactSpec("onward.outside_gba", "bool", "Some onward recipient is outside the Greater Bay Area "
+                 "(the nine Mainland cities, Hong Kong, Macao)."),
+        FactSpec("onward.outside_mainland", "bool", "Some onward recipient is outside the Mainland."),
+        FactSpec("data.has_personal", "bool", "Some data set holds personal information (not anonymised)."),
+        FactSpec("data.has_sensitive", "bool", "Some personal data set holds sensitive personal information."),
+        FactSpec("data.sensitive_types", "set", "PIPL art. 28 types present.", SENSITIVE_TYPES),
+        FactSpec("data.classifications", "set", "Classifications present.", CLASSIFICATIONS),
+        FactSpec("data.has_important", "bool", "Some data set is important, core or a state secret."),
+        FactSpec("data.has_core", "bool", "Some data set is core data."),
+        FactSpec("data.has_state_secret", "bool", "Some data set is a state secret."),
+        FactSpec("data.tags", "set", "Sector tags present.", TAGS),
+        FactSpec("data.personal_subjects", "number", "Individuals in this transfer's non-sensitive tally."),
+        FactSpec("data.sensitive_subjects", "number", "Individuals in this transfer's sensitive tally."),
+        FactSpec("data.all_collected_outside_mainland", "bool", "Every personal data set was collected "
+                 "and generated outside the Mainland with nothing Mainland added (art. 4)."),
+        FactSpec("data.any_collected_in_mainland", "bool", "Some personal data set was collected in the "
+                 "Mainland."),
+        FactSpec("ytd.personal_subjects", "number", "Non-sensitive tally since 1 January of the planned "
+                 "date's year: ledger + declared_prior + this transfer."),
+        FactSpec("ytd.sensitive_subjects", "number", "Sensitive tally since 1 January of that year, "
+                 "this transfer included."),
+        FactSpec("since_prev_year.personal_subjects", "number", "Non-sensitive tally since 1 January of "
+                 "the previous year, this transfer included (the 2022-2024 regime)."),
+        FactSpec("since_prev_year.sensitive_subjects", "number", "Sensitive tally since 1 January of the "
+                 "previous year, this transfer included."),
+        FactSpec("safeguards.separate_consent", "bool", "Separate consent (PIPL art. 39) or, for a Hong "
+                 "Kong exporter, DPP3 prescribed consent is in place."),
+        FactSpec("safeguards.notice_given", "bool", "Notice (PIPL art. 39; DPP1(3)) was given."),
+        FactSpec("safeguards.pia_done", "bool", "An impact assessment was completed on or before the "
+                 "planned date."),
+        FactSpec("exemption", "set", "Exemptions of the 2024 Provisions arts. 3-6 that rules found to apply "
+                 "(derived: read in a later stage).", EXEMPTION_IDS, derived=True),
+    ]
+    for role in ("exporter", "recipient"):
+        specs += [
+            FactSpec(f"{role}.jurisdiction", "string", f"The {role}'s jurisdiction (ISO 3166-1 alpha-2)."),
+            FactSpec(f"{role}.city", "string", f"The {role}'s city, lower case ('' when not given)."),
+            FactSpec(f"{role}.kind", "enum", f"The {role}'s kind.", PARTY_KINDS),
+            FactSpec(f"{role}.ciio", "bool", f"The {role} is a critical information infrastructure operator."),
+            FactSpec(f"{role}.sector", "string", f"The {role}'s sector, lower case ('' when not given)."),
+            FactSpec(f"{role}.zone", "string", f"The {role}'s special zone, lower case ('' when not given)."),
+            FactSpec(f"{role}.in_gba", "bool", f"The {role} is in the nine Mainland GBA cities, Hong Kong or "
+                     "Macao."),
+            FactSpec(f"{role}.in_gba_mainland", "bool", f"The {role} is in one of the nine Mainland GBA "
+                     "cities."),
+        ]
+    specs.append(FactSpec("exporter.processes_subjects", "number", "Individuals whose PI the exporter "
+                          "processes in all; absent when not declared.", optional=True))
+    for tag in TAGS:
+        specs.append(FactSpec(f"data.subjects_tagged.{tag}", "number", f"Individuals in data sets tagged "
+                              f"{tag}."))
+    for mech in MECHANISM_TYPES:
+        specs += [
+            FactSpec(f"mechanism.{mech}.present", "bool", f"A {mech} is listed in the safeguards."),
+            FactSpec(f"mechanism.{mech}.valid", "bool", f"A {mech} is valid on the planned date: in effect, "
+                     "not expired, and filed or still inside its filing window."),
+            FactSpec(f"mechanism.{mech}.filed", "bool", f"A {mech} in effect has been filed."),
+            FactSpec(f"mechanism.{mech}.effective_on", "date", f"The day the {mech} took effect; absent "
+                     "when there is none.", optional=True),
+        ]
+    for kind in APPROVAL_KINDS:
+        specs.append(FactSpec(f"approval.{kind}", "bool", f"An approval of kind {kind} granted on or before "
+                              "the planned date is held."))
+    return specs
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """A pack option (DESIGN section 4): a choice between readings of the law."""
+
+    id: str
+    type: Literal["bool", "enum", "number"]
+    default: bool | int | str
+    description: str
+    values: tuple[str, ...] = ()
+
+
+class FactRegistry:
+    """The facts a rule may read: the base registry plus the options the loaded packs declare."""
+
+    def __init__(self, options: Iterable[OptionSpec] = ()) -> None:
+        self._specs: dict[str, FactSpec] = {spec.name: spec for spec in _base_registry()}
+        for option in options:
+            fact_type: FactType = "enum" if option.type == "enum" else option.type
+            self._specs[f"option.{option.id}"] = FactSpec(
+                f"option.{option.id}", fact_type, f"Pack option: {option.description}", option.values
+            )
+
+    def get(self, name: str) -> FactSpec | None:
+        return self._specs.get(name)
+
+    def __iter__(self) -> Any:
+        return iter(sorted(self._specs.values(), key=lambda spec: spec.name))
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
+# --------------------------------------------------------------------------------------------
+# Counts and derivation
+
+
+@dataclass(frozen=True)
+class PriorCounts:
+    """What the ledger recorded before this transfer for the exporter (DESIGN section 5)."""
+
+    personal_subjects: int = 0
+    sensitive_subjects: int = 0
+    previous_year_personal_subjects: int = 0
+    previous_year_sensitive_subjects: int = 0
+    populations: Mapping[str, int] = field(default_factory=dict)
+    """Largest figure recorded this year per named population."""
+
+
+@dataclass(frozen=True)
+class Tally:
+    """This transfer's contribution to the two tallies."""
+
+    personal_subjects: int
+    sensitive_subjects: int
+    populations: dict[str, int]
+
+
+@dataclass(frozen=True)
+class MechanismPolicy:
+    """Per mechanism type, how many Mainland working days a filing may follow its taking effect.
+
+    Declared by the rule packs (`mechanisms:`), because the window is law, not engine code.
+    """
+
+    filing_working_days: int | None = None
+
+
+def normalise_city(city: str | None) -> str:
+    return (city or "").strip().lower()
+
+
+def in_gba_mainland(party: Party) -> bool:
+    return party.jurisdiction == "CN" and normalise_city(party.city) in GBA_MAINLAND_CITIES
+
+
+def in_gba(party: Party) -> bool:
+    return in_gba_mainland(party) or party.jurisdiction in ("HK", "MO")
+
+
+def direction_of(exporter: Party, recipient: Party) -> str:
+    if exporter.jurisdiction == "CN":
+        if recipient.jurisdiction == "CN":
+            return "other"
+        return {"HK": "cn_to_hk", "MO": "cn_to_mo"}.get(recipient.jurisdiction, "cn_to_other")
+    if exporter.jurisdiction == "HK":
+        if recipient.jurisdiction == "HK":
+            return "other"
+        return "hk_to_cn" if recipient.jurisdiction == "CN" else "hk_to_other"
+    return "other"
+
+
+def gba_pair_of(exporter: Party, recipient: Party) -> str:
+    for mainland, other in ((exporter, recipient), (recipient, exporter)):
+        if in_gba_mainland(mainland):
+            if other.jurisdiction == "HK":
+                return "mainland_hk"
+            if other.jurisdiction == "MO":
+                return "mainland_mo"
+    return "none"
+
+
+def is_personal(data_set: DataSet) -> bool:
+    return data_set.kind == "personal" and not data_set.anonymized
+
+
+def tally_of(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: bool) -> Tally:
+    """This transfer's individuals in each tally, population-aware.
+
+    A data set naming a population already sent this year counts only the increase over the largest
+    earlier figure for it; two data sets of one transfer naming the same population count once, at
+    the larger figure.
+    """
+    personal = 0
+    sensitive = 0
+    largest: dict[tuple[str, bool], int] = {}
+    for data_set in data:
+        if not is_personal(data_set):
+            continue
+        is_sensitive = bool(data_set.sensitive)
+        if data_set.population is None:
+            personal += data_set.subjects if (not is_sensitive or sensitive_in_both) else 0
+            sensitive += data_set.subjects if is_sensitive else 0
+            continue
+        key = (data_set.population, is_sensitive)
+        largest[key] = max(largest.get(key, 0), data_set.subjects)
+    populations: dict[str, int] = {}
+    for (population, is_sensitive), subjects in largest.items():
+        increase = max(0, subjects - prior.populations.get(population, 0))
+        personal += increase if (not is_sensitive or sensitive_in_both) else 0
+        sensitive += increase if is_sensitive else 0
+        populations[population] = max(populations.get(population, 0), subjects)
+    return Tally(personal, sensitive, populations)
+
+
+def _mechanism_valid(mech: Mechanism, on: dt.date, policy: MechanismPolicy | None) -> bool:
+    if mech.effective_on > on:
+        return False
+    if mech.expires_on is not None and on > mech.expires_on:
+        return False
+    window = policy.filing_working_days if policy else None
+    if window is None:
+        return True
+    if mech.filed_on is not None and mech.filed_on <= on:
+        return True
+    return on <= add_working_days(mech.effective_on, window).day
+
+
+FactValue = bool | int | str | dt.date | frozenset[str] | None
+
+
+def derive_facts(
+    request: TransferRequest,
+    prior: PriorCounts,
+    options: Mapping[str, bool | int | str],
+    mechanism_policies: Mapping[str, MechanismPolicy],
+) -> dict[str, FactValue]:
+    """The fact sheet: every registered fact (but derived ones) with its value for this request.
+
+    Optional facts that are unknown are None; the compiler and the reference evaluator treat a
+    comparison with an unknown value as false.
+    """
+    exporter, recipient = request.exporter, request.recipient
+    on = request.planned_date
+    tally = tally_of(request.data, prior, bool(options.get("count_sensitive_in_both", False)))
+    declared = request.declared_prior
+    personal_sets = [d for d in request.data if is_personal(d)]
+    facts: dict[str, FactValue] = {
+        "direction": direction_of(exporter, recipient),
+        "leaves_mainland": exporter.jurisdiction == "CN" and recipient.jurisdiction != "CN",
+        "purpose": request.purpose,
+        "new_purpose": request.new_purpose,
+        "mode": request.mode,
+        "planned_date": on,
+        "gba.pair": gba_pair_of(exporter, recipient),
+        "onward.count": len(request.onward_recipients),
+        "onward.outside_gba": any(not in_gba(p) for p in request.onward_recipients),
+        "onward.outside_mainland": any(p.jurisdiction != "CN" for p in request.onward_recipients),
+        "data.has_personal": bool(personal_sets),
+        "data.has_sensitive": any(d.sensitive for d in personal_sets),
+        "data.sensitive_types": frozenset(t for d in personal_sets for t in d.sensitive),
+        "data.classifications": frozenset(d.classification for d in request.data),
+        "data.has_important": any(d.classification != "general" for d in request.data),
+        "data.has_core": any(d.classification == "core" for d in request.data),
+        "data.has_state_secret": any(d.classification == "state_secret" for d in request.data),
+        "data.tags": frozenset(t for d in request.data for t in d.tags),
+        "data.personal_subjects": tally.personal_subjects,
+        "data.sensitive_subjects": tally.sensitive_subjects,
+        "data.all_collected_outside_mainland": bool(personal_sets)
+        and all(d.collected_outside_mainland for d in personal_sets),
+        "data.any_collected_in_mainland": any(not d.collected_outside_mainland for d in personal_sets),
+        "ytd.personal_subjects": prior.personal_subjects + declared.personal_subjects + tally.personal_subjects,
+        "ytd.sensitive_subjects": prior.sensitive_subjects + declared.sensitive_subjects
+        + tally.sensitive_subjects,
+        "safeguards.separate_consent": request.safeguards.separate_consent,
+        "safeguards.notice_given": request.safeguards.notice_given,
+        "safeguards.pia_done": request.safeguards.pia_completed_on is not None
+        and request.safeguards.pia_completed_on <= on,
+        "exporter.processes_subjects": exporter.processes_subjects,
+    }
+    facts["since_prev_year.personal_subjects"] = (
+        int(facts["ytd.personal_subjects"])  # type: ignore[arg-type]
+        + prior.previous_year_personal_subjects
+        + declared.previous_year_personal_subjects
+    )
+    facts["since_prev_year.sensitive_subjects"] = (
+        int(facts["ytd.sensitive_subjects"])  # type: ignore[arg-type]
+        + prior.previous_year_sensitive_subjects
+        + declared.previous_year_sensitive_subjects
+    )
+    for role, party in (("exporter", exporter), ("recipient", recipient)):
+        facts[f"{role}.jurisdiction"] = party.jurisdiction
+        facts[f"{role}.city"] = normalise_city(party.city)
+        facts[f"{role}.kind"] = party.kind
+        facts[f"{role}.ciio"] = party.ciio
+        facts[f"{role}.sector"] = (party.sector or "").strip().lower()
+        facts[f"{role}.zone"] = (party.zone or "").strip().lower()
+        facts[f"{role}.in_gba"] = in_gba(party)
+        facts[f"{role}.in_gba_mainland"] = in_gba_mainland(party)
+    for tag in TAGS:
+        facts[f"data.subjects_tagged.{tag}"] = sum(d.subjects for d in personal_sets if tag in d.tags)
+    for mech_type in MECHANISM_TYPES:
+        listed = [m for m in request.safeguards.mechanisms if m.type == mech_type]
+        policy = mechanism_policies.get(mech_type)
+        in_effect = [m for m in listed if m.effective_on <= on]
+        facts[f"mechanism.{mech_type}.present"] = bool(listed)
+        facts[f"mechanism.{mech_type}.valid"] = any(_mechanism_valid(m, on, policy) for m in listed)
+        facts[f"mechanism.{mech_type}.filed"] = any(m.filed_on is not None and m.filed_on <= on
+                                                    for m in in_effect)
+        facts[f"mechanism.{mech_type}.effective_on"] = max((m.effective_on for m in in_effect), default=None)
+    for kind in APPROVAL_KINDS:
+        facts[f"approval.{kind}"] = any(a.kind == kind and a.granted_on <= on
+                                        for a in request.safeguards.approvals)
+    for option_id, value in options.items():
+        facts[f"option.{option_id}"] = value
+    return facts
+
+
+def tally_for(request: TransferRequest, prior: PriorCounts, options: Mapping[str, bool | int | str]) -> Tally:
+    """This transfer's contribution, as the ledger records it."""
+    return tally_of(request.data, prior, bool(options.get("count_sensitive_in_both", False)))

@@ -1,0 +1,348 @@
+"""The contract (DESIGN section 3): a proposed transfer in, a decision out.
+
+These records are the one source of truth for the CLI, the HTTP service (they become its OpenAPI
+schema) and the ledger, so every field carries a description. They import nothing from FastAPI,
+SQLAlchemy or durable-rules. Unknown fields are rejected (``extra="forbid"``) because a misspelt
+safeguard that is silently ignored would turn into a wrong legal answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+
+MAX_SUBJECTS = 2_000_000_000
+"""More individuals than live on Earth in one transfer is an input error, not a volume."""
+
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+
+PartyKind = Literal["company", "research_institution", "public_body", "individual"]
+Purpose = Literal[
+    "contract_performance",
+    "business_services",
+    "hr_management",
+    "emergency_protection",
+    "transit",
+    "international_trade",
+    "academic_cooperation",
+    "cross_border_manufacturing",
+    "research",
+    "financial_services",
+    "healthcare",
+    "judicial_request",
+    "statutory_duty",
+    "other",
+]
+Mode = Literal["provide", "remote_access", "storage_abroad"]
+DataKind = Literal["personal", "non_personal"]
+Classification = Literal["general", "important", "core", "state_secret"]
+SensitiveType = Literal[
+    "biometric",
+    "religious_belief",
+    "specific_identity",
+    "medical_health",
+    "financial_account",
+    "whereabouts",
+    "minors_under_14",
+]
+Tag = Literal[
+    "human_genetic_resources",
+    "surveying_mapping",
+    "credit_reporting",
+    "personal_financial",
+    "automotive",
+    "research",
+    "population_health",
+]
+MechanismType = Literal["security_assessment", "standard_contract", "gba_standard_contract", "certification"]
+ApprovalKind = Literal[
+    "foreign_judicial_request",
+    "state_secret",
+    "human_genetic_resources_filing",
+    "human_genetic_resources_review",
+    "surveying_mapping",
+    "other",
+]
+Outcome = Literal["permitted", "conditional", "prohibited"]
+MechanismLevel = Literal["none", "standard_contract", "security_assessment", "prohibited"]
+
+SENSITIVE_TYPES: tuple[str, ...] = SensitiveType.__args__  # type: ignore[attr-defined]
+TAGS: tuple[str, ...] = Tag.__args__  # type: ignore[attr-defined]
+PURPOSES: tuple[str, ...] = Purpose.__args__  # type: ignore[attr-defined]
+MECHANISM_TYPES: tuple[str, ...] = MechanismType.__args__  # type: ignore[attr-defined]
+APPROVAL_KINDS: tuple[str, ...] = ApprovalKind.__args__  # type: ignore[attr-defined]
+PARTY_KINDS: tuple[str, ...] = PartyKind.__args__  # type: ignore[attr-defined]
+CLASSIFICATIONS: tuple[str, ...] = Classification.__args__  # type: ignore[attr-defined]
+MODES: tuple[str, ...] = Mode.__args__  # type: ignore[attr-defined]
+
+Subjects = Annotated[int, Field(ge=0, le=MAX_SUBJECTS)]
+Text = Annotated[str, Field(min_length=1, max_length=300)]
+ShortText = Annotated[str, Field(min_length=1, max_length=128)]
+Date = Annotated[dt.date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Party(_Strict):
+    """An exporter, a recipient or an onward recipient."""
+
+    id: ShortText = Field(
+        description="Mainland: unified social credit code; Hong Kong: business registration number; "
+        "an individual: any stable identifier.",
+        examples=["91440300MA5XXXXXXX"],
+    )
+    name: Text = Field(description="Registered name of the organisation, or the individual's name.")
+    jurisdiction: str = Field(
+        pattern=r"^[A-Z]{2}$",
+        description="CN (Mainland), HK, MO, or any other ISO 3166-1 alpha-2 code.",
+        examples=["CN", "HK"],
+    )
+    city: ShortText | None = Field(
+        default=None,
+        description="City of registration (organisations) or residence (individuals). Required for CN "
+        "parties: it decides Greater Bay Area membership.",
+        examples=["Shenzhen"],
+    )
+    kind: PartyKind = Field(default="company", description="What kind of party this is.")
+    ciio: bool = Field(default=False, description="Critical information infrastructure operator.")
+    sector: ShortText | None = Field(
+        default=None, description="Free text, e.g. banking, credit_reporting, healthcare."
+    )
+    zone: ShortText | None = Field(
+        default=None, description="Special zone, e.g. qianhai, hetao_shenzhen_park, nansha, hengqin."
+    )
+    processes_subjects: Subjects | None = Field(
+        default=None,
+        description="Individuals whose personal information the party processes in all "
+        "(the 2022-2024 regime's 1,000,000 test). Unknown when null.",
+    )
+
+    @model_validator(mode="after")
+    def _mainland_party_needs_city(self) -> Party:
+        if self.jurisdiction == "CN" and not self.city:
+            raise ValueError("city is required for a CN party (it decides Greater Bay Area membership)")
+        return self
+
+
+class DataSet(_Strict):
+    """One data set of the transfer."""
+
+    kind: DataKind = Field(description="personal or non_personal.")
+    subjects: Subjects = Field(
+        default=0, description="Distinct individuals in this data set; required (>= 1) for personal data."
+    )
+    sensitive: list[SensitiveType] = Field(
+        default_factory=list,
+        max_length=len(SENSITIVE_TYPES),
+        description="PIPL art. 28 types of sensitive personal information in the set; empty = none.",
+    )
+    classification: Classification = Field(
+        default="general", description="general, important (notified or published as such), core, state_secret."
+    )
+    tags: list[Tag] = Field(default_factory=list, max_length=len(TAGS), description="Sector tags.")
+    anonymized: bool = Field(
+        default=False, description="Truly anonymised (PIPL art. 73(4)): then not personal information."
+    )
+    collected_outside_mainland: bool = Field(
+        default=False,
+        description="Collected and generated outside the Mainland, with no Mainland personal information "
+        "or important data added while processed there (2024 Provisions art. 4).",
+    )
+    population: ShortText | None = Field(
+        default=None,
+        description="Names a population (e.g. members-2026) so that the same people sent again this "
+        "year are not counted twice.",
+    )
+
+    @model_validator(mode="after")
+    def _personal_needs_subjects(self) -> DataSet:
+        if self.kind == "personal" and self.subjects < 1:
+            raise ValueError("subjects must be at least 1 for a personal data set")
+        if self.kind == "non_personal" and self.sensitive:
+            raise ValueError("sensitive types can only be given for a personal data set")
+        return self
+
+
+class Mechanism(_Strict):
+    """A transfer mechanism already in place."""
+
+    type: MechanismType = Field(description="Which mechanism.")
+    reference: ShortText = Field(description="Filing, approval or certificate number.")
+    effective_on: Date = Field(description="The day it takes effect (contract) or was issued (assessment).")
+    filed_on: Date | None = Field(default=None, description="Day filed with the authority, if filed.")
+    expires_on: Date | None = Field(default=None, description="Last day of validity; null = no fixed term.")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Mechanism:
+        if self.expires_on is not None and self.expires_on < self.effective_on:
+            raise ValueError("expires_on is before effective_on")
+        if self.filed_on is not None and self.filed_on < self.effective_on:
+            raise ValueError("filed_on is before effective_on (a contract is filed after it takes effect)")
+        return self
+
+
+class Approval(_Strict):
+    """An approval held from an authority."""
+
+    kind: ApprovalKind = Field(description="What the approval covers.")
+    authority: Text = Field(description="The authority that granted it.")
+    reference: ShortText | None = Field(default=None, description="The approval's number.")
+    granted_on: Date = Field(description="Day granted.")
+
+
+class Safeguards(_Strict):
+    """What is already in place."""
+
+    separate_consent: bool = Field(
+        default=False,
+        description="PIPL art. 39 separate consent; for a Hong Kong exporter, DPP3 prescribed consent.",
+    )
+    notice_given: bool = Field(
+        default=False,
+        description="PIPL art. 39 notice; for a Hong Kong exporter, DPP1(3) classes of transferees.",
+    )
+    pia_completed_on: Date | None = Field(
+        default=None, description="Day the personal information protection impact assessment was completed."
+    )
+    mechanisms: list[Mechanism] = Field(default_factory=list, max_length=50)
+    approvals: list[Approval] = Field(default_factory=list, max_length=50)
+
+
+class DeclaredPrior(_Strict):
+    """Earlier volume that this ledger has not recorded (the exporter's own de-duplicated figures)."""
+
+    personal_subjects: Subjects = Field(default=0, description="Since 1 January of the planned date's year.")
+    sensitive_subjects: Subjects = Field(default=0, description="Sensitive, since 1 January of that year.")
+    previous_year_personal_subjects: Subjects = Field(default=0, description="The calendar year before.")
+    previous_year_sensitive_subjects: Subjects = Field(default=0, description="Sensitive, the year before.")
+
+
+class TransferRequest(_Strict):
+    """A proposed transfer: who exports, who receives, what data, why, and what is in place."""
+
+    reference: ShortText = Field(
+        description="The caller's id; with the exporter id, the idempotency key of a submission.",
+        examples=["SZH-2026-0042"],
+    )
+    exporter: Party = Field(description="The party that sends the data.")
+    recipient: Party = Field(description="The party that receives it.")
+    onward_recipients: list[Party] = Field(
+        default_factory=list, max_length=100, description="Parties the recipient will pass the data on to."
+    )
+    purpose: Purpose = Field(description="Why the data is sent; taken at its word and said so in reasons.")
+    new_purpose: bool = Field(
+        default=False,
+        description="Serves a purpose other than the one the data was collected for (PDPO DPP3).",
+    )
+    mode: Mode = Field(
+        default="provide",
+        description="provide (a copy is sent), remote_access (read from abroad), storage_abroad.",
+    )
+    planned_date: Date = Field(description="The transfer's date; the rules in force on it apply.")
+    data: list[DataSet] = Field(min_length=1, max_length=1000, description="One entry per data set.")
+    safeguards: Safeguards = Field(default_factory=Safeguards)
+    declared_prior: DeclaredPrior = Field(default_factory=DeclaredPrior)
+
+
+# --------------------------------------------------------------------------------------------
+# The decision
+
+
+class Messages(_Strict):
+    """A text in the three languages users read: English, Simplified and Traditional Chinese."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    en: str
+    zh_Hans: str = Field(alias="zh-Hans")
+    zh_Hant: str = Field(alias="zh-Hant")
+
+    def get(self, lang: str) -> str:
+        return {"en": self.en, "zh-Hans": self.zh_Hans, "zh-Hant": self.zh_Hant}.get(lang, self.en)
+
+    @model_serializer(mode="plain")
+    def _serialize(self) -> dict[str, str]:
+        return {"en": self.en, "zh-Hans": self.zh_Hans, "zh-Hant": self.zh_Hant}
+
+
+class Reason(_Strict):
+    """One fired rule: what it did, why, and on which article it rests."""
+
+    rule: str = Field(description="The rule id.")
+    effect: str = Field(description="require_mechanism, prohibit, exempt, eligible, obligation, note, ...")
+    message: Messages
+    citation: str = Field(description="Instrument and article the rule rests on.")
+    unsure: str | None = Field(default=None, description="Where the law is not settled, what is unsure.")
+    facts: dict[str, Any] = Field(default_factory=dict, description="The facts the rule read.")
+
+
+class MissingItem(_Strict):
+    """One thing that stops the transfer from being permitted now."""
+
+    mechanism: str | None = Field(default=None, description="A mechanism to put in place.")
+    obligation: str | None = Field(default=None, description="An obligation due before the transfer.")
+    approval: str | None = Field(default=None, description="An authority approval to obtain.")
+    review: str | None = Field(default=None, description="A legal review the engine cannot replace.")
+    text: Messages | None = Field(default=None, description="What to do, in three languages.")
+
+    @model_serializer(mode="wrap")
+    def _drop_nulls(self, handler: Any) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class ObligationResult(_Strict):
+    """An obligation that follows from the decision, with its due date where it can be computed."""
+
+    id: str
+    text: Messages
+    due: str = Field(description="When it is due, in words.")
+    due_date: dt.date | None = Field(default=None, description="Computed on Mainland working days.")
+    due_note: str | None = Field(default=None, description="A caveat on how due_date was computed.")
+    citation: str
+    satisfied: bool = Field(description="Whether the request shows it done.")
+    before_transfer: bool = Field(description="Whether it must be done before the transfer.")
+
+
+class Counts(_Strict):
+    """The tallies that decided the route (DESIGN section 5)."""
+
+    year: int
+    personal_subjects_before: int
+    sensitive_subjects_before: int
+    personal_subjects_after: int
+    sensitive_subjects_after: int
+    counted: bool = Field(
+        default=True, description="Whether this transfer adds to the tallies if recorded as permitted."
+    )
+
+
+class RulesInfo(_Strict):
+    """Which rules decided: pack versions, their digest, the options and the as-of day."""
+
+    packs: dict[str, str]
+    digest: str
+    as_of: dt.date
+    options: dict[str, bool | int | str]
+
+
+class Decision(_Strict):
+    """The answer: may it go, on which route, why, and what is still missing."""
+
+    decision_id: str = Field(description="Sortable unique id (ULID).")
+    reference: str
+    outcome: Outcome
+    mechanism: MechanismLevel = Field(description="The level the law requires.")
+    mechanism_options: list[str] = Field(description="Any one of these satisfies the requirement.")
+    exemptions: list[str]
+    reasons: list[Reason]
+    missing: list[MissingItem]
+    obligations: list[ObligationResult]
+    counts: Counts
+    rules: RulesInfo
+    evaluated_at: dt.datetime

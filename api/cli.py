@@ -57,7 +57,17 @@ def read_sources(files: list[str]) -> list[tuple[str, list[TransferRequest], boo
     """Every file (or - for standard input) read and validated before anything is decided."""
     loaded = []
     problems = []
+    expanded: list[str] = []
     for name in files:
+        path = Path(name)
+        if name != "-" and path.is_dir():
+            found = sorted(str(p) for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+            if not found:
+                problems.append(f"{name}: folder holds no .yaml, .yml or .json request")
+            expanded += found
+        else:
+            expanded.append(name)
+    for name in expanded:
         try:
             raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
         except OSError as exc:
@@ -108,8 +118,8 @@ def exit_for(decisions: list[Decision]) -> int:
 
 @app.command()
 def evaluate(
-    files: Annotated[list[str], typer.Argument(help="Request files (YAML or JSON, one request or a list); "
-                                               "- reads standard input.")],
+    files: Annotated[list[str], typer.Argument(help="Request files (YAML or JSON, one request or a list) "
+                                               "or folders of them; - reads standard input.")],
     as_json: JsonOption = False,
     lang: LangOption = None,
     as_of: AsOfOption = None,

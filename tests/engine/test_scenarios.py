@@ -1,0 +1,64 @@
+"""Every shared scenario (the project's own copy) decided right, in-process and through the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from engine.evaluator import Engine
+from engine.models import TransferRequest
+from tests.engine.conftest import ROOT, load_scenarios
+
+SCENARIOS = load_scenarios()
+
+
+def _check(decision: dict[str, Any], expect: dict[str, Any]) -> None:
+    assert decision["outcome"] == expect["outcome"]
+    assert decision["mechanism"] == expect["mechanism"]
+    assert sorted(decision["mechanism_options"]) == sorted(expect["mechanism_options"])
+    assert sorted(decision["exemptions"]) == sorted(expect["exemptions"])
+
+
+def test_scenario_file_is_not_empty() -> None:
+    assert len(SCENARIOS) >= 37
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["id"] for s in SCENARIOS])
+def test_scenario_in_process(engine: Engine, scenario: dict[str, Any]) -> None:
+    decision = engine.evaluate(TransferRequest.model_validate(scenario["request"]))
+    _check(decision.model_dump(mode="json"), scenario["expect"])
+    # Every reason carries a citation and messages in three languages.
+    for reason in decision.reasons:
+        assert reason.citation
+        assert reason.message.en and reason.message.zh_Hans and reason.message.zh_Hant
+    if scenario["expect"]["outcome"] == "conditional":
+        assert decision.missing, "a conditional decision says what is missing"
+    if scenario["expect"]["outcome"] == "prohibited":
+        assert any(reason.effect == "prohibit" for reason in decision.reasons)
+    if scenario["expect"]["outcome"] == "permitted":
+        assert not decision.missing
+
+
+def test_scenarios_through_the_cli(tmp_path: Path) -> None:
+    files = []
+    for scenario in SCENARIOS:
+        path = tmp_path / f"{scenario['id']}.yaml"
+        path.write_text(yaml.safe_dump(scenario["request"], allow_unicode=True, sort_keys=False), encoding="utf-8")
+        files.append(str(path))
+    baygate = Path(sys.executable).with_name("baygate")
+    result = subprocess.run(
+        [str(baygate), "evaluate", "--json", *files], capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, env={"PATH": str(baygate.parent), "BAYGATE_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+                           "BAYGATE_RULES": str(ROOT / "rules")},
+    )
+    assert result.returncode in (1, 2), result.stderr  # the strongest outcome among them
+    decisions = json.loads(result.stdout)
+    assert len(decisions) == len(SCENARIOS)
+    for scenario, decision in zip(SCENARIOS, decisions, strict=True):
+        _check(decision, scenario["expect"])

@@ -1,0 +1,28 @@
+"""The ledger (DESIGN sections 1, 5): records decisions, counts what was sent, proves nothing changed."""
+
+from engine.ledger.audit import AuditResult
+from engine.ledger.database import upgrade
+from engine.ledger.errors import (
+    AmbiguousReference,
+    DatabaseUnavailable,
+    LedgerError,
+    NotFound,
+    PackContentUnavailable,
+    ReferenceConflict,
+)
+from engine.ledger.store import Ledger, RecordedTransfer, SubmitResult, WithdrawResult
+
+__all__ = [
+    "AmbiguousReference",
+    "AuditResult",
+    "DatabaseUnavailable",
+    "Ledger",
+    "LedgerError",
+    "NotFound",
+    "PackContentUnavailable",
+    "RecordedTransfer",
+    "ReferenceConflict",
+    "SubmitResult",
+    "WithdrawResult",
+    "upgrade",
+]

@@ -1,0 +1,143 @@
+"""Connections: SQLite (WAL) or PostgreSQL (psycopg 3) from one URL, per-exporter locks, migrations.
+
+Why the SQLite driver runs in autocommit mode: pysqlite's own transaction handling issues a plain
+(deferred) ``BEGIN`` lazily, so two writers could both read the counts and only then fight for the
+write lock. We issue ``BEGIN IMMEDIATE`` ourselves for writing transactions, which takes the write
+lock before the counts are read: the count that decided is the count recorded (DESIGN section 5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from engine.ledger.errors import DatabaseUnavailable
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+WRITE_OPTION = "baygate_write"
+SQLITE_BUSY_SECONDS = 60.0
+MIGRATION_LOCK_KEY = 0x6261_7967_6174_6501  # "baygate" + 1: serialises first-use upgrades on PostgreSQL
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean psycopg 3 here (psycopg2 is not a dependency)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL, or None for another backend or an in-memory database."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def make_engine(url: str) -> Engine:
+    """A SQLAlchemy engine with the pragmas and transaction behaviour the ledger relies on."""
+    url = normalise_url(url)
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    if backend == "postgresql":
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    raise DatabaseUnavailable(f"unsupported database URL {make_url(url).render_as_string()!r}: "
+                              "use sqlite:///FILE or postgresql://...")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, see the module docstring
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit reaches the disk before the caller hears "recorded" (an auditor's ledger).
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_postgres(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_xact_lock`` (Python's hash() is salted per process)."""
+    digest = hashlib.sha256(b"baygate.exporter:" + name.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_exporter(connection: Connection, exporter_id: str) -> None:
+    """Serialise transactions of one exporter until commit. SQLite's BEGIN IMMEDIATE already does
+    (for every exporter at once); PostgreSQL takes a transaction-level advisory lock."""
+    if is_postgres(connection):
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(exporter_id)})
+
+
+def unavailable(exc: BaseException) -> DatabaseUnavailable:
+    """Turn a driver error into the ledger's 503-like error, keeping the driver's first line."""
+    detail = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
+    return DatabaseUnavailable("database unavailable: " + (detail[0] if detail else type(exc).__name__))
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    script = ScriptDirectory(str(MIGRATIONS))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> str:
+    """Create or upgrade the schema to the newest revision; safe when several processes start at once.
+
+    The revision is read and the migrations run in one transaction holding the database's write lock
+    (SQLite) or an advisory lock (PostgreSQL), so a second process waits and then finds nothing to do.
+    """
+    head = head_revision()
+    try:
+        with engine.connect() as probe:
+            if _table_exists(probe, "alembic_version") and current_revision(probe) == head:
+                return head
+        with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
+            if is_postgres(connection):
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            command.upgrade(_alembic_config(connection), "head")
+    except (OperationalError, DBAPIError) as exc:
+        raise unavailable(exc) from exc
+    return head
+
+
+def _table_exists(connection: Connection, name: str) -> bool:
+    from sqlalchemy import inspect
+
+    return bool(inspect(connection).has_table(name))

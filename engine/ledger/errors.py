@@ -1,0 +1,54 @@
+"""Errors of the ledger, with stable codes and the HTTP status the service maps them to.
+
+They subclass ``BaygateError`` so the CLI and the HTTP service render them in their one place; the
+``http_status`` attribute saves each surface from keeping its own table of ledger errors.
+"""
+
+from __future__ import annotations
+
+from engine.errors import BaygateError
+
+
+class LedgerError(BaygateError):
+    """Base of the ledger's errors."""
+
+    code = "baygate.ledger-error"
+    http_status = 500
+
+
+class ReferenceConflict(LedgerError):
+    """The exporter already recorded this reference for a different request (the idempotency key)."""
+
+    code = "baygate.reference-conflict"
+    http_status = 409
+
+
+class AmbiguousReference(LedgerError):
+    """A reference used by several exporters, given without the exporter id that tells them apart."""
+
+    code = "baygate.ambiguous-reference"
+    http_status = 409
+
+
+class NotFound(LedgerError):
+    """No recorded transfer has this decision id or reference."""
+
+    code = "baygate.not-found"
+    http_status = 404
+
+
+class DatabaseUnavailable(LedgerError):
+    """The database cannot be reached or refused the operation; retrying later may succeed."""
+
+    code = "baygate.database-unavailable"
+    http_status = 503
+
+
+class PackContentUnavailable(LedgerError):
+    """A decision's rule pack could not be stored by digest, so it could not be replayed later.
+
+    Refusing the submission keeps the promise that every recorded decision can be replayed.
+    """
+
+    code = "baygate.pack-content-unavailable"
+    http_status = 500

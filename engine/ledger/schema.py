@@ -1,0 +1,91 @@
+"""The ledger's tables (SQLAlchemy Core). Migrations in ``migrations/versions`` create them; this
+module is what the code queries, and ``tests/ledger`` checks that the two agree.
+
+- ``transfers``: one row per recorded submission, with the request and the full decision as JSON and
+  the columns counting reads (year, counted, personal and sensitive subjects, withdrawn_at).
+- ``transfer_populations``: the figure each named population reached in a transfer (DESIGN section 5).
+- ``packs``: rule pack YAML text by digest, so a decision can be replayed under exactly its packs.
+- ``events``: the audit chain, one row per event, gapless ``seq``; ``chain_head`` holds the last seq
+  and hash, so that removing the newest events is noticed as well.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("decision_id", String(26), primary_key=True),
+    Column("exporter_id", String(128), nullable=False),
+    Column("reference", String(128), nullable=False),
+    Column("request_sha256", String(64), nullable=False),
+    Column("request_json", Text, nullable=False),
+    Column("decision_json", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("counted", Boolean, nullable=False),
+    Column("personal_subjects", BigInteger, nullable=False),
+    Column("sensitive_subjects", BigInteger, nullable=False),
+    Column("rules_digest", String(80), nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("withdrawn_at", String(40), nullable=True),
+    Column("withdrawn_seq", BigInteger, nullable=True),
+    UniqueConstraint("exporter_id", "reference", name="uq_transfers_exporter_reference"),
+)
+Index("ix_transfers_counting", transfers.c.exporter_id, transfers.c.year)
+Index("ix_transfers_reference", transfers.c.reference)
+
+transfer_populations = Table(
+    "transfer_populations",
+    metadata,
+    Column("decision_id", String(26), ForeignKey("transfers.decision_id"), primary_key=True),
+    Column("population", String(128), primary_key=True),
+    Column("subjects", BigInteger, nullable=False),
+)
+
+packs = Table(
+    "packs",
+    metadata,
+    Column("digest", String(80), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("file", String(300), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("first_used_at", String(40), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+chain_head = Table(
+    "chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)

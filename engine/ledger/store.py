@@ -1,0 +1,302 @@
+"""The ledger: record decisions, count what was sent, withdraw, and prove nothing was changed.
+
+Every submission runs in one transaction serialised per exporter (DESIGN section 5): read the
+exporter's counts, evaluate, record the request, the decision and an audit event, commit. On SQLite
+the transaction starts with BEGIN IMMEDIATE (one writer at a time); on PostgreSQL it takes an
+advisory lock per exporter, then the audit chain's head row lock just before appending, so the
+evaluation of different exporters overlaps and only the short append is global.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from engine.evaluator import Engine
+from engine.facts import PriorCounts, tally_for
+from engine.ledger import audit, database
+from engine.ledger.audit import AuditResult, canonical, sha256
+from engine.ledger.errors import AmbiguousReference, DatabaseUnavailable, NotFound, ReferenceConflict
+from engine.ledger.packs import pack_text
+from engine.ledger.schema import packs, transfer_populations, transfers
+from engine.models import Decision, TransferRequest
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """A recorded decision; ``replayed`` when the same request was already recorded under its reference."""
+
+    decision: Decision
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class WithdrawResult:
+    """A withdrawal; ``already_withdrawn`` when an earlier call withdrew it (nothing new recorded)."""
+
+    decision_id: str
+    reference: str
+    exporter_id: str
+    withdrawn_at: str
+    already_withdrawn: bool
+    released_personal_subjects: int
+    released_sensitive_subjects: int
+
+
+@dataclass(frozen=True)
+class RecordedTransfer:
+    """A recorded transfer as stored: the request, the decision that was recorded, and its state."""
+
+    request: TransferRequest
+    decision: Decision
+    exporter_id: str
+    recorded_at: str
+    withdrawn: bool
+    withdrawn_at: str | None
+    counted: bool
+    event_seq: int
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def request_canonical(request: TransferRequest) -> str:
+    """The request as canonical JSON, defaults filled in: two requests are the same when these are."""
+    return canonical(request.model_dump(mode="json"))
+
+
+class Ledger:
+    """Records and counts transfers in one database (SQLite file or PostgreSQL), given by URL.
+
+    Safe to share between threads; several processes or replicas may use one database at once.
+    """
+
+    def __init__(self, url: str, *, upgrade: bool = True, rules_dirs: Iterable[Path | str] = ()) -> None:
+        self.url = url
+        self.rules_dirs = [Path(d) for d in rules_dirs]
+        self.sql_engine = database.make_engine(url)
+        self._stored_packs: set[str] = set()
+        if upgrade:
+            database.upgrade(self.sql_engine)
+
+    def close(self) -> None:
+        self.sql_engine.dispose()
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self.sql_engine.connect().execution_options(**{database.WRITE_OPTION: True}) as conn, \
+                    conn.begin():
+                yield conn
+        except (OperationalError, InterfaceError) as exc:
+            raise database.unavailable(exc) from exc
+
+    @contextmanager
+    def _read(self, snapshot: bool = False) -> Iterator[Connection]:
+        try:
+            with self.sql_engine.connect() as conn:
+                if snapshot and database.is_postgres(conn):
+                    conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+        except (OperationalError, InterfaceError) as exc:
+            raise database.unavailable(exc) from exc
+
+    # ------------------------------------------------------------------ counting
+
+    def _prior(self, conn: Connection, exporter_id: str, year: int) -> PriorCounts:
+        live = and_(transfers.c.exporter_id == exporter_id, transfers.c.counted.is_(True),
+                    transfers.c.withdrawn_at.is_(None))
+        sums: dict[int, tuple[int, int]] = {}
+        for row in conn.execute(
+                select(transfers.c.year, func.coalesce(func.sum(transfers.c.personal_subjects), 0),
+                       func.coalesce(func.sum(transfers.c.sensitive_subjects), 0))
+                .where(live, transfers.c.year.in_([year, year - 1])).group_by(transfers.c.year)):
+            sums[int(row[0])] = (int(row[1]), int(row[2]))
+        populations = {
+            str(row[0]): int(row[1]) for row in conn.execute(
+                select(transfer_populations.c.population, func.max(transfer_populations.c.subjects))
+                .join(transfers, transfers.c.decision_id == transfer_populations.c.decision_id)
+                .where(live, transfers.c.year == year).group_by(transfer_populations.c.population))
+        }
+        this_year = sums.get(year, (0, 0))
+        last_year = sums.get(year - 1, (0, 0))
+        return PriorCounts(personal_subjects=this_year[0], sensitive_subjects=this_year[1],
+                           previous_year_personal_subjects=last_year[0],
+                           previous_year_sensitive_subjects=last_year[1], populations=populations)
+
+    def prior_counts(self, request: TransferRequest) -> PriorCounts:
+        """What the ledger recorded before this transfer for its exporter (read-only, for dry runs)."""
+        with self._read() as conn:
+            return self._prior(conn, request.exporter.id, request.planned_date.year)
+
+    def counts(self, exporter_id: str, year: int) -> dict[str, Any]:
+        """The exporter's tallies for a calendar year, as ``ledger counts`` and the HTTP API print them."""
+        with self._read() as conn:
+            prior = self._prior(conn, exporter_id, year)
+        return {"exporter": exporter_id, "year": year, "personal_subjects": prior.personal_subjects,
+                "sensitive_subjects": prior.sensitive_subjects}
+
+    # ------------------------------------------------------------------ submit
+
+    def submit(self, engine: Engine, request: TransferRequest, as_of: dt.date | None = None) -> SubmitResult:
+        """Evaluate with the ledger's counts and record request and decision in one transaction.
+
+        The same reference with the same request returns the recorded decision (``replayed``); with a
+        different request it raises ReferenceConflict and records nothing.
+        """
+        request_json = request_canonical(request)
+        request_sha = sha256(request_json)
+        exporter_id = request.exporter.id
+        new_pack_texts = self._pack_texts_to_store(engine)
+        with self._write() as conn:
+            database.lock_exporter(conn, exporter_id)
+            existing = conn.execute(select(transfers).where(
+                transfers.c.exporter_id == exporter_id, transfers.c.reference == request.reference)).first()
+            if existing is not None:
+                if existing.request_sha256 == request_sha:
+                    return SubmitResult(Decision.model_validate(json.loads(existing.decision_json)), True)
+                raise ReferenceConflict(_conflict_message(existing, request_json))
+            year = request.planned_date.year
+            prior = self._prior(conn, exporter_id, year)
+            decision = engine.evaluate(request, prior, as_of=as_of)
+            tally = tally_for(request, prior, engine.options)
+            counted = decision.outcome == "permitted" and decision.counts.counted
+            now = _now()
+            audit.lock_chain(conn)
+            stored_now = self._store_packs(conn, new_pack_texts, now)
+            row = {
+                "decision_id": decision.decision_id, "exporter_id": exporter_id,
+                "reference": request.reference, "request_sha256": request_sha, "request_json": request_json,
+                "decision_json": canonical(decision.model_dump(mode="json")), "outcome": decision.outcome,
+                "year": year, "counted": counted,
+                "personal_subjects": tally.personal_subjects if counted else 0,
+                "sensitive_subjects": tally.sensitive_subjects if counted else 0,
+                "rules_digest": decision.rules.digest, "recorded_at": now,
+            }
+            populations = dict(sorted(tally.populations.items())) if counted else {}
+            data = audit.submission_data(SimpleNamespace(**row), populations)
+            seq = audit.append_event(conn, "submission", decision.decision_id, now, data)
+            conn.execute(insert(transfers).values(**row, event_seq=seq))
+            if populations:
+                conn.execute(insert(transfer_populations), [
+                    {"decision_id": decision.decision_id, "population": name, "subjects": subjects}
+                    for name, subjects in populations.items()])
+        self._stored_packs.update(stored_now)
+        return SubmitResult(decision, False)
+
+    def _pack_texts_to_store(self, engine: Engine) -> dict[str, tuple[Any, str]]:
+        """Pack texts not yet known to be stored, read before the transaction (file I/O off the lock)."""
+        return {pack.digest: (pack, pack_text(pack, self.rules_dirs))
+                for pack in engine.pack_set.packs if pack.digest not in self._stored_packs}
+
+    def _store_packs(self, conn: Connection, texts: Mapping[str, tuple[Any, str]], now: str) -> list[str]:
+        """Store each pack first used now, with its event; called holding the chain lock."""
+        if not texts:
+            return []
+        present = set(conn.execute(select(packs.c.digest).where(packs.c.digest.in_(list(texts)))).scalars())
+        for digest, (pack, content) in texts.items():
+            if digest in present:
+                continue
+            seq = audit.append_event(conn, "pack", digest, now, {
+                "name": pack.name, "version": pack.version, "file": pack.file,
+                "content_sha256": sha256(content)})
+            conn.execute(insert(packs).values(digest=digest, name=pack.name, version=pack.version,
+                                              file=pack.file, content=content, first_used_at=now,
+                                              event_seq=seq))
+        return list(texts)
+
+    # ------------------------------------------------------------------ withdraw, get
+
+    def _find(self, conn: Connection, id_or_reference: str, exporter_id: str | None) -> Any:
+        condition = or_(transfers.c.decision_id == id_or_reference, transfers.c.reference == id_or_reference)
+        if exporter_id is not None:
+            condition = and_(condition, transfers.c.exporter_id == exporter_id)
+        rows = conn.execute(select(transfers).where(condition)).all()
+        by_id = [r for r in rows if r.decision_id == id_or_reference]
+        if by_id:
+            return by_id[0]
+        if not rows:
+            who = f" for exporter {exporter_id}" if exporter_id else ""
+            raise NotFound(f"no recorded transfer with decision id or reference {id_or_reference!r}{who}")
+        if len(rows) > 1:
+            exporters = ", ".join(sorted(r.exporter_id for r in rows))
+            raise AmbiguousReference(f"reference {id_or_reference!r} is used by several exporters "
+                                     f"({exporters}); give the exporter id or the decision id")
+        return rows[0]
+
+    def withdraw(self, id_or_reference: str, exporter_id: str | None = None) -> WithdrawResult:
+        """Withdraw a recorded transfer (decision id or reference): its counts are released, and the
+        withdrawal is recorded as an audit event. Withdrawing twice records nothing new."""
+        with self._write() as conn:
+            found = self._find(conn, id_or_reference, exporter_id)
+            database.lock_exporter(conn, found.exporter_id)
+            row = conn.execute(select(transfers).where(transfers.c.decision_id == found.decision_id)).one()
+            if row.withdrawn_at is not None:
+                return WithdrawResult(row.decision_id, row.reference, row.exporter_id, row.withdrawn_at, True,
+                                      0, 0)
+            now = _now()
+            seq = audit.append_event(conn, "withdrawal", row.decision_id, now, {
+                "exporter": row.exporter_id, "reference": row.reference,
+                "released_personal_subjects": int(row.personal_subjects),
+                "released_sensitive_subjects": int(row.sensitive_subjects)})
+            conn.execute(update(transfers).where(transfers.c.decision_id == row.decision_id)
+                         .values(withdrawn_at=now, withdrawn_seq=seq))
+        return WithdrawResult(row.decision_id, row.reference, row.exporter_id, now, False,
+                              int(row.personal_subjects), int(row.sensitive_subjects))
+
+    def get(self, id_or_reference: str, exporter_id: str | None = None) -> RecordedTransfer:
+        """A recorded transfer by decision id or reference (with the exporter id when ambiguous)."""
+        with self._read() as conn:
+            row = self._find(conn, id_or_reference, exporter_id)
+        return RecordedTransfer(
+            request=TransferRequest.model_validate(json.loads(row.request_json)),
+            decision=Decision.model_validate(json.loads(row.decision_json)),
+            exporter_id=row.exporter_id, recorded_at=row.recorded_at, withdrawn=row.withdrawn_at is not None,
+            withdrawn_at=row.withdrawn_at, counted=bool(row.counted), event_seq=int(row.event_seq))
+
+    def pack_content(self, digest: str) -> str:
+        """The stored YAML text of a pack, by the digest a decision's ``rules`` names (for replays)."""
+        with self._read() as conn:
+            content = conn.execute(select(packs.c.content).where(packs.c.digest == digest)).scalar()
+        if content is None:
+            raise NotFound(f"no stored rule pack with digest {digest}")
+        return str(content)
+
+    # ------------------------------------------------------------------ audit, health
+
+    def verify(self) -> AuditResult:
+        """Walk the audit chain; names the first event edited, deleted, inserted or reordered."""
+        with self._read(snapshot=True) as conn:
+            return audit.verify(conn)
+
+    def ping(self) -> None:
+        """Raise DatabaseUnavailable unless the database answers (for /readyz)."""
+        try:
+            with self.sql_engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            if isinstance(exc, DatabaseUnavailable):
+                raise
+            raise database.unavailable(exc) from exc
+
+
+def _conflict_message(existing: Any, request_json: str) -> str:
+    old = json.loads(existing.request_json)
+    new = json.loads(request_json)
+    fields = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+    return (f"reference {existing.reference!r} of exporter {existing.exporter_id} was already recorded "
+            f"(decision {existing.decision_id}, {existing.recorded_at}) for a different request "
+            f"(differs in: {', '.join(fields) or 'content'}); a new transfer needs a new reference")

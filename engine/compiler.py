@@ -19,8 +19,10 @@ from engine.conditions import All, AnyOf, Condition, Leaf, negation_normal_form
 from engine.facts import FactRegistry, FactSpec, FactValue
 from engine.rulespec import PackSet, RuleSpec
 
-MAX_RULES_PER_RULESET = 400
-"""durable-rules hangs at about 512 rules in one ruleset (DESIGN section 7)."""
+MAX_RULES_PER_RULESET = 60
+"""durable-rules hangs at about 512 rules in one ruleset (DESIGN section 7), and, measured here, its
+alpha network walks a fixed stack of 64 nodes: when more than 63 rules of one ruleset match the same
+fact it fails with error 303 (ERR_MAX_STACK_SIZE). Rulesets of at most 60 rules stay below both."""
 
 SEEN_KEY = "__seen"
 """Every ruleset has a catch-all rule on this key, so no fact is ever unhandled: an unhandled fact
@@ -106,7 +108,9 @@ def compile_rule(rule: RuleSpec, registry: FactRegistry) -> dict[str, Any]:
     window: list[dict[str, Any]] = [{"$gte": {"planned_date": rule.effective_from.toordinal()}}]
     if rule.effective_to is not None:
         window.append({"$lte": {"planned_date": rule.effective_to.toordinal()}})
-    return {"all": [{"m": {"$and": [*window, compile_condition(rule.when, registry)]}}]}
+    # The window goes last, so that rules share their leading tests (leaves_mainland, ...) in the
+    # alpha network instead of fanning out from distinct dates at its root.
+    return {"all": [{"m": {"$and": [compile_condition(rule.when, registry), *window]}}]}
 
 
 def compile_pack_set(pack_set: PackSet, prefix: str = "baygate") -> CompiledPackSet:

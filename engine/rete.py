@@ -23,6 +23,13 @@ from typing import Any
 from durable.engine import MessageNotHandledException, Ruleset
 
 from engine.compiler import SEEN_RULE, CompiledRuleset
+from engine.errors import BaygateError
+
+class ReteError(BaygateError):
+    """durable-rules refused a fact (a limit of its C engine); the evaluation is not answered."""
+
+    code = "baygate.engine-error"
+
 
 _LOCK = threading.Lock()
 _REGISTERED: dict[str, Ruleset] = {}
@@ -69,9 +76,14 @@ def fire(ruleset_names: Iterable[str], fact: Mapping[str, Any]) -> list[str]:
             message = dict(fact, sid=sid)
             _fired.clear()
             try:
-                ruleset.do_actions(ruleset.assert_fact(message), _raise)
+                handle = ruleset.assert_fact(message)
             except MessageNotHandledException:  # pragma: no cover - the catch-all rule prevents it
-                pass
+                continue
+            except Exception as exc:
+                # No state was created: deleting it would crash the process (measured). Say why instead.
+                raise ReteError(f"durable-rules could not evaluate ruleset {name}: {exc}") from exc
+            try:
+                ruleset.do_actions(handle, _raise)
             finally:
                 ruleset.delete_state(sid)
             fired.extend(rule for rule in _fired if rule != SEEN_RULE)

@@ -1,0 +1,84 @@
+"""The request contract: unknown fields refused, field paths named, cross-field checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from engine.errors import InputError, problems_from_validation
+from engine.inputs import load_requests
+from engine.models import TransferRequest
+from tests.engine.conftest import base_request
+
+
+def problems(request: dict[str, Any]) -> list[str]:
+    with pytest.raises(ValidationError) as info:
+        TransferRequest.model_validate(request)
+    return [str(p) for p in problems_from_validation(info.value)]
+
+
+def test_defaults_follow_the_design() -> None:
+    request = TransferRequest.model_validate(base_request())
+    assert request.mode == "provide" and request.new_purpose is False
+    assert request.exporter.kind == "company" and request.exporter.ciio is False
+    assert request.data[0].classification == "general" and request.data[0].sensitive == []
+    assert request.declared_prior.personal_subjects == 0
+
+
+def test_field_path_names_the_data_set() -> None:
+    request = base_request(data=[{"kind": "personal", "subjects": 5}, {"kind": "personal", "subjects": 0}])
+    assert problems(request) == ["data[1]: subjects must be at least 1 for a personal data set"]
+
+
+def test_unknown_field_is_refused_with_its_path() -> None:
+    request = base_request()
+    request["safeguards"]["consent"] = True
+    assert any(p.startswith("safeguards.consent:") for p in problems(request))
+
+
+def test_mainland_party_needs_a_city() -> None:
+    request = base_request()
+    del request["exporter"]["city"]
+    assert problems(request) == ["exporter: city is required for a CN party (it decides Greater Bay Area membership)"]
+
+
+@pytest.mark.parametrize("subjects", [-1, 2_000_000_001])
+def test_absurd_numbers_are_refused(subjects: int) -> None:
+    assert any(p.startswith("data[0].subjects:") for p in problems(base_request(data=[{"kind": "personal",
+                                                                                        "subjects": subjects}])))
+
+
+def test_mechanism_dates_in_order() -> None:
+    request = base_request()
+    request["safeguards"]["mechanisms"] = [{"type": "standard_contract", "reference": "X",
+                                            "effective_on": "2026-11-10", "expires_on": "2026-01-01"}]
+    assert problems(request) == ["safeguards.mechanisms[0]: expires_on is before effective_on"]
+
+
+def test_impossible_date_and_unknown_enum() -> None:
+    found = problems(base_request(planned_date="2026-02-30", purpose="marketing"))
+    assert any(p.startswith("planned_date:") for p in found)
+    assert any(p.startswith("purpose:") for p in found)
+
+
+def test_input_errors_name_the_source_and_list_index() -> None:
+    raw = b"- reference: A\n  purpose: other\n"
+    with pytest.raises(InputError) as info:
+        load_requests(raw, "batch.yaml")
+    text = str(info.value)
+    assert "batch.yaml: [0].exporter: Field required" in text
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (b"", "input is empty"),
+    (b"\xff\xfe\x00garbage", "not valid UTF-8"),
+    (b"reference: [unclosed", "invalid YAML"),
+    (b"a: &x [1]\nb: *x\n", "aliases"),
+    (b"{\"reference\": ", "invalid JSON"),
+])
+def test_broken_documents_get_a_clear_error(raw: bytes, expected: str) -> None:
+    with pytest.raises(InputError) as info:
+        load_requests(raw, "in.yaml")
+    assert expected in str(info.value)

@@ -1,0 +1,44 @@
+"""Fixtures that start real servers, shared by every test package (STYLE.md: one place for them).
+
+``postgres_admin_url`` is a PostgreSQL server for the session: ``BAYGATE_TEST_DATABASE_URL`` when set
+(a superuser URL: each test gets its own database created on that server), else a throwaway cluster
+started as the ``postgres`` system user and stopped at the end. Without the server programs the
+PostgreSQL tests skip with the install hint, unless ``BAYGATE_REQUIRE_POSTGRES=1`` (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from engine.ledger.pgcluster import ClusterUnavailable, create_database, drop_database, start_cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    configured = os.environ.get("BAYGATE_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as exc:
+        if os.environ.get("BAYGATE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    try:
+        yield cluster.admin_url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    url = create_database(postgres_admin_url)
+    try:
+        yield url
+    finally:
+        drop_database(postgres_admin_url, url)

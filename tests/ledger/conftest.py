@@ -1,0 +1,60 @@
+"""Fixtures for the ledger tests: the shipped packs compiled once, and a ledger on each backend.
+
+``ledger_url`` is parametrised over SQLite (a file in tmp_path) and PostgreSQL (a fresh database on
+the session's server), so every test using it runs on both: the same code, the same tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.evaluator import Engine
+from engine.ledger import Ledger
+from engine.models import TransferRequest
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "rules"
+EXPORTER = "91440300MA5LEDGER1"
+
+
+@pytest.fixture(scope="session")
+def ledger_engine() -> Engine:
+    return Engine.from_directory(RULES)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def ledger(ledger_url: str) -> Iterator[Ledger]:
+    store = Ledger(ledger_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def transfer(reference: str, subjects: int = 1000, **overrides: Any) -> TransferRequest:
+    """A Shenzhen -> Hong Kong transfer with consent, notice and PIA in place, so only the route
+    (the volume) decides; ``business_services`` so no art. 5(1)-(3) exemption applies."""
+    data = overrides.pop("data", [{"kind": "personal", "subjects": subjects}])
+    document: dict[str, Any] = {
+        "reference": reference,
+        "exporter": {"id": overrides.pop("exporter_id", EXPORTER), "name": "Qianhai Ledger Test Co.",
+                     "jurisdiction": "CN", "city": "Shenzhen"},
+        "recipient": {"id": "HK-REC-1", "name": "Hong Kong Analytics Ltd", "jurisdiction": "HK"},
+        "purpose": "business_services",
+        "planned_date": overrides.pop("planned_date", "2026-06-01"),
+        "data": data,
+        "safeguards": {"separate_consent": True, "notice_given": True, "pia_completed_on": "2024-12-01"},
+    }
+    document.update(overrides)
+    return TransferRequest.model_validate(document)

@@ -42,7 +42,7 @@ def summary(decision: Decision, lang: str, source: str = "") -> str:
     head = f"{decision.reference}" + (f"  ({source})" if source else "")
     lines.append(head)
     lines.append(f"  {label['outcome']}: {label[decision.outcome]}")
-    route = decision.mechanism
+    route: str = decision.mechanism
     if decision.mechanism_options:
         route += f"  ({label['options']}: {', '.join(decision.mechanism_options)})"
     lines.append(f"  {label['route']}: {route}")

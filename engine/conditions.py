@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 NEGATED_OP = {
     "eq": "ne",
@@ -56,7 +56,7 @@ class Not:
     item: Condition
 
 
-Condition = Union[Leaf, All, AnyOf, Not]
+Condition = Leaf | All | AnyOf | Not
 
 
 def negation_normal_form(cond: Condition, negate: bool = False) -> Condition:

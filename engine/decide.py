@@ -22,6 +22,7 @@ from engine.facts import FactValue, PriorCounts, Tally
 from engine.models import (
     Counts,
     Decision,
+    Outcome,
     MissingItem,
     ObligationResult,
     Reason,
@@ -115,7 +116,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
 
     prohibited = any(rule.then.prohibit for rule in fired)
     exemption_set = {rule.then.exempt for rule in fired if rule.then.exempt}
-    exemptions = [e for e in ("non_personal", "foreign_reexport", "contract_necessity", "hr_management",
+    exemptions: list[str] = [e for e in ("non_personal", "foreign_reexport", "contract_necessity", "hr_management",
                               "emergency", "under_threshold", "ftz_negative_list") if e in exemption_set]
     requirements = [rule.then.require for rule in fired if rule.then.require]
 
@@ -171,7 +172,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         if spec.due.before_transfer and not satisfied and not prohibited:
             missing.append(MissingItem(obligation=oid, text=spec.text))
 
-    outcome = "prohibited" if prohibited else ("conditional" if missing else "permitted")
+    outcome: Outcome = "prohibited" if prohibited else ("conditional" if missing else "permitted")
     counted = not prohibited and (
         bool(evaluation.options.get(UNCOUNTED_EXEMPTIONS_OPTION, False))
         or not (exemption_set - ALWAYS_COUNTED_EXEMPTIONS))

@@ -25,6 +25,7 @@ from durable.engine import MessageNotHandledException, Ruleset
 from engine.compiler import SEEN_RULE, CompiledRuleset
 from engine.errors import BaygateError
 
+
 class ReteError(BaygateError):
     """durable-rules refused a fact (a limit of its C engine); the evaluation is not answered."""
 

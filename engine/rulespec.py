@@ -257,9 +257,9 @@ def read_yaml(path: Path, display: str) -> tuple[Any, list[RuleIssue]]:
         document = yaml.load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = (mark.line + 1) if mark is not None else 0
+        error_line = int(mark.line) + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        collector.add(line, None, f"YAML syntax error: {problem}")
+        collector.add(error_line, None, f"YAML syntax error: {problem}")
         return None, collector.issues
     if _depth(document) > MAX_NESTING:
         collector.add(1, None, f"nesting deeper than {MAX_NESTING} levels")
@@ -275,7 +275,7 @@ def _messages(node: Any, where: int, rule_id: str | None, what: str, out: _Colle
     if not isinstance(node, Mapping):
         out.add(where, rule_id, f"{what} must be a mapping with en, zh-Hans and zh-Hant")
         return None
-    missing = [lang for lang in LANGUAGES if not isinstance(node.get(lang), str) or not node.get(lang).strip()]
+    missing = [lang for lang in LANGUAGES if not isinstance(node.get(lang), str) or not str(node[lang]).strip()]
     extra = [str(k) for k in node if k not in LANGUAGES]
     if missing:
         out.add(where, rule_id, f"{what} lacks the {', '.join(missing)} text")

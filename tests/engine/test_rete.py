@@ -127,7 +127,8 @@ def requests(draw: st.DrawFn) -> TransferRequest:
         personal = draw(st.booleans())
         data.append({
             "kind": "personal" if personal else "non_personal",
-            "subjects": draw(st.sampled_from([1, 9_999, 10_000, 99_999, 100_000, 999_999, 1_000_000])) if personal else 0,
+            "subjects": draw(st.sampled_from([1, 9_999, 10_000, 99_999, 100_000, 999_999, 1_000_000]))
+            if personal else 0,
             "sensitive": draw(st.sampled_from([[], ["medical_health"], ["minors_under_14"]])) if personal else [],
             "classification": draw(st.sampled_from(["general", "general", "important", "core", "state_secret"])),
             "tags": draw(st.lists(st.sampled_from(["human_genetic_resources", "automotive", "surveying_mapping",

@@ -211,6 +211,9 @@ def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
         typer.echo(f"{spec.name:<48} {spec.type:<7}{extra} {spec.meaning}{values}")
 
 
+import api.cli_serve  # noqa: E402, F401  (registers `baygate serve`)
+
+
 def main() -> None:
     try:
         app()

@@ -9,6 +9,7 @@ weekends only and say so, rather than pretend the date is exact.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import chinese_calendar
@@ -27,8 +28,12 @@ class WorkdayResult:
     note: str | None = None
 
 
+@functools.lru_cache(maxsize=16384)
 def is_mainland_workday(day: dt.date) -> tuple[bool, bool]:
-    """Return (is a working day, known from the official calendar)."""
+    """Return (is a working day, known from the official calendar).
+
+    Cached: chinese-calendar validates every date against its whole table (about 20 µs a call), and a
+    decision asks for a dozen days."""
     try:
         return bool(chinese_calendar.is_workday(day)), True
     except NotImplementedError:

@@ -1,0 +1,91 @@
+"""``baygate serve``: the HTTP service on uvicorn (DESIGN section 6).
+
+Without API keys every route is open, so the service binds to loopback only and refuses another
+``--host``; it says so at start-up. With several workers, Prometheus multiprocess mode is switched
+on here, before any worker imports the metrics, so ``/metrics`` sums every worker. SIGTERM and
+SIGINT shut down gracefully: no new connections, requests in flight are finished (up to
+``--grace`` seconds).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli import EXIT_BAD_INPUT, app, fail
+from api.http.security import is_loopback, load_keys
+from engine.config import rules_directory
+from engine.errors import BaygateError, RulePackError
+from engine.rulespec import load_pack_set
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to bind; without API keys, loopback only.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.", min=0, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes.", min=1, max=64)] = 1,
+    rules: Annotated[str | None, typer.Option("--rules", help="Rule pack folder (default: BAYGATE_RULES "
+                                              "or the shipped rules/).")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: BAYGATE_DATABASE_URL or "
+                                           "sqlite:///baygate.db).")] = None,
+    grace: Annotated[int, typer.Option("--grace", help="Seconds to finish requests in flight on shutdown.")]
+    = 30,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request "
+                                             "(method, path, status; never keys).")] = True,
+) -> None:
+    """Run the HTTP API (OpenAPI at /docs)."""
+    try:
+        keys = load_keys(os.environ)
+    except BaygateError as exc:
+        fail(str(exc))
+    if not keys.configured:
+        if not is_loopback(host):
+            fail(f"--host {host}: no API keys are configured (BAYGATE_API_KEYS or BAYGATE_API_KEYS_FILE), "
+                 "so the service binds to loopback only; configure keys to serve other machines")
+        typer.echo("baygate: no API keys configured: every route is open, bound to loopback only "
+                   f"({host})", err=True)
+    if rules:
+        os.environ["BAYGATE_RULES"] = rules
+    if db:
+        os.environ["BAYGATE_DATABASE_URL"] = db
+    folder = rules_directory()
+    try:
+        load_pack_set(folder)  # refuse a bad pack set before any worker starts
+    except RulePackError as exc:
+        typer.echo(str(exc), err=True)
+        fail(f"{folder}: rule packs refused, not starting")
+    metrics_dir = _multiprocess_dir(workers)
+    import uvicorn
+
+    try:
+        uvicorn.run("api.http.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                    timeout_graceful_shutdown=grace, access_log=access_log, log_level="info")
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _multiprocess_dir(workers: int) -> Path | None:
+    """Prometheus multiprocess mode for several workers: a fresh folder (returned when we made it, to be
+    removed at exit), or the configured one emptied, since stale files would count again."""
+    if workers == 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        folder = Path(configured)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        return None
+    made = Path(tempfile.mkdtemp(prefix="baygate-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(made)
+    return made
+
+
+__all__ = ["EXIT_BAD_INPUT", "serve"]

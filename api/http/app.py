@@ -1,0 +1,169 @@
+"""The application factory: one FastAPI app per process, built from Settings.
+
+``create_app(settings)`` loads and compiles the rule packs (a bad set refuses to start), opens the
+ledger (a database that is down at start-up does not: the service starts, says it is not ready, and
+upgrades the schema on first use), and installs the problem handlers and one ASGI middleware that
+guards, limits and measures every request. ``create_app_from_env`` is what uvicorn workers call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.http import metrics, problems
+from api.http.deps import ServiceState
+from api.http.problems import problem_body
+from api.http.routes_evaluate import router as evaluate_router
+from api.http.routes_health import router as health_router
+from api.http.routes_rules import router as rules_router
+from api.http.routes_transfers import router as transfers_router
+from api.http.security import is_loopback
+from api.http.settings import Settings
+from engine.errors import BaygateError
+from engine.evaluator import Engine
+from engine.ledger import Ledger, upgrade
+from engine.rulespec import load_pack_set
+
+log = logging.getLogger("baygate.http")
+
+DESCRIPTION = """Decides whether a transfer of data between Shenzhen and Hong Kong may go ahead, on which
+legal route, and what the parties must do, article by article.
+
+Every route but `/healthz`, `/readyz` and the API docs needs `Authorization: Bearer KEY`; the key's
+role decides the routes: `submitter` evaluates, submits and withdraws; `auditor` reads transfers,
+counts, rules and the audit chain; `rules_admin` reads, validates and reloads rules. Errors are RFC 9457
+problem details (`application/problem+json`). `Accept-Language` (en, zh-Hans, zh-Hant) puts that
+language first in every message."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = Engine(load_pack_set(settings.rules_dir), settings.options)
+    ledger = Ledger(settings.database_url, upgrade=False, rules_dirs=[settings.rules_dir])
+    state = ServiceState(settings=settings, engine=engine, ledger=ledger)
+    try:
+        upgrade(ledger.sql_engine)
+        state.schema_ready = True
+    except BaygateError as exc:
+        log.warning("database not reachable at start-up (%s); not ready until it is", exc)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        metrics.set_rules_digest(engine.digest)
+        if not settings.keys.configured:
+            log.warning("no API keys configured (BAYGATE_API_KEYS, BAYGATE_API_KEYS_FILE): every route is "
+                        "open, so only loopback clients are answered")
+        log.info("serving rule packs %s", engine.digest)
+        try:
+            yield
+        finally:
+            state.ledger.close()
+            metrics.process_exit()
+
+    app = FastAPI(title="baygate", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.service = state
+    problems.install(app)
+    for router in (evaluate_router, transfers_router, rules_router, health_router):
+        app.include_router(router)
+    app.add_middleware(GuardMiddleware, max_body=settings.max_body_bytes,
+                       open_mode=not settings.keys.configured)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn's factory for each worker process: everything comes from the environment."""
+    return create_app(Settings.from_env())
+
+
+class GuardMiddleware:
+    """Pure ASGI (BaseHTTPMiddleware would cost a task per request): refuses non-loopback clients when
+    no keys are configured, refuses bodies over the limit with 413 before the app reads them, and
+    measures latency by route template (never by raw path: ids would explode the label space)."""
+
+    def __init__(self, app: ASGIApp, max_body: int, open_mode: bool) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.open_mode = open_mode
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_holder = [500]
+
+        async def send_counting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+            await send(message)
+
+        try:
+            client = scope.get("client")
+            if self.open_mode and client and not is_loopback(str(client[0])):
+                await _problem(send_counting, 403, "forbidden-client",
+                               "no API keys are configured, so this service answers this machine only")
+                return
+            if scope["method"] in ("POST", "PUT", "PATCH"):
+                body = await self._read_body(scope, receive)
+                if body is None:
+                    await _problem(send_counting, 413, "too-large",
+                                   f"the body is over {self.max_body} bytes", limit=self.max_body)
+                    return
+                receive = _replay(body)
+            await self.app(scope, receive, send_counting)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            metrics.HTTP_SECONDS.labels(scope["method"], template).observe(time.perf_counter() - started)
+            metrics.HTTP_REQUESTS.labels(scope["method"], template, str(status_holder[0])).inc()
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    if int(value) > self.max_body:
+                        return None
+                except ValueError:
+                    return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _problem(send: Send, status: int, slug: str, detail: str, **extensions: Any) -> None:
+    content = problems.dumps_problem(problem_body(status, slug, detail, **extensions))
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", problems.PROBLEM_MEDIA_TYPE.encode()),
+                            (b"content-length", str(len(content)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": content})

@@ -1,0 +1,146 @@
+"""Typed dependencies: the service state, the caller's role, the language and the as-of day.
+
+Dependencies are ``async def`` on purpose: a plain ``def`` dependency is run in the thread pool,
+and a hop there costs more than checking a key or parsing a header.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Body, Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.http.encode import OPENAPI_EXAMPLES
+from api.http.problems import ProblemError
+from api.http.security import AUDITOR, RULES_ADMIN, SUBMITTER
+from api.http.settings import Settings
+from engine.evaluator import Engine
+from engine.ledger import Ledger, upgrade
+from engine.models import TransferRequest
+
+LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+
+
+@dataclass
+class ServiceState:
+    """What every request reads. ``engine`` is replaced whole by a reload (one attribute store, so a
+    request sees the old pack set or the new one, never a mix); ``reload_lock`` keeps two reloads
+    from building at once."""
+
+    settings: Settings
+    engine: Engine
+    ledger: Ledger
+    schema_ready: bool = False
+    reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    _schema_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def use_ledger(self) -> Ledger:
+        """The ledger, once its schema is known current. A service that started while the database
+        was down upgrades it on first use instead of failing every request until restarted; until
+        then this raises DatabaseUnavailable (503)."""
+        if not self.schema_ready:
+            with self._schema_lock:
+                if not self.schema_ready:
+                    upgrade(self.ledger.sql_engine)
+                    self.schema_ready = True
+        return self.ledger
+
+
+def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
+
+
+async def _state(request: Request) -> ServiceState:
+    return get_state(request)
+
+
+StateDep = Annotated[ServiceState, Depends(_state)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer KEY`.")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def require(*roles: str) -> Callable[..., Awaitable[frozenset[str]]]:
+    """A dependency that lets the request through when its key carries one of ``roles``.
+
+    Without configured keys every caller is let through (the service then answers loopback only,
+    see app.py); with ``roles`` empty any valid key will do (``/metrics``).
+    """
+
+    async def check(request: Request, credentials: BearerDep) -> frozenset[str]:
+        keys = get_state(request).settings.keys
+        if not keys.configured:
+            return frozenset((SUBMITTER, AUDITOR, RULES_ADMIN))
+        if credentials is None or not credentials.credentials:
+            raise ProblemError(401, "unauthenticated", "send Authorization: Bearer KEY",
+                               headers={"WWW-Authenticate": 'Bearer realm="baygate"'})
+        held = keys.roles_for(credentials.credentials)
+        if not held:
+            raise ProblemError(401, "unauthenticated", "the key is not known",
+                               headers={"WWW-Authenticate": 'Bearer realm="baygate", error="invalid_token"'})
+        if roles and not held & set(roles):
+            raise ProblemError(403, "forbidden", f"this route needs the role {' or '.join(roles)}")
+        return held
+
+    return check
+
+
+Submitter = Annotated[frozenset[str], Depends(require(SUBMITTER))]
+Auditor = Annotated[frozenset[str], Depends(require(AUDITOR))]
+RulesReader = Annotated[frozenset[str], Depends(require(AUDITOR, RULES_ADMIN))]
+RulesAdmin = Annotated[frozenset[str], Depends(require(RULES_ADMIN))]
+AnyKey = Annotated[frozenset[str], Depends(require())]
+
+
+def choose_language(header: str | None) -> str:
+    """Accept-Language -> en, zh-Hans or zh-Hant, honouring q-values; mainland and Singapore tags
+    read Simplified, Taiwan, Hong Kong and Macao tags read Traditional."""
+    if not header:
+        return "en"
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                quality = float(params[2:])
+            except ValueError:
+                quality = 0.0
+        lang = _language_of(tag.strip())
+        if lang and quality > 0:
+            ranked.append((-quality, index, lang))
+    return min(ranked)[2] if ranked else "en"
+
+
+def _language_of(tag: str) -> str | None:
+    lower = tag.lower()
+    if lower == "*" or lower == "en" or lower.startswith("en-"):
+        return "en"
+    if lower == "zh" or lower.startswith("zh-"):
+        parts = lower.split("-")[1:]
+        if "hant" in parts or any(p in ("tw", "hk", "mo") for p in parts):
+            return "zh-Hant"
+        return "zh-Hans"
+    return None
+
+
+async def _language(request: Request) -> str:
+    return choose_language(request.headers.get("accept-language"))
+
+
+LanguageDep = Annotated[str, Depends(_language)]
+
+AsOfQuery = Annotated[dt.date | None, Query(
+    description="Evaluate under the rule packs as they stood on this day (YYYY-MM-DD); default today. "
+    "The packs' own `effective` dates still follow the transfer's planned_date.",
+    examples=["2026-11-24"])]
+
+RequestBodyDoc = Annotated[TransferRequest, Body(openapi_examples=OPENAPI_EXAMPLES)]
+"""A transfer request body, documented with scenario-like examples in the OpenAPI."""

@@ -1,0 +1,148 @@
+"""Dry runs: ``POST /v1/evaluate`` and ``POST /v1/evaluate/batch``. Nothing is recorded.
+
+A dry run reads the ledger's counts for the exporter (read only), so that it answers what a
+submission would get now. When the database cannot be read the answer is 503, never a decision on
+zero counts: a wrong "permitted" is worse than no answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+
+from api.http import metrics
+from api.http.deps import AsOfQuery, LanguageDep, RequestBodyDoc, ServiceState, StateDep, Submitter
+from api.http.encode import EXAMPLE_NOTHING_IN_PLACE, EXAMPLE_REQUEST, decision_json, dumps
+from api.http.problems import Problem, ProblemError, input_problem, responses
+from engine.errors import FieldProblem, problems_from_validation
+from engine.facts import PriorCounts
+from engine.models import Decision, TransferRequest
+
+router = APIRouter(prefix="/v1/evaluate", tags=["evaluate"])
+
+
+def json_response(content: bytes, lang: str, status: int = 200,
+                  headers: dict[str, str] | None = None) -> Response:
+    return Response(content, status_code=status, media_type="application/json",
+                    headers={"Content-Language": lang, "Vary": "Accept-Language, Authorization",
+                             **(headers or {})})
+
+
+def count_decision(decision: Decision, route: str, started: float) -> None:
+    metrics.DECISIONS.labels(decision.outcome, decision.mechanism, route).inc()
+    metrics.EVALUATION_SECONDS.labels(route).observe(time.perf_counter() - started)
+
+
+def prior_reader(state: ServiceState) -> Callable[[TransferRequest], PriorCounts]:
+    """The ledger's counts before this transfer, read only (DESIGN section 5)."""
+    ledger = state.use_ledger()
+    return ledger.prior_counts
+
+
+@router.post("", response_model=Decision, responses=responses(401, 403, 413, 422, 503),
+             summary="Decide a transfer without recording it (dry run)")
+def evaluate(request: RequestBodyDoc, state: StateDep, _roles: Submitter, lang: LanguageDep,
+             as_of: AsOfQuery = None) -> Response:
+    """The decision a submission would get now, with the exporter's recorded counts; nothing is
+    written. `Accept-Language` puts that language first in every message."""
+    started = time.perf_counter()
+    engine = state.engine
+    decision = engine.evaluate(request, prior_reader(state)(request), as_of=as_of)
+    count_decision(decision, "evaluate", started)
+    return json_response(decision_json(decision, lang), lang)
+
+
+class BatchResponse(BaseModel):
+    """One result per request, in order: a decision, or a problem (422) for a bad item."""
+
+    results: list[Decision | Problem]
+
+
+BATCH_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["requests"],
+    "additionalProperties": False,
+    "properties": {"requests": {"type": "array", "maxItems": 10_000, "minItems": 1,
+                                "items": {"$ref": "#/components/schemas/TransferRequest"}}},
+}
+
+
+@router.post(
+    "/batch", response_model=BatchResponse, responses=responses(401, 403, 413, 422, 503),
+    summary="Decide many transfers at once (dry run)",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": BATCH_BODY_SCHEMA,
+        "examples": {"two_requests": {"summary": "Two planned flows, the second missing its safeguards",
+                                      "value": {"requests": [EXAMPLE_REQUEST, EXAMPLE_NOTHING_IN_PLACE]}}},
+    }}}},
+)
+async def evaluate_batch(http: Request, state: StateDep, _roles: Submitter, lang: LanguageDep,
+                         as_of: AsOfQuery = None) -> Response:
+    """`{"requests": [...]}` -> `{"results": [...]}`: one decision per request, in order; a bad item is
+    answered in its place by a problem object (with its `index` and field paths) and the others are
+    decided. More than 10,000 requests is refused whole with 413."""
+    items = parse_batch(await http.body(), state.settings.max_batch_items)
+    results = await run_in_threadpool(decide_batch, items, state, lang, as_of)
+    return json_response(b'{"results":[' + b",".join(results) + b"]}", lang)
+
+
+def parse_batch(raw: bytes, limit: int) -> list[Any]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProblemError(422, "bad-input", f"the body is not valid JSON: {exc}",
+                           errors=[{"path": "", "message": "not valid JSON", "in": "body"}]) from None
+    if not isinstance(body, dict) or not isinstance(body.get("requests"), list) or set(body) != {"requests"}:
+        raise ProblemError(422, "bad-input", 'the body must be {"requests": [...]}',
+                           errors=[{"path": "requests", "message": "a list of requests is required",
+                                    "in": "body"}])
+    items: list[Any] = body["requests"]
+    if not items:
+        raise ProblemError(422, "bad-input", "the list of requests is empty",
+                           errors=[{"path": "requests", "message": "at least one request", "in": "body"}])
+    if len(items) > limit:
+        raise ProblemError(413, "too-large", f"{len(items)} requests in one batch; at most {limit}",
+                           limit=limit)
+    return items
+
+
+def decide_batch(items: list[Any], state: ServiceState, lang: str, as_of: Any) -> list[bytes]:
+    """Runs in a worker thread: a 10,000-item batch must not stall the event loop (health checks)."""
+    engine = state.engine
+    read_prior = prior_reader(state)
+    cache: dict[tuple[Any, ...], PriorCounts] = {}
+    results: list[bytes] = []
+    decided = refused = 0
+    for index, item in enumerate(items):
+        started = time.perf_counter()
+        if not isinstance(item, dict):
+            results.append(dumps({**input_problem([FieldProblem("", "a request must be an object")]),
+                                  "index": index}))
+            refused += 1
+            continue
+        try:
+            request = TransferRequest.model_validate(item)
+        except ValidationError as exc:
+            results.append(dumps({**input_problem(problems_from_validation(exc)), "index": index}))
+            refused += 1
+            continue
+        # Counts do not change within a dry-run batch: read them once per exporter, day and populations.
+        key = (request.exporter.id, request.planned_date,
+               tuple(sorted({d.population for d in request.data if d.population})))
+        prior = cache.get(key)
+        if prior is None:
+            prior = cache[key] = read_prior(request)
+        decision = engine.evaluate(request, prior, as_of=as_of)
+        count_decision(decision, "batch", started)
+        results.append(decision_json(decision, lang))
+        decided += 1
+    metrics.BATCH_ITEMS.labels("decided").inc(decided)
+    metrics.BATCH_ITEMS.labels("refused").inc(refused)
+    return results

@@ -1,0 +1,140 @@
+"""Recorded transfers: submit (``POST /v1/transfers``), read, withdraw; the exporter's counts; audit.
+
+Submission is idempotent on (exporter id, reference): the same request again answers the recorded
+decision (200, ``Idempotent-Replayed: true``); another request under a used reference is a 409 and
+nothing is written. The ledger does each in one transaction, so a 503 means nothing was half-written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.http import metrics
+from api.http.deps import Auditor, LanguageDep, RequestBodyDoc, StateDep, Submitter
+from api.http.encode import decision_dict, decision_json, dumps
+from api.http.problems import responses
+from api.http.routes_evaluate import count_decision, json_response
+from engine.errors import BaygateError
+from engine.models import Decision, TransferRequest
+
+router = APIRouter(tags=["transfers"])
+
+TransferId = Annotated[str, Path(description="The decision id or the caller's reference.", max_length=128)]
+ExporterQuery = Annotated[str | None, Query(
+    description="The exporter id: needed when several exporters used the same reference.", max_length=128)]
+
+
+class TransferRecord(BaseModel):
+    """A recorded transfer: the request as submitted, its decision, and whether it was withdrawn."""
+
+    request: TransferRequest
+    decision: Decision
+    exporter_id: str
+    recorded_at: str
+    withdrawn: bool
+    withdrawn_at: str | None
+    counted: bool = Field(description="Whether its subjects count in the exporter's tallies.")
+    event_seq: int = Field(description="Its event in the audit chain.")
+
+
+class Withdrawal(BaseModel):
+    decision_id: str
+    reference: str
+    exporter_id: str
+    withdrawn_at: str
+    already_withdrawn: bool
+    released_personal_subjects: int
+    released_sensitive_subjects: int
+
+
+class ExporterCounts(BaseModel):
+    model_config = {"extra": "allow"}
+
+    exporter: str
+    year: int
+    personal_subjects: int
+    sensitive_subjects: int
+
+
+class AuditReport(BaseModel):
+    ok: bool = Field(description="True when the chain proves nothing was changed, inserted or removed.")
+    events: int
+    first_bad: int | str | None = None
+    problem: str | None = None
+
+
+@router.post("/v1/transfers", status_code=201, response_model=Decision,
+             responses={200: {"model": Decision, "description": "The same request was already recorded: "
+                              "its decision (Idempotent-Replayed: true)."},
+                        **responses(401, 403, 409, 413, 422, 503)},
+             summary="Decide a transfer and record it")
+def submit(request: RequestBodyDoc, state: StateDep, _roles: Submitter, lang: LanguageDep) -> Response:
+    """Evaluate with the exporter's recorded counts and record request and decision together."""
+    started = time.perf_counter()
+    try:
+        result = state.use_ledger().submit(state.engine, request)
+    except BaygateError as exc:
+        metrics.SUBMISSIONS.labels(exc.code.removeprefix("baygate.")).inc()
+        raise
+    decision: Decision = result.decision
+    if result.replayed:
+        metrics.SUBMISSIONS.labels("replayed").inc()
+    else:
+        metrics.SUBMISSIONS.labels("recorded").inc()
+        count_decision(decision, "submit", started)
+    headers = {"Location": f"/v1/transfers/{decision.decision_id}",
+               "Idempotent-Replayed": "true" if result.replayed else "false"}
+    return json_response(decision_json(decision, lang), lang, 200 if result.replayed else 201, headers)
+
+
+@router.get("/v1/transfers/{transfer_id}", response_model=TransferRecord,
+            responses=responses(401, 403, 404, 409, 503))
+def get_transfer(transfer_id: TransferId, state: StateDep, _roles: Auditor, lang: LanguageDep,
+                 exporter_id: ExporterQuery = None) -> Response:
+    """A recorded transfer by decision id or reference (409 when a reference is ambiguous)."""
+    record = state.use_ledger().get(transfer_id, exporter_id)
+    body: dict[str, Any] = {
+        "request": record.request.model_dump(mode="json"),
+        "decision": decision_dict(record.decision, lang),
+        "exporter_id": record.exporter_id, "recorded_at": record.recorded_at,
+        "withdrawn": record.withdrawn, "withdrawn_at": record.withdrawn_at,
+        "counted": record.counted, "event_seq": record.event_seq,
+    }
+    return json_response(dumps(body), lang)
+
+
+@router.post("/v1/transfers/{transfer_id}/withdraw", response_model=Withdrawal,
+             responses=responses(401, 403, 404, 409, 503))
+def withdraw(transfer_id: TransferId, state: StateDep, _roles: Submitter,
+             exporter_id: ExporterQuery = None) -> Withdrawal:
+    """Withdraw a recorded transfer: its counts are released; withdrawing twice changes nothing."""
+    result = state.use_ledger().withdraw(transfer_id, exporter_id)
+    if not result.already_withdrawn:
+        metrics.WITHDRAWALS.inc()
+    return Withdrawal(**dataclasses.asdict(result))
+
+
+@router.get("/v1/exporters/{exporter_id}/counts", response_model=ExporterCounts,
+            responses=responses(401, 403, 422, 503))
+def exporter_counts(
+    exporter_id: Annotated[str, Path(max_length=128, description="The exporter id.")],
+    state: StateDep, _roles: Auditor,
+    year: Annotated[int | None, Query(ge=2000, le=2100,
+                                      description="Calendar year; default this year.")] = None,
+) -> ExporterCounts:
+    """The exporter's recorded personal and sensitive subjects for a calendar year (DESIGN section 5)."""
+    return ExporterCounts(**state.use_ledger().counts(exporter_id, year or dt.date.today().year))
+
+
+@router.get("/v1/audit/verify", response_model=AuditReport, responses=responses(401, 403, 503))
+def audit_verify(state: StateDep, _roles: Auditor) -> AuditReport:
+    """Walk the audit chain; `ok: false` names the first event edited, deleted, inserted or reordered."""
+    result = state.use_ledger().verify()
+    return AuditReport(ok=result.ok, events=result.events, first_bad=result.first_bad, problem=result.problem)

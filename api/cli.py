@@ -212,6 +212,7 @@ def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
 
 
 import api.cli_serve  # noqa: E402, F401  (registers `baygate serve`)
+import api.cli_ledger  # noqa: E402, F401  (registers submit, withdraw, ledger, audit, db)
 
 
 def main() -> None:

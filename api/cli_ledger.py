@@ -1,0 +1,202 @@
+"""The ledger's commands (DESIGN section 6): ``submit``, ``withdraw``, ``ledger show|counts``,
+``audit verify``, ``db upgrade``. Registered on ``api.cli.app`` when ``api.cli`` imports this module.
+
+Exit status as ``evaluate``: 0 permitted, 1 conditional, 2 prohibited (the strongest), 3 bad input,
+including a reference already recorded for a different request (HTTP 409), an unknown id (404) and
+an unreachable database (503), each with its message on stderr. ``audit verify`` exits 1 when the
+chain is broken, naming the first bad event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.engine import make_url
+
+from api.cli import (
+    AsOfOption,
+    JsonOption,
+    LangOption,
+    RulesOption,
+    app,
+    check_lang,
+    emit,
+    exit_for,
+    fail,
+    load_engine,
+    parse_as_of,
+    read_sources,
+)
+from api.render import summary
+from engine.config import database_url, rules_directory
+from engine.ledger import Ledger, LedgerError, ReferenceConflict
+from engine.ledger.database import current_revision, head_revision, normalise_url
+from engine.models import Decision
+
+ledger_app = typer.Typer(help="Show recorded transfers and the exporters' counts.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the audit chain.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the ledger's database.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: BAYGATE_DATABASE_URL or "
+                                              "sqlite:///baygate.db).")]
+ExporterOption = Annotated[str | None, typer.Option("--exporter", help="Exporter id, when a reference is used "
+                                                    "by several exporters.")]
+EXIT_AUDIT_BROKEN = 1
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+def open_ledger(db: str | None, rules: str | None = None) -> Ledger:
+    try:
+        return Ledger(database_url(db), rules_dirs=[rules_directory(rules)])
+    except LedgerError as exc:
+        fail(f"{safe_url(database_url(db))}: {exc}")
+
+
+@app.command()
+def submit(
+    files: Annotated[list[str], typer.Argument(help="Request files (YAML or JSON, one request or a list); "
+                                               "- reads standard input.")],
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+    as_of: AsOfOption = None,
+    rules: RulesOption = None,
+    db: DbOption = None,
+) -> None:
+    """Decide transfers and record them in the ledger (the reference is the idempotency key)."""
+    chosen = check_lang(lang)
+    day = parse_as_of(as_of)
+    sources = read_sources(files)
+    engine = load_engine(rules)
+    ledger = open_ledger(db, rules)
+    decisions: list[tuple[str, Decision]] = []
+    problems: list[str] = []
+    for name, requests, _ in sources:
+        for request in requests:
+            try:
+                result = ledger.submit(engine, request, as_of=day)
+            except ReferenceConflict as exc:
+                problems.append(f"{name}: {exc}")
+                continue
+            except LedgerError as exc:
+                fail(f"{name}: {exc}")
+            label = f"{name}, already recorded" if result.replayed else name
+            decisions.append((label, result.decision))
+    single = len(decisions) == 1 and len(sources) == 1 and not sources[0][2] and not problems
+    if decisions:
+        emit(decisions, as_json, chosen, single)
+    if problems:
+        fail("\n".join(problems))
+    raise typer.Exit(exit_for([d for _, d in decisions]))
+
+
+@app.command()
+def withdraw(
+    transfer_id: Annotated[str, typer.Argument(metavar="ID", help="Decision id or reference.")],
+    exporter: ExporterOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Withdraw a recorded transfer: its counts are released and the withdrawal is recorded."""
+    ledger = open_ledger(db)
+    try:
+        result = ledger.withdraw(transfer_id, exporter)
+    except LedgerError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.__dict__, ensure_ascii=False, indent=2))
+        return
+    state = "was already withdrawn" if result.already_withdrawn else "withdrawn"
+    typer.echo(f"{result.reference} ({result.decision_id}, exporter {result.exporter_id}) {state} at "
+               f"{result.withdrawn_at}; released {result.released_personal_subjects} personal and "
+               f"{result.released_sensitive_subjects} sensitive subjects")
+
+
+@ledger_app.command("show")
+def ledger_show(
+    transfer_id: Annotated[str, typer.Argument(metavar="ID", help="Decision id or reference.")],
+    exporter: ExporterOption = None,
+    as_json: JsonOption = False,
+    lang: LangOption = None,
+    db: DbOption = None,
+) -> None:
+    """Print a recorded transfer: its state, its request (with --json) and its decision."""
+    chosen = check_lang(lang)
+    ledger = open_ledger(db)
+    try:
+        recorded = ledger.get(transfer_id, exporter)
+    except LedgerError as exc:
+        fail(str(exc))
+    if as_json:
+        payload: dict[str, Any] = {
+            "decision_id": recorded.decision.decision_id, "reference": recorded.decision.reference,
+            "exporter": recorded.exporter_id, "recorded_at": recorded.recorded_at,
+            "withdrawn": recorded.withdrawn, "withdrawn_at": recorded.withdrawn_at,
+            "counted": recorded.counted, "event": recorded.event_seq,
+            "request": recorded.request.model_dump(mode="json"),
+            "decision": recorded.decision.model_dump(mode="json"),
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    state = f"withdrawn {recorded.withdrawn_at}" if recorded.withdrawn else "in force"
+    counted = "counted" if recorded.counted else "not counted"
+    typer.echo(f"Recorded {recorded.recorded_at} (event {recorded.event_seq}), exporter {recorded.exporter_id}, "
+               f"{state}, {counted}")
+    typer.echo(summary(recorded.decision, chosen, recorded.decision.decision_id))
+
+
+@ledger_app.command("counts")
+def ledger_counts(
+    exporter: Annotated[str, typer.Argument(help="Exporter id.")],
+    year: Annotated[int | None, typer.Option("--year", help="Calendar year (default: this year).")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Print an exporter's tallies for a year: subjects of counted, permitted, not withdrawn transfers."""
+    chosen_year = year if year is not None else dt.date.today().year
+    ledger = open_ledger(db)
+    try:
+        counts = ledger.counts(exporter, chosen_year)
+    except LedgerError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(counts, ensure_ascii=False))
+        return
+    typer.echo(f"{exporter} {chosen_year}: {counts['personal_subjects']} personal subjects, "
+               f"{counts['sensitive_subjects']} sensitive subjects")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOption = False, db: DbOption = None) -> None:
+    """Walk the audit chain; exit 1 naming the first event edited, deleted, inserted or reordered."""
+    ledger = open_ledger(db)
+    try:
+        result = ledger.verify()
+    except LedgerError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.__dict__, ensure_ascii=False, indent=2))
+    elif result.ok:
+        typer.echo(f"audit chain intact: {result.events} events")
+    if not result.ok:
+        typer.echo(f"baygate: audit chain broken at {result.first_bad}: {result.problem}", err=True)
+        raise typer.Exit(EXIT_AUDIT_BROKEN)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create the ledger's tables, or upgrade them to the newest revision."""
+    ledger = open_ledger(db)
+    with ledger.sql_engine.connect() as conn:
+        revision = current_revision(conn)
+    state = "(newest)" if revision == head_revision() else f"(newest is {head_revision()})"
+    typer.echo(f"{safe_url(ledger.url)}: schema at revision {revision} {state}")

@@ -211,8 +211,8 @@ def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
         typer.echo(f"{spec.name:<48} {spec.type:<7}{extra} {spec.meaning}{values}")
 
 
-import api.cli_serve  # noqa: E402, F401  (registers `baygate serve`)
-import api.cli_ledger  # noqa: E402, F401  (registers submit, withdraw, ledger, audit, db)
+# registers `serve`, and `submit`, `withdraw`, `ledger`, `audit`, `db`
+from api import cli_ledger, cli_serve  # noqa: E402, F401
 
 
 def main() -> None:

@@ -49,6 +49,23 @@ class CompiledPackSet:
 
     digest: str
     stages: dict[int, tuple[CompiledRuleset, ...]]
+    keys: frozenset[str]
+    """Every fact key some compiled condition reads: only these are asserted (durable-rules parses
+    every property of a fact, and refuses facts of more than 255 properties)."""
+
+
+def _keys_in(expression: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(expression, dict):
+        for key, value in expression.items():
+            if key.startswith("$") or key in ("all", "any", "m"):
+                found |= _keys_in(value)
+            else:
+                found.add(key)
+    elif isinstance(expression, list):
+        for item in expression:
+            found |= _keys_in(item)
+    return found
 
 
 def _scalar(spec: FactSpec, value: Any) -> Any:
@@ -127,11 +144,19 @@ def compile_pack_set(pack_set: PackSet, prefix: str = "baygate") -> CompiledPack
             compiled.append(CompiledRuleset(f"{prefix}_{short}_s{stage}_{index}", stage, definition,
                                             tuple(rule.id for rule in chunk)))
         stages[stage] = tuple(compiled)
-    return CompiledPackSet(pack_set.digest, stages)
+    keys = {SEEN_KEY}
+    for rulesets in stages.values():
+        for ruleset in rulesets:
+            for rule in ruleset.definition.values():
+                keys |= _keys_in(rule)
+    return CompiledPackSet(pack_set.digest, stages, frozenset(keys))
 
 
-def encode_facts(facts: Mapping[str, FactValue], registry: FactRegistry) -> dict[str, Any]:
-    """A fact sheet as a durable-rules fact: integers and strings only, every key present."""
+def encode_facts(facts: Mapping[str, FactValue], registry: FactRegistry,
+                 keys: frozenset[str] | None = None) -> dict[str, Any]:
+    """A fact sheet as a durable-rules fact: integers and strings only, every key present.
+
+    With ``keys``, only those keys are kept (the ones the compiled rules read)."""
     encoded: dict[str, Any] = {SEEN_KEY: 1}
     for spec in registry:
         key = key_of(spec.name)
@@ -148,4 +173,6 @@ def encode_facts(facts: Mapping[str, FactValue], registry: FactRegistry) -> dict
             encoded[key] = 0 if spec.type in ("number", "bool", "date") else ""
         else:
             encoded[key] = _scalar(spec, value)
+    if keys is not None:
+        return {key: value for key, value in encoded.items() if key in keys}
     return encoded

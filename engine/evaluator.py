@@ -86,7 +86,7 @@ class Engine:
         """Run the stages on a fact sheet; returns fired rule ids in stage order. Sets ``exemption``."""
         by_id = {rule.id: rule for rule in self.pack_set.rules}
         facts["exemption"] = frozenset()
-        encoded = encode_facts(facts, self.pack_set.registry)
+        encoded = encode_facts(facts, self.pack_set.registry, self.compiled.keys)
         fired: list[str] = []
         for stage in sorted(self.compiled.stages):
             names = [ruleset.name for ruleset in self.compiled.stages[stage]]
@@ -99,8 +99,10 @@ class Engine:
                 exemptions = frozenset(facts["exemption"]) | new
                 facts["exemption"] = exemptions
                 for key in self._exemption_keys:
-                    encoded[key] = 1 if key.rsplit("__", 1)[1] in exemptions else 0
-                encoded[f"{key_of('exemption')}__any"] = 1
+                    if key in self.compiled.keys:
+                        encoded[key] = 1 if key.rsplit("__", 1)[1] in exemptions else 0
+                if f"{key_of('exemption')}__any" in self.compiled.keys:
+                    encoded[f"{key_of('exemption')}__any"] = 1
         return fired
 
     def evaluate(self, request: TransferRequest, prior: PriorCounts | None = None,

@@ -1,0 +1,89 @@
+"""Fixtures and hooks shared by every feature: the step library, engines, the world, readable ids.
+
+The step library lives in three phrase books (steps_en, steps_zh_hans, steps_zh_hant); pytest-bdd
+finds steps as fixtures, so their step fixtures are imported into this conftest's namespace and
+every test module under tests/bdd (and every feature) can use any of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.evaluator import Engine
+from engine.rulespec import load_pack_set
+
+from . import steps_en, steps_zh_hans, steps_zh_hant
+from .world import FIRED_RULES, RULES, World, ledger_class
+
+for _book in (steps_en, steps_zh_hans, steps_zh_hant):
+    globals().update({name: value for name, value in vars(_book).items() if name.startswith("pytestbdd_")})
+
+FIRED_LOG_ENV = "BAYGATE_BDD_FIRED_LOG"
+"""When set, the rule ids fired in this run are written there as JSON (the coverage test reads it)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep Chinese scenario ids readable: 场景大纲 examples like [附条件] instead of [\\u9644...].
+
+    pytest escapes non-ASCII parametrize ids unless this ini option is set; the option only affects
+    how ids are shown. (Better set once in pyproject.toml; until then it is set here.)
+    """
+    option = "disable_test_id_escaping_and_forfeit_all_rights_to_community_support"
+    if not config.getini(option):
+        config._inicache[option] = True
+
+
+@pytest.fixture(scope="session")
+def engine_for() -> Callable[[dict[str, Any]], Engine]:
+    """One engine per set of pack options, built once per run (packs compile once per process)."""
+    cache: dict[str, Engine] = {}
+
+    def build(options: dict[str, Any]) -> Engine:
+        key = json.dumps(options, sort_keys=True)
+        if key not in cache:
+            cache[key] = Engine.from_directory(RULES, options=options)
+        return cache[key]
+
+    return build
+
+
+@pytest.fixture
+def world(engine_for: Callable[[dict[str, Any]], Engine], tmp_path: Path) -> Iterator[World]:
+    """A fresh scenario; its ledger, if it uses one, is a new SQLite file in the scenario's tmp_path."""
+    ledger = ledger_class()
+
+    def open_ledger() -> Any:
+        assert ledger is not None
+        return ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+
+    scenario_world = World(engine_for=engine_for, ledger_factory=open_ledger if ledger else None)
+    yield scenario_world
+    close = getattr(scenario_world.ledger, "close", None) or getattr(scenario_world.ledger, "dispose", None)
+    if callable(close):
+        close()
+
+
+def shipped_rules() -> list[str]:
+    """Every rule id of the packs in rules/ (not the engine's own fail-closed reason)."""
+    return [rule.id for rule in load_pack_set(RULES).rules]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """After a run of the features, list the shipped rules that no scenario reached."""
+    if not FIRED_RULES:
+        return
+    unreached = [rule for rule in shipped_rules() if rule not in FIRED_RULES]
+    log = os.environ.get(FIRED_LOG_ENV)
+    if log:
+        Path(log).write_text(json.dumps(sorted(FIRED_RULES)), encoding="utf-8")
+    terminalreporter.write_sep("-", "baygate rule coverage")
+    terminalreporter.write_line(f"rules reached by the scenarios run: {len(shipped_rules()) - len(unreached)}"
+                                f" of {len(shipped_rules())}")
+    for rule in unreached:
+        terminalreporter.write_line(f"  not reached: {rule}")

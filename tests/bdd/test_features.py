@@ -1,0 +1,18 @@
+"""Every scenario of every .feature file under features/ (or $BAYGATE_FEATURES), as a pytest test.
+
+No code per feature: a new file in features/ is picked up on the next run. pytest-bdd raises
+NoScenariosFound when the folder holds no scenario, so an empty run fails instead of passing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pytest_bdd import scenarios
+
+from .world import REPO
+
+FEATURES = Path(os.environ.get("BAYGATE_FEATURES") or REPO / "features").resolve()
+
+scenarios(str(FEATURES))

@@ -142,6 +142,8 @@ def _check_event(body: dict[str, Any], rows: dict[str, Any], populations: dict[s
         row = rows.get(subject)
         if row is None:
             return f"transfer {subject} was deleted"
+        if row.request_sha256 != sha256(row.request_json):
+            return f"transfer {subject}: its idempotency key (request_sha256) was edited"
         expected = submission_data(row, populations.get(subject, {}))
         for key, value in expected.items():
             if data.get(key) != value:

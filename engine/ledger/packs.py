@@ -13,6 +13,7 @@ when its digest matches.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from collections.abc import Iterable
@@ -25,8 +26,12 @@ from engine.ledger.errors import PackContentUnavailable
 from engine.rulespec import Pack, _canonical, _plain
 
 
+@functools.lru_cache(maxsize=64)
 def digest_of_text(text: str) -> str | None:
-    """The pack digest of a YAML text, computed as ``engine.rulespec`` computes it; None if unparsable."""
+    """The pack digest of a YAML text, computed as ``engine.rulespec`` computes it; None if unparsable.
+
+    Cached by text: parsing a pack takes tenths of a second and ``verify`` checks every stored pack.
+    """
     try:
         document = YAML(typ="rt").load(io.StringIO(text))
     except Exception:  # any YAML error means the text is not the pack we stored

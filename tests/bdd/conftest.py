@@ -19,7 +19,7 @@ from engine.evaluator import Engine
 from engine.rulespec import load_pack_set
 
 from . import steps_en, steps_zh_hans, steps_zh_hant
-from .world import FIRED_RULES, RULES, World, ledger_class
+from .world import FIRED_RULES, RULES, World, features_dir, ledger_class
 
 for _book in (steps_en, steps_zh_hans, steps_zh_hant):
     globals().update({name: value for name, value in vars(_book).items() if name.startswith("pytestbdd_")})
@@ -37,6 +37,19 @@ def pytest_configure(config: pytest.Config) -> None:
     option = "disable_test_id_escaping_and_forfeit_all_rights_to_community_support"
     if not config.getini(option):
         config._inicache[option] = True
+    for tag in feature_tags():
+        config.addinivalue_line("markers", f"{tag}: a tag used in the features")
+
+
+def feature_tags() -> set[str]:
+    """Tags written in the features (@cn-03, @wip ...): pytest-bdd turns them into marks, and the
+    project runs with --strict-markers, so they are registered here instead of in code per tag."""
+    tags: set[str] = set()
+    for path in features_dir().rglob("*.feature"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip().startswith("@"):
+                tags.update(word.lstrip("@") for word in line.split() if word.startswith("@"))
+    return tags
 
 
 @pytest.fixture(scope="session")

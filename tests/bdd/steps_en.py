@@ -86,8 +86,8 @@ PHRASES: list[Phrase] = [
            "notice, separate consent and an impact assessment are in place",
            "notice, separate consent and an impact assessment are in place"),
     Phrase(s.mechanism, rf"an? (?P<mech>[A-Za-z ]+?) (?:took effect|was passed|was issued) on {_d('eff')}"
-           rf"(?:,? and was filed on {_d('filed')}|,? and has not been filed)?"
-           rf"(?:,? and expires on {_d('exp')})?",
+           rf"(?:,? (?:and )?was filed on {_d('filed')}|,? and has not been filed)?"
+           rf"(?:,? (?:and )?expires on {_d('exp')})?",
            "a {mechanism} took effect on {date} [and was filed on {date} | and has not been filed] "
            "[and expires on {date}]",
            "a GBA standard contract took effect on 2026-11-10 and was filed on 2026-11-15"),

@@ -6,13 +6,8 @@ NoScenariosFound when the folder holds no scenario, so an empty run fails instea
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from pytest_bdd import scenarios
 
-from .world import REPO
+from .world import features_dir
 
-FEATURES = Path(os.environ.get("BAYGATE_FEATURES") or REPO / "features").resolve()
-
-scenarios(str(FEATURES))
+scenarios(str(features_dir()))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,14 @@ from engine.models import Decision, TransferRequest
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "rules"
 DEFAULT_DATE = dt.date(2026, 12, 1)
+
+FEATURES_ENV = "BAYGATE_FEATURES"
+"""A folder of .feature files to run instead of features/ (e.g. a compliance officer's drafts)."""
+
+
+def features_dir() -> Path:
+    return Path(os.environ.get(FEATURES_ENV) or REPO / "features").resolve()
+
 
 FIRED_RULES: set[str] = set()
 """Every rule id that fired in this process (reasons of every decision): the coverage report."""

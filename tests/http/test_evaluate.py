@@ -1,0 +1,126 @@
+"""Dry runs over HTTP: decisions, languages, as-of, field paths, size limits, and the batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.http.conftest import Server, make_request
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios.yaml"
+PROBLEM = "application/problem+json"
+
+
+def test_evaluate_decides_the_example_and_records_nothing(server: Server) -> None:
+    submitter, auditor = server.client("submitter"), server.client("auditor")
+    body = make_request()
+    answer = submitter.post("/v1/evaluate", json=body)
+    assert answer.status_code == 200, answer.text
+    decision = answer.json()
+    assert (decision["outcome"], decision["mechanism"]) == ("permitted", "standard_contract")
+    assert decision["reference"] == body["reference"]
+    assert answer.headers["content-language"] == "en"
+    assert list(decision["reasons"][0]["message"]) == ["en", "zh-Hans", "zh-Hant"]
+    assert auditor.get(f"/v1/transfers/{body['reference']}").status_code == 404
+
+
+def test_every_shared_scenario_is_decided_right_over_http(server: Server) -> None:
+    scenarios = yaml.safe_load(SCENARIOS.read_text(encoding="utf-8"))["scenarios"]
+    requests = [_jsonable(s["request"]) for s in scenarios]
+    answer = server.client("submitter").post("/v1/evaluate/batch", json={"requests": requests})
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert len(results) == len(scenarios)
+    for scenario, decision in zip(scenarios, results, strict=True):
+        expect = scenario["expect"]
+        got = {"outcome": decision["outcome"], "mechanism": decision["mechanism"],
+               "mechanism_options": set(decision["mechanism_options"]), "exemptions": set(decision["exemptions"])}
+        want = {"outcome": expect["outcome"], "mechanism": expect["mechanism"],
+                "mechanism_options": set(expect.get("mechanism_options") or []),
+                "exemptions": set(expect.get("exemptions") or [])}
+        assert got == want, scenario["id"]
+
+
+def _jsonable(node: object) -> object:
+    if isinstance(node, dict):
+        return {k: _jsonable(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_jsonable(v) for v in node]
+    if hasattr(node, "isoformat"):
+        return node.isoformat()
+    return node
+
+
+def test_accept_language_puts_that_language_first(server: Server) -> None:
+    body = make_request(safeguards={})
+    cases = {"zh-CN": "zh-Hans", "zh-Hans": "zh-Hans", "zh-TW": "zh-Hant", "zh-HK,en;q=0.5": "zh-Hant",
+             "fr, en;q=0.3, zh-Hant;q=0.9": "zh-Hant", "en-GB": "en", "de": "en"}
+    for header, lang in cases.items():
+        answer = server.client("submitter", **{"Accept-Language": header}).post("/v1/evaluate", json=body)
+        assert answer.status_code == 200
+        assert answer.headers["content-language"] == lang, header
+        decision = answer.json()
+        texts = [r["message"] for r in decision["reasons"]] + [o["text"] for o in decision["obligations"]]
+        texts += [m["text"] for m in decision["missing"] if "text" in m]
+        assert decision["missing"] and texts
+        assert all(next(iter(t)) == lang and set(t) == {"en", "zh-Hans", "zh-Hant"} for t in texts), header
+
+
+def test_as_of_is_the_day_whose_packs_were_used(server: Server) -> None:
+    client = server.client("submitter")
+    answer = client.post("/v1/evaluate", params={"as_of": "2025-06-30"}, json=make_request())
+    assert answer.status_code == 200
+    assert answer.json()["rules"]["as_of"] == "2025-06-30"
+    bad = client.post("/v1/evaluate", params={"as_of": "yesterday"}, json=make_request())
+    assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM
+    assert bad.json()["errors"][0]["path"] == "as_of" and bad.json()["errors"][0]["in"] == "query"
+
+
+def test_bad_request_is_422_with_field_paths(server: Server) -> None:
+    body = make_request()
+    body["data"] = [{"kind": "personal", "subjects": 10}, {"kind": "personal", "subjects": 0}]
+    body["recipient"]["jurisdiction"] = "hongkong"
+    body["colour"] = "red"
+    answer = server.client("submitter").post("/v1/evaluate", json=body)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == PROBLEM
+    problem = answer.json()
+    assert problem["type"] == "urn:baygate:problem:bad-input" and problem["status"] == 422
+    paths = {e["path"] for e in problem["errors"]}
+    assert {"data[1]", "recipient.jurisdiction", "colour"} <= paths
+
+
+def test_body_that_is_not_json_is_422(server: Server) -> None:
+    answer = server.client("submitter").post("/v1/evaluate", content=b"{not json",
+                                             headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422 and answer.headers["content-type"] == PROBLEM
+
+
+def test_body_over_the_limit_is_413(server: Server) -> None:
+    answer = server.client("submitter").post("/v1/evaluate", content=b" " * (5 * 1024 * 1024 + 1),
+                                             headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413 and answer.headers["content-type"] == PROBLEM
+    assert answer.json()["type"] == "urn:baygate:problem:too-large"
+
+
+def test_batch_answers_a_bad_item_in_its_place(server: Server) -> None:
+    good, missing_subjects = make_request(), make_request()
+    missing_subjects["data"] = [{"kind": "personal"}]
+    answer = server.client("submitter", **{"Accept-Language": "zh-Hant"}).post(
+        "/v1/evaluate/batch", json={"requests": [good, missing_subjects, "not a request", good]})
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r.get("outcome") or r["status"] for r in results] == ["permitted", 422, 422, "permitted"]
+    assert results[1]["type"] == "urn:baygate:problem:bad-input" and results[1]["index"] == 1
+    assert results[1]["errors"][0]["path"] == "data[0]"
+    assert next(iter(results[0]["reasons"][0]["message"])) == "zh-Hant"
+
+
+def test_batch_over_10000_items_is_413_and_empty_or_malformed_is_422(server: Server) -> None:
+    client = server.client("submitter")
+    too_many = client.post("/v1/evaluate/batch", json={"requests": [{}] * 10_001})
+    assert too_many.status_code == 413 and too_many.headers["content-type"] == PROBLEM
+    for body in ({"requests": []}, {"request": [make_request()]}, [make_request()]):
+        answer = client.post("/v1/evaluate/batch", json=body)
+        assert answer.status_code == 422 and answer.headers["content-type"] == PROBLEM, body

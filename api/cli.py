@@ -193,6 +193,43 @@ def rules_list(
             typer.echo(f"  {rule.id:<40} {rule.then.kind:<18} {window:<23}{flag} {rule.title}")
 
 
+@rules_app.command("coverage")
+def rules_coverage(
+    scenarios: Annotated[list[str] | None, typer.Option("--scenarios", help="Scenario file(s) (default: the "
+                                                        "project's tests/data/*scenarios.yaml).")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the Markdown of docs/coverage.md.")] = False,
+    rules: RulesOption = None,
+) -> None:
+    """Each instrument and article -> the rules resting on it -> the scenarios that reach them."""
+    from engine.coverage import coverage_markdown, coverage_rows, rules_reached
+    from engine.inputs import parse_document
+
+    data = Path(__file__).resolve().parent.parent / "tests" / "data"
+    paths = [Path(p) for p in scenarios] if scenarios else [data / "scenarios.yaml", data / "more-scenarios.yaml"]
+    items: list[Any] = []
+    for path in paths:
+        try:
+            document = parse_document(path.read_bytes(), str(path))
+        except OSError as exc:
+            fail(f"{path}: cannot read: {exc.strerror}")
+        except BaygateError as exc:
+            fail(str(exc))
+        found = document.get("scenarios") if isinstance(document, dict) else document
+        if not isinstance(found, list):
+            fail(f"{path}: expected a list of scenarios (or a mapping with 'scenarios')")
+        items += found
+    engine = load_engine(rules)
+    reached = rules_reached(engine, items)
+    if markdown:
+        typer.echo(coverage_markdown(engine.pack_set, reached), nl=False)
+        return
+    for row in coverage_rows(engine.pack_set, reached):
+        typer.echo(f"{row.instrument} | {row.article or '-'} | {row.rule_id} | {', '.join(row.scenarios) or 'NONE'}")
+    unreached = sorted({r.id for r in engine.pack_set.rules} - set(reached))
+    typer.echo(f"{len(engine.pack_set.rules) - len(unreached)} of {len(engine.pack_set.rules)} rules reached by "
+               f"{len(items)} scenarios")
+
+
 @app.command()
 def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
     """Print the fact registry: every fact a rule may read, its type and meaning."""

@@ -22,9 +22,9 @@ from engine.facts import FactValue, PriorCounts, Tally
 from engine.models import (
     Counts,
     Decision,
-    Outcome,
     MissingItem,
     ObligationResult,
+    Outcome,
     Reason,
     RulesInfo,
     TransferRequest,

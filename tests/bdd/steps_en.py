@@ -103,7 +103,7 @@ PHRASES: list[Phrase] = [
            rf"{_n('n')} individuals",
            "last year the exporter sent [sensitive] personal information of {number} individuals",
            "last year the exporter sent personal information of 70,000 individuals"),
-    Phrase(s.option, r"the option (?P<opt>[a-z_]+) is (?P<value>\S+)", "the option {option} is {on|off}",
+    Phrase(s.option, r"the option (?P<opt>[a-z0-9_]+) is (?P<value>\S+)", "the option {option} is {on|off}",
            "the option gba_contract_at_assessment_level is on"),
     # actions
     Phrase(s.evaluate, r"the transfer is evaluated", "the transfer is evaluated", "the transfer is evaluated"),

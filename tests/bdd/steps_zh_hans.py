@@ -138,7 +138,7 @@ PHRASES: list[Phrase] = [
     ),
     Phrase(
         s.option,
-        r"选项\s*(?P<opt>[a-z_]+)\s*为\s*(?P<value>\S+)",
+        r"选项\s*(?P<opt>[a-z0-9_]+)\s*为\s*(?P<value>\S+)",
         "选项 {选项} 为 {开启|关闭}",
         "选项 gba_contract_at_assessment_level 为 开启",
     ),

@@ -131,7 +131,7 @@ PHRASES: list[Phrase] = [
     ),
     Phrase(
         s.option,
-        r"選項\s*(?P<opt>[a-z_]+)\s*為\s*(?P<value>\S+)",
+        r"選項\s*(?P<opt>[a-z0-9_]+)\s*為\s*(?P<value>\S+)",
         "選項 {選項} 為 {開啟|關閉}",
         "選項 gba_contract_at_assessment_level 為 開啟",
     ),

@@ -59,6 +59,8 @@ class Vocabulary:
         """A list written as 'a, b and c', 'a、b和c' or 'a，b 及 c'; 'none'/'无'/'無' is the empty list."""
         if _key(text) in NONE_WORDS:
             return []
+        if _key(text) in self._lookup:  # "surveying and mapping" is one term, not two
+            return [self._lookup[_key(text)]]
         parts = re.split(r"\s*(?:,|，|、|;|；|\band\b|\bor\b|和|及|与|與|或)\s*", text.strip())
         return [self(part) for part in parts if part.strip()]
 

@@ -138,8 +138,10 @@ def mode(world: World, mode: str) -> None:
     world.mode = vocab.MODE(mode)
 
 
-def planned(world: World, date: str) -> None:
+def planned(world: World, date: str, ref: str | None = None) -> None:
     world.planned_date = vocab.date(date)
+    if ref:
+        world.reference = ref
 
 
 def reference(world: World, ref: str) -> None:

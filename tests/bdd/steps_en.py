@@ -48,8 +48,8 @@ PHRASES: list[Phrase] = [
     Phrase(s.new_purpose, r"the data will be used for a new purpose", "the data will be used for a new purpose",
            "the data will be used for a new purpose"),
     Phrase(s.mode, r"the mode is (?P<mode>.+)", "the mode is {mode}", "the mode is remote access"),
-    Phrase(s.planned, rf"the transfer is planned for {_d('date')}", "the transfer is planned for {date}",
-           "the transfer is planned for 2026-12-01"),
+    Phrase(s.planned, rf"the transfer(?: \"(?P<ref>[^\"]+)\")? is planned for {_d('date')}",
+           'the transfer ["{ref}"] is planned for {date}', "the transfer is planned for 2026-12-01"),
     Phrase(s.reference, r"the transfer's reference is \"(?P<ref>[^\"]+)\"", 'the transfer\'s reference is "{ref}"',
            'the transfer\'s reference is "SZH-2026-0042"'),
     # data

@@ -198,7 +198,7 @@ class World:
 
     def withdraw(self, reference: str | None) -> None:
         target = reference or (self.decision.reference if self.decision else self.reference)
-        self.open_ledger().withdraw(target)
+        self.open_ledger().withdraw(target, exporter_id=self.exporter["id"])
 
     # ---------------------------------------------------------------- checks
     def answer(self) -> Decision:

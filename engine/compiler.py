@@ -152,27 +152,52 @@ def compile_pack_set(pack_set: PackSet, prefix: str = "baygate") -> CompiledPack
     return CompiledPackSet(pack_set.digest, stages, frozenset(keys))
 
 
+class FactEncoder:
+    """Turns fact sheets into durable-rules facts; the plan is worked out once per pack set, so an
+    evaluation only walks the keys the compiled rules read."""
+
+    def __init__(self, registry: FactRegistry, keys: frozenset[str] | None = None) -> None:
+        def wanted(key: str) -> bool:
+            return keys is None or key in keys
+
+        self.plan: list[tuple[str, str, str, str]] = []
+        for spec in registry:
+            key = key_of(spec.name)
+            if spec.type == "set":
+                self.plan += [(spec.name, "member", f"{key}__{member}", member) for member in spec.values
+                              if wanted(f"{key}__{member}")]
+                if wanted(f"{key}__any"):
+                    self.plan.append((spec.name, "any", f"{key}__any", ""))
+                continue
+            if spec.optional and wanted(f"{key}__present"):
+                self.plan.append((spec.name, "present", f"{key}__present", ""))
+            if wanted(key):
+                self.plan.append((spec.name, spec.type, key, ""))
+
+    def encode(self, facts: Mapping[str, FactValue]) -> dict[str, Any]:
+        encoded: dict[str, Any] = {SEEN_KEY: 1}
+        for name, kind, key, member in self.plan:
+            value = facts.get(name)
+            if kind == "member":
+                encoded[key] = 1 if value and member in value else 0  # type: ignore[operator]
+            elif kind == "any":
+                encoded[key] = 1 if value else 0
+            elif kind == "present":
+                encoded[key] = 0 if value is None else 1
+            elif value is None:
+                encoded[key] = 0 if kind in ("number", "bool", "date") else ""
+            elif kind == "bool":
+                encoded[key] = 1 if value else 0
+            elif kind == "date":
+                encoded[key] = value.toordinal()  # type: ignore[union-attr]
+            else:
+                encoded[key] = value
+        return encoded
+
+
 def encode_facts(facts: Mapping[str, FactValue], registry: FactRegistry,
                  keys: frozenset[str] | None = None) -> dict[str, Any]:
     """A fact sheet as a durable-rules fact: integers and strings only, every key present.
 
     With ``keys``, only those keys are kept (the ones the compiled rules read)."""
-    encoded: dict[str, Any] = {SEEN_KEY: 1}
-    for spec in registry:
-        key = key_of(spec.name)
-        value = facts.get(spec.name)
-        if spec.type == "set":
-            members = value if isinstance(value, frozenset) else frozenset()
-            for member in spec.values:
-                encoded[f"{key}__{member}"] = 1 if member in members else 0
-            encoded[f"{key}__any"] = 1 if members else 0
-            continue
-        if spec.optional:
-            encoded[f"{key}__present"] = 0 if value is None else 1
-        if value is None:
-            encoded[key] = 0 if spec.type in ("number", "bool", "date") else ""
-        else:
-            encoded[key] = _scalar(spec, value)
-    if keys is not None:
-        return {key: value for key, value in encoded.items() if key in keys}
-    return encoded
+    return FactEncoder(registry, keys).encode(facts)

@@ -78,16 +78,38 @@ class Evaluation:
     as_of: dt.date
 
 
+_READS: dict[int, list[str]] = {}
+_INDEX: dict[str, tuple[dict[str, RuleSpec], dict[str, int]]] = {}
+
+
+def _index(pack_set: PackSet) -> tuple[dict[str, RuleSpec], dict[str, int]]:
+    """Rules by id and their position, computed once per pack set (same digest, same content)."""
+    index = _INDEX.get(pack_set.digest)
+    if index is None:
+        index = ({rule.id: rule for rule in pack_set.rules},
+                 {rule.id: position for position, rule in enumerate(pack_set.rules)})
+        _INDEX[pack_set.digest] = index
+    return index
+
+
+def _reads(rule: RuleSpec) -> list[str]:
+    read = _READS.get(id(rule.when))
+    if read is None:
+        read = sorted(facts_read(rule.when))
+        _READS[id(rule.when)] = read
+    return read
+
+
 def _reason(rule: RuleSpec, facts: Mapping[str, FactValue]) -> Reason:
-    read = sorted(name for name in facts_read(rule.when) if not name.startswith("option.")
-                  or name in facts)
-    return Reason(
+    # Built with model_construct: every value comes from validated packs and facts, and validating
+    # them again would cost more than the rest of the decision.
+    return Reason.model_construct(
         rule=rule.id,
         effect=rule.then.kind,
         message=rule.message,
         citation=rule.cite,
         unsure=rule.unsure,
-        facts={name: describe_value(facts.get(name)) for name in read},
+        facts={name: describe_value(facts.get(name)) for name in _reads(rule)},
     )
 
 
@@ -107,8 +129,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
     """Assemble the decision from the fired rules."""
     facts = evaluation.facts
     request = evaluation.request
-    by_id = {rule.id: rule for rule in pack_set.rules}
-    position = {rule.id: index for index, rule in enumerate(pack_set.rules)}
+    by_id, position = _index(pack_set)
     fired = [by_id[rule_id] for rule_id in dict.fromkeys(evaluation.fired)]
     fired.sort(key=lambda rule: (_precedence(rule), position[rule.id]))
     reasons = [_reason(rule, facts) for rule in fired]
@@ -166,7 +187,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
             if isinstance(base, dt.date):
                 result = add_working_days(base, spec.due.working_days)
                 due_date, due_note = result.day, result.note
-        obligations.append(ObligationResult(
+        obligations.append(ObligationResult.model_construct(
             id=oid, text=spec.text, due=spec.due.describe(), due_date=due_date, due_note=due_note,
             citation=spec.cite, satisfied=satisfied, before_transfer=spec.due.before_transfer))
         if spec.due.before_transfer and not satisfied and not prohibited:
@@ -180,7 +201,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
     declared = request.declared_prior
     before_personal = evaluation.prior.personal_subjects + declared.personal_subjects
     before_sensitive = evaluation.prior.sensitive_subjects + declared.sensitive_subjects
-    counts = Counts(
+    counts = Counts.model_construct(
         year=request.planned_date.year,
         personal_subjects_before=before_personal,
         sensitive_subjects_before=before_sensitive,
@@ -188,18 +209,18 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         sensitive_subjects_after=before_sensitive + (tally.sensitive_subjects if counted else 0),
         counted=counted,
     )
-    return Decision(
+    return Decision.model_construct(
         decision_id=str(ULID()),
         reference=request.reference,
         outcome=outcome,
-        mechanism=mechanism,  # type: ignore[arg-type]
+        mechanism=mechanism,
         mechanism_options=options,
         exemptions=exemptions,
         reasons=reasons,
         missing=missing,
         obligations=obligations,
         counts=counts,
-        rules=RulesInfo(packs=pack_set.versions, digest=pack_set.digest, as_of=evaluation.as_of,
+        rules=RulesInfo.model_construct(packs=pack_set.versions, digest=pack_set.digest, as_of=evaluation.as_of,
                         options=dict(evaluation.options)),
         evaluated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import rete
-from engine.compiler import CompiledPackSet, compile_pack_set, encode_facts, key_of
+from engine.compiler import CompiledPackSet, FactEncoder, compile_pack_set, key_of
 from engine.decide import Evaluation, decide
 from engine.errors import BaygateError
 from engine.facts import EXEMPTION_IDS, PriorCounts, derive_facts, tally_for
@@ -73,6 +73,8 @@ class Engine:
             for ruleset in stage:
                 rete.register(ruleset)
         self._exemption_keys = [f"{key_of('exemption')}__{e}" for e in EXEMPTION_IDS]
+        self._encoder = FactEncoder(pack_set.registry, self.compiled.keys)
+        self._rules_by_id = {rule.id: rule for rule in pack_set.rules}
 
     @classmethod
     def from_directory(cls, directory: Path | str, options: Mapping[str, Any] | None = None) -> Engine:
@@ -84,9 +86,9 @@ class Engine:
 
     def fire(self, facts: dict[str, Any]) -> list[str]:
         """Run the stages on a fact sheet; returns fired rule ids in stage order. Sets ``exemption``."""
-        by_id = {rule.id: rule for rule in self.pack_set.rules}
+        by_id = self._rules_by_id
         facts["exemption"] = frozenset()
-        encoded = encode_facts(facts, self.pack_set.registry, self.compiled.keys)
+        encoded = self._encoder.encode(facts)
         fired: list[str] = []
         for stage in sorted(self.compiled.stages):
             names = [ruleset.name for ruleset in self.compiled.stages[stage]]

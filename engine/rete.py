@@ -16,11 +16,13 @@ timers that call into that state. So this module:
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from durable.engine import MessageNotHandledException, Ruleset
+import durable_rules_engine
+from durable.engine import Ruleset
 
 from engine.compiler import SEEN_RULE, CompiledRuleset
 from engine.errors import BaygateError
@@ -35,14 +37,10 @@ class ReteError(BaygateError):
 _LOCK = threading.Lock()
 _REGISTERED: dict[str, Ruleset] = {}
 _SESSION_IDS = itertools.count(1)
-_fired: list[str] = []
 
 
-def _recorder(rule_name: str) -> Any:
-    def record(_closure: Any) -> None:
-        _fired.append(rule_name)
-
-    return record
+def _unused_action(_closure: Any) -> None:  # pragma: no cover - actions are drained, never run
+    raise AssertionError("baygate drains matched rules itself; durable actions never run")
 
 
 def register(ruleset: CompiledRuleset) -> None:
@@ -50,7 +48,7 @@ def register(ruleset: CompiledRuleset) -> None:
     with _LOCK:
         if ruleset.name in _REGISTERED:
             return
-        definition = {name: dict(rule, run=_recorder(name)) for name, rule in ruleset.definition.items()}
+        definition = {name: dict(rule, run=_unused_action) for name, rule in ruleset.definition.items()}
         _REGISTERED[ruleset.name] = Ruleset(ruleset.name, None, definition)
 
 
@@ -59,34 +57,48 @@ def registered_count() -> int:
         return len(_REGISTERED)
 
 
-def _raise(error: Any, _state: Any) -> None:
-    if error:
-        raise error if isinstance(error, BaseException) else RuntimeError(str(error))
+def _action_name(message_json: str) -> str:
+    """The rule name of a started action: the single key of ``{"rule.id": {...fact...}}``.
+
+    Slicing the key avoids parsing the whole fact back from JSON once per fired rule; rule ids
+    never contain quotes (the loader's id pattern)."""
+    start = message_json.index('"') + 1
+    return message_json[start:message_json.index('"', start)]
 
 
 def fire(ruleset_names: Iterable[str], fact: Mapping[str, Any]) -> list[str]:
     """Assert one fact into each named ruleset and return the names of the rules that fired.
 
     Each ruleset gets a fresh session id, and its state is deleted afterwards whatever happens.
+    Matched rules are drained through the C engine's action queue directly: durable's Python
+    action machinery (closures, state JSON round trips, timers) is not needed to learn which rules
+    matched, and costs about 7 us per fired rule.
     """
     fired: list[str] = []
+    body = json.dumps(fact, separators=(",", ":"))[:-1]
     with _LOCK:
         for name in ruleset_names:
             ruleset = _REGISTERED[name]
+            handle = ruleset._handle
             sid = f"s{next(_SESSION_IDS)}"
-            message = dict(fact, sid=sid)
-            _fired.clear()
+            message = f'{body},"sid":"{sid}"}}'
             try:
-                handle = ruleset.assert_fact(message)
-            except MessageNotHandledException:  # pragma: no cover - the catch-all rule prevents it
-                continue
+                result = durable_rules_engine.assert_fact(handle, message)
             except Exception as exc:
                 # No state was created: deleting it would crash the process (measured). Say why instead.
                 raise ReteError(f"durable-rules could not evaluate ruleset {name}: {exc}") from exc
+            if result[0] != 0:  # pragma: no cover - the catch-all rule makes every fact handled
+                # 1 = not handled, 2 = already observed: no state of ours exists, so none is deleted.
+                raise ReteError(f"durable-rules did not take the fact in ruleset {name} (code {result[0]})")
             try:
-                ruleset.do_actions(handle, _raise)
+                state_handle = result[1]
+                started = durable_rules_engine.start_action_for_state(handle, state_handle)
+                pending = started[1] if started else None
+                while pending:
+                    rule = _action_name(pending)
+                    if rule != SEEN_RULE:
+                        fired.append(rule)
+                    pending = durable_rules_engine.complete_and_start_action(handle, state_handle)
             finally:
-                ruleset.delete_state(sid)
-            fired.extend(rule for rule in _fired if rule != SEEN_RULE)
-            _fired.clear()
+                durable_rules_engine.delete_state(handle, sid)
     return fired

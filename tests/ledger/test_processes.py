@@ -1,0 +1,121 @@
+"""Several processes on one database: serialised counting, and crash safety under SIGKILL.
+
+These start real processes (``tests/ledger/worker.py``) against a real SQLite file and a real
+PostgreSQL database: the per-exporter serialisation and the all-or-nothing commit are properties of
+the database transactions, which only separate processes can exercise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from engine.evaluator import Engine
+from engine.ledger import Ledger, NotFound
+from tests.ledger.conftest import EXPORTER, ROOT, transfer
+
+WORKERS = 8
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tests.ledger.worker", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def recorded_permitted_sum(ledger: Ledger) -> int:
+    """The counts as the recorded decisions say, independently of the counting columns."""
+    total = 0
+    with ledger.sql_engine.connect() as conn:
+        for (decision_json,) in conn.execute(text("SELECT decision_json FROM transfers "
+                                                  "WHERE withdrawn_at IS NULL")):
+            decision = json.loads(decision_json)
+            if decision["outcome"] == "permitted" and decision["counts"]["counted"]:
+                total += decision["counts"]["personal_subjects_after"] - decision["counts"]["personal_subjects_before"]
+    return total
+
+
+def test_eight_processes_at_once_exactly_six_permitted(ledger_url: str, tmp_path: Path) -> None:
+    Ledger(ledger_url).close()  # schema first, so the workers race on submissions, not migrations
+    start = tmp_path / "start"
+    workers = [spawn("once", ledger_url, f"C-{i}", "15000", str(start)) for i in range(WORKERS)]
+    for worker in workers:
+        assert worker.stdout is not None
+        line = worker.stdout.readline()
+        assert line.strip() == "ready", worker.stderr.read() if worker.stderr else line
+    start.touch()
+    results = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    outcomes = sorted(r["outcome"] for r in results)
+    assert outcomes == ["conditional"] * 2 + ["permitted"] * 6
+    assert sorted(r["before"] for r in results if r["outcome"] == "permitted") == [
+        i * 15_000 for i in range(6)]
+    assert {r["before"] for r in results if r["outcome"] == "conditional"} == {90_000}
+    ledger = Ledger(ledger_url)
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 90_000
+    assert ledger.verify().ok
+
+
+def test_sigkill_inside_the_transaction_leaves_no_trace(ledger_url: str, ledger_engine: Engine,
+                                                         tmp_path: Path) -> None:
+    ledger = Ledger(ledger_url)
+    ledger.submit(ledger_engine, transfer("K-1", 15_000))
+    ledger.submit(ledger_engine, transfer("K-2", 15_000))
+    events_before = ledger.verify().events
+    marker = tmp_path / "in-transaction"
+    worker = spawn("pause", ledger_url, "K-KILLED", str(marker))
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+        assert time.monotonic() < deadline, "the worker never reached its transaction"
+        time.sleep(0.01)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+    assert worker.returncode == -signal.SIGKILL
+
+    after = Ledger(ledger_url)
+    result = after.verify()
+    assert result.ok, result.problem
+    assert result.events == events_before
+    try:
+        after.get("K-KILLED")
+        raise AssertionError("the killed submission was recorded")
+    except NotFound:
+        pass
+    assert after.counts(EXPORTER, 2026)["personal_subjects"] == recorded_permitted_sum(after) == 30_000
+    # the exporter's lock died with the process: the next submission goes through at once
+    started = time.monotonic()
+    assert after.submit(ledger_engine, transfer("K-3", 15_000)).decision.counts.personal_subjects_before == 30_000
+    assert time.monotonic() - started < 10
+    assert after.verify().ok
+
+
+def test_sigkill_at_a_random_moment_of_a_busy_writer(ledger_url: str) -> None:
+    Ledger(ledger_url).close()
+    worker = spawn("loop", ledger_url, "L")
+    assert worker.stdout is not None
+    committed = []
+    for _ in range(30):  # let it record some, then kill it wherever it is
+        line = worker.stdout.readline()
+        assert line, worker.stderr.read() if worker.stderr else ""
+        committed.append(line.strip())
+    time.sleep(0.0137)
+    os.kill(worker.pid, signal.SIGKILL)
+    rest, _ = worker.communicate(timeout=30)
+    committed += rest.split()
+    ledger = Ledger(ledger_url)
+    result = ledger.verify()
+    assert result.ok, result.problem
+    for reference in committed:  # everything reported as recorded is recorded
+        ledger.get(reference)
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == recorded_permitted_sum(ledger)
+    assert recorded_permitted_sum(ledger) >= 100 * len(committed)

@@ -1,0 +1,61 @@
+"""A separate process that submits through the Ledger, for the concurrency and crash tests.
+
+Run as ``python -m tests.ledger.worker MODE URL ARG...``:
+- ``once URL REF SUBJECTS START``: get ready (engine built, ledger open), print ``ready``, wait for the
+  file START to exist, submit one transfer, print its outcome and prior count as JSON.
+- ``pause URL REF MARKER``: submit, but inside the transaction, right after the transfer row is
+  written and before the commit, create MARKER and sleep (the test then kills us with SIGKILL).
+- ``loop URL PREFIX``: submit small transfers one after another, printing each reference once
+  committed, until killed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from engine.evaluator import Engine
+from engine.ledger import Ledger
+from tests.ledger.conftest import RULES, transfer
+
+
+def main(argv: list[str]) -> None:
+    mode, url = argv[0], argv[1]
+    engine = Engine.from_directory(RULES)
+    ledger = Ledger(url)
+    if mode == "once":
+        reference, subjects, start = argv[2], int(argv[3]), Path(argv[4])
+        request = transfer(reference, subjects)
+        print("ready", flush=True)
+        while not start.exists():
+            time.sleep(0.001)
+        decision = ledger.submit(engine, request).decision
+        print(json.dumps({"reference": reference, "outcome": decision.outcome,
+                          "before": decision.counts.personal_subjects_before}), flush=True)
+    elif mode == "pause":
+        reference, marker = argv[2], Path(argv[3])
+
+        @event.listens_for(ledger.sql_engine, "after_cursor_execute")
+        def _pause(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.lstrip().upper().startswith("INSERT INTO TRANSFERS"):
+                marker.write_text("in transaction")
+                time.sleep(600)
+
+        ledger.submit(engine, transfer(reference, 15_000))
+    elif mode == "loop":
+        prefix = argv[2]
+        for number in range(1_000_000):
+            reference = f"{prefix}-{number}"
+            ledger.submit(engine, transfer(reference, 100))
+            print(reference, flush=True)
+    else:  # pragma: no cover
+        raise SystemExit(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

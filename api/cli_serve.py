@@ -65,6 +65,7 @@ def serve(
 
     try:
         uvicorn.run("api.http.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                    http="api.http.server:NoDelayH11Protocol",
                     timeout_graceful_shutdown=grace, access_log=access_log, log_level="info")
     finally:
         if metrics_dir is not None:

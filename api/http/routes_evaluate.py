@@ -48,7 +48,7 @@ def prior_reader(state: ServiceState) -> Callable[[TransferRequest], PriorCounts
 
 @router.post("", response_model=Decision, responses=responses(401, 403, 413, 422, 503),
              summary="Decide a transfer without recording it (dry run)")
-def evaluate(request: RequestBodyDoc, state: StateDep, _roles: Submitter, lang: LanguageDep,
+async def evaluate(request: RequestBodyDoc, state: StateDep, _roles: Submitter, lang: LanguageDep,
              as_of: AsOfQuery = None) -> Response:
     """The decision a submission would get now, with the exporter's recorded counts; nothing is
     written. `Accept-Language` puts that language first in every message."""

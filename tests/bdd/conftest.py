@@ -19,13 +19,12 @@ from engine.evaluator import Engine
 from engine.rulespec import load_pack_set
 
 from . import steps_en, steps_zh_hans, steps_zh_hant
+from .rule_coverage import FIRED_LOG_ENV
 from .world import FIRED_RULES, RULES, World, features_dir, ledger_class
 
 for _book in (steps_en, steps_zh_hans, steps_zh_hant):
     globals().update({name: value for name, value in vars(_book).items() if name.startswith("pytestbdd_")})
 
-FIRED_LOG_ENV = "BAYGATE_BDD_FIRED_LOG"
-"""When set, the rule ids fired in this run are written there as JSON (the coverage test reads it)."""
 
 
 def pytest_configure(config: pytest.Config) -> None:

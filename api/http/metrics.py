@@ -68,7 +68,7 @@ def exposition() -> tuple[bytes, str]:
     """The text to answer a scrape with: this process's metrics, or all workers' summed."""
     if MULTIPROCESS:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
 
@@ -76,4 +76,4 @@ def exposition() -> tuple[bytes, str]:
 def process_exit() -> None:
     """A worker leaving: its live gauges must no longer count (multiprocess mode only)."""
     if MULTIPROCESS:
-        multiprocess.mark_process_dead(os.getpid())
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -77,7 +77,7 @@ def test_input_errors_name_the_source_and_list_index() -> None:
     (b"reference: [unclosed", "invalid YAML"),
     (b"a: &x [1]\nb: *x\n", "aliases"),
     (b"{\"reference\": ", "invalid JSON"),
-])
+], ids=["empty", "not-utf8", "broken-yaml", "alias", "broken-json"])
 def test_broken_documents_get_a_clear_error(raw: bytes, expected: str) -> None:
     with pytest.raises(InputError) as info:
         load_requests(raw, "in.yaml")

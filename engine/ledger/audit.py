@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, text
 
 from engine.ledger import packs as pack_store
 from engine.ledger.schema import chain_head, events, packs, transfer_populations, transfers
@@ -48,6 +48,17 @@ class AuditResult:
     problem: str | None = None
 
 
+_HEAD = {False: text("SELECT seq, hash FROM chain_head WHERE id = 1"),
+         True: text("SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE")}
+_INSERT_EVENT = text("INSERT INTO events (seq, kind, subject, body, prev_hash, hash) "
+                     "VALUES (:seq, :kind, :subject, :body, :prev_hash, :hash)")
+_UPDATE_HEAD = text("UPDATE chain_head SET seq = :seq, hash = :hash WHERE id = 1")
+
+
+def _read_head(connection: Connection) -> Any:
+    return connection.execute(_HEAD[connection.dialect.name == "postgresql"]).one()
+
+
 def append_event(connection: Connection, kind: str, subject: str, at: str, data: dict[str, Any]) -> int:
     """Append one event under the chain-head row lock (held to commit); returns its seq.
 
@@ -55,20 +66,19 @@ def append_event(connection: Connection, kind: str, subject: str, at: str, data:
     exporters append one after the other and the chain never forks; SQLite's BEGIN IMMEDIATE already
     holds the only write lock.
     """
-    head = connection.execute(select(chain_head.c.seq, chain_head.c.hash)
-                              .where(chain_head.c.id == 1).with_for_update()).one()
+    head = _read_head(connection)
     seq = int(head.seq) + 1
     body = canonical({"seq": seq, "kind": kind, "subject": subject, "at": at, "data": data})
     digest = chain_hash(head.hash, body)
-    connection.execute(insert(events).values(seq=seq, kind=kind, subject=subject, body=body,
-                                             prev_hash=head.hash, hash=digest))
-    connection.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=digest))
+    connection.execute(_INSERT_EVENT, {"seq": seq, "kind": kind, "subject": subject, "body": body,
+                                       "prev_hash": head.hash, "hash": digest})
+    connection.execute(_UPDATE_HEAD, {"seq": seq, "hash": digest})
     return seq
 
 
 def lock_chain(connection: Connection) -> None:
     """Take the chain-head lock early (before reading which packs are already stored)."""
-    connection.execute(select(chain_head.c.seq).where(chain_head.c.id == 1).with_for_update()).one()
+    _read_head(connection)
 
 
 def verify(connection: Connection) -> AuditResult:

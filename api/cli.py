@@ -143,12 +143,18 @@ def evaluate(
 
 
 @rules_app.command("validate")
-def rules_validate(directory: Annotated[str | None, typer.Argument(help="Rule pack folder.")] = None) -> None:
-    """Check every pack of a folder; list every error with file, line and rule id."""
+def rules_validate(
+    directory: Annotated[str | None, typer.Argument(help="Rule pack folder.")] = None,
+    complete: Annotated[bool, typer.Option("--complete/--syntax-only", help="Also check completeness: holes, "
+                                           "conflicts and dead rules over a grid built from the rules.")] = True,
+) -> None:
+    """Check every pack of a folder (file, line and rule id for each error), then its completeness.
+
+    Exit 0 when valid and complete, 1 when holes, conflicts or dead rules are found, 3 when invalid."""
     folder = rules_directory(directory)
     try:
         pack_set = load_pack_set(folder)
-        Engine(pack_set, option_overrides())
+        engine = Engine(pack_set, option_overrides())
     except RulePackError as exc:
         typer.echo(str(exc), err=True)
         typer.echo(f"{len(exc.issues)} error(s); the pack set is refused.", err=True)
@@ -157,6 +163,18 @@ def rules_validate(directory: Annotated[str | None, typer.Argument(help="Rule pa
         fail(str(exc))
     typer.echo(f"{folder}: {len(pack_set.packs)} packs, {len(pack_set.rules)} rules, "
                f"{len(pack_set.obligations)} obligations: valid ({pack_set.digest})")
+    if not complete:
+        return
+    from engine.completeness import check_completeness
+
+    report = check_completeness(engine)
+    typer.echo(report.summary())
+    for finding in report.holes + report.conflicts + report.dead_rules:
+        typer.echo(f"  {finding.kind}: {finding.detail}")
+        if finding.case:
+            typer.echo("    case: " + json.dumps(finding.case, ensure_ascii=False))
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @rules_app.command("list")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ MAX_NESTING = 40
 RULE_KEYS = {"id", "title", "when", "then", "cite", "effective", "message", "unsure"}
 EFFECT_KEYS = {"require", "prohibit", "exempt", "eligible", "also_satisfied_by", "obligations",
                "approvals", "note"}
-PACK_KEYS = {"pack", "version", "title", "description", "options", "mechanisms", "rules", "obligations"}
+PACK_KEYS = {"pack", "version", "title", "description", "options", "mechanisms", "rules", "obligations",
+             "decides_from"}
 OBLIGATION_KEYS = {"id", "text", "due", "cite", "satisfied_when", "unsure"}
 OPTION_KEYS = {"id", "type", "default", "description", "values", "readings", "stricter"}
 
@@ -144,6 +146,8 @@ class Pack:
     obligations: tuple[ObligationSpec, ...]
     options: tuple[OptionDecl, ...]
     mechanisms: Mapping[str, MechanismPolicy]
+    decides_from: dt.date | None = None
+    """The first planned date for which the pack claims to decide every outbound route."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,12 @@ class PackSet:
     obligations: Mapping[str, ObligationSpec] = field(default_factory=dict)
     options: Mapping[str, OptionDecl] = field(default_factory=dict)
     mechanisms: Mapping[str, MechanismPolicy] = field(default_factory=dict)
+
+    @property
+    def decides_from(self) -> dt.date | None:
+        """The earliest ``decides_from`` any pack declares; the completeness check looks at holes from it."""
+        days = [pack.decides_from for pack in self.packs if pack.decides_from is not None]
+        return min(days) if days else None
 
     @property
     def versions(self) -> dict[str, str]:
@@ -228,6 +238,18 @@ def _depth(node: Any, level: int = 0) -> int:
     return level
 
 
+def _first_anchor_line(text: str) -> int:
+    """The line of the first anchor or alias in ``text`` (0 if none, or if the YAML is broken: the
+    loader then reports the syntax error with its line)."""
+    try:
+        for event in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
+            if type(event).__name__ == "AliasEvent" or getattr(event, "anchor", None):
+                return int(event.start_mark.line) + 1
+    except (YAMLError, RecursionError):
+        return 0
+    return 0
+
+
 def read_yaml(path: Path, display: str) -> tuple[Any, list[RuleIssue]]:
     """Parse one YAML file, refusing huge files, alias bombs and broken syntax with a line number."""
     collector = _Collector(display)
@@ -245,16 +267,19 @@ def read_yaml(path: Path, display: str) -> tuple[Any, list[RuleIssue]]:
         collector.add(raw[: exc.start].count(b"\n") + 1, None, "file is not valid UTF-8")
         return None, collector.issues
     if "*" in text and "&" in text:
-        # Aliases are legal YAML but serve no purpose in a rule pack and allow "billion laughs".
-        for number, line in enumerate(text.splitlines(), start=1):
-            stripped = line.split("#", 1)[0]
-            if "&" in stripped and any(tok.startswith("&") for tok in stripped.split()):
-                collector.add(number, None, "YAML anchors and aliases are not allowed in rule packs")
-                return None, collector.issues
+        # Aliases are legal YAML but serve no purpose in a rule pack and allow "billion laughs". The
+        # event pass (only when both characters occur) finds anchors anywhere, flow style included.
+        line = _first_anchor_line(text)
+        if line:
+            collector.add(line, None, "YAML anchors and aliases are not allowed in rule packs")
+            return None, collector.issues
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
         document = yaml.load(text)
+    except RecursionError:  # the composer recurses once per level: far too deep for any pack
+        collector.add(1, None, f"nesting deeper than {MAX_NESTING} levels")
+        return None, collector.issues
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         error_line = int(mark.line) + 1 if mark is not None else 0
@@ -603,6 +628,11 @@ def parse_pack(document: Any, display: str, registry: FactRegistry) -> tuple[Pac
         version = "?"
     options = _parse_options(document, str(name), out)
     mechanisms = _parse_mechanisms(document, out)
+    decides_from = None
+    if document.get("decides_from") is not None:
+        decides_from = _date(document["decides_from"])
+        if decides_from is None:
+            out.add(_line_of(document, "decides_from"), None, "decides_from must be a YYYY-MM-DD date")
     registry_for_pack = registry
     rules: list[RuleSpec] = []
     nodes = document.get("rules") or []
@@ -679,7 +709,7 @@ def parse_pack(document: Any, display: str, registry: FactRegistry) -> tuple[Pac
         return None, out.issues
     digest = "sha256:" + hashlib.sha256(_canonical(_plain(document)).encode()).hexdigest()
     return Pack(str(name), str(version), str(document.get("title") or name), display, digest, tuple(rules),
-                tuple(obligations), tuple(options), mechanisms), []
+                tuple(obligations), tuple(options), mechanisms, decides_from), []
 
 
 def _display_name(path: Path, root: Path) -> str:

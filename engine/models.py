@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer
 
 MAX_SUBJECTS = 2_000_000_000
 """More individuals than live on Earth in one transfer is an input error, not a volume."""
@@ -104,6 +104,7 @@ class Party(_Strict):
     )
     city: ShortText | None = Field(
         default=None,
+        validate_default=True,
         description="City of registration (organisations) or residence (individuals). Required for CN "
         "parties: it decides Greater Bay Area membership.",
         examples=["Shenzhen"],
@@ -122,11 +123,14 @@ class Party(_Strict):
         "(the 2022-2024 regime's 1,000,000 test). Unknown when null.",
     )
 
-    @model_validator(mode="after")
-    def _mainland_party_needs_city(self) -> Party:
-        if self.jurisdiction == "CN" and not self.city:
-            raise ValueError("city is required for a CN party (it decides Greater Bay Area membership)")
-        return self
+    @field_validator("city")
+    @classmethod
+    def _mainland_party_needs_city(cls, city: str | None, info: ValidationInfo) -> str | None:
+        # Errors on the field itself, so the path reads exporter.city (field validators run in order:
+        # jurisdiction is known here when it was valid).
+        if info.data.get("jurisdiction") == "CN" and not city:
+            raise ValueError("required for a CN party (it decides Greater Bay Area membership)")
+        return city
 
 
 class DataSet(_Strict):
@@ -134,7 +138,9 @@ class DataSet(_Strict):
 
     kind: DataKind = Field(description="personal or non_personal.")
     subjects: Subjects = Field(
-        default=0, description="Distinct individuals in this data set; required (>= 1) for personal data."
+        default=0,
+        validate_default=True,
+        description="Distinct individuals in this data set; required (>= 1) for personal data.",
     )
     sensitive: list[SensitiveType] = Field(
         default_factory=list,
@@ -159,13 +165,19 @@ class DataSet(_Strict):
         "year are not counted twice.",
     )
 
-    @model_validator(mode="after")
-    def _personal_needs_subjects(self) -> DataSet:
-        if self.kind == "personal" and self.subjects < 1:
-            raise ValueError("subjects must be at least 1 for a personal data set")
-        if self.kind == "non_personal" and self.sensitive:
+    @field_validator("subjects")
+    @classmethod
+    def _personal_needs_subjects(cls, subjects: int, info: ValidationInfo) -> int:
+        if info.data.get("kind") == "personal" and subjects < 1:
+            raise ValueError("must be at least 1 for a personal data set")
+        return subjects
+
+    @field_validator("sensitive")
+    @classmethod
+    def _sensitive_only_for_personal(cls, sensitive: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("kind") == "non_personal" and sensitive:
             raise ValueError("sensitive types can only be given for a personal data set")
-        return self
+        return sensitive
 
 
 class Mechanism(_Strict):
@@ -177,13 +189,21 @@ class Mechanism(_Strict):
     filed_on: Date | None = Field(default=None, description="Day filed with the authority, if filed.")
     expires_on: Date | None = Field(default=None, description="Last day of validity; null = no fixed term.")
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> Mechanism:
-        if self.expires_on is not None and self.expires_on < self.effective_on:
-            raise ValueError("expires_on is before effective_on")
-        if self.filed_on is not None and self.filed_on < self.effective_on:
-            raise ValueError("filed_on is before effective_on (a contract is filed after it takes effect)")
-        return self
+    @field_validator("filed_on")
+    @classmethod
+    def _filed_after_effective(cls, filed_on: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        effective_on = info.data.get("effective_on")
+        if filed_on is not None and effective_on is not None and filed_on < effective_on:
+            raise ValueError("is before effective_on (a contract is filed after it takes effect)")
+        return filed_on
+
+    @field_validator("expires_on")
+    @classmethod
+    def _expires_after_effective(cls, expires_on: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        effective_on = info.data.get("effective_on")
+        if expires_on is not None and effective_on is not None and expires_on < effective_on:
+            raise ValueError("is before effective_on")
+        return expires_on
 
 
 class Approval(_Strict):

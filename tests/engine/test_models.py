@@ -29,7 +29,7 @@ def test_defaults_follow_the_design() -> None:
 
 def test_field_path_names_the_data_set() -> None:
     request = base_request(data=[{"kind": "personal", "subjects": 5}, {"kind": "personal", "subjects": 0}])
-    assert problems(request) == ["data[1]: subjects must be at least 1 for a personal data set"]
+    assert problems(request) == ["data[1].subjects: must be at least 1 for a personal data set"]
 
 
 def test_unknown_field_is_refused_with_its_path() -> None:
@@ -41,7 +41,7 @@ def test_unknown_field_is_refused_with_its_path() -> None:
 def test_mainland_party_needs_a_city() -> None:
     request = base_request()
     del request["exporter"]["city"]
-    assert problems(request) == ["exporter: city is required for a CN party (it decides Greater Bay Area membership)"]
+    assert problems(request) == ["exporter.city: required for a CN party (it decides Greater Bay Area membership)"]
 
 
 @pytest.mark.parametrize("subjects", [-1, 2_000_000_001])
@@ -54,7 +54,7 @@ def test_mechanism_dates_in_order() -> None:
     request = base_request()
     request["safeguards"]["mechanisms"] = [{"type": "standard_contract", "reference": "X",
                                             "effective_on": "2026-11-10", "expires_on": "2026-01-01"}]
-    assert problems(request) == ["safeguards.mechanisms[0]: expires_on is before effective_on"]
+    assert problems(request) == ["safeguards.mechanisms[0].expires_on: is before effective_on"]
 
 
 def test_impossible_date_and_unknown_enum() -> None:

@@ -52,6 +52,8 @@ def parse_document(raw: bytes, source: str) -> Any:
     if stripped.startswith(("{", "[")):
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise InputError(source, [FieldProblem("", f"nesting deeper than {MAX_DEPTH} levels")]) from None
         except json.JSONDecodeError as exc:
             if stripped.startswith("{") or exc.pos > 0:
                 raise InputError(source, [FieldProblem("", f"line {exc.lineno}: invalid JSON: {exc.msg}")]) from None
@@ -66,12 +68,23 @@ def parse_document(raw: bytes, source: str) -> Any:
 def _load_yaml(text: str, source: str) -> Any:
     yaml = _NoAliasYAML(typ="safe", pure=True)
     yaml.allow_duplicate_keys = False
+    # One pass over the events before anything is built, stopping at the first alias or at too deep a
+    # nesting: building first would expand an alias bomb, and the recursive composer overflows the
+    # stack on deep nesting (the scanner is slow on thousands of open brackets, so stop early).
+    depth = 0
     try:
-        events = list(yaml.parse(io.StringIO(text)))
+        for event in yaml.parse(io.StringIO(text)):
+            kind = type(event).__name__
+            if kind == "AliasEvent":
+                raise InputError(source, [FieldProblem("", "YAML aliases (*name) are not accepted in requests")])
+            if kind in ("MappingStartEvent", "SequenceStartEvent"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise InputError(source, [FieldProblem("", f"nesting deeper than {MAX_DEPTH} levels")])
+            elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+                depth -= 1
     except YAMLError as exc:
         raise InputError(source, [FieldProblem("", _yaml_problem(exc))]) from None
-    if any(type(event).__name__ == "AliasEvent" for event in events):
-        raise InputError(source, [FieldProblem("", "YAML aliases (*name) are not accepted in requests")])
     try:
         return yaml.load(text)
     except YAMLError as exc:

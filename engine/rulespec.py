@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.parser import RoundTripParser
 
 from engine.conditions import COMPARISON_OPS, All, AnyOf, Condition, Leaf, Not, facts_read
 from engine.errors import RuleIssue, RulePackError
@@ -238,16 +238,33 @@ def _depth(node: Any, level: int = 0) -> int:
     return level
 
 
-def _first_anchor_line(text: str) -> int:
-    """The line of the first anchor or alias in ``text`` (0 if none, or if the YAML is broken: the
-    loader then reports the syntax error with its line)."""
-    try:
-        for event in YAML(typ="safe", pure=True).parse(io.StringIO(text)):
-            if type(event).__name__ == "AliasEvent" or getattr(event, "anchor", None):
-                return int(event.start_mark.line) + 1
-    except (YAMLError, RecursionError):
-        return 0
-    return 0
+class _Refused(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _GuardedParser(RoundTripParser):
+    """Refuses anchors and aliases ("billion laughs"; legal YAML of no use in a rule pack) and nesting
+    deeper than MAX_NESTING as the events are handed to the composer: before any node is built, so an
+    alias bomb is never expanded and deep nesting never reaches the recursive composer's stack limit,
+    at no cost to a normal pack (no second pass)."""
+
+    _depth = 0
+
+    def get_event(self) -> Any:
+        event = super().get_event()
+        kind = type(event).__name__
+        if kind == "AliasEvent" or getattr(event, "anchor", None):
+            raise _Refused(int(event.start_mark.line) + 1, "YAML anchors and aliases are not allowed in rule packs")
+        if kind in ("MappingStartEvent", "SequenceStartEvent"):
+            self._depth += 1
+            if self._depth > MAX_NESTING:
+                raise _Refused(int(event.start_mark.line) + 1, f"nesting deeper than {MAX_NESTING} levels")
+        elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+            self._depth -= 1
+        return event
 
 
 def read_yaml(path: Path, display: str) -> tuple[Any, list[RuleIssue]]:
@@ -266,25 +283,22 @@ def read_yaml(path: Path, display: str) -> tuple[Any, list[RuleIssue]]:
     except UnicodeDecodeError as exc:
         collector.add(raw[: exc.start].count(b"\n") + 1, None, "file is not valid UTF-8")
         return None, collector.issues
-    if "*" in text and "&" in text:
-        # Aliases are legal YAML but serve no purpose in a rule pack and allow "billion laughs". The
-        # event pass (only when both characters occur) finds anchors anywhere, flow style included.
-        line = _first_anchor_line(text)
-        if line:
-            collector.add(line, None, "YAML anchors and aliases are not allowed in rule packs")
-            return None, collector.issues
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    yaml.Parser = _GuardedParser
     try:
         document = yaml.load(text)
-    except RecursionError:  # the composer recurses once per level: far too deep for any pack
-        collector.add(1, None, f"nesting deeper than {MAX_NESTING} levels")
+    except _Refused as refused:
+        collector.add(refused.line, None, refused.message)
         return None, collector.issues
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         error_line = int(mark.line) + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         collector.add(error_line, None, f"YAML syntax error: {problem}")
+        return None, collector.issues
+    if document is None:  # an empty (e.g. truncated) file must not pass as a set without that pack
+        collector.add(1, None, "the file is empty: a rule pack is a mapping with pack, version, title and rules")
         return None, collector.issues
     if _depth(document) > MAX_NESTING:
         collector.add(1, None, f"nesting deeper than {MAX_NESTING} levels")

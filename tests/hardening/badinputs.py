@@ -1,0 +1,105 @@
+"""The catalogue of bad inputs sent through every door (issue 10, point 1).
+
+Each case is the raw bytes of a file or body and fragments the error must contain: the field path
+or the kind of problem, so "naming what is wrong" is checked, not only the status.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tests.hardening.conftest import good_request
+
+
+@dataclass(frozen=True)
+class Bad:
+    id: str
+    raw: bytes
+    names: tuple[str, ...]
+    """Fragments the error message must contain (any one of them; case-insensitive)."""
+    json_body: bool = True
+    """Whether the case is also a meaningful HTTP JSON body (YAML-only cases are not)."""
+
+
+def _j(body: Any) -> bytes:
+    return json.dumps(body).encode()
+
+
+def _with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    body = good_request()
+    node: Any = body
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return body
+
+
+def _without(*path: Any) -> dict[str, Any]:
+    body = good_request()
+    node: Any = body
+    for part in path[:-1]:
+        node = node[part]
+    del node[path[-1]]
+    return body
+
+
+ALIAS_BOMB = ("a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10))).encode()
+DEEP_JSON = b"[" * 50_000 + b"]" * 50_000
+DEEP_YAML_FLOW = b"reference: " + b"[" * 50_000 + b"]" * 50_000 + b"\n"
+DEEP_YAML_BLOCK = b"reference:\n" + b"".join(b"  " * i + b"- \n" for i in range(1, 400))
+DEEP_JSON_OBJECT = ('{"reference": ' + '{"a": ' * 3000 + "1" + "}" * 3000 + "}").encode()
+
+CASES: list[Bad] = [
+    Bad("unknown-field", _j({**good_request(), "colour": "red"}), ("colour",)),
+    Bad("unknown-nested-field", _j(_with(("safeguards", "separate_consnet"), True)), ("separate_consnet",)),
+    Bad("wrong-type-subjects", _j(_with(("data", 0, "subjects"), "many")), ("data[0].subjects",)),
+    Bad("wrong-type-data", _j({**good_request(), "data": "lots"}), ("data",)),
+    Bad("wrong-type-bool", _j(_with(("exporter", "ciio"), "perhaps")), ("exporter.ciio",)),
+    Bad("wrong-enum", _j({**good_request(), "purpose": "espionage"}), ("purpose",)),
+    Bad("impossible-date", _j({**good_request(), "planned_date": "2026-02-30"}), ("planned_date",)),
+    Bad("date-not-a-date", _j({**good_request(), "planned_date": "next tuesday"}), ("planned_date",)),
+    Bad("absurd-date", _j({**good_request(), "planned_date": "9999-12-31"}), ("planned_date",)),
+    Bad("negative-subjects", _j(_with(("data", 0, "subjects"), -5)), ("data[0].subjects",)),
+    Bad("absurd-subjects", _j(_with(("data", 0, "subjects"), 10**30)), ("data[0].subjects",)),
+    Bad("float-subjects", _j(_with(("data", 0, "subjects"), 12.5)), ("data[0].subjects",)),
+    Bad("negative-prior", _j({**good_request(), "declared_prior": {"personal_subjects": -1}}),
+        ("declared_prior.personal_subjects",)),
+    Bad("infinite-subjects-yaml", b"reference: X\ndata:\n  - {kind: personal, subjects: .inf}\n",
+        ("data[0].subjects",), json_body=False),
+    Bad("missing-exporter", _j(_without("exporter")), ("exporter",)),
+    Bad("missing-data", _j(_without("data")), ("data",)),
+    Bad("empty-data", _j({**good_request(), "data": []}), ("data",)),
+    Bad("missing-city-cn", _j(_without("exporter", "city")), ("city",)),
+    Bad("personal-without-subjects", _j(_with(("data", 0), {"kind": "personal"})), ("data[0]",)),
+    Bad("overlong-string", _j(_with(("exporter", "name"), "x" * 100_000)), ("exporter.name",)),
+    Bad("mechanism-dates-reversed", _j(_with(("safeguards", "mechanisms"), [{
+        "type": "standard_contract", "reference": "R", "effective_on": "2026-01-10",
+        "expires_on": "2025-01-01"}])), ("safeguards.mechanisms[0]", "expires_on")),
+    Bad("null-body", b"null", ("mapping", "object", "valid dictionary", "body")),
+    Bad("scalar-body", b"42", ("mapping", "object", "valid dictionary", "body")),
+    Bad("string-body", b'"a request"', ("mapping", "object", "valid dictionary", "body")),
+    Bad("empty", b"", ("empty", "body")),
+    Bad("whitespace", b"  \n\t\n", ("empty", "json", "body")),
+    Bad("broken-json", b'{"reference": "X", "data": [', ("json",)),
+    Bad("broken-yaml", b"reference: X\ndata: [1, 2\nexporter: }\n", ("yaml",), json_body=False),
+    Bad("yaml-tab-indent", b"reference: X\n\texporter: 1\n", ("yaml",), json_body=False),
+    Bad("yaml-duplicate-key", b"reference: A\nreference: B\n", ("duplicate", "yaml"), json_body=False),
+    Bad("yaml-alias-bomb", ALIAS_BOMB, ("alias",), json_body=False),
+    Bad("yaml-python-tag", b"reference: !!python/object/apply:os.system ['true']\n", ("yaml", "tag"),
+        json_body=False),
+    Bad("deep-json-array", DEEP_JSON, ("nesting", "deep", "json", "body")),
+    Bad("deep-json-object", DEEP_JSON_OBJECT, ("nesting", "deep", "reference")),
+    Bad("deep-yaml-flow", DEEP_YAML_FLOW, ("nesting",), json_body=False),
+    Bad("deep-yaml-block", DEEP_YAML_BLOCK, ("nesting",), json_body=False),
+    Bad("non-utf8", b'{"reference": "\xff\xfe caf\xe9", "purpose": "x"}', ("utf-8", "utf8", "json", "decode")),
+    Bad("utf16", json.dumps(good_request()).encode("utf-16"), ("utf-8", "utf8", "json", "decode")),
+    Bad("list-with-one-bad-item", _j([good_request(), {**good_request(), "mode": "teleport"}]), ("[1].mode",),
+        json_body=False),
+    Bad("empty-list", b"[]", ("empty", "mapping", "object", "body")),
+]
+
+OVERSIZED_FILE_BYTES = 20_000_001
+"""engine.inputs.MAX_INPUT_BYTES + 1: a file this large is refused before it is parsed."""

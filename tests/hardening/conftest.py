@@ -1,0 +1,86 @@
+"""Shared parts of the hardening tests (issue 10): real servers, real CLI processes, real databases.
+
+The servers are the HTTP suite's (``tests/http/conftest.py``: ``baygate serve`` in a subprocess on a
+free loopback port, SQLite or the throwaway PostgreSQL cluster); the CLI runs as ``baygate`` would, in
+a fresh interpreter, so a traceback or a wrong exit status shows as it would to a user.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.http.encode import EXAMPLE_REQUEST
+from tests.http.conftest import KEYS, Server, start_server
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def good_request(**overrides: Any) -> dict[str, Any]:
+    """A valid request (the OpenAPI example) under a fresh reference and exporter."""
+    body = copy.deepcopy(EXAMPLE_REQUEST)
+    body["reference"] = "H-" + uuid.uuid4().hex[:12]
+    body["exporter"]["id"] = "9144" + uuid.uuid4().hex[:14].upper()
+    body.update(overrides)
+    return body
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def cli_env(database_url: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_")}
+    env["BAYGATE_RULES"] = str(ROOT / "rules")
+    if database_url:
+        env["BAYGATE_DATABASE_URL"] = database_url
+    return env
+
+
+def run_cli(*args: str, cwd: Path, database_url: str | None = None, stdin: bytes | None = None,
+            timeout: float = 60) -> CliResult:
+    """``baygate ARGS`` in a fresh interpreter, as a user runs it."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", *args], cwd=cwd,
+                          env=cli_env(database_url), input=stdin, capture_output=True, timeout=timeout)
+    return CliResult(done.returncode, done.stdout.decode("utf-8", "replace"),
+                     done.stderr.decode("utf-8", "replace"), time.perf_counter() - started)
+
+
+def audit_events(server: Server) -> int:
+    """The number of events in the server's audit chain (and that the chain verifies)."""
+    with server.client("auditor") as client:
+        report = client.get("/v1/audit/verify").json()
+    assert report["ok"], report
+    return int(report["events"])
+
+
+@pytest.fixture(scope="session")
+def hserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server with keys on a SQLite ledger, shared by the hardening tests that do not break it."""
+    tmp = tmp_path_factory.mktemp("hardening-main")
+    running = start_server(tmp, f"sqlite:///{tmp / 'ledger.db'}")
+    yield running
+    running.stop()
+
+
+def dumps(body: Any) -> bytes:
+    return json.dumps(body).encode()
+
+
+__all__ = ["KEYS", "CliResult", "Server", "audit_events", "dumps", "good_request", "run_cli", "start_server"]

@@ -7,7 +7,7 @@ Run it as a command from the repository root:
 It runs every feature (in a separate pytest process, so the numbers come from real evaluations,
 not from reading the feature text), collects the rule ids that fired in any decision, and
 prints the rules of rules/*.yaml that none reached. It exits non-zero when a rule is not reached,
-when a scenario id of ../shared/regulation/scenarios.yaml is not tagged in any feature, or when
+when a scenario id of tests/data/scenarios.yaml (the research copy) is not tagged in any feature, or when
 the run collected no scenario at all.
 """
 
@@ -27,7 +27,9 @@ from engine.rulespec import load_pack_set
 from .world import FEATURES_ENV, REPO, RULES, features_dir
 
 FIRED_LOG_ENV = "BAYGATE_BDD_FIRED_LOG"
-SHARED_SCENARIOS = REPO.parent / "shared" / "regulation" / "scenarios.yaml"
+SHARED_SCENARIOS = REPO / "tests" / "data" / "scenarios.yaml"
+"""The project's own copy of ../shared/regulation/scenarios.yaml (DESIGN section 8: tests run from a
+plain clone)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def run(features: Path | None = None) -> Report:
 
 
 def settled_scenario_ids() -> list[str]:
-    """Scenario ids of the shared research file (empty when it is not next to the repository)."""
+    """Scenario ids of the research scenarios (the project's copy)."""
     if not SHARED_SCENARIOS.exists():
         return []
     return re.findall(r"^- id: (\S+)", SHARED_SCENARIOS.read_text(encoding="utf-8"), flags=re.MULTILINE)

@@ -208,13 +208,37 @@ class Tally:
 
 
 @dataclass(frozen=True)
-class MechanismPolicy:
-    """Per mechanism type, how many Mainland working days a filing may follow its taking effect.
+class ValidityTerm:
+    """How long a mechanism issued in a window lasts when the request gives no ``expires_on``."""
 
-    Declared by the rule packs (`mechanisms:`), because the window is law, not engine code.
+    issued_from: dt.date
+    issued_to: dt.date | None
+    years: int
+
+
+@dataclass(frozen=True)
+class MechanismPolicy:
+    """Per mechanism type: how many Mainland working days a filing may follow its taking effect, and
+    how long it lasts when no expiry is given (a security assessment result: 2 or 3 years).
+
+    Declared by the rule packs (`mechanisms:`), because these terms are law, not engine code.
     """
 
     filing_working_days: int | None = None
+    validity: tuple[ValidityTerm, ...] = ()
+
+    def default_expiry(self, issued: dt.date) -> dt.date | None:
+        for term in self.validity:
+            if term.issued_from <= issued and (term.issued_to is None or issued <= term.issued_to):
+                return _add_years(issued, term.years) - dt.timedelta(days=1)
+        return None
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def normalise_city(city: str | None) -> str:
@@ -287,7 +311,10 @@ def tally_of(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: boo
 def _mechanism_valid(mech: Mechanism, on: dt.date, policy: MechanismPolicy | None) -> bool:
     if mech.effective_on > on:
         return False
-    if mech.expires_on is not None and on > mech.expires_on:
+    expires_on = mech.expires_on
+    if expires_on is None and policy is not None:
+        expires_on = policy.default_expiry(mech.effective_on)
+    if expires_on is not None and on > expires_on:
         return False
     window = policy.filing_working_days if policy else None
     if window is None:

@@ -21,7 +21,7 @@ from ruamel.yaml.parser import RoundTripParser
 
 from engine.conditions import COMPARISON_OPS, All, AnyOf, Condition, Leaf, Not, facts_read
 from engine.errors import RuleIssue, RulePackError
-from engine.facts import EXEMPTION_IDS, FactRegistry, MechanismPolicy, OptionSpec
+from engine.facts import EXEMPTION_IDS, FactRegistry, MechanismPolicy, OptionSpec, ValidityTerm
 from engine.models import APPROVAL_KINDS, MECHANISM_TYPES, Messages
 
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
@@ -507,7 +507,18 @@ def _parse_mechanisms(doc: Mapping[str, Any], out: _Collector) -> dict[str, Mech
         if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
             out.add(line, None, f"mechanism {name}: filing_working_days must be a whole number of days")
             continue
-        result[str(name)] = MechanismPolicy(filing_working_days=days)
+        terms: list[ValidityTerm] = []
+        for term in body.get("validity_when_no_expiry") or []:
+            start = _date(term.get("issued_from")) if isinstance(term, Mapping) else None
+            end = _date(term.get("issued_to")) if isinstance(term, Mapping) and term.get("issued_to") else None
+            years = term.get("years") if isinstance(term, Mapping) else None
+            if start is None or isinstance(years, bool) or not isinstance(years, int) or years < 1:
+                out.add(_line_of(body, "validity_when_no_expiry") or line, None,
+                        f"mechanism {name}: each validity_when_no_expiry entry needs issued_from (a date) "
+                        "and years (a whole number)")
+                continue
+            terms.append(ValidityTerm(start, end, years))
+        result[str(name)] = MechanismPolicy(filing_working_days=days, validity=tuple(terms))
     return result
 
 

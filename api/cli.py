@@ -129,7 +129,9 @@ def evaluate(
     chosen = check_lang(lang)
     day = parse_as_of(as_of)
     sources = read_sources(files)
-    engine = load_engine(rules)
+    from api.cli_lifecycle import engine_for_day
+
+    engine = engine_for_day(load_engine(rules), day)
     from api.counts import prior_counts_reader
 
     reader = prior_counts_reader()
@@ -266,8 +268,8 @@ def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
         typer.echo(f"{spec.name:<48} {spec.type:<7}{extra} {spec.meaning}{values}")
 
 
-# registers `serve`, and `submit`, `withdraw`, `ledger`, `audit`, `db`
-from api import cli_ledger, cli_serve  # noqa: E402, F401
+# registers `serve`, and `submit`, `withdraw`, `ledger`, `audit`, `db`; `rules diff`, `audit replay`
+from api import cli_ledger, cli_lifecycle, cli_serve  # noqa: E402, F401
 
 
 def main() -> None:

@@ -76,7 +76,9 @@ def submit(
     chosen = check_lang(lang)
     day = parse_as_of(as_of)
     sources = read_sources(files)
-    engine = load_engine(rules)
+    from api.cli_lifecycle import engine_for_day
+
+    engine = engine_for_day(load_engine(rules), day, db)
     ledger = open_ledger(db, rules)
     decisions: list[tuple[str, Decision]] = []
     problems: list[str] = []

@@ -242,6 +242,19 @@ class Ledger:
                                               event_seq=seq))
         return list(texts)
 
+    def store_packs(self, engine: Engine) -> list[str]:
+        """Store the texts of the engine's packs that the ledger does not hold yet (with their audit
+        events); returns their digests. Called when a pack set comes into use (service start, reload),
+        so that ``first_used_at`` says when each version began to decide, for as-of evaluation."""
+        texts = self._pack_texts_to_store(engine)
+        if not texts:
+            return []
+        with self._write() as conn:
+            audit.lock_chain(conn)
+            stored = self._store_packs(conn, texts, _now())
+        self._stored_packs.update(stored)
+        return stored
+
     # ------------------------------------------------------------------ withdraw, get
 
     def _find(self, conn: Connection, id_or_reference: str, exporter_id: str | None) -> Any:

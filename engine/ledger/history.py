@@ -1,0 +1,116 @@
+"""The ledger's history, read back for replays, rule diffs and as-of evaluation (DESIGN sections 1, 3, 4).
+
+Two things are read here and nowhere else:
+
+- **The counts each recorded transfer was decided with.** The decision records only this year's
+  ``counts.*_before``; the 2022-2024 regime also reads last year's counts and a named ``population``
+  reads the largest figure sent earlier this year. So the prior is rebuilt from the ledger itself,
+  walking submissions and withdrawals in audit-chain order (``event_seq``, ``withdrawn_seq``) and
+  summing exactly what ``Ledger._prior`` summed at that moment: counted transfers of the exporter,
+  this year and last, not withdrawn before it. Submissions of one exporter are serialised (DESIGN
+  section 5), so chain order is the order in which their counts were read. Replays check the rebuilt
+  figure against the recorded ``counts.*_before``, so a rebuilt prior that drifted would be reported.
+- **Which pack versions were in use when.** A pack's text is stored by digest, with an audit event,
+  the first time the pack is used (a submission, a service start or a reload); ``first_used_at`` is
+  therefore the moment that version came into use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.facts import PriorCounts
+from engine.ledger.schema import packs, transfer_populations, transfers
+from engine.ledger.store import Ledger
+
+
+@dataclass(frozen=True)
+class StoredPack:
+    """A pack version stored in the ledger (its text is read separately: it can be large)."""
+
+    digest: str
+    name: str
+    version: str
+    file: str
+    first_used_at: str
+
+    @property
+    def first_used_day(self) -> dt.date:
+        """The UTC day this version came into use (``first_used_at`` is an ISO UTC timestamp)."""
+        return dt.datetime.fromisoformat(self.first_used_at).astimezone(dt.UTC).date()
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    """One recorded transfer as stored (request and decision JSON exactly as in the database) and the
+    prior counts the ledger held for its exporter when it was decided."""
+
+    decision_id: str
+    exporter_id: str
+    reference: str
+    request: dict[str, Any]
+    decision: dict[str, Any]
+    recorded_at: str
+    event_seq: int
+    withdrawn: bool
+    prior: PriorCounts
+
+
+def stored_packs(ledger: Ledger) -> list[StoredPack]:
+    """Every stored pack version, oldest first."""
+    query = select(packs.c.digest, packs.c.name, packs.c.version, packs.c.file, packs.c.first_used_at)
+    with ledger.sql_engine.connect() as conn:
+        rows = conn.execute(query.order_by(packs.c.event_seq)).all()
+    return [StoredPack(r.digest, r.name, r.version, r.file, r.first_used_at) for r in rows]
+
+
+def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> list[RecordedDecision]:
+    """Recorded transfers in chain order, each with its rebuilt prior; ``only`` keeps the given decision
+    ids (the walk still covers every transfer: earlier ones make the counts)."""
+    wanted = set(only) if only is not None else None
+    with ledger.sql_engine.connect() as conn:
+        rows = conn.execute(select(transfers).order_by(transfers.c.event_seq)).all()
+        populations: dict[str, dict[str, int]] = defaultdict(dict)
+        for pop in conn.execute(select(transfer_populations)):
+            populations[pop.decision_id][pop.population] = int(pop.subjects)
+    # Submissions and withdrawals in chain order: (seq, 0 = submit / 1 = withdraw, row).
+    steps: list[tuple[int, int, Any]] = [(int(r.event_seq), 0, r) for r in rows]
+    steps += [(int(r.withdrawn_seq), 1, r) for r in rows if r.withdrawn_seq is not None]
+    steps.sort(key=lambda step: (step[0], step[1]))
+    sums: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    live: dict[tuple[str, int], dict[str, dict[str, int]]] = defaultdict(dict)  # counted, not withdrawn
+    found: list[RecordedDecision] = []
+    for _seq, kind, row in steps:
+        key = (row.exporter_id, int(row.year))
+        if kind == 1:
+            if row.counted:
+                sums[key][0] -= int(row.personal_subjects)
+                sums[key][1] -= int(row.sensitive_subjects)
+                live[key].pop(row.decision_id, None)
+            continue
+        if wanted is None or row.decision_id in wanted:
+            last = sums.get((row.exporter_id, int(row.year) - 1), [0, 0])
+            largest: dict[str, int] = {}
+            for figures in live[key].values():
+                for name, subjects in figures.items():
+                    largest[name] = max(largest.get(name, 0), subjects)
+            prior = PriorCounts(personal_subjects=sums[key][0], sensitive_subjects=sums[key][1],
+                                previous_year_personal_subjects=last[0],
+                                previous_year_sensitive_subjects=last[1], populations=largest)
+            found.append(RecordedDecision(
+                decision_id=row.decision_id, exporter_id=row.exporter_id, reference=row.reference,
+                request=json.loads(row.request_json), decision=json.loads(row.decision_json),
+                recorded_at=row.recorded_at, event_seq=int(row.event_seq),
+                withdrawn=row.withdrawn_at is not None, prior=prior))
+        if row.counted:
+            sums[key][0] += int(row.personal_subjects)
+            sums[key][1] += int(row.sensitive_subjects)
+            live[key][row.decision_id] = populations.get(row.decision_id, {})
+    return found

@@ -1,0 +1,345 @@
+"""Rule lifecycle over the ledger: replay recorded decisions, diff two pack sets, evaluate as of a day.
+
+All three re-evaluate recorded requests, so they share two rules (see ``engine.ledger.history``):
+
+- **Counts**: a recorded transfer is re-evaluated with the counts its exporter had when it was decided,
+  rebuilt from the ledger in audit-chain order (this year's, last year's and named populations), never
+  with today's counts. The volumes in the ledger are what was actually sent; a rule change does not
+  un-send them. So ``rules diff`` shows, transfer by transfer, what the new packs would have answered
+  given what had really been sent before, not a re-simulated history in which earlier answers changed.
+- **Options**: a replay uses the options recorded in the decision, exactly. A diff uses each decision's
+  recorded options too (so that only the pack change shows), keeping those the pack set declares and
+  taking the pack default for an option the recorded decision did not know.
+
+Pack sets are rebuilt from the texts the ledger stored by digest, written into a temporary folder
+named like the original rules folder (so files, lines and rule ids read as they did), and checked to
+give back the recorded digest. Engines are cached per digest and options: durable-rules can never free
+a ruleset (DESIGN section 7), so a process builds each version once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import BaygateError
+from engine.evaluator import Engine, coerce_options
+from engine.facts import PriorCounts
+from engine.ledger.history import RecordedDecision, StoredPack, recorded_decisions, stored_packs
+from engine.ledger.store import Ledger
+from engine.models import Decision, TransferRequest
+from engine.rulespec import PackSet, load_pack_set
+
+
+class PackVersionsUnavailable(BaygateError):
+    """The ledger does not hold the pack texts a recorded decision or an as-of day needs."""
+
+    code = "baygate.pack-versions-unavailable"
+
+
+class AsOfError(BaygateError):
+    """An as-of day the ledger cannot answer: before the first stored pack version, or in the future."""
+
+    code = "baygate.bad-as-of"
+
+    def __init__(self, message: str, day: dt.date, first_day: dt.date | None) -> None:
+        super().__init__(message)
+        self.day = day
+        self.first_day = first_day
+
+
+COMPARED = ("outcome", "mechanism", "mechanism_options", "exemptions", "rule_ids", "missing",
+            "obligations", "counts")
+"""What a replay compares; ``rules diff`` reports the first three (the route) and the rule ids."""
+
+
+def essentials(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of a decision (as JSON) that a replay must reproduce. Not compared: ids, timestamps,
+    message texts (wording may be improved without changing a decision) and ``rules`` (checked apart)."""
+    counts = decision.get("counts") or {}
+    return {
+        "outcome": decision.get("outcome"),
+        "mechanism": decision.get("mechanism"),
+        "mechanism_options": list(decision.get("mechanism_options") or []),
+        "exemptions": list(decision.get("exemptions") or []),
+        "rule_ids": [r.get("rule") for r in decision.get("reasons") or []],
+        "missing": [{k: v for k, v in m.items() if k != "text" and v is not None}
+                    for m in decision.get("missing") or []],
+        "obligations": [(o.get("id"), str(o.get("due_date")), o.get("satisfied"))
+                        for o in decision.get("obligations") or []],
+        "counts": {k: counts.get(k) for k in ("year", "personal_subjects_before", "sensitive_subjects_before",
+                                              "personal_subjects_after", "sensitive_subjects_after",
+                                              "counted")},
+    }
+
+
+def _plain(decision: Decision) -> dict[str, Any]:
+    return decision.model_dump(mode="json")
+
+
+class PackLibrary:
+    """Pack sets and engines rebuilt from the texts stored in one ledger, cached for this process."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._stored: list[StoredPack] | None = None
+        self._sets: dict[str, PackSet] = {}
+        self._engines: dict[tuple[str, str], Engine] = {}
+
+    @property
+    def stored(self) -> list[StoredPack]:
+        if self._stored is None:
+            self._stored = stored_packs(self.ledger)
+        return self._stored
+
+    def refresh(self) -> None:
+        """Forget the list of stored versions (new ones may have been stored since)."""
+        self._stored = None
+
+    def build(self, chosen: Iterable[StoredPack]) -> PackSet:
+        """Load a pack set from stored texts, in a temporary folder shaped like the original one."""
+        chosen = list(chosen)
+        with tempfile.TemporaryDirectory(prefix="baygate-packs-") as tmp:
+            roots = {Path(p.file).parts[0] if len(Path(p.file).parts) > 1 else "rules" for p in chosen}
+            root = Path(tmp) / (roots.pop() if len(roots) == 1 else "rules")
+            for number, pack in enumerate(chosen):
+                parts = Path(pack.file).parts
+                relative = Path(*parts[1:]) if len(parts) > 1 else Path(parts[-1])
+                target = root / relative
+                if target.exists():  # two stored files of one name: keep both, order kept by prefix
+                    target = root / f"{number:03d}-{relative.name}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(self.ledger.pack_content(pack.digest), encoding="utf-8")
+            return load_pack_set(root)
+
+    def pack_set(self, digest: str, versions: Mapping[str, str]) -> PackSet:
+        """The pack set a decision names (its ``rules.digest`` and ``rules.packs``), from stored texts.
+
+        Packs are found by name and version; when one version was stored with several texts (a pack
+        edited without bumping its version), every combination is tried until one gives the digest."""
+        cached = self._sets.get(digest)
+        if cached is not None:
+            return cached
+        candidates: list[list[StoredPack]] = []
+        for name, version in sorted(versions.items()):
+            found = [p for p in self.stored if p.name == name and p.version == version]
+            if not found:
+                raise PackVersionsUnavailable(f"pack set {digest}: the ledger stores no text of pack {name} "
+                                              f"version {version}")
+            candidates.append(found)
+        for combination in itertools.product(*candidates):
+            if _set_digest(combination) == digest:
+                pack_set = self.build(combination)
+                if pack_set.digest != digest:  # pragma: no cover - the stored texts verify their digests
+                    raise PackVersionsUnavailable(f"pack set {digest}: stored texts give {pack_set.digest}")
+                self._sets[digest] = pack_set
+                return pack_set
+        raise PackVersionsUnavailable(f"pack set {digest}: no combination of the stored versions "
+                                      f"{json.dumps(dict(versions), ensure_ascii=False)} has this digest")
+
+    def engine(self, pack_set: PackSet, options: Mapping[str, Any]) -> Engine:
+        """An engine for this pack set and these (already complete) options, built once per process."""
+        key = (pack_set.digest, json.dumps(dict(options), sort_keys=True))
+        engine = self._engines.get(key)
+        if engine is None:
+            engine = self._engines[key] = Engine(pack_set, options)
+        return engine
+
+    # ------------------------------------------------------------------ as of a day
+
+    def first_day(self) -> dt.date | None:
+        return min((p.first_used_day for p in self.stored), default=None)
+
+    def versions_on(self, day: dt.date) -> list[StoredPack]:
+        """The pack versions in use on ``day`` (UTC): for each pack name, the version that came into use
+        last on or before that day. Raises AsOfError before the first stored version."""
+        first = self.first_day()
+        if first is None or day < first:
+            stored = f"the first stored pack version came into use on {first}" if first else \
+                "the ledger stores no pack version yet"
+            raise AsOfError(f"as of {day}: no rule pack version was in use on that day ({stored})", day, first)
+        latest: dict[str, StoredPack] = {}
+        for pack in self.stored:  # oldest first, so a later version replaces an earlier one
+            if pack.first_used_day <= day:
+                latest[pack.name] = pack
+        return [latest[name] for name in sorted(latest)]
+
+    def pack_set_on(self, day: dt.date) -> PackSet:
+        chosen = self.versions_on(day)
+        digest = _set_digest(chosen)
+        cached = self._sets.get(digest)
+        if cached is None:
+            cached = self._sets[digest] = self.build(chosen)
+        return cached
+
+
+def _set_digest(chosen: Iterable[StoredPack]) -> str:
+    """A pack set's digest from its packs' names and digests, as ``engine.rulespec`` computes it."""
+    import hashlib
+
+    from engine.rulespec import _canonical
+
+    return "sha256:" + hashlib.sha256(_canonical(sorted((p.name, p.digest) for p in chosen)).encode()).hexdigest()
+
+
+def options_for(pack_set: PackSet, recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """Recorded options restricted to those the pack set declares; the pack defaults for the rest."""
+    return coerce_options(pack_set, {k: v for k, v in recorded.items() if k in pack_set.options})
+
+
+def engine_as_of(library: PackLibrary, day: dt.date | None, current: Engine,
+                 overrides: Mapping[str, Any], today: dt.date | None = None) -> Engine:
+    """The engine to evaluate with as of ``day``: ``current`` for today or no day; otherwise the pack
+    versions in use that day (from the ledger) with the deployment's options (those the old packs
+    declare). ``planned_date`` still decides which rules are in force; this only picks versions."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    if day is None or day == today:
+        return current
+    if day > today:
+        raise AsOfError(f"as of {day}: the day is in the future (today is {today})", day, library.first_day())
+    pack_set = library.pack_set_on(day)
+    if pack_set.digest == current.digest:
+        return current
+    return library.engine(pack_set, options_for(pack_set, overrides))
+
+
+# ---------------------------------------------------------------------------------------------- replay
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One recorded decision that re-evaluates differently: which parts, recorded and replayed."""
+
+    decision_id: str
+    reference: str
+    fields: list[str]
+    recorded: dict[str, Any]
+    replayed: dict[str, Any]
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"decision_id": self.decision_id, "reference": self.reference, "fields": self.fields,
+                "recorded": self.recorded, "replayed": self.replayed, "problem": self.problem}
+
+
+@dataclass
+class ReplayReport:
+    checked: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    pack_sets: set[str] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def replay(ledger: Ledger, only: Iterable[str] | None = None, library: PackLibrary | None = None) -> ReplayReport:
+    """Re-evaluate recorded decisions under the pack versions, options, as-of day and prior counts
+    recorded with them, and report every one whose essentials differ (see ``essentials``)."""
+    library = library or PackLibrary(ledger)
+    report = ReplayReport()
+    for recorded in recorded_decisions(ledger, only):
+        report.checked += 1
+        rules = recorded.decision.get("rules") or {}
+        want = essentials(recorded.decision)
+        try:
+            pack_set = library.pack_set(str(rules.get("digest")), rules.get("packs") or {})
+            engine = library.engine(pack_set, coerce_options(pack_set, rules.get("options") or {}))
+            request = TransferRequest.model_validate(recorded.request)
+            as_of = dt.date.fromisoformat(str(rules.get("as_of"))) if rules.get("as_of") else None
+            decision = _plain(engine.evaluate(request, recorded.prior, as_of=as_of))
+        except BaygateError as exc:
+            report.differences.append(Difference(recorded.decision_id, recorded.reference, ["rules"], want, {},
+                                                 str(exc)))
+            continue
+        except ValueError as exc:  # a stored request or decision that no longer parses was edited
+            report.differences.append(Difference(recorded.decision_id, recorded.reference, ["request"], want,
+                                                 {}, f"cannot re-read the stored record: {exc}"))
+            continue
+        report.pack_sets.add(pack_set.digest)
+        got = essentials(decision)
+        changed = [key for key in COMPARED if want[key] != got[key]]
+        for key in ("digest", "packs", "options"):
+            if rules.get(key) != decision["rules"][key]:
+                changed.append(f"rules.{key}")
+        if changed:
+            report.differences.append(Difference(recorded.decision_id, recorded.reference, changed,
+                                                 {k: want[k] for k in changed if k in want},
+                                                 {k: got[k] for k in changed if k in got}))
+    return report
+
+
+# ---------------------------------------------------------------------------------------------- diff
+
+
+@dataclass(frozen=True)
+class Change:
+    """A recorded transfer whose route differs between two pack sets."""
+
+    decision_id: str
+    reference: str
+    exporter_id: str
+    withdrawn: bool
+    fields: list[str]
+    before: dict[str, Any]
+    after: dict[str, Any]
+    only_before: list[str]
+    """Rule ids that fired under the old packs and not the new."""
+    only_after: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"decision_id": self.decision_id, "reference": self.reference, "exporter": self.exporter_id,
+                "withdrawn": self.withdrawn, "fields": self.fields, "before": self.before,
+                "after": self.after, "rules_only_before": self.only_before, "rules_only_after": self.only_after}
+
+
+@dataclass
+class DiffReport:
+    old_digest: str
+    new_digest: str
+    checked: int = 0
+    changes: list[Change] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"old": self.old_digest, "new": self.new_digest, "checked": self.checked,
+                "changed": len(self.changes), "changes": [c.as_dict() for c in self.changes]}
+
+
+ROUTE = ("outcome", "mechanism", "mechanism_options")
+
+
+def diff(ledger: Ledger, old: PackSet, new: PackSet) -> DiffReport:
+    """Replay every recorded transfer under ``old`` and ``new`` and list those whose outcome,
+    mechanism or mechanism options differ, with the rule ids fired under one set and not the other."""
+    library = PackLibrary(ledger)
+    report = DiffReport(old.digest, new.digest)
+    for recorded in recorded_decisions(ledger):
+        report.checked += 1
+        request = TransferRequest.model_validate(recorded.request)
+        options = (recorded.decision.get("rules") or {}).get("options") or {}
+        before = _route(library, old, options, request, recorded.prior)
+        after = _route(library, new, options, request, recorded.prior)
+        changed = [key for key in ROUTE if before[key] != after[key]]
+        if changed:
+            report.changes.append(Change(
+                recorded.decision_id, recorded.reference, recorded.exporter_id, recorded.withdrawn, changed,
+                {k: before[k] for k in ROUTE}, {k: after[k] for k in ROUTE},
+                [r for r in before["rule_ids"] if r not in after["rule_ids"]],
+                [r for r in after["rule_ids"] if r not in before["rule_ids"]]))
+    return report
+
+
+def _route(library: PackLibrary, pack_set: PackSet, options: Mapping[str, Any], request: TransferRequest,
+           prior: PriorCounts) -> dict[str, Any]:
+    engine = library.engine(pack_set, options_for(pack_set, options))
+    return essentials(_plain(engine.evaluate(request, prior)))
+
+
+__all__ = ["AsOfError", "Change", "DiffReport", "Difference", "PackLibrary", "PackVersionsUnavailable",
+           "RecordedDecision", "ReplayReport", "diff", "engine_as_of", "essentials", "options_for", "replay"]

@@ -172,6 +172,12 @@ def install(app: FastAPI) -> None:
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError | RecursionError):
+            # FastAPI's body reader turns these into a bare 400 "error parsing the body": name the problem
+            why = ("is not valid UTF-8" if isinstance(exc.__cause__, UnicodeDecodeError)
+                   else "is nested too deeply")
+            return JSONResponse(input_problem([FieldProblem("", f"the body {why} (a JSON object is expected)")]),
+                                status_code=422, media_type=PROBLEM_MEDIA_TYPE)
         slugs = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}
         slug = slugs.get(exc.status_code, "bad-request")
         return problem_response(exc.status_code, slug, str(exc.detail), exc.headers)

@@ -99,6 +99,9 @@ def parse_batch(raw: bytes, limit: int) -> list[Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProblemError(422, "bad-input", f"the body is not valid JSON: {exc}",
                            errors=[{"path": "", "message": "not valid JSON", "in": "body"}]) from None
+    except RecursionError:
+        raise ProblemError(422, "bad-input", "the body is nested too deeply",
+                           errors=[{"path": "", "message": "nesting too deep", "in": "body"}]) from None
     if not isinstance(body, dict) or not isinstance(body.get("requests"), list) or set(body) != {"requests"}:
         raise ProblemError(422, "bad-input", 'the body must be {"requests": [...]}',
                            errors=[{"path": "requests", "message": "a list of requests is required",

@@ -270,6 +270,7 @@ def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
 
 # registers `serve`, and `submit`, `withdraw`, `ledger`, `audit`, `db`; `rules diff`, `audit replay`
 from api import cli_ledger, cli_lifecycle, cli_serve  # noqa: E402, F401
+from api import cli_bench  # noqa: E402, F401  (registers `bench`)
 
 
 def main() -> None:

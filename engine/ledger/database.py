@@ -9,6 +9,7 @@ lock before the counts are read: the count that decided is the count recorded (D
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from engine.ledger.errors import DatabaseUnavailable
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 WRITE_OPTION = "baygate_write"
 SQLITE_BUSY_SECONDS = 60.0
+"""Default bound of a SQLite write waiting for another connection's lock (BAYGATE_SQLITE_BUSY_SECONDS)."""
 MIGRATION_LOCK_KEY = 0x6261_7967_6174_6501  # "baygate" + 1: serialises first-use upgrades on PostgreSQL
 
 
@@ -49,8 +51,9 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False})
-        _configure_sqlite(engine)
+        busy = sqlite_busy_seconds()
+        engine = create_engine(url, connect_args={"timeout": busy, "check_same_thread": False})
+        _configure_sqlite(engine, busy)
         return engine
     if backend == "postgresql":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -58,18 +61,33 @@ def make_engine(url: str) -> Engine:
                               "use sqlite:///FILE or postgresql://...")
 
 
-def _configure_sqlite(engine: Engine) -> None:
+SQLITE_SYNCHRONOUS_LEVELS = ("FULL", "NORMAL")
+
+
+def sqlite_synchronous() -> str:
+    """``BAYGATE_SQLITE_SYNCHRONOUS``: FULL (default) or NORMAL."""
+    level = os.environ.get("BAYGATE_SQLITE_SYNCHRONOUS", "FULL").strip().upper() or "FULL"
+    if level not in SQLITE_SYNCHRONOUS_LEVELS:
+        raise DatabaseUnavailable(f"BAYGATE_SQLITE_SYNCHRONOUS={level!r}: expected FULL or NORMAL")
+    return level
+
+
+def _configure_sqlite(engine: Engine, busy_seconds: float = SQLITE_BUSY_SECONDS) -> None:
+    synchronous = sqlite_synchronous()  # checked now, not at the first connection
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, see the module docstring
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        # NORMAL (SQLite's advice for WAL): a commit survives the process being killed (tested with
-        # SIGKILL) and the file is never corrupted; only a power cut may lose the newest commits. FULL
-        # would fsync every commit and cost about half the throughput here.
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL (the default, an audit ledger wants it): every commit is fsynced before it returns, so
+        # a recorded decision survives a power cut. NORMAL (BAYGATE_SQLITE_SYNCHRONOUS=NORMAL, SQLite's
+        # advice for WAL): a commit still survives the process being killed (tested with SIGKILL) and
+        # the file is never corrupted, but a power cut or OS crash may lose the newest commits
+        # (fsync only at checkpoints). docs/performance.md has both throughputs.
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -95,10 +113,31 @@ def lock_exporter(connection: Connection, exporter_id: str) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(exporter_id)})
 
 
-def unavailable(exc: BaseException) -> DatabaseUnavailable:
+def sqlite_busy_seconds() -> float:
+    """``BAYGATE_SQLITE_BUSY_SECONDS`` (default 60): the bound on waiting for another connection's write
+    lock. Until then SQLite's busy handler retries (sleeping 1, 2, 5, 10 ... 100 ms between tries); after
+    it the write fails as DatabaseUnavailable (HTTP 503, CLI exit 3) and nothing is written."""
+    raw = os.environ.get("BAYGATE_SQLITE_BUSY_SECONDS", "").strip()
+    if not raw:
+        return SQLITE_BUSY_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise DatabaseUnavailable(f"BAYGATE_SQLITE_BUSY_SECONDS={raw!r}: expected seconds from 0 to 3600")
+    return seconds
+
+
+def unavailable(exc: BaseException, busy_seconds: float | None = None) -> DatabaseUnavailable:
     """Turn a driver error into the ledger's 503-like error, keeping the driver's first line."""
     detail = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
-    return DatabaseUnavailable("database unavailable: " + (detail[0] if detail else type(exc).__name__))
+    message = "database unavailable: " + (detail[0] if detail else type(exc).__name__)
+    if "database is locked" in message:
+        bound = f"{busy_seconds:g} s" if busy_seconds is not None else "the busy timeout"
+        message += (f" (another connection held the write lock for longer than {bound}; nothing was "
+                    "written: retry later)")
+    return DatabaseUnavailable(message)
 
 
 def _alembic_config(connection: Connection) -> Config:

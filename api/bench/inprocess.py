@@ -1,0 +1,235 @@
+"""In-process figures: a decision against durable-rules alone, memory growth, cost per rule count.
+
+"durable-rules alone" is the engine adapter (:func:`engine.rete.fire`: lock, fresh session id,
+stages, state deletion) asserting exactly the facts the evaluator asserted for the same request: the
+calls are recorded from a real evaluation and replayed, so any stage the engine skips is skipped in
+the baseline too. "A decision" is :meth:`Engine.evaluate`: fact derivation, encoding, the same
+rete calls and decision assembly.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from api.bench import ROOT
+from engine import rete
+from engine.evaluator import Engine
+from engine.facts import PriorCounts
+from engine.models import TransferRequest
+from engine.rulespec import load_pack_set
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def sample_requests() -> list[TransferRequest]:
+    """The shared scenarios' requests when the checkout has them, else the shipped examples."""
+    scenarios = ROOT / "tests" / "data" / "scenarios.yaml"
+    if scenarios.is_file():
+        from ruamel.yaml import YAML
+
+        data = YAML(typ="safe").load(scenarios.read_text(encoding="utf-8"))["scenarios"]
+        return [TransferRequest.model_validate(s["request"]) for s in data]
+    from engine.inputs import load_requests
+
+    requests: list[TransferRequest] = []
+    for path in sorted((ROOT / "examples").glob("*.yaml")):
+        requests += load_requests(path.read_bytes(), str(path))[0]
+    if not requests:
+        from api.http.encode import EXAMPLE_NOTHING_IN_PLACE, EXAMPLE_REQUEST
+
+        requests = [TransferRequest.model_validate(EXAMPLE_REQUEST),
+                    TransferRequest.model_validate(EXAMPLE_NOTHING_IN_PLACE)]
+    return requests
+
+
+@contextmanager
+def _recording(calls: list[tuple[Any, ...]]) -> Iterator[None]:
+    """Record every call the evaluator makes into rete.fire (arguments copied: the evaluator patches
+    its encoded fact between stages)."""
+    real = rete.fire
+
+    def recorder(*args: Any) -> Any:
+        calls.append(copy.deepcopy(args))
+        return real(*args)
+
+    setattr(rete, "fire", recorder)  # noqa: B010 - a test double on purpose
+    try:
+        yield
+    finally:
+        setattr(rete, "fire", real)  # noqa: B010
+
+
+def rete_calls(engine: Engine, request: TransferRequest, prior: PriorCounts) -> list[tuple[Any, ...]]:
+    calls: list[tuple[Any, ...]] = []
+    with _recording(calls):
+        engine.evaluate(request, prior)
+    return calls
+
+
+def decision_timings(engine: Engine, requests: list[TransferRequest], rounds: int,
+                     warmup: int = 20) -> dict[str, float]:
+    """durable-only and whole-decision microseconds, interleaved request by request."""
+    prior = PriorCounts()
+    plans = [rete_calls(engine, request, prior) for request in requests]
+    for _ in range(warmup):
+        for request in requests:
+            engine.evaluate(request, prior)
+    fire = rete.fire
+    durable: list[float] = []
+    decision: list[float] = []
+    clock = time.perf_counter
+    evaluate = engine.evaluate
+    gc.collect()
+    for _ in range(rounds):
+        for plan, request in zip(plans, requests, strict=True):
+            start = clock()
+            for args in plan:
+                fire(*args)
+            durable.append((clock() - start) * 1e6)
+            start = clock()
+            evaluate(request, prior)
+            decision.append((clock() - start) * 1e6)
+    result = {
+        "durable_only_us_p50": round(statistics.median(durable), 1),
+        "durable_only_us_p99": round(percentile(durable, 0.99), 1),
+        "decision_us_p50": round(statistics.median(decision), 1),
+        "decision_us_p99": round(percentile(decision, 0.99), 1),
+    }
+    # The overhead is taken per request (median of the paired differences): the two medians above
+    # come from different requests, and durable-rules' share differs a lot between them.
+    result["overhead_us_p50"] = round(statistics.median(d - r for d, r in zip(decision, durable, strict=True)), 1)
+    result["decisions_timed"] = len(decision)
+    return result
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_growth(engine: Engine, requests: list[TransferRequest], evaluations: int,
+               warmup: int = 20_000, progress: Callable[[int], None] | None = None) -> dict[str, float]:
+    """Resident memory growth (MB) over ``evaluations`` decisions, after a warm-up."""
+    prior = PriorCounts()
+    evaluate = engine.evaluate
+    n = len(requests)
+    for i in range(warmup):
+        evaluate(requests[i % n], prior)
+    gc.collect()
+    before = rss_bytes()
+    started = time.perf_counter()
+    for i in range(evaluations):
+        evaluate(requests[i % n], prior)
+        if progress is not None and i % 100_000 == 0:
+            progress(i)
+    elapsed = time.perf_counter() - started
+    gc.collect()
+    growth = (rss_bytes() - before) / 1e6
+    return {"rss_growth_mb_measured": round(growth, 2), "rss_evaluations": evaluations,
+            "rss_evaluations_per_s": round(evaluations / elapsed)}
+
+
+# ------------------------------------------------------------------------------------------------
+# Cost against the number of rules
+
+
+def synthetic_pack(count: int, name: str = "bench-synthetic") -> str:
+    """A valid pack of ``count`` note rules over common facts; about one in ten matches a request of
+    the shipped scenarios, so the alpha network has both matching and failing branches to walk."""
+    facts = [("leaves_mainland", "eq", "true"), ("data.has_personal", "eq", "true"),
+             ("exporter.ciio", "eq", "false"), ("recipient.in_gba", "eq", "true"),
+             ("data.has_sensitive", "eq", "false")]
+    lines = [f"pack: {name}", 'version: "1"', "title: Synthetic rules for baygate bench", "rules:"]
+    for i in range(count):
+        fact, op, value = facts[i % len(facts)]
+        lines += [
+            f"  - id: bench.r{i:04d}",
+            f"    title: Synthetic rule {i}",
+            "    when:",
+            "      all:",
+            f"        - {{fact: {fact}, {op}: {value}}}",
+            f"        - {{fact: data.personal_subjects, gt: {(i * 7919) % 1_000_000 if i % 10 else 0}}}",
+            f"        - {{fact: onward.count, lt: {1 + (i % 3)}}}",
+            "    then: {note: true}",
+            '    cite: "synthetic"',
+            "    effective: {from: 2020-01-01}",
+            "    message:",
+            f'      en: "Synthetic rule {i}."',
+            f'      zh-Hans: "合成规则 {i}。"',
+            f'      zh-Hant: "合成規則 {i}。"',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def rule_scaling(requests: list[TransferRequest], counts: tuple[int, ...], rounds: int) -> list[dict[str, Any]]:
+    """Per total rule count: a pack set of that many synthetic rules (compiled into rulesets of at
+    most 60 rules, the compiler's cap), durable-only and decision microseconds."""
+    rows = []
+    for count in counts:
+        with tempfile.TemporaryDirectory(prefix="baygate-bench-rules-") as folder:
+            Path(folder, "synthetic.yaml").write_text(synthetic_pack(count, f"bench-synthetic-{count}"),
+                                                      encoding="utf-8")
+            engine = Engine(load_pack_set(folder))
+        timings = decision_timings(engine, requests, rounds, warmup=5)
+        fired = statistics.mean(len(engine.fire(_facts(engine, r))) for r in requests)
+        rulesets = sum(len(stage) for stage in engine.compiled.stages.values())
+        rows.append({"rules": count, "rulesets": rulesets, "fired_mean": round(fired, 1),
+                     "durable_only_us_p50": timings["durable_only_us_p50"],
+                     "decision_us_p50": timings["decision_us_p50"],
+                     "overhead_us_p50": timings["overhead_us_p50"]})
+    return rows
+
+
+def single_ruleset_scaling(requests: list[TransferRequest], counts: tuple[int, ...],
+                           rounds: int) -> list[dict[str, Any]]:
+    """durable-rules alone on ONE ruleset of 10, 100, 400 rules (the compiler's 60-rule cap bypassed:
+    the synthetic rules match few enough per fact to stay under the alpha network's 64-entry stack)."""
+    from engine.compiler import SEEN_KEY, SEEN_RULE, CompiledRuleset, FactEncoder, _keys_in, compile_rule
+
+    rows = []
+    prior = PriorCounts()
+    for count in counts:
+        with tempfile.TemporaryDirectory(prefix="baygate-bench-rules-") as folder:
+            Path(folder, "synthetic.yaml").write_text(synthetic_pack(count, f"bench-single-{count}"),
+                                                      encoding="utf-8")
+            pack_set = load_pack_set(folder)
+        definition: dict[str, Any] = {rule.id: compile_rule(rule, pack_set.registry) for rule in pack_set.rules}
+        definition[SEEN_RULE] = {"all": [{"m": {SEEN_KEY: 1}}]}
+        name = f"bench_single_{count}_{pack_set.digest.split(':')[-1][:12]}"
+        rete.register(CompiledRuleset(name, 2, definition, tuple(r.id for r in pack_set.rules)))
+        engine = Engine(pack_set)
+        encoder = FactEncoder(pack_set.registry, frozenset(_keys_in(definition)))
+        facts = [encoder.encode(_facts(engine, r, prior)) for r in requests]
+        fired = [len(rete.fire([name], f)) for f in facts]
+        samples = []
+        for _ in range(rounds):
+            for fact in facts:
+                start = time.perf_counter()
+                rete.fire([name], fact)
+                samples.append((time.perf_counter() - start) * 1e6)
+        rows.append({"rules_in_one_ruleset": count, "fired_mean": round(statistics.mean(fired), 1),
+                     "durable_only_us_p50": round(statistics.median(samples), 1),
+                     "durable_only_us_p99": round(percentile(samples, 0.99), 1)})
+    return rows
+
+
+def _facts(engine: Engine, request: TransferRequest, prior: PriorCounts | None = None) -> dict[str, Any]:
+    from engine.facts import derive_facts
+
+    return derive_facts(request, prior or PriorCounts(), engine.options, engine.pack_set.mechanisms)
+
+
+def shipped_engine(rules: Path | None = None) -> Engine:
+    return Engine(load_pack_set(rules or ROOT / "rules"))

@@ -68,6 +68,14 @@ def _keys_in(expression: Any) -> set[str]:
     return found
 
 
+def ruleset_keys(definition: Mapping[str, Any]) -> frozenset[str]:
+    """The fact keys the rules of one ruleset read."""
+    keys: set[str] = set()
+    for rule in definition.values():
+        keys |= _keys_in(rule)
+    return frozenset(keys)
+
+
 def _scalar(spec: FactSpec, value: Any) -> Any:
     if spec.type == "bool":
         return 1 if value else 0

@@ -62,3 +62,16 @@ def test_scenarios_through_the_cli(tmp_path: Path) -> None:
     assert len(decisions) == len(SCENARIOS)
     for scenario, decision in zip(SCENARIOS, decisions, strict=True):
         _check(decision, scenario["expect"])
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS[:10], ids=[s["id"] for s in SCENARIOS[:10]])
+def test_assembled_decisions_are_valid_models(engine: Engine, scenario: dict[str, Any]) -> None:
+    # decide builds its records without revalidating them (speed); they must still be exactly what
+    # validation would produce, or the JSON users and the ledger receive could drift from the schema.
+    from engine.models import Decision
+
+    decision = engine.evaluate(TransferRequest.model_validate(scenario["request"]))
+    dumped = decision.model_dump_json()
+    again = Decision.model_validate_json(dumped)
+    assert again.model_dump_json() == dumped
+    assert again == Decision.model_validate(decision.model_dump())

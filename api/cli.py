@@ -268,9 +268,8 @@ def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
         typer.echo(f"{spec.name:<48} {spec.type:<7}{extra} {spec.meaning}{values}")
 
 
-# registers `serve`, and `submit`, `withdraw`, `ledger`, `audit`, `db`; `rules diff`, `audit replay`
-from api import cli_ledger, cli_lifecycle, cli_serve  # noqa: E402, F401
-from api import cli_bench  # noqa: E402, F401  (registers `bench`)
+# registers `serve`, `bench`, and `submit`, `withdraw`, `ledger`, `audit`, `db`; `rules diff`, `audit replay`
+from api import cli_bench, cli_ledger, cli_lifecycle, cli_serve  # noqa: E402, F401
 
 
 def main() -> None:

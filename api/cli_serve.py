@@ -4,7 +4,8 @@ Without API keys every route is open, so the service binds to loopback only and 
 ``--host``; it says so at start-up. With several workers, Prometheus multiprocess mode is switched
 on here, before any worker imports the metrics, so ``/metrics`` sums every worker. SIGTERM and
 SIGINT shut down gracefully: no new connections, requests in flight are finished (up to
-``--grace`` seconds).
+``--grace`` seconds). SIGHUP reloads the rule packs in every worker (a bad set is refused and logged),
+and workers holding too many pack versions are replaced: see ``api.http.supervisor``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Annotated
 import typer
 
 from api.cli import EXIT_BAD_INPUT, app, fail
+from api.http.lifecycle import RUN_DIR_ENV, Generations
 from api.http.security import is_loopback, load_keys
-from engine.config import rules_directory
+from engine.config import option_overrides, rules_directory
 from engine.errors import BaygateError, RulePackError
 from engine.rulespec import load_pack_set
 
@@ -56,18 +58,31 @@ def serve(
         os.environ["BAYGATE_DATABASE_URL"] = db
     folder = rules_directory()
     try:
-        load_pack_set(folder)  # refuse a bad pack set before any worker starts
+        pack_set = load_pack_set(folder)  # refuse a bad pack set before any worker starts
+        options = option_overrides()
     except RulePackError as exc:
         typer.echo(str(exc), err=True)
         fail(f"{folder}: rule packs refused, not starting")
+    except BaygateError as exc:
+        fail(str(exc))
     metrics_dir = _multiprocess_dir(workers)
+    # Workers load the published generation, so every worker (and every replacement) serves the
+    # accepted packs; reloads publish the next one (api.http.lifecycle).
+    run_dir = Path(tempfile.mkdtemp(prefix="baygate-run-"))
+    os.environ[RUN_DIR_ENV] = str(run_dir)
+    generations = Generations(run_dir)
+    generations.publish(pack_set, folder)
     import uvicorn
 
+    from api.http.supervisor import Supervisor
+
     try:
-        uvicorn.run("api.http.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                    http="api.http.server:NoDelayH11Protocol",
-                    timeout_graceful_shutdown=grace, access_log=access_log, log_level="info")
+        config = uvicorn.Config("api.http.app:create_app_from_env", factory=True, host=host, port=port,
+                                workers=workers, http="api.http.server:NoDelayH11Protocol",
+                                timeout_graceful_shutdown=grace, access_log=access_log, log_level="info")
+        Supervisor(config, [config.bind_socket()], generations, folder, options).run()
     finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import metrics, problems
 from api.http.deps import ServiceState
+from api.http.lifecycle import CatchUpMiddleware, PackLifecycle, initial_pack_set
 from api.http.problems import problem_body
 from api.http.routes_evaluate import router as evaluate_router
 from api.http.routes_health import router as health_router
@@ -29,7 +30,6 @@ from api.http.settings import Settings
 from engine.errors import BaygateError
 from engine.evaluator import Engine
 from engine.ledger import Ledger, upgrade
-from engine.rulespec import load_pack_set
 
 log = logging.getLogger("baygate.http")
 
@@ -44,12 +44,18 @@ language first in every message."""
 
 
 def create_app(settings: Settings) -> FastAPI:
-    engine = Engine(load_pack_set(settings.rules_dir), settings.options)
+    # Under `baygate serve` the packs come from the published generation (api.http.lifecycle).
+    pack_set, generations, generation, stamp = initial_pack_set(settings.rules_dir)
+    engine = Engine(pack_set, settings.options)
     ledger = Ledger(settings.database_url, upgrade=False, rules_dirs=[settings.rules_dir])
+    if generation is not None and generations is not None:
+        ledger.rules_dirs.append(generations.root(generation))
     state = ServiceState(settings=settings, engine=engine, ledger=ledger)
+    lifecycle = PackLifecycle(state, generations, generation, stamp)
     try:
         upgrade(ledger.sql_engine)
         state.schema_ready = True
+        lifecycle.store(engine)  # the versions in use from now on, for as-of evaluation
     except BaygateError as exc:
         log.warning("database not reachable at start-up (%s); not ready until it is", exc)
 
@@ -68,9 +74,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="baygate", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = state
+    app.state.lifecycle = lifecycle
     problems.install(app)
     for router in (evaluate_router, transfers_router, rules_router, health_router):
         app.include_router(router)
+    app.add_middleware(CatchUpMiddleware, lifecycle=lifecycle)
     app.add_middleware(GuardMiddleware, max_body=settings.max_body_bytes,
                        open_mode=not settings.keys.configured)
     return app

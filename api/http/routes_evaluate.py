@@ -20,8 +20,10 @@ from pydantic import BaseModel, ValidationError
 from api.http import metrics
 from api.http.deps import AsOfQuery, LanguageDep, RequestBodyDoc, ServiceState, StateDep, Submitter
 from api.http.encode import EXAMPLE_NOTHING_IN_PLACE, EXAMPLE_REQUEST, decision_json, dumps
+from api.http.lifecycle import engine_for
 from api.http.problems import Problem, ProblemError, input_problem, responses
 from engine.errors import FieldProblem, problems_from_validation
+from engine.evaluator import Engine
 from engine.facts import PriorCounts
 from engine.models import Decision, TransferRequest
 
@@ -48,12 +50,12 @@ def prior_reader(state: ServiceState) -> Callable[[TransferRequest], PriorCounts
 
 @router.post("", response_model=Decision, responses=responses(401, 403, 413, 422, 503),
              summary="Decide a transfer without recording it (dry run)")
-async def evaluate(request: RequestBodyDoc, state: StateDep, _roles: Submitter, lang: LanguageDep,
-             as_of: AsOfQuery = None) -> Response:
+async def evaluate(http: Request, request: RequestBodyDoc, state: StateDep, _roles: Submitter,
+                   lang: LanguageDep, as_of: AsOfQuery = None) -> Response:
     """The decision a submission would get now, with the exporter's recorded counts; nothing is
     written. `Accept-Language` puts that language first in every message."""
     started = time.perf_counter()
-    engine = state.engine
+    engine = state.engine if as_of is None else await engine_for(http.app.state, state, as_of)
     decision = engine.evaluate(request, prior_reader(state)(request), as_of=as_of)
     count_decision(decision, "evaluate", started)
     return json_response(decision_json(decision, lang), lang)
@@ -89,7 +91,8 @@ async def evaluate_batch(http: Request, state: StateDep, _roles: Submitter, lang
     answered in its place by a problem object (with its `index` and field paths) and the others are
     decided. More than 10,000 requests is refused whole with 413."""
     items = parse_batch(await http.body(), state.settings.max_batch_items)
-    results = await run_in_threadpool(decide_batch, items, state, lang, as_of)
+    engine = await engine_for(http.app.state, state, as_of)
+    results = await run_in_threadpool(decide_batch, items, state, lang, as_of, engine)
     return json_response(b'{"results":[' + b",".join(results) + b"]}", lang)
 
 
@@ -116,9 +119,11 @@ def parse_batch(raw: bytes, limit: int) -> list[Any]:
     return items
 
 
-def decide_batch(items: list[Any], state: ServiceState, lang: str, as_of: Any) -> list[bytes]:
-    """Runs in a worker thread: a 10,000-item batch must not stall the event loop (health checks)."""
-    engine = state.engine
+def decide_batch(items: list[Any], state: ServiceState, lang: str, as_of: Any,
+                 engine: Engine | None = None) -> list[bytes]:
+    """Runs in a worker thread: a 10,000-item batch must not stall the event loop (health checks).
+    ``engine``: the pack versions as of ``as_of`` (default: the ones being served)."""
+    engine = engine or state.engine
     read_prior = prior_reader(state)
     cache: dict[tuple[Any, ...], PriorCounts] = {}
     results: list[bytes] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import yaml
@@ -69,9 +70,14 @@ def test_accept_language_puts_that_language_first(server: Server) -> None:
 
 def test_as_of_is_the_day_whose_packs_were_used(server: Server) -> None:
     client = server.client("submitter")
-    answer = client.post("/v1/evaluate", params={"as_of": "2025-06-30"}, json=make_request())
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    answer = client.post("/v1/evaluate", params={"as_of": today}, json=make_request())
     assert answer.status_code == 200
-    assert answer.json()["rules"]["as_of"] == "2025-06-30"
+    assert answer.json()["rules"]["as_of"] == today
+    # before the first pack version the ledger stores (issue 8): a problem, never today's packs
+    early = client.post("/v1/evaluate", params={"as_of": "2025-06-30"}, json=make_request())
+    assert early.status_code == 422 and early.json()["errors"][0]["path"] == "as_of"
+    assert early.json()["first_stored_day"] == today
     bad = client.post("/v1/evaluate", params={"as_of": "yesterday"}, json=make_request())
     assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM
     assert bad.json()["errors"][0]["path"] == "as_of" and bad.json()["errors"][0]["in"] == "query"

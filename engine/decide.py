@@ -11,13 +11,17 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import os
+import random
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from ulid import ULID
 
 from engine.conditions import Condition, describe_value, facts_read, negation_normal_form
 from engine.conditions import _evaluate_nnf as evaluate_nnf
@@ -99,6 +103,34 @@ def _build(cls: type[M], values: dict[str, Any]) -> M:
     return model
 
 
+_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+_ULID_RANDOM = random.Random(os.urandom(16))
+_ULID_LAST = [0, 0]  # milliseconds, randomness of the last id this process made
+_ULID_LOCK = threading.Lock()
+os.register_at_fork(after_in_child=lambda: _ULID_RANDOM.seed(os.urandom(16)))
+
+
+def new_ulid() -> str:
+    """A ULID (48-bit milliseconds, 80 random bits, Crockford base32), monotonic within a process.
+
+    python-ulid reads the OS random source for every id (about 5-25 us here, in a VM); decision ids
+    must be unique and sortable, not secret, so the 80 bits come from a generator seeded from the OS
+    per process (reseeded in forked children), and an id made in the same millisecond as the last
+    one takes the last randomness plus one."""
+    now = time.time_ns() // 1_000_000
+    with _ULID_LOCK:
+        if now <= _ULID_LAST[0]:
+            now = _ULID_LAST[0]
+            randomness = (_ULID_LAST[1] + 1) & ((1 << 80) - 1)
+        else:
+            randomness = _ULID_RANDOM.getrandbits(80)
+        _ULID_LAST[0], _ULID_LAST[1] = now, randomness
+    value = (now << 80) | randomness
+    # 130 bits = 2 zero bits and the 128-bit value, left-aligned in 17 bytes; RFC 4648 base32 of those
+    # bytes, translated to Crockford's alphabet, gives the 26 characters.
+    return base64.b32encode((value << 6).to_bytes(17, "big"))[:26].translate(_CROCKFORD).decode()
+
+
 def _missing(mechanism: str | None = None, obligation: str | None = None, approval: str | None = None,
              review: str | None = None, text: Messages | None = None) -> MissingItem:
     return _build(MissingItem, {"mechanism": mechanism, "obligation": obligation, "approval": approval,
@@ -118,6 +150,11 @@ class _Plan:
     due: dict[str, str]
     gated: frozenset[str]
     versions: dict[str, str]
+    reasons: dict[tuple[Any, ...], Reason]
+    """Reasons already built, by rule id and the values of the facts it read: most requests repeat
+    the same few shapes, and a Reason is immutable. Bounded (cleared at CACHE_LIMIT entries)."""
+    obligations: dict[tuple[Any, ...], tuple[ObligationResult, MissingItem]]
+    """Obligation results by id, whether satisfied and the day its due date counts from."""
 
 
 _PLANS: dict[str, _Plan] = {}
@@ -136,20 +173,60 @@ def _plan(pack_set: PackSet) -> _Plan:
             due={oid: spec.due.describe() for oid, spec in pack_set.obligations.items()},
             gated=pack_set.gated_mechanisms,
             versions=pack_set.versions,
+            reasons={},
+            obligations={},
         )
         _PLANS[pack_set.digest] = plan
     return plan
 
 
+CACHE_LIMIT = 4096
+"""Entries per cache of a plan: enough for the shapes of a busy day, small enough that memory stays
+flat over millions of evaluations (DESIGN section 9)."""
+
+
 def _reason(rule: RuleSpec, facts: Mapping[str, FactValue], plan: _Plan) -> Reason:
-    return _build(Reason, {
-        "rule": rule.id,
-        "effect": plan.kinds[rule.id],
-        "message": rule.message,
-        "citation": rule.cite,
-        "unsure": rule.unsure,
-        "facts": {name: describe_value(facts.get(name)) for name in plan.reads[rule.id]},
-    })
+    reads = plan.reads[rule.id]
+    key = (rule.id, *[facts.get(name) for name in reads])
+    reason = plan.reasons.get(key)
+    if reason is None:
+        if len(plan.reasons) >= CACHE_LIMIT:
+            plan.reasons.clear()
+        reason = plan.reasons[key] = _build(Reason, {
+            "rule": rule.id,
+            "effect": plan.kinds[rule.id],
+            "message": rule.message,
+            "citation": rule.cite,
+            "unsure": rule.unsure,
+            "facts": {name: describe_value(value) for name, value in zip(reads, key[1:], strict=True)},
+        })
+    return reason
+
+
+def _obligation(oid: str, facts: Mapping[str, FactValue], pack_set: PackSet,
+                plan: _Plan) -> tuple[ObligationResult, MissingItem]:
+    spec = pack_set.obligations[oid]
+    condition = plan.satisfied[oid]
+    satisfied = evaluate_nnf(condition, facts) if condition is not None else False
+    due = spec.due
+    base = facts.get(due.after) if due.kind == "working_days" and due.after and due.working_days is not None \
+        else None
+    key = (oid, satisfied, base)
+    cached = plan.obligations.get(key)
+    if cached is None:
+        due_date = None
+        due_note = None
+        if isinstance(base, dt.date):
+            result = add_working_days(base, due.working_days)  # type: ignore[arg-type]
+            due_date, due_note = result.day, result.note
+        if len(plan.obligations) >= CACHE_LIMIT:
+            plan.obligations.clear()
+        cached = plan.obligations[key] = (
+            _build(ObligationResult, {
+                "id": oid, "text": spec.text, "due": plan.due[oid], "due_date": due_date, "due_note": due_note,
+                "citation": spec.cite, "satisfied": satisfied, "before_transfer": due.before_transfer}),
+            _missing(obligation=oid, text=spec.text))
+    return cached
 
 
 def _mechanism_problems(options: list[str], facts: Mapping[str, FactValue],
@@ -218,21 +295,10 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
 
     obligations: list[ObligationResult] = []
     for oid in dict.fromkeys(oid for rule in fired for oid in rule.then.obligations):
-        spec = pack_set.obligations[oid]
-        condition = plan.satisfied[oid]
-        satisfied = evaluate_nnf(condition, facts) if condition is not None else False
-        due_date = None
-        due_note = None
-        if spec.due.kind == "working_days" and spec.due.after and spec.due.working_days is not None:
-            base = facts.get(spec.due.after)
-            if isinstance(base, dt.date):
-                result = add_working_days(base, spec.due.working_days)
-                due_date, due_note = result.day, result.note
-        obligations.append(_build(ObligationResult, {
-            "id": oid, "text": spec.text, "due": plan.due[oid], "due_date": due_date, "due_note": due_note,
-            "citation": spec.cite, "satisfied": satisfied, "before_transfer": spec.due.before_transfer}))
-        if spec.due.before_transfer and not satisfied and not prohibited:
-            missing.append(_missing(obligation=oid, text=spec.text))
+        result, missing_item = _obligation(oid, facts, pack_set, plan)
+        obligations.append(result)
+        if result.before_transfer and not result.satisfied and not prohibited:
+            missing.append(missing_item)
 
     outcome: Outcome = "prohibited" if prohibited else ("conditional" if missing else "permitted")
     counted = not prohibited and (
@@ -251,7 +317,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         "counted": counted,
     })
     return _build(Decision, {
-        "decision_id": str(ULID()),
+        "decision_id": new_ulid(),
         "reference": request.reference,
         "outcome": outcome,
         "mechanism": mechanism,

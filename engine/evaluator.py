@@ -17,11 +17,12 @@ from engine import rete
 from engine.compiler import CompiledPackSet, FactEncoder, compile_pack_set, key_of
 from engine.decide import Evaluation, decide
 from engine.errors import BaygateError
-from engine.facts import EXEMPTION_IDS, PriorCounts, derive_facts, tally_for
+from engine.facts import EXEMPTION_IDS, PriorCounts, derive_facts_and_tally
 from engine.models import Decision, TransferRequest
 from engine.rulespec import PackSet, load_pack_set
 
 OptionValue = bool | int | str
+_NO_PRIOR = PriorCounts()
 
 
 class OptionError(BaygateError):
@@ -72,9 +73,15 @@ class Engine:
         for stage in self.compiled.stages.values():
             for ruleset in stage:
                 rete.register(ruleset)
-        self._exemption_keys = [f"{key_of('exemption')}__{e}" for e in EXEMPTION_IDS]
-        self._encoder = FactEncoder(pack_set.registry, self.compiled.keys)
+        keys = self.compiled.keys
+        prefix = key_of("exemption")
+        self._exemption_keys = [(f"{prefix}__{e}", e) for e in EXEMPTION_IDS if f"{prefix}__{e}" in keys]
+        self._exemption_any = f"{prefix}__any" if f"{prefix}__any" in keys else None
+        self._encoder = FactEncoder(pack_set.registry, keys)
         self._rules_by_id = {rule.id: rule for rule in pack_set.rules}
+        self._exempt_by_rule = {rule.id: rule.then.exempt for rule in pack_set.rules if rule.then.exempt}
+        self._stages = [[ruleset.name for ruleset in self.compiled.stages[stage]]
+                        for stage in sorted(self.compiled.stages) if self.compiled.stages[stage]]
 
     @classmethod
     def from_directory(cls, directory: Path | str, options: Mapping[str, Any] | None = None) -> Engine:
@@ -86,35 +93,31 @@ class Engine:
 
     def fire(self, facts: dict[str, Any]) -> list[str]:
         """Run the stages on a fact sheet; returns fired rule ids in stage order. Sets ``exemption``."""
-        by_id = self._rules_by_id
+        exempt_by_rule = self._exempt_by_rule
         facts["exemption"] = frozenset()
         encoded = self._encoder.encode(facts)
         fired: list[str] = []
-        for stage in sorted(self.compiled.stages):
-            names = [ruleset.name for ruleset in self.compiled.stages[stage]]
-            if not names:
-                continue
-            fired_now = rete.fire(names, encoded)
+        fire = rete.fire
+        for names in self._stages:
+            fired_now = fire(names, encoded)
             fired += fired_now
-            new = {by_id[r].then.exempt for r in fired_now if by_id[r].then.exempt}
+            new = {exempt_by_rule[r] for r in fired_now if r in exempt_by_rule}
             if new:
                 exemptions = frozenset(facts["exemption"]) | new
                 facts["exemption"] = exemptions
-                for key in self._exemption_keys:
-                    if key in self.compiled.keys:
-                        encoded[key] = 1 if key.rsplit("__", 1)[1] in exemptions else 0
-                if f"{key_of('exemption')}__any" in self.compiled.keys:
-                    encoded[f"{key_of('exemption')}__any"] = 1
+                for key, exemption in self._exemption_keys:
+                    encoded[key] = 1 if exemption in exemptions else 0
+                if self._exemption_any is not None:
+                    encoded[self._exemption_any] = 1
         return fired
 
     def evaluate(self, request: TransferRequest, prior: PriorCounts | None = None,
                  as_of: dt.date | None = None) -> Decision:
-        prior = prior or PriorCounts()
-        facts = derive_facts(request, prior, self.options, self.pack_set.mechanisms)
+        prior = prior or _NO_PRIOR
+        facts, tally = derive_facts_and_tally(request, prior, self.options, self.pack_set.mechanisms)
         fired = self.fire(facts)
         evaluation = Evaluation(
-            request=request, facts=facts, fired=fired, prior=prior,
-            tally=tally_for(request, prior, self.options), options=self.options,
+            request=request, facts=facts, fired=fired, prior=prior, tally=tally, options=self.options,
             as_of=as_of or dt.date.today(),
         )
         return decide(evaluation, self.pack_set)

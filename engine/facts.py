@@ -327,6 +327,21 @@ def _mechanism_valid(mech: Mechanism, on: dt.date, policy: MechanismPolicy | Non
 FactValue = bool | int | str | dt.date | frozenset[str] | None
 
 
+_ROLE_KEYS = {role: tuple(f"{role}.{name}" for name in ("jurisdiction", "city", "kind", "ciio", "sector", "zone",
+                                                         "in_gba", "in_gba_mainland"))
+              for role in ("exporter", "recipient")}
+_TAG_KEYS = {tag: f"data.subjects_tagged.{tag}" for tag in TAGS}
+_TAGS_ZERO = dict.fromkeys(_TAG_KEYS.values(), 0)
+_MECHANISM_KEYS = {mech: (f"mechanism.{mech}.present", f"mechanism.{mech}.valid", f"mechanism.{mech}.filed",
+                          f"mechanism.{mech}.effective_on") for mech in MECHANISM_TYPES}
+_MECHANISMS_NONE: dict[str, FactValue] = {}
+for _keys in _MECHANISM_KEYS.values():
+    _MECHANISMS_NONE.update({_keys[0]: False, _keys[1]: False, _keys[2]: False, _keys[3]: None})
+_APPROVAL_KEYS = {kind: f"approval.{kind}" for kind in APPROVAL_KINDS}
+_APPROVALS_NONE = dict.fromkeys(_APPROVAL_KEYS.values(), False)
+_OPTION_KEYS: dict[str, str] = {}
+
+
 def derive_facts(
     request: TransferRequest,
     prior: PriorCounts,
@@ -338,11 +353,31 @@ def derive_facts(
     Optional facts that are unknown are None; the compiler and the reference evaluator treat a
     comparison with an unknown value as false.
     """
+    return derive_facts_and_tally(request, prior, options, mechanism_policies)[0]
+
+
+def derive_facts_and_tally(
+    request: TransferRequest,
+    prior: PriorCounts,
+    options: Mapping[str, bool | int | str],
+    mechanism_policies: Mapping[str, MechanismPolicy],
+) -> tuple[dict[str, FactValue], Tally]:
+    """:func:`derive_facts` and this transfer's tally (the evaluator needs both; computed once).
+
+    Every decision runs this, so it walks the request once per list and fills keys spelt in advance.
+    """
     exporter, recipient = request.exporter, request.recipient
     on = request.planned_date
-    tally = tally_of(request.data, prior, bool(options.get("count_sensitive_in_both", False)))
+    data = request.data
+    safeguards = request.safeguards
+    tally = tally_of(data, prior, bool(options.get("count_sensitive_in_both", False)))
     declared = request.declared_prior
-    personal_sets = [d for d in request.data if is_personal(d)]
+    personal_sets = [d for d in data if is_personal(d)]
+    classifications = frozenset(d.classification for d in data)
+    onward = request.onward_recipients
+    ytd_personal = prior.personal_subjects + declared.personal_subjects + tally.personal_subjects
+    ytd_sensitive = prior.sensitive_subjects + declared.sensitive_subjects + tally.sensitive_subjects
+    pia = safeguards.pia_completed_on
     facts: dict[str, FactValue] = {
         "direction": direction_of(exporter, recipient),
         "leaves_mainland": exporter.jurisdiction == "CN" and recipient.jurisdiction != "CN",
@@ -351,67 +386,71 @@ def derive_facts(
         "mode": request.mode,
         "planned_date": on,
         "gba.pair": gba_pair_of(exporter, recipient),
-        "onward.count": len(request.onward_recipients),
-        "onward.outside_gba": any(not in_gba(p) for p in request.onward_recipients),
-        "onward.outside_mainland": any(p.jurisdiction != "CN" for p in request.onward_recipients),
+        "onward.count": len(onward),
+        "onward.outside_gba": any(not in_gba(p) for p in onward) if onward else False,
+        "onward.outside_mainland": any(p.jurisdiction != "CN" for p in onward) if onward else False,
         "data.has_personal": bool(personal_sets),
         "data.has_sensitive": any(d.sensitive for d in personal_sets),
         "data.sensitive_types": frozenset(t for d in personal_sets for t in d.sensitive),
-        "data.classifications": frozenset(d.classification for d in request.data),
-        "data.has_important": any(d.classification != "general" for d in request.data),
-        "data.has_core": any(d.classification == "core" for d in request.data),
-        "data.has_state_secret": any(d.classification == "state_secret" for d in request.data),
-        "data.tags": frozenset(t for d in request.data for t in d.tags),
+        "data.classifications": classifications,
+        "data.has_important": bool(classifications - {"general"}),
+        "data.has_core": "core" in classifications,
+        "data.has_state_secret": "state_secret" in classifications,
+        "data.tags": frozenset(t for d in data for t in d.tags),
         "data.personal_subjects": tally.personal_subjects,
         "data.sensitive_subjects": tally.sensitive_subjects,
         "data.all_collected_outside_mainland": bool(personal_sets)
         and all(d.collected_outside_mainland for d in personal_sets),
         "data.any_collected_in_mainland": any(not d.collected_outside_mainland for d in personal_sets),
-        "ytd.personal_subjects": prior.personal_subjects + declared.personal_subjects + tally.personal_subjects,
-        "ytd.sensitive_subjects": prior.sensitive_subjects + declared.sensitive_subjects
-        + tally.sensitive_subjects,
-        "safeguards.separate_consent": request.safeguards.separate_consent,
-        "safeguards.notice_given": request.safeguards.notice_given,
-        "safeguards.pia_done": request.safeguards.pia_completed_on is not None
-        and request.safeguards.pia_completed_on <= on,
+        "ytd.personal_subjects": ytd_personal,
+        "ytd.sensitive_subjects": ytd_sensitive,
+        "safeguards.separate_consent": safeguards.separate_consent,
+        "safeguards.notice_given": safeguards.notice_given,
+        "safeguards.pia_done": pia is not None and pia <= on,
         "exporter.processes_subjects": exporter.processes_subjects,
+        "since_prev_year.personal_subjects": ytd_personal + prior.previous_year_personal_subjects
+        + declared.previous_year_personal_subjects,
+        "since_prev_year.sensitive_subjects": ytd_sensitive + prior.previous_year_sensitive_subjects
+        + declared.previous_year_sensitive_subjects,
     }
-    facts["since_prev_year.personal_subjects"] = (
-        int(facts["ytd.personal_subjects"])  # type: ignore[arg-type]
-        + prior.previous_year_personal_subjects
-        + declared.previous_year_personal_subjects
-    )
-    facts["since_prev_year.sensitive_subjects"] = (
-        int(facts["ytd.sensitive_subjects"])  # type: ignore[arg-type]
-        + prior.previous_year_sensitive_subjects
-        + declared.previous_year_sensitive_subjects
-    )
     for role, party in (("exporter", exporter), ("recipient", recipient)):
-        facts[f"{role}.jurisdiction"] = party.jurisdiction
-        facts[f"{role}.city"] = normalise_city(party.city)
-        facts[f"{role}.kind"] = party.kind
-        facts[f"{role}.ciio"] = party.ciio
-        facts[f"{role}.sector"] = (party.sector or "").strip().lower()
-        facts[f"{role}.zone"] = (party.zone or "").strip().lower()
-        facts[f"{role}.in_gba"] = in_gba(party)
-        facts[f"{role}.in_gba_mainland"] = in_gba_mainland(party)
-    for tag in TAGS:
-        facts[f"data.subjects_tagged.{tag}"] = sum(d.subjects for d in personal_sets if tag in d.tags)
-    for mech_type in MECHANISM_TYPES:
-        listed = [m for m in request.safeguards.mechanisms if m.type == mech_type]
-        policy = mechanism_policies.get(mech_type)
-        in_effect = [m for m in listed if m.effective_on <= on]
-        facts[f"mechanism.{mech_type}.present"] = bool(listed)
-        facts[f"mechanism.{mech_type}.valid"] = any(_mechanism_valid(m, on, policy) for m in listed)
-        facts[f"mechanism.{mech_type}.filed"] = any(m.filed_on is not None and m.filed_on <= on
-                                                    for m in in_effect)
-        facts[f"mechanism.{mech_type}.effective_on"] = max((m.effective_on for m in in_effect), default=None)
-    for kind in APPROVAL_KINDS:
-        facts[f"approval.{kind}"] = any(a.kind == kind and a.granted_on <= on
-                                        for a in request.safeguards.approvals)
+        keys = _ROLE_KEYS[role]
+        mainland = in_gba_mainland(party)
+        facts[keys[0]] = party.jurisdiction
+        facts[keys[1]] = normalise_city(party.city)
+        facts[keys[2]] = party.kind
+        facts[keys[3]] = party.ciio
+        facts[keys[4]] = (party.sector or "").strip().lower()
+        facts[keys[5]] = (party.zone or "").strip().lower()
+        facts[keys[6]] = mainland or party.jurisdiction in ("HK", "MO")
+        facts[keys[7]] = mainland
+    facts.update(_TAGS_ZERO)
+    for d in personal_sets:
+        for tag in dict.fromkeys(d.tags):
+            facts[_TAG_KEYS[tag]] += d.subjects  # type: ignore[operator]
+    facts.update(_MECHANISMS_NONE)
+    if safeguards.mechanisms:
+        by_type: dict[str, list[Mechanism]] = {}
+        for mech in safeguards.mechanisms:
+            by_type.setdefault(mech.type, []).append(mech)
+        for mech_type, listed in by_type.items():
+            present, valid, filed, effective_on = _MECHANISM_KEYS[mech_type]
+            policy = mechanism_policies.get(mech_type)
+            in_effect = [m for m in listed if m.effective_on <= on]
+            facts[present] = True
+            facts[valid] = any(_mechanism_valid(m, on, policy) for m in listed)
+            facts[filed] = any(m.filed_on is not None and m.filed_on <= on for m in in_effect)
+            facts[effective_on] = max((m.effective_on for m in in_effect), default=None)
+    facts.update(_APPROVALS_NONE)
+    for approval in safeguards.approvals:
+        if approval.granted_on <= on:
+            facts[_APPROVAL_KEYS[approval.kind]] = True
     for option_id, value in options.items():
-        facts[f"option.{option_id}"] = value
-    return facts
+        key = _OPTION_KEYS.get(option_id)
+        if key is None:
+            key = _OPTION_KEYS[option_id] = f"option.{option_id}"
+        facts[key] = value
+    return facts, tally
 
 
 def tally_for(request: TransferRequest, prior: PriorCounts, options: Mapping[str, bool | int | str]) -> Tally:

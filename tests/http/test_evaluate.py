@@ -94,7 +94,7 @@ def test_bad_request_is_422_with_field_paths(server: Server) -> None:
     problem = answer.json()
     assert problem["type"] == "urn:baygate:problem:bad-input" and problem["status"] == 422
     paths = {e["path"] for e in problem["errors"]}
-    assert {"data[1]", "recipient.jurisdiction", "colour"} <= paths
+    assert {"data[1].subjects", "recipient.jurisdiction", "colour"} <= paths
 
 
 def test_body_that_is_not_json_is_422(server: Server) -> None:
@@ -119,7 +119,7 @@ def test_batch_answers_a_bad_item_in_its_place(server: Server) -> None:
     results = answer.json()["results"]
     assert [r.get("outcome") or r["status"] for r in results] == ["permitted", 422, 422, "permitted"]
     assert results[1]["type"] == "urn:baygate:problem:bad-input" and results[1]["index"] == 1
-    assert results[1]["errors"][0]["path"] == "data[0]"
+    assert results[1]["errors"][0]["path"] == "data[0].subjects"
     assert next(iter(results[0]["reasons"][0]["message"])) == "zh-Hant"
 
 

@@ -131,14 +131,33 @@ class Ledger:
     # ------------------------------------------------------------------ transactions
 
     @contextmanager
+    def _queued_writer(self) -> Iterator[None]:
+        """This process's writers queue for SQLite's one write lock, each for at most the busy bound:
+        behind a lock held elsewhere, the queue must not turn each caller's bounded wait into the sum
+        of everyone's."""
+        lock = self._local_writer
+        if isinstance(lock, contextlib.nullcontext):
+            yield
+            return
+        busy = database.sqlite_busy_seconds()
+        if not lock.acquire(timeout=busy):
+            raise DatabaseUnavailable(f"database unavailable: database is locked (this process's writers "
+                                      f"waited longer than {busy:g} s; nothing was written: retry later)")
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @contextmanager
     def _write(self) -> Iterator[Connection]:
         try:
-            with self._local_writer, \
+            with self._queued_writer(), \
                     self.sql_engine.connect().execution_options(**{database.WRITE_OPTION: True}) as conn, \
                     conn.begin():
                 yield conn
         except (OperationalError, InterfaceError) as exc:
-            raise database.unavailable(exc) from exc
+            raise database.unavailable(exc, database.sqlite_busy_seconds()
+                                       if self.sql_engine.dialect.name == "sqlite" else None) from exc
 
     @contextmanager
     def _read(self, snapshot: bool = False) -> Iterator[Connection]:

@@ -44,20 +44,21 @@ class CliResult:
     seconds: float
 
 
-def cli_env(database_url: str | None = None) -> dict[str, str]:
+def cli_env(database_url: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_")}
     env["BAYGATE_RULES"] = str(ROOT / "rules")
     if database_url:
         env["BAYGATE_DATABASE_URL"] = database_url
+    env.update(extra or {})
     return env
 
 
 def run_cli(*args: str, cwd: Path, database_url: str | None = None, stdin: bytes | None = None,
-            timeout: float = 60) -> CliResult:
+            timeout: float = 60, env: dict[str, str] | None = None) -> CliResult:
     """``baygate ARGS`` in a fresh interpreter, as a user runs it."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", *args], cwd=cwd,
-                          env=cli_env(database_url), input=stdin, capture_output=True, timeout=timeout)
+                          env=cli_env(database_url, env), input=stdin, capture_output=True, timeout=timeout)
     return CliResult(done.returncode, done.stdout.decode("utf-8", "replace"),
                      done.stderr.decode("utf-8", "replace"), time.perf_counter() - started)
 

@@ -76,6 +76,42 @@ def append_event(connection: Connection, kind: str, subject: str, at: str, data:
     return seq
 
 
+class ChainWriter:
+    """Appends events inside one transaction with one read of the chain head (taken ``FOR UPDATE`` on
+    PostgreSQL at the first append or ``lock``) and, at ``flush``, one multi-row insert and one head
+    update: what a group commit of many submissions needs instead of three round trips per event.
+    Events are hashed exactly as :func:`append_event` hashes them."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._head: tuple[int, str] | None = None
+        self._rows: list[dict[str, Any]] = []
+
+    def lock(self) -> None:
+        if self._head is None:
+            head = _read_head(self.connection)
+            self._head = (int(head.seq), str(head.hash))
+
+    def append(self, kind: str, subject: str, at: str, data: dict[str, Any]) -> int:
+        self.lock()
+        assert self._head is not None
+        seq, prev_hash = self._head[0] + 1, self._head[1]
+        body = canonical({"seq": seq, "kind": kind, "subject": subject, "at": at, "data": data})
+        digest = chain_hash(prev_hash, body)
+        self._rows.append({"seq": seq, "kind": kind, "subject": subject, "body": body, "prev_hash": prev_hash,
+                           "hash": digest})
+        self._head = (seq, digest)
+        return seq
+
+    def flush(self) -> None:
+        if not self._rows:
+            return
+        assert self._head is not None
+        self.connection.execute(_INSERT_EVENT, self._rows)
+        self.connection.execute(_UPDATE_HEAD, {"seq": self._head[0], "hash": self._head[1]})
+        self._rows = []
+
+
 def lock_chain(connection: Connection) -> None:
     """Take the chain-head lock early (before reading which packs are already stored)."""
     _read_head(connection)

@@ -129,6 +129,15 @@ def sqlite_busy_seconds() -> float:
     return seconds
 
 
+def lock_exporters(connection: Connection, exporter_ids: list[str]) -> None:
+    """lock_exporter for several exporters in one round trip, in the order of their keys (the one
+    global order every transaction that locks several takes them in, so none waits in a cycle)."""
+    if is_postgres(connection) and exporter_ids:
+        keys = sorted({lock_key(name) for name in exporter_ids})
+        connection.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) "
+                                "WITH ORDINALITY AS u(k, n) ORDER BY n"), {"keys": keys})
+
+
 def unavailable(exc: BaseException, busy_seconds: float | None = None) -> DatabaseUnavailable:
     """Turn a driver error into the ledger's 503-like error, keeping the driver's first line."""
     detail = str(getattr(exc, "orig", exc) or exc).strip().splitlines()

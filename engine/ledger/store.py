@@ -14,14 +14,15 @@ import datetime as dt
 import json
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, text, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.evaluator import Engine
@@ -73,14 +74,8 @@ class RecordedTransfer:
 # cache keys on each call cost more than the database work itself (measured by the benchmark).
 _EXISTING = text("SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, "
                  "recorded_at FROM transfers WHERE exporter_id = :e AND reference = :r")
-_SUMS = text("SELECT year, COALESCE(SUM(personal_subjects), 0), COALESCE(SUM(sensitive_subjects), 0) "
-             "FROM transfers WHERE exporter_id = :e AND counted = :yes AND withdrawn_at IS NULL "
-             "AND year IN (:y, :py) GROUP BY year")
-_POPULATIONS = text("SELECT p.population, MAX(p.subjects) FROM transfer_populations p JOIN transfers t "
-                    "ON t.decision_id = p.decision_id WHERE t.exporter_id = :e AND t.counted = :yes "
-                    "AND t.withdrawn_at IS NULL AND t.year = :y GROUP BY p.population")
-# Both reads of _prior in one statement, for dry runs (Ledger.prior_counts): the sums per year (kind 0,
-# the year as text) and this year's largest figure per population (kind 1).
+# Both reads of the counts in one statement (Ledger._prior; Ledger.prior_counts for dry runs): the sums
+# per year (kind 0, the year as text) and this year's largest figure per population (kind 1).
 _PRIOR_SQL = ("SELECT 0, CAST(year AS VARCHAR(16)), COALESCE(SUM(personal_subjects), 0), "
               "COALESCE(SUM(sensitive_subjects), 0) FROM transfers WHERE exporter_id = :e AND counted = :yes "
               "AND withdrawn_at IS NULL AND year IN (:y, :py) GROUP BY year "
@@ -88,6 +83,21 @@ _PRIOR_SQL = ("SELECT 0, CAST(year AS VARCHAR(16)), COALESCE(SUM(personal_subjec
               "SELECT 1, p.population, MAX(p.subjects), 0 FROM transfer_populations p JOIN transfers t "
               "ON t.decision_id = p.decision_id WHERE t.exporter_id = :e AND t.counted = :yes "
               "AND t.withdrawn_at IS NULL AND t.year = :y GROUP BY p.population")
+_PRIOR = text(_PRIOR_SQL)
+# The same two reads for a group commit's exporters at once (kind, exporter, year, population, 2 figures).
+_PRIOR_MANY = text(
+    "SELECT 0, exporter_id, year, '', COALESCE(SUM(personal_subjects), 0), COALESCE(SUM(sensitive_subjects), 0) "
+    "FROM transfers WHERE exporter_id IN :es AND counted = :yes AND withdrawn_at IS NULL AND year IN :ys "
+    "GROUP BY exporter_id, year "
+    "UNION ALL "
+    "SELECT 1, t.exporter_id, t.year, p.population, MAX(p.subjects), 0 FROM transfer_populations p "
+    "JOIN transfers t ON t.decision_id = p.decision_id WHERE t.exporter_id IN :es AND t.counted = :yes "
+    "AND t.withdrawn_at IS NULL AND t.year IN :ys GROUP BY t.exporter_id, t.year, p.population"
+).bindparams(bindparam("es", expanding=True), bindparam("ys", expanding=True))
+_EXISTING_MANY = text(
+    "SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, recorded_at "
+    "FROM transfers WHERE exporter_id IN :es AND reference IN :rs"
+).bindparams(bindparam("es", expanding=True), bindparam("rs", expanding=True))
 _PRIOR_SQL_SQLITE = _PRIOR_SQL  # sqlite3 takes :name parameters
 _PRIOR_SQL_PG = re.sub(r":(\w+)", r"%(\1)s", _PRIOR_SQL)  # psycopg takes %(name)s
 _TRANSFER_COLUMNS = [c.name for c in transfers.columns if c.name not in ("withdrawn_at", "withdrawn_seq")]
@@ -97,6 +107,22 @@ _INSERT_POPULATION = text("INSERT INTO transfer_populations (decision_id, popula
                           "VALUES (:decision_id, :population, :subjects)")
 
 
+def _prior_from_rows(rows: Iterable[Any], year: int) -> PriorCounts:
+    """PriorCounts from the rows of _PRIOR_SQL."""
+    sums: dict[int, tuple[int, int]] = {}
+    populations: dict[str, int] = {}
+    for kind, name, first, second in rows:
+        if int(kind) == 0:
+            sums[int(name)] = (int(first), int(second))
+        else:
+            populations[str(name)] = int(first)
+    this_year = sums.get(year, (0, 0))
+    last_year = sums.get(year - 1, (0, 0))
+    return PriorCounts(personal_subjects=this_year[0], sensitive_subjects=this_year[1],
+                       previous_year_personal_subjects=last_year[0],
+                       previous_year_sensitive_subjects=last_year[1], populations=populations)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
@@ -104,6 +130,45 @@ def _now() -> str:
 def request_canonical(request: TransferRequest) -> str:
     """The request as canonical JSON, defaults filled in: two requests are the same when these are."""
     return canonical(request.model_dump(mode="json"))
+
+
+MAX_GROUP = 64
+GATHER_SECONDS = 0.0005
+"""How long a committer waits for submissions that other threads are about to queue (group commit's
+commit_delay): far less than the commit it lets them share."""
+"""Submissions recorded in one transaction at most (bounds how long one commit makes others wait)."""
+
+
+def _take_group(waiting: list[_Submission]) -> list[_Submission]:
+    """Up to MAX_GROUP waiting submissions, in arrival order, at most one per exporter: a later one of
+    the same exporter waits for the next group, so each sees the counts the earlier one recorded."""
+    group: list[_Submission] = []
+    exporters: set[str] = set()
+    for item in waiting:
+        exporter_id = item.request.exporter.id
+        if exporter_id not in exporters:
+            exporters.add(exporter_id)
+            group.append(item)
+            if len(group) == MAX_GROUP:
+                break
+    taken = {id(item) for item in group}
+    waiting[:] = [item for item in waiting if id(item) not in taken]
+    return group
+
+
+@dataclass(eq=False)
+class _Submission:
+    """A submission waiting for, or taken by, a group commit."""
+
+    engine: Engine
+    request: TransferRequest
+    as_of: dt.date | None
+    request_json: str
+    request_sha: str
+    pack_texts: dict[str, tuple[Any, str]]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: SubmitResult | None = None
+    error: BaseException | None = None
 
 
 class Ledger:
@@ -122,6 +187,12 @@ class Ledger:
         # wait on the database lock itself.
         self._local_writer: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if self.sql_engine.dialect.name == "sqlite" else contextlib.nullcontext())
+        # Group commit (see submit): submissions of this process's threads wait here, and whichever
+        # thread holds _committer records every waiting one in one transaction.
+        self._waiting: list[_Submission] = []
+        self._waiting_lock = threading.Lock()
+        self._committer = threading.Lock()
+        self._last_group = 0  # size of the last group committed
         if upgrade:
             database.upgrade(self.sql_engine)
 
@@ -174,16 +245,8 @@ class Ledger:
 
     def _prior(self, conn: Connection, exporter_id: str, year: int) -> PriorCounts:
         """Sums of counted, permitted, not withdrawn transfers this year and last; populations this year."""
-        sums: dict[int, tuple[int, int]] = {}
-        for row in conn.execute(_SUMS, {"e": exporter_id, "yes": True, "y": year, "py": year - 1}):
-            sums[int(row[0])] = (int(row[1]), int(row[2]))
-        populations = {str(row[0]): int(row[1])
-                       for row in conn.execute(_POPULATIONS, {"e": exporter_id, "yes": True, "y": year})}
-        this_year = sums.get(year, (0, 0))
-        last_year = sums.get(year - 1, (0, 0))
-        return PriorCounts(personal_subjects=this_year[0], sensitive_subjects=this_year[1],
-                           previous_year_personal_subjects=last_year[0],
-                           previous_year_sensitive_subjects=last_year[1], populations=populations)
+        rows = conn.execute(_PRIOR, {"e": exporter_id, "yes": True, "y": year, "py": year - 1}).all()
+        return _prior_from_rows(rows, year)
 
     def prior_counts(self, request: TransferRequest) -> PriorCounts:
         """What the ledger recorded before this transfer for its exporter (read-only, for dry runs).
@@ -205,18 +268,7 @@ class Ledger:
                 raw.close()  # back to the pool, which rolls back PostgreSQL's implicit transaction
         except dialect.loaded_dbapi.Error as exc:
             raise database.unavailable(exc) from exc
-        sums: dict[int, tuple[int, int]] = {}
-        populations: dict[str, int] = {}
-        for kind, name, first, second in rows:
-            if kind == 0:
-                sums[int(name)] = (int(first), int(second))
-            else:
-                populations[str(name)] = int(first)
-        this_year = sums.get(year, (0, 0))
-        last_year = sums.get(year - 1, (0, 0))
-        return PriorCounts(personal_subjects=this_year[0], sensitive_subjects=this_year[1],
-                           previous_year_personal_subjects=last_year[0],
-                           previous_year_sensitive_subjects=last_year[1], populations=populations)
+        return _prior_from_rows(rows, year)
 
     def counts(self, exporter_id: str, year: int) -> dict[str, Any]:
         """The exporter's tallies for a calendar year, as ``ledger counts`` and the HTTP API print them."""
@@ -232,45 +284,140 @@ class Ledger:
 
         The same reference with the same request returns the recorded decision (``replayed``); with a
         different request it raises ReferenceConflict and records nothing.
+
+        Group commit: submissions from several threads of this process that arrive while one is being
+        recorded are recorded together, one after the other in one transaction (each reads the counts
+        the ones before it left, exactly as if they had come one by one) with one commit, so one
+        durable flush (and one hold of the audit chain's head lock) serves the whole group. A caller
+        returns only once its submission is committed. Evaluation holds the GIL, so running the
+        group's evaluations in one thread costs no parallelism; the commit flushes it saves are the
+        cost that serialised submissions (docs/performance.md).
         """
         request_json = request_canonical(request)
-        request_sha = sha256(request_json)
-        exporter_id = request.exporter.id
-        new_pack_texts = self._pack_texts_to_store(engine)
-        with self._write() as conn:
-            database.lock_exporter(conn, exporter_id)
-            existing = conn.execute(_EXISTING, {"e": exporter_id, "r": request.reference}).first()
-            if existing is not None:
-                if existing.request_sha256 == request_sha:
-                    return SubmitResult(Decision.model_validate(json.loads(existing.decision_json)), True)
-                raise ReferenceConflict(_conflict_message(existing, request_json))
-            year = request.planned_date.year
-            prior = self._prior(conn, exporter_id, year)
-            decision = engine.evaluate(request, prior, as_of=as_of)
-            tally = tally_for(request, prior, engine.options)
-            counted = decision.outcome == "permitted" and decision.counts.counted
-            now = _now()
-            audit.lock_chain(conn)
-            stored_now = self._store_packs(conn, new_pack_texts, now)
-            row = {
-                "decision_id": decision.decision_id, "exporter_id": exporter_id,
-                "reference": request.reference, "request_sha256": request_sha, "request_json": request_json,
-                "decision_json": canonical(decision.model_dump(mode="json")), "outcome": decision.outcome,
-                "year": year, "counted": counted,
-                "personal_subjects": tally.personal_subjects if counted else 0,
-                "sensitive_subjects": tally.sensitive_subjects if counted else 0,
-                "rules_digest": decision.rules.digest, "recorded_at": now,
-            }
-            populations = dict(sorted(tally.populations.items())) if counted else {}
-            data = audit.submission_data(SimpleNamespace(**row), populations)
-            seq = audit.append_event(conn, "submission", decision.decision_id, now, data)
-            conn.execute(_INSERT_TRANSFER, {**row, "event_seq": seq})
-            if populations:
-                conn.execute(_INSERT_POPULATION, [
-                    {"decision_id": decision.decision_id, "population": name, "subjects": subjects}
-                    for name, subjects in populations.items()])
+        item = _Submission(engine, request, as_of, request_json, sha256(request_json),
+                           self._pack_texts_to_store(engine))
+        with self._waiting_lock:
+            self._waiting.append(item)
+        return self._commit(item)
+
+    def _commit(self, item: _Submission) -> SubmitResult:
+        """Wait until ``item`` is committed, committing the waiting group when this thread's turn comes."""
+        sqlite = self.sql_engine.dialect.name == "sqlite"
+        busy = database.sqlite_busy_seconds() if sqlite else -1
+        if self._committer.acquire(timeout=busy):
+            try:
+                while not item.done.is_set():
+                    if len(self._waiting) < self._last_group:
+                        # Several threads submitted just now and fewer wait: the others are about to
+                        # queue, let them join this group (group commit's commit_delay).
+                        time.sleep(GATHER_SECONDS)
+                    with self._waiting_lock:
+                        group = _take_group(self._waiting)
+                    self._last_group = len(group)
+                    self._record_group(group)
+            finally:
+                self._committer.release()
+        else:  # only with SQLite's busy bound: the committer has been stuck on the database lock
+            with self._waiting_lock:
+                if item in self._waiting:
+                    self._waiting.remove(item)
+                    raise DatabaseUnavailable(
+                        f"database unavailable: database is locked (this process's writers waited longer "
+                        f"than {busy:g} s; nothing was written: retry later)")
+            item.done.wait()  # a committer took it: its outcome is on the way
+        if item.error is not None:
+            raise item.error
+        assert item.result is not None
+        return item.result
+
+    def _record_group(self, group: list[_Submission]) -> None:
+        """Record a group (one submission per exporter) in one transaction. A submission refused
+        before it writes (reference conflict, engine error) fails alone; a database error fails the
+        whole group, and nothing is written.
+
+        Round trips do not grow with the group: one read of the references, one of the counts of
+        every exporter, then per submission only the evaluation (in Python), then one multi-row insert
+        per table and one update of the chain head. Exporters are distinct within a group, so no
+        submission's counts depend on another's in the same group."""
+        stored_now: list[str] = []
+        try:
+            with self._write() as conn:
+                # Exporter locks in one global order (then the chain head): two processes' groups
+                # can never wait on each other in a cycle.
+                exporters = sorted({item.request.exporter.id for item in group}, key=database.lock_key)
+                database.lock_exporters(conn, exporters)
+                existing = {(row.exporter_id, row.reference): row for row in conn.execute(_EXISTING_MANY, {
+                    "es": exporters, "rs": sorted({item.request.reference for item in group})})}
+                years = sorted({y for item in group for y in (item.request.planned_date.year,
+                                                              item.request.planned_date.year - 1)})
+                counts = conn.execute(_PRIOR_MANY, {"es": exporters, "ys": years, "yes": True}).all()
+                chain = audit.ChainWriter(conn)
+                transfer_rows: list[dict[str, Any]] = []
+                population_rows: list[dict[str, Any]] = []
+                for item in group:
+                    key = (item.request.exporter.id, item.request.reference)
+                    stored_now += self._record_one(conn, item, chain, existing.get(key), counts,
+                                                   transfer_rows, population_rows)
+                if transfer_rows:
+                    conn.execute(_INSERT_TRANSFER, transfer_rows)
+                if population_rows:
+                    conn.execute(_INSERT_POPULATION, population_rows)
+                chain.flush()
+        except BaseException as exc:
+            for item in group:
+                if item.error is None:
+                    item.result, item.error = None, exc
+                item.done.set()
+            return
         self._stored_packs.update(stored_now)
-        return SubmitResult(decision, False)
+        for item in group:
+            item.done.set()
+
+    def _record_one(self, conn: Connection, item: _Submission, chain: audit.ChainWriter, existing: Any,
+                    counts: Sequence[Any], transfer_rows: list[dict[str, Any]],
+                    population_rows: list[dict[str, Any]]) -> list[str]:
+        """One submission of a group: decide on the counts read for the group, queue its rows."""
+        request, engine = item.request, item.engine
+        exporter_id = request.exporter.id
+        year = request.planned_date.year
+        try:
+            if existing is not None:
+                if existing.request_sha256 == item.request_sha:
+                    item.result = SubmitResult(Decision.model_validate(json.loads(existing.decision_json)), True)
+                    return []
+                raise ReferenceConflict(_conflict_message(existing, item.request_json))
+            prior = _prior_from_rows(((kind, row_year if kind == 0 else name, first, second)
+                                      for kind, exporter, row_year, name, first, second in counts
+                                      if exporter == exporter_id
+                                      and (int(row_year) in (year, year - 1) if kind == 0 else int(row_year) == year)),
+                                     year)
+            decision = engine.evaluate(request, prior, as_of=item.as_of)
+            decision_json = canonical(decision.model_dump(mode="json"))
+            tally = tally_for(request, prior, engine.options)
+        except Exception as exc:  # refused before writing anything: this submission alone fails
+            item.error = exc
+            return []
+        counted = decision.outcome == "permitted" and decision.counts.counted
+        now = _now()
+        row = {
+            "decision_id": decision.decision_id, "exporter_id": exporter_id,
+            "reference": request.reference, "request_sha256": item.request_sha, "request_json": item.request_json,
+            "decision_json": decision_json, "outcome": decision.outcome,
+            "year": year, "counted": counted,
+            "personal_subjects": tally.personal_subjects if counted else 0,
+            "sensitive_subjects": tally.sensitive_subjects if counted else 0,
+            "rules_digest": decision.rules.digest, "recorded_at": now,
+        }
+        populations = dict(sorted(tally.populations.items())) if counted else {}
+        data = audit.submission_data(SimpleNamespace(**row), populations)
+        chain.lock()
+        stored_now = self._store_packs(conn, item.pack_texts, now, chain)
+        seq = chain.append("submission", decision.decision_id, now, data)
+        transfer_rows.append({**row, "event_seq": seq})
+        population_rows += [{"decision_id": decision.decision_id, "population": name, "subjects": subjects}
+                            for name, subjects in populations.items()]
+        item.result = SubmitResult(decision, False)
+        return stored_now
 
     def _pack_texts_to_store(self, engine: Engine) -> dict[str, tuple[Any, str]]:
         """Texts of the packs the database does not hold yet, read before the transaction: finding and
@@ -285,7 +432,8 @@ class Ledger:
         return {pack.digest: (pack, pack_text(pack, self.rules_dirs))
                 for pack in unknown if pack.digest not in present}
 
-    def _store_packs(self, conn: Connection, texts: Mapping[str, tuple[Any, str]], now: str) -> list[str]:
+    def _store_packs(self, conn: Connection, texts: Mapping[str, tuple[Any, str]], now: str,
+                     chain: audit.ChainWriter | None = None) -> list[str]:
         """Store each pack first used now, with its event; called holding the chain lock."""
         if not texts:
             return []
@@ -293,9 +441,10 @@ class Ledger:
         for digest, (pack, content) in texts.items():
             if digest in present:
                 continue
-            seq = audit.append_event(conn, "pack", digest, now, {
-                "name": pack.name, "version": pack.version, "file": pack.file,
-                "content_sha256": sha256(content)})
+            event = {"name": pack.name, "version": pack.version, "file": pack.file,
+                     "content_sha256": sha256(content)}
+            seq = (chain.append("pack", digest, now, event) if chain is not None
+                   else audit.append_event(conn, "pack", digest, now, event))
             conn.execute(insert(packs).values(digest=digest, name=pack.name, version=pack.version,
                                               file=pack.file, content=content, first_used_at=now,
                                               event_seq=seq))

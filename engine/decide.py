@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import os
 import random
@@ -103,7 +102,9 @@ def _build(cls: type[M], values: dict[str, Any]) -> M:
     return model
 
 
-_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits -> two characters
+_SHIFTS = tuple(range(120, -1, -10))
 _ULID_RANDOM = random.Random(os.urandom(16))
 _ULID_LAST = [0, 0]  # milliseconds, randomness of the last id this process made
 _ULID_LOCK = threading.Lock()
@@ -126,9 +127,9 @@ def new_ulid() -> str:
             randomness = _ULID_RANDOM.getrandbits(80)
         _ULID_LAST[0], _ULID_LAST[1] = now, randomness
     value = (now << 80) | randomness
-    # 130 bits = 2 zero bits and the 128-bit value, left-aligned in 17 bytes; RFC 4648 base32 of those
-    # bytes, translated to Crockford's alphabet, gives the 26 characters.
-    return base64.b32encode((value << 6).to_bytes(17, "big"))[:26].translate(_CROCKFORD).decode()
+    # 26 Crockford base32 characters = 130 bits (two leading zero bits), ten bits at a time.
+    pairs = _PAIRS
+    return "".join([pairs[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
 def _missing(mechanism: str | None = None, obligation: str | None = None, approval: str | None = None,
@@ -155,6 +156,9 @@ class _Plan:
     the same few shapes, and a Reason is immutable. Bounded (cleared at CACHE_LIMIT entries)."""
     obligations: dict[tuple[Any, ...], tuple[ObligationResult, MissingItem]]
     """Obligation results by id, whether satisfied and the day its due date counts from."""
+    obligation_reads: dict[tuple[str, ...], tuple[str, ...]]
+    obligation_sets: dict[tuple[Any, ...], tuple[list[ObligationResult], list[MissingItem]]]
+    """Whole obligation lists by their ids and the values of the facts those read."""
 
 
 _PLANS: dict[str, _Plan] = {}
@@ -175,6 +179,8 @@ def _plan(pack_set: PackSet) -> _Plan:
             versions=pack_set.versions,
             reasons={},
             obligations={},
+            obligation_reads={},
+            obligation_sets={},
         )
         _PLANS[pack_set.digest] = plan
     return plan
@@ -201,6 +207,36 @@ def _reason(rule: RuleSpec, facts: Mapping[str, FactValue], plan: _Plan) -> Reas
             "facts": {name: describe_value(value) for name, value in zip(reads, key[1:], strict=True)},
         })
     return reason
+
+
+def _obligations(oids: tuple[str, ...], facts: Mapping[str, FactValue], pack_set: PackSet,
+                 plan: _Plan) -> tuple[list[ObligationResult], list[MissingItem]]:
+    """The results of these obligations and the missing items of those due before the transfer and
+    not satisfied; reused by the values of the facts they read (one lookup for all of them)."""
+    reads = plan.obligation_reads.get(oids)
+    if reads is None:
+        names: dict[str, None] = {}
+        for oid in oids:
+            spec = pack_set.obligations[oid]
+            if spec.satisfied_when is not None:
+                names.update(dict.fromkeys(sorted(facts_read(spec.satisfied_when))))
+            if spec.due.after:
+                names[spec.due.after] = None
+        reads = plan.obligation_reads[oids] = tuple(names)
+    key = (oids, *[facts.get(name) for name in reads])
+    cached = plan.obligation_sets.get(key)
+    if cached is None:
+        results: list[ObligationResult] = []
+        due: list[MissingItem] = []
+        for oid in oids:
+            result, missing_item = _obligation(oid, facts, pack_set, plan)
+            results.append(result)
+            if result.before_transfer and not result.satisfied:
+                due.append(missing_item)
+        if len(plan.obligation_sets) >= CACHE_LIMIT:
+            plan.obligation_sets.clear()
+        cached = plan.obligation_sets[key] = (results, due)
+    return list(cached[0]), list(cached[1])
 
 
 def _obligation(oid: str, facts: Mapping[str, FactValue], pack_set: PackSet,
@@ -293,12 +329,10 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         if not facts.get(f"approval.{kind}"):
             missing.append(_missing(approval=kind, text=missing_approval(kind)))
 
-    obligations: list[ObligationResult] = []
-    for oid in dict.fromkeys(oid for rule in fired for oid in rule.then.obligations):
-        result, missing_item = _obligation(oid, facts, pack_set, plan)
-        obligations.append(result)
-        if result.before_transfer and not result.satisfied and not prohibited:
-            missing.append(missing_item)
+    oids = tuple(dict.fromkeys(oid for rule in fired for oid in rule.then.obligations))
+    obligations, due_missing = _obligations(oids, facts, pack_set, plan)
+    if not prohibited:
+        missing += due_missing
 
     outcome: Outcome = "prohibited" if prohibited else ("conditional" if missing else "permitted")
     counted = not prohibited and (

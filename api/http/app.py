@@ -9,6 +9,7 @@ guards, limits and measures every request. ``create_app_from_env`` is what uvico
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import metrics, problems
 from api.http.deps import ServiceState
-from api.http.lifecycle import CatchUpMiddleware, PackLifecycle, initial_pack_set
+from api.http.lifecycle import RUN_DIR_ENV, CatchUpMiddleware, PackLifecycle, initial_pack_set
 from api.http.problems import problem_body
 from api.http.routes_evaluate import router as evaluate_router
 from api.http.routes_health import router as health_router
@@ -85,7 +86,13 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def create_app_from_env() -> FastAPI:
-    """uvicorn's factory for each worker process: everything comes from the environment."""
+    """uvicorn's factory for each worker process: everything comes from the environment.
+
+    Under ``baygate serve`` (its run folder is set) the worker also dies with its supervisor."""
+    if os.environ.get(RUN_DIR_ENV):
+        from api.http.parentwatch import die_with_parent
+
+        die_with_parent()
     return create_app(Settings.from_env())
 
 

@@ -77,6 +77,30 @@ class Server:
         self.stop()
 
 
+class BaselineServer(Server):
+    """The validate-only FastAPI app (api.bench.baseline_app) on uvicorn, one worker."""
+
+    def __init__(self) -> None:
+        import httpx
+
+        port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.bench.baseline_app:app", "--port", str(port), "--workers", "1",
+             "--no-access-log", "--log-level", "warning"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                httpx.get(self.url + "/docs", timeout=1)
+                return
+            except httpx.TransportError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("the baseline app did not start")
+
+
 def warm_up(url: str, count: int = 200) -> None:
     import httpx
 

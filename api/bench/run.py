@@ -103,6 +103,11 @@ def _collect(settings: Settings, say: Callable[[str], None], rules: Path) -> dic
             result["batch_size"] = settings.batch_size
             result["batch_decisions_per_s"] = round(http.batch(server.url, settings.batch_size,
                                                                settings.batch_rounds), 1)
+            say("HTTP reference: a validate-only FastAPI endpoint ...")
+            with http.BaselineServer() as baseline:
+                http.warm_up(baseline.url)
+                reference = http.dry_runs(baseline.url, settings.http_seconds, settings.connections, Path(folder))
+            result["http_validate_only_per_s"] = round(reference["rps"], 1)
             if settings.scaling:
                 result["batch_scaling"] = [
                     {"batch_size": size, "decisions_per_s": round(http.batch(

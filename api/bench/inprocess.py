@@ -160,7 +160,7 @@ def synthetic_pack(count: int, name: str = "bench-synthetic") -> str:
             "    when:",
             "      all:",
             f"        - {{fact: {fact}, {op}: {value}}}",
-            f"        - {{fact: data.personal_subjects, gt: {(i * 7919) % 1_000_000 if i % 10 else 0}}}",
+            f"        - {{fact: data.personal_subjects, gt: {1_000_000_000 + i if i % 10 else 0}}}",
             f"        - {{fact: onward.count, lt: {1 + (i % 3)}}}",
             "    then: {note: true}",
             '    cite: "synthetic"',
@@ -196,7 +196,7 @@ def single_ruleset_scaling(requests: list[TransferRequest], counts: tuple[int, .
                            rounds: int) -> list[dict[str, Any]]:
     """durable-rules alone on ONE ruleset of 10, 100, 400 rules (the compiler's 60-rule cap bypassed:
     the synthetic rules match few enough per fact to stay under the alpha network's 64-entry stack)."""
-    from engine.compiler import SEEN_KEY, SEEN_RULE, CompiledRuleset, FactEncoder, _keys_in, compile_rule
+    from engine.compiler import SEEN_KEY, SEEN_RULE, CompiledRuleset, FactEncoder, compile_rule, ruleset_keys
 
     rows = []
     prior = PriorCounts()
@@ -210,7 +210,7 @@ def single_ruleset_scaling(requests: list[TransferRequest], counts: tuple[int, .
         name = f"bench_single_{count}_{pack_set.digest.split(':')[-1][:12]}"
         rete.register(CompiledRuleset(name, 2, definition, tuple(r.id for r in pack_set.rules)))
         engine = Engine(pack_set)
-        encoder = FactEncoder(pack_set.registry, frozenset(_keys_in(definition)))
+        encoder = FactEncoder(pack_set.registry, ruleset_keys(definition))
         facts = [encoder.encode(_facts(engine, r, prior)) for r in requests]
         fired = [len(rete.fire([name], f)) for f in facts]
         samples = []
@@ -233,3 +233,36 @@ def _facts(engine: Engine, request: TransferRequest, prior: PriorCounts | None =
 
 def shipped_engine(rules: Path | None = None) -> Engine:
     return Engine(load_pack_set(rules or ROOT / "rules"))
+
+
+def phase_timings(engine: Engine, requests: list[TransferRequest], rounds: int) -> dict[str, float]:
+    """Where a decision's time above durable-rules goes: median microseconds of fact derivation,
+    encoding for the network, decision assembly and JSON encoding (the HTTP service's), per request."""
+    import datetime as dt
+
+    from api.http.encode import decision_json
+    from engine.decide import Evaluation, decide
+    from engine.facts import derive_facts_and_tally
+
+    prior = PriorCounts()
+    clock = time.perf_counter
+    phases: dict[str, list[float]] = {"derive": [], "encode": [], "decide": [], "json": []}
+    for _ in range(rounds):
+        for request in requests:
+            start = clock()
+            facts, tally = derive_facts_and_tally(request, prior, engine.options, engine.pack_set.mechanisms)
+            derived = clock()
+            engine._encoder.encode(facts)
+            encoded = clock()
+            fired = engine.fire(facts)
+            fired_at = clock()
+            decision = decide(Evaluation(request=request, facts=facts, fired=fired, prior=prior, tally=tally,
+                                         options=engine.options, as_of=dt.date.today()), engine.pack_set)
+            decided = clock()
+            decision_json(decision, "en")
+            done = clock()
+            phases["derive"].append(derived - start)
+            phases["encode"].append(encoded - derived)
+            phases["decide"].append(decided - fired_at)
+            phases["json"].append(done - decided)
+    return {f"{name}_us_p50": round(statistics.median(values) * 1e6, 1) for name, values in phases.items()}

@@ -74,11 +74,12 @@ def serve(
     generations.publish(pack_set, folder)
     import uvicorn
 
+    from api.http.server import HTTP_PROTOCOL
     from api.http.supervisor import Supervisor
 
     try:
         config = uvicorn.Config("api.http.app:create_app_from_env", factory=True, host=host, port=port,
-                                workers=workers, http="api.http.server:NoDelayH11Protocol",
+                                workers=workers, http=HTTP_PROTOCOL,
                                 timeout_graceful_shutdown=grace, access_log=access_log, log_level="info")
         Supervisor(config, [config.bind_socket()], generations, folder, options).run()
     finally:

@@ -25,6 +25,7 @@ from engine.rulespec import load_pack_set
 
 EXIT_BY_OUTCOME = {"permitted": 0, "conditional": 1, "prohibited": 2}
 EXIT_BAD_INPUT = 3
+SHOWN_FINDINGS = 20
 
 app = typer.Typer(help="Decide cross-border data transfers between Shenzhen and Hong Kong.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -171,10 +172,13 @@ def rules_validate(
 
     report = check_completeness(engine)
     typer.echo(report.summary())
-    for finding in report.holes + report.conflicts + report.dead_rules:
-        typer.echo(f"  {finding.kind}: {finding.detail}")
-        if finding.case:
-            typer.echo("    case: " + json.dumps(finding.case, ensure_ascii=False))
+    for findings in (report.holes, report.conflicts, report.dead_rules):
+        for finding in findings[:SHOWN_FINDINGS]:
+            typer.echo(f"  {finding.kind}: {finding.detail}")
+            if finding.case:
+                typer.echo("    case: " + json.dumps(finding.case, ensure_ascii=False))
+        if len(findings) > SHOWN_FINDINGS:
+            typer.echo(f"  ... and {len(findings) - SHOWN_FINDINGS} more {findings[0].kind}s")
     if not report.ok:
         raise typer.Exit(1)
 

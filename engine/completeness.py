@@ -129,10 +129,10 @@ def dimensions(engine: Engine) -> dict[str, list[Any]]:
             elif spec.type == "date":
                 for constant in constants:
                     bucket |= {constant, constant - dt.timedelta(days=1)}
-    for name, decl in engine.pack_set.options.items():
-        spec = decl.spec
-        values[f"option.{name}"] = [True, False] if spec.type == "bool" else list(spec.values or [spec.default])
     result: dict[str, list[Any]] = {}
+    for name, decl in engine.pack_set.options.items():
+        option = decl.spec
+        result[f"option.{name}"] = [True, False] if option.type == "bool" else list(option.values or [option.default])
     for name, bucket in sorted(values.items()):
         spec = registry.get(name)
         if spec is not None and spec.type == "set":
@@ -369,18 +369,8 @@ def check_completeness(engine: Engine) -> CompletenessReport:
     dead = [Finding("dead-rule", f"{rule.file}:{rule.line}: rule {rule.id}: no grid case fires it")
             for rule in rules if rule.id not in fired_ever]
     return CompletenessReport(len(cases), method, len(dims), product, time.perf_counter() - started,
-                              _dedupe(holes), _dedupe(conflicts), dead)
+                              holes, conflicts, dead)
 
 
 def _printable(case: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(case.items())}
-
-
-def _dedupe(findings: list[Finding], limit: int = 20) -> list[Finding]:
-    seen: set[str] = set()
-    kept = []
-    for finding in findings:
-        if finding.detail not in seen or len(kept) < limit:
-            kept.append(finding)
-            seen.add(finding.detail)
-    return kept

@@ -183,7 +183,7 @@ def _check_event(body: dict[str, Any], rows: dict[str, Any], populations: dict[s
     """Does the recorded row this event speaks of still say what the event hashed?"""
     data = body.get("data") or {}
     kind = body.get("kind")
-    subject = body.get("subject")
+    subject = str(body.get("subject"))
     if kind == "submission":
         row = rows.get(subject)
         if row is None:

@@ -36,6 +36,8 @@ RulesOption = Annotated[str | None, typer.Option("--rules", help="Rule pack fold
                                                  "or the shipped rules/).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 LangOption = Annotated[str | None, typer.Option("--lang", help="en, zh-Hans or zh-Hant (default: locale).")]
+FilesArgument = Annotated[list[str], typer.Argument(help="Request files (YAML or JSON, one request or a list) "
+                                                   "or folders of them; - reads standard input.")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Evaluate under the packs as they stood on "
                                                 "this day (YYYY-MM-DD).")]
 
@@ -119,8 +121,7 @@ def exit_for(decisions: list[Decision]) -> int:
 
 @app.command()
 def evaluate(
-    files: Annotated[list[str], typer.Argument(help="Request files (YAML or JSON, one request or a list) "
-                                               "or folders of them; - reads standard input.")],
+    files: FilesArgument,
     as_json: JsonOption = False,
     lang: LangOption = None,
     as_of: AsOfOption = None,

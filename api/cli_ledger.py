@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from api.cli import (
     AsOfOption,
+    FilesArgument,
     JsonOption,
     LangOption,
     RulesOption,
@@ -64,8 +65,7 @@ def open_ledger(db: str | None, rules: str | None = None) -> Ledger:
 
 @app.command()
 def submit(
-    files: Annotated[list[str], typer.Argument(help="Request files (YAML or JSON, one request or a list); "
-                                               "- reads standard input.")],
+    files: FilesArgument,
     as_json: JsonOption = False,
     lang: LangOption = None,
     as_of: AsOfOption = None,

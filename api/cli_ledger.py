@@ -80,6 +80,12 @@ def submit(
 
     engine = engine_for_day(load_engine(rules), day, db)
     ledger = open_ledger(db, rules)
+    if day is None:
+        # Deciding with the current packs puts them in service: as-of evaluation reads that record.
+        try:
+            ledger.store_packs(engine)
+        except LedgerError as exc:
+            fail(f"{safe_url(database_url(db))}: {exc}")
     decisions: list[tuple[str, Decision]] = []
     problems: list[str] = []
     for name, requests, _ in sources:

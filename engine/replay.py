@@ -31,7 +31,14 @@ from typing import Any
 from engine.errors import BaygateError
 from engine.evaluator import Engine, coerce_options
 from engine.facts import PriorCounts
-from engine.ledger.history import RecordedDecision, StoredPack, recorded_decisions, stored_packs
+from engine.ledger.history import (
+    PackSetInService,
+    RecordedDecision,
+    StoredPack,
+    pack_sets_in_service,
+    recorded_decisions,
+    stored_packs,
+)
 from engine.ledger.store import Ledger
 from engine.models import Decision, TransferRequest
 from engine.rulespec import PackSet, load_pack_set
@@ -89,6 +96,7 @@ class PackLibrary:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self._stored: list[StoredPack] | None = None
+        self._in_service: list[PackSetInService] | None = None
         self._sets: dict[str, PackSet] = {}
         self._engines: dict[tuple[str, str], Engine] = {}
 
@@ -98,9 +106,16 @@ class PackLibrary:
             self._stored = stored_packs(self.ledger)
         return self._stored
 
+    @property
+    def in_service(self) -> list[PackSetInService]:
+        if self._in_service is None:
+            self._in_service = pack_sets_in_service(self.ledger)
+        return self._in_service
+
     def refresh(self) -> None:
         """Forget the list of stored versions (new ones may have been stored since)."""
         self._stored = None
+        self._in_service = None
 
     def build(self, chosen: Iterable[StoredPack]) -> PackSet:
         """Load a pack set from stored texts, in a temporary folder shaped like the original one."""
@@ -154,7 +169,8 @@ class PackLibrary:
     # ------------------------------------------------------------------ as of a day
 
     def first_day(self) -> dt.date | None:
-        return min((p.first_used_day for p in self.stored), default=None)
+        days = [p.first_used_day for p in self.stored] + [s.started_day for s in self.in_service]
+        return min(days, default=None)
 
     def versions_on(self, day: dt.date) -> list[StoredPack]:
         """The pack versions in use on ``day`` (UTC): for each pack name, the version that came into use
@@ -164,6 +180,14 @@ class PackLibrary:
             stored = f"the first stored pack version came into use on {first}" if first else \
                 "the ledger stores no pack version yet"
             raise AsOfError(f"as of {day}: no rule pack version was in use on that day ({stored})", day, first)
+        # The set put in service last on or before that day, when the ledger recorded one (it follows
+        # rollbacks and removed packs); each of its packs' texts was stored before it was recorded.
+        by_digest = {pack.digest: pack for pack in self.stored}
+        in_service = [s for s in self.in_service if s.started_day <= day]
+        if in_service and all(digest in by_digest for digest in in_service[-1].members.values()):
+            members = in_service[-1].members
+            return [by_digest[members[name]] for name in sorted(members)]
+        # Ledgers written before sets were recorded: each pack's latest version first used by then.
         latest: dict[str, StoredPack] = {}
         for pack in self.stored:  # oldest first, so a later version replaces an earlier one
             if pack.first_used_day <= day:

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.facts import PriorCounts
-from engine.ledger.schema import packs, transfer_populations, transfers
+from engine.ledger.schema import pack_sets, packs, transfer_populations, transfers
 from engine.ledger.store import Ledger
 
 
@@ -69,6 +69,26 @@ def stored_packs(ledger: Ledger) -> list[StoredPack]:
     with ledger.sql_engine.connect() as conn:
         rows = conn.execute(query.order_by(packs.c.event_seq)).all()
     return [StoredPack(r.digest, r.name, r.version, r.file, r.first_used_at) for r in rows]
+
+
+@dataclass(frozen=True)
+class PackSetInService:
+    """A pack set put in service at ``started_at``: the set in use until the next one."""
+
+    started_at: str
+    members: dict[str, str]
+    """Pack name -> digest."""
+
+    @property
+    def started_day(self) -> dt.date:
+        return dt.datetime.fromisoformat(self.started_at).astimezone(dt.UTC).date()
+
+
+def pack_sets_in_service(ledger: Ledger) -> list[PackSetInService]:
+    """Every pack set put in service, oldest first (empty for ledgers written before revision 0002)."""
+    with ledger.sql_engine.connect() as conn:
+        rows = conn.execute(select(pack_sets.c.started_at, pack_sets.c.members).order_by(pack_sets.c.seq)).all()
+    return [PackSetInService(r.started_at, {name: digest for name, digest in json.loads(r.members)}) for r in rows]
 
 
 def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> list[RecordedDecision]:

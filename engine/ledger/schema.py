@@ -71,6 +71,16 @@ packs = Table(
     Column("event_seq", BigInteger, nullable=False),
 )
 
+pack_sets = Table(
+    "pack_sets",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("set_digest", String(80), nullable=False),
+    Column("members", Text, nullable=False),  # JSON list of [pack name, pack digest], sorted
+    Column("started_at", String(40), nullable=False),
+)
+"""Every change of the pack set in service, with its moment: as-of evaluation follows rollbacks."""
+
 events = Table(
     "events",
     metadata,

@@ -31,7 +31,7 @@ from engine.ledger import audit, database
 from engine.ledger.audit import AuditResult, canonical, sha256
 from engine.ledger.errors import AmbiguousReference, DatabaseUnavailable, NotFound, ReferenceConflict
 from engine.ledger.packs import pack_text
-from engine.ledger.schema import packs, transfers
+from engine.ledger.schema import pack_sets, packs, transfers
 from engine.models import Decision, TransferRequest
 
 
@@ -182,6 +182,8 @@ class Ledger:
         self.rules_dirs = [Path(d) for d in rules_dirs]
         self.sql_engine = database.make_engine(url)
         self._stored_packs: set[str] = set()
+        self._in_service: str | None = None
+        """Digest of the pack set this process last put in service (see store_packs)."""
         # SQLite has one writer at a time anyway: threads of this process queue here instead of
         # polling in SQLite's busy handler (which sleeps in growing steps); other processes still
         # wait on the database lock itself.
@@ -451,16 +453,24 @@ class Ledger:
         return list(texts)
 
     def store_packs(self, engine: Engine) -> list[str]:
-        """Store the texts of the engine's packs that the ledger does not hold yet (with their audit
-        events); returns their digests. Called when a pack set comes into use (service start, reload),
-        so that ``first_used_at`` says when each version began to decide, for as-of evaluation."""
+        """Put the engine's pack set in service: store the texts of its packs the ledger does not hold
+        yet (with their audit events) and, when the set differs from the last one in service, record
+        the set and the moment (``pack_sets``), so that as-of evaluation follows rollbacks too.
+        Called at service start, on reload and by ``baygate submit``; returns the digests stored."""
         texts = self._pack_texts_to_store(engine)
-        if not texts:
+        if not texts and self._in_service == engine.digest:
             return []
         with self._write() as conn:
             audit.lock_chain(conn)
-            stored = self._store_packs(conn, texts, _now())
+            now = _now()
+            stored = self._store_packs(conn, texts, now) if texts else []
+            latest = conn.execute(select(pack_sets.c.set_digest).order_by(pack_sets.c.seq.desc()).limit(1)).scalar()
+            if latest != engine.digest:
+                members = sorted([pack.name, pack.digest] for pack in engine.pack_set.packs)
+                conn.execute(insert(pack_sets).values(set_digest=engine.digest, members=json.dumps(members),
+                                                      started_at=now))
         self._stored_packs.update(stored)
+        self._in_service = engine.digest
         return stored
 
     # ------------------------------------------------------------------ withdraw, get

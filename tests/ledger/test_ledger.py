@@ -170,7 +170,7 @@ def test_migrations_create_exactly_the_tables_the_code_queries(ledger: Ledger) -
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         assert conn.execute(select(func.count()).select_from(transfers)).scalar() == 0
     assert differences == []
-    assert revision == "0001"
+    assert revision == "0002"
 
 
 def test_ping_reports_an_unreachable_database_as_unavailable(tmp_path: Path) -> None:

@@ -62,3 +62,35 @@ def test_as_of_picks_the_old_version_after_a_pack_change(tmp_path: Path) -> None
     too_early = baygate("evaluate", "--as-of", (TODAY - dt.timedelta(days=11)).isoformat(), str(request), db=db)
     assert too_early.returncode == 3
     assert f"first stored day: {TODAY - dt.timedelta(days=10)}" in too_early.stderr
+
+
+def test_as_of_follows_a_rollback_to_an_older_version(tmp_path: Path) -> None:
+    """v1 in service, then v2, then v1 again: as of each day the set in service that day decides."""
+    from engine.replay import PackLibrary
+
+    db = tmp_path / "ledger.db"
+    v1 = Engine.from_directory(ROOT / "rules")
+    v2_folder = lowered_threshold(tmp_path)
+    v2 = Engine.from_directory(v2_folder)
+    ledger = Ledger(f"sqlite:///{db}", rules_dirs=[ROOT / "rules", v2_folder])
+
+    def backdate_last_set(days: int) -> None:
+        then = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat(timespec="microseconds")
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE pack_sets SET started_at = ? WHERE seq = (SELECT max(seq) FROM pack_sets)",
+                         (then,))
+            conn.execute("UPDATE packs SET first_used_at = ? WHERE first_used_at > ?", (then, then))
+
+    ledger.store_packs(v1)
+    backdate_last_set(10)
+    ledger.store_packs(v2)
+    backdate_last_set(5)
+    ledger.store_packs(v1)  # rolled back today
+    ledger.store_packs(v1)  # the same set again records nothing new
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM pack_sets").fetchone()[0] == 3
+    library = PackLibrary(ledger)
+    assert library.pack_set_on(TODAY - dt.timedelta(days=7)).digest == v1.digest
+    assert library.pack_set_on(TODAY - dt.timedelta(days=3)).digest == v2.digest
+    assert library.pack_set_on(TODAY).digest == v1.digest  # first use alone would have said v2
+    ledger.close()

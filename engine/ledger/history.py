@@ -12,7 +12,9 @@ Two things are read here and nowhere else:
   figure against the recorded ``counts.*_before``, so a rebuilt prior that drifted would be reported.
 - **Which pack versions were in use when.** A pack's text is stored by digest, with an audit event,
   the first time the pack is used (a submission, a service start or a reload); ``first_used_at`` is
-  therefore the moment that version came into use.
+  therefore the moment that version came into use. Every change of the whole set in service is also
+  recorded (``pack_sets``, revision 0002), which is what follows a rollback to an older version or a
+  removed pack; ledgers written before that revision fall back on first use.
 """
 
 from __future__ import annotations

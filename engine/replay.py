@@ -41,7 +41,7 @@ from engine.ledger.history import (
 )
 from engine.ledger.store import Ledger
 from engine.models import Decision, TransferRequest
-from engine.rulespec import PackSet, load_pack_set
+from engine.rulespec import PackSet, load_pack_set, pack_set_digest
 
 
 class PackVersionsUnavailable(BaygateError):
@@ -204,12 +204,7 @@ class PackLibrary:
 
 
 def _set_digest(chosen: Iterable[StoredPack]) -> str:
-    """A pack set's digest from its packs' names and digests, as ``engine.rulespec`` computes it."""
-    import hashlib
-
-    from engine.rulespec import _canonical
-
-    return "sha256:" + hashlib.sha256(_canonical(sorted((p.name, p.digest) for p in chosen)).encode()).hexdigest()
+    return pack_set_digest((p.name, p.digest) for p in chosen)
 
 
 def options_for(pack_set: PackSet, recorded: Mapping[str, Any]) -> dict[str, Any]:

@@ -217,6 +217,17 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
+def pack_digest(document: Any) -> str:
+    """A pack's digest: sha256 of the canonical form of its parsed document (comments and layout
+    do not count). The ledger recomputes it from stored texts, so there is one definition."""
+    return "sha256:" + hashlib.sha256(_canonical(_plain(document)).encode()).hexdigest()
+
+
+def pack_set_digest(members: Iterable[tuple[str, str]]) -> str:
+    """A pack set's digest from its packs' (name, digest) pairs, whatever their order."""
+    return "sha256:" + hashlib.sha256(_canonical(sorted(members)).encode()).hexdigest()
+
+
 class _Collector:
     """Collects issues for one file so that a user sees all of them at once."""
 
@@ -732,7 +743,7 @@ def parse_pack(document: Any, display: str, registry: FactRegistry) -> tuple[Pac
                                           str(name), display, line))
     if out.issues:
         return None, out.issues
-    digest = "sha256:" + hashlib.sha256(_canonical(_plain(document)).encode()).hexdigest()
+    digest = pack_digest(document)
     return Pack(str(name), str(version), str(document.get("title") or name), display, digest, tuple(rules),
                 tuple(obligations), tuple(options), mechanisms, decides_from), []
 
@@ -811,8 +822,7 @@ def load_pack_set(directory: Path | str, files: Iterable[Path] | None = None) ->
                 issues.append(RuleIssue(rule.file, rule.line, rule.id, f"undefined obligation id '{oid}'"))
     if issues:
         raise RulePackError(issues)
-    digest = "sha256:" + hashlib.sha256(
-        _canonical(sorted((p.name, p.digest) for p in packs)).encode()).hexdigest()
+    digest = pack_set_digest((p.name, p.digest) for p in packs)
     return PackSet(
         packs=tuple(packs), registry=registry, digest=digest,
         rules=tuple(rule for pack in packs for rule in pack.rules),

@@ -14,7 +14,6 @@ when its digest matches.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,7 +22,7 @@ from ruamel.yaml import YAML
 
 from engine.config import SHIPPED_RULES, rules_directory
 from engine.ledger.errors import PackContentUnavailable
-from engine.rulespec import Pack, _canonical, _plain
+from engine.rulespec import Pack, pack_digest
 
 
 @functools.lru_cache(maxsize=64)
@@ -38,7 +37,7 @@ def digest_of_text(text: str, loader: str = "safe") -> str | None:
         document = YAML(typ=loader).load(io.StringIO(text))
     except Exception:  # any YAML error means the text is not the pack we stored
         return None
-    return "sha256:" + hashlib.sha256(_canonical(_plain(document)).encode()).hexdigest()
+    return pack_digest(document)
 
 
 def text_has_digest(text: str, digest: str) -> bool:

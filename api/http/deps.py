@@ -66,6 +66,21 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
+ALL_ROLES = frozenset((SUBMITTER, AUDITOR, RULES_ADMIN))
+
+
+def bearer_key(authorization: str | None) -> str | None:
+    """The key of an ``Authorization: Bearer KEY`` header, read exactly as HTTPBearer(auto_error=False)
+    reads it (scheme case-insensitive, the key stripped); None when there is none."""
+    if not authorization:
+        return None
+    scheme, _, key = authorization.partition(" ")
+    key = key.strip()
+    if not scheme or not key or scheme.lower() != "bearer":
+        return None
+    return key
+
+
 def require(*roles: str) -> Callable[..., Awaitable[frozenset[str]]]:
     """A dependency that lets the request through when its key carries one of ``roles``.
 
@@ -76,7 +91,7 @@ def require(*roles: str) -> Callable[..., Awaitable[frozenset[str]]]:
     async def check(request: Request, credentials: BearerDep) -> frozenset[str]:
         keys = get_state(request).settings.keys
         if not keys.configured:
-            return frozenset((SUBMITTER, AUDITOR, RULES_ADMIN))
+            return ALL_ROLES
         if credentials is None or not credentials.credentials:
             raise ProblemError(401, "unauthenticated", "send Authorization: Bearer KEY",
                                headers={"WWW-Authenticate": 'Bearer realm="baygate"'})

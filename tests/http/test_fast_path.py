@@ -1,0 +1,77 @@
+"""The dry-run route's common case (api.http.routes_evaluate.DryRunRoute) answers exactly as the
+standard FastAPI way does: same status, headers and decision, and every request it does not take
+(no key, a wrong role, a bad body, ``?as_of=``, another content type) still gets FastAPI's answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from fastapi.security import HTTPBearer
+from starlette.requests import Request
+
+from api.http.deps import bearer_key
+from tests.http.conftest import Server, make_request
+
+VOLATILE = ("decision_id", "evaluated_at")
+
+
+def _same_decision(fast: dict[str, Any], standard: dict[str, Any]) -> None:
+    assert {k: v for k, v in fast.items() if k not in VOLATILE} == \
+        {k: v for k, v in standard.items() if k not in VOLATILE}
+
+
+@pytest.mark.parametrize("language", [None, "zh-HK,en;q=0.5"])
+def test_common_case_answers_as_the_standard_way(server: Server, language: str | None) -> None:
+    """``application/json`` takes the common case; ``application/json; charset=utf-8`` the standard way."""
+    client = server.client("submitter", **({"Accept-Language": language} if language else {}))
+    body = json.dumps(make_request())
+    fast = client.post("/v1/evaluate", content=body, headers={"Content-Type": "application/json"})
+    standard = client.post("/v1/evaluate", content=body,
+                           headers={"Content-Type": "application/json; charset=utf-8"})
+    assert fast.status_code == standard.status_code == 200, (fast.text, standard.text)
+    drop = {"date", "content-length"}  # the length follows the volatile decision id and time
+    assert [(k, v) for k, v in fast.headers.items() if k not in drop] == \
+        [(k, v) for k, v in standard.headers.items() if k not in drop]
+    _same_decision(fast.json(), standard.json())
+
+
+def test_requests_the_common_case_does_not_take_get_the_standard_problems(server: Server) -> None:
+    body = make_request()
+    anonymous, auditor, submitter = server.client(), server.client("auditor"), server.client("submitter")
+    no_key = anonymous.post("/v1/evaluate", json=body)
+    assert no_key.status_code == 401 and no_key.json()["type"] == "urn:baygate:problem:unauthenticated"
+    assert no_key.headers["www-authenticate"] == 'Bearer realm="baygate"'
+    wrong = server.client(Authorization="Bearer " + "x" * 32).post("/v1/evaluate", json=body)
+    assert wrong.status_code == 401
+    assert wrong.headers["www-authenticate"] == 'Bearer realm="baygate", error="invalid_token"'
+    other_scheme = server.client(Authorization="Basic " + "x" * 32).post("/v1/evaluate", json=body)
+    assert other_scheme.status_code == 401
+    forbidden = auditor.post("/v1/evaluate", json=body)
+    assert forbidden.status_code == 403 and forbidden.json()["code"] == "baygate.forbidden"
+    bad = submitter.post("/v1/evaluate", json={**body, "data": [{"kind": "personal", "subjects": -1}]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"].startswith("data[0]")
+    not_json = submitter.post("/v1/evaluate", content=b"{", headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 422 and not_json.json()["code"] == "baygate.bad-input"
+    future = submitter.post("/v1/evaluate", json=body, params={"as_of": "2999-01-01"})
+    assert future.status_code == 422 and future.json()["errors"][0]["path"] == "as_of"
+
+
+def test_lowercase_scheme_and_spaces_pass_as_with_httpbearer(server: Server) -> None:
+    from tests.http.conftest import SUBMITTER_KEY
+
+    client = server.client(Authorization=f"bearer   {SUBMITTER_KEY}")
+    assert client.post("/v1/evaluate", json=make_request()).status_code == 200
+
+
+@pytest.mark.parametrize("header", [
+    None, "", "Bearer", "Bearer ", "Bearer  ", "Bearer abc", "bearer abc", "BEARER abc  ", "Bearer  a b ",
+    "Basic abc", " Bearer abc", "Bearerabc", "Token abc", "Bearer\tabc",
+])
+def test_bearer_key_reads_the_header_as_httpbearer_does(header: str | None) -> None:
+    headers = [] if header is None else [(b"authorization", header.encode())]
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": headers, "query_string": b""})
+    credentials = asyncio.run(HTTPBearer(auto_error=False)(request))
+    assert bearer_key(header) == (credentials.credentials if credentials else None)

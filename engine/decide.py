@@ -50,6 +50,8 @@ from engine.workdays import add_working_days
 M = TypeVar("M", bound=BaseModel)
 
 OPTION_ORDER = ("gba_standard_contract", "standard_contract", "certification", "security_assessment")
+EXEMPTION_ORDER = ("non_personal", "foreign_reexport", "contract_necessity", "hr_management", "emergency",
+                   "under_threshold", "ftz_negative_list")
 UNCOUNTED_EXEMPTIONS_OPTION = "exempt_volumes_counted"
 ALWAYS_COUNTED_EXEMPTIONS = frozenset({"under_threshold", "non_personal"})
 """Art. 5(4) volumes are exactly what the thresholds measure; non-personal data has none to count."""
@@ -132,10 +134,112 @@ def new_ulid() -> str:
     return "".join([pairs[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
+_CLOCK: tuple[int, dt.datetime] = (0, dt.datetime.fromtimestamp(0, dt.UTC))
+
+
+def _now_to_the_second() -> dt.datetime:
+    """Now in UTC, whole seconds (what decisions show); one datetime per second, not per decision.
+    The pair is replaced in one assignment, so a thread never reads one second's number with
+    another's datetime."""
+    global _CLOCK
+    second = int(time.time())
+    clock = _CLOCK
+    if clock[0] != second:
+        clock = _CLOCK = (second, dt.datetime.fromtimestamp(second, dt.UTC))
+    return clock[1]
+
+
 def _missing(mechanism: str | None = None, obligation: str | None = None, approval: str | None = None,
              review: str | None = None, text: Messages | None = None) -> MissingItem:
     return _build(MissingItem, {"mechanism": mechanism, "obligation": obligation, "approval": approval,
                                 "review": review, "text": text})
+
+
+@dataclass(frozen=True)
+class _Effects:
+    """The combined effects of one set of fired rules: everything in a decision that depends on which
+    rules fired and on nothing else (the fact values are read per evaluation, in :func:`decide`).
+
+    Worked out once per distinct set (the sets that fire are few, however varied the requests are),
+    so an evaluation does not walk every fired rule's effects again."""
+
+    rules: tuple[RuleSpec, ...]
+    """The fired rules, each once, in precedence order (the order of the reasons)."""
+    prohibited: bool
+    exemption_set: frozenset[str]
+    exemptions: list[str]
+    route_decided: bool
+    mechanism: str
+    options: list[str]
+    option_valid_keys: tuple[str, ...]
+    """``mechanism.<m>.valid`` for each option: one of them true means a mechanism is in place."""
+    needs_review: bool
+    """A mechanism is required but no known mechanism fits (the options came out empty)."""
+    approvals: tuple[tuple[str, str], ...]
+    """(kind, its ``approval.<kind>`` fact) of every approval the fired rules ask for."""
+    obligation_ids: tuple[str, ...]
+    reads: tuple[str, ...]
+    """Every fact the assembly reads for this set of rules: the facts each fired rule's condition
+    reads (its reason shows them), those its obligations read (satisfied or not, due date), the
+    fail-closed test's, the options' validity and the approvals'. The assembly is a function of
+    these values, the mechanisms listed and the planned date, and nothing else."""
+
+
+def _effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
+    by_id, order = plan.by_id, plan.order
+    fired = sorted((by_id[rule_id] for rule_id in dict.fromkeys(fired_ids)), key=lambda rule: order[rule.id])
+    exemption_set = frozenset(rule.then.exempt for rule in fired if rule.then.exempt)
+    requirements = [rule.then.require for rule in fired if rule.then.require]
+    prohibited = any(rule.then.prohibit for rule in fired)
+    mechanism = "none"
+    options: list[str] = []
+    if prohibited:
+        mechanism = "prohibited"
+    elif requirements:
+        top = max(MECHANISM_LEVEL[m] for req in requirements for m in req)
+        at_top = [set(req) for req in requirements if max(MECHANISM_LEVEL[m] for m in req) == top]
+        accepted = set.intersection(*at_top)
+        accepted |= {m for rule in fired for m in rule.then.also_satisfied_by}
+        eligible = {m for rule in fired for m in rule.then.eligible}
+        accepted = {m for m in accepted if m not in plan.gated or m in eligible}
+        options = [m for m in OPTION_ORDER if m in accepted]
+        mechanism = "security_assessment" if top == 2 else "standard_contract"
+    approvals = tuple((kind, f"approval.{kind}")
+                      for kind in dict.fromkeys(kind for rule in fired for kind in rule.then.approvals))
+    obligation_ids = tuple(dict.fromkeys(oid for rule in fired for oid in rule.then.obligations))
+    option_valid_keys = tuple(f"mechanism.{m}.valid" for m in options)
+    reads: dict[str, None] = {}
+    for rule in fired:
+        reads.update(dict.fromkeys(plan.reads[rule.id]))
+    reads.update(dict.fromkeys(_obligation_reads(obligation_ids, plan)))
+    reads.update(dict.fromkeys(("leaves_mainland", "data.has_personal", "data.has_important")))
+    reads.update(dict.fromkeys(option_valid_keys))
+    reads.update(dict.fromkeys(key for _, key in approvals))
+    return _Effects(
+        rules=tuple(fired),
+        prohibited=prohibited,
+        exemption_set=exemption_set,
+        exemptions=[e for e in EXEMPTION_ORDER if e in exemption_set],
+        route_decided=any(rule.then.decides_route for rule in fired),
+        mechanism=mechanism,
+        options=options,
+        option_valid_keys=option_valid_keys,
+        needs_review=bool(requirements) and not prohibited and not options,
+        approvals=approvals,
+        obligation_ids=obligation_ids,
+        reads=tuple(reads),
+    )
+
+
+@dataclass(frozen=True)
+class _Assembled:
+    """The parts of a decision that follow from the fired rules and the facts they read: everything
+    but the id, the time, the counts and the pack versions."""
+
+    reasons: tuple[Reason, ...]
+    missing: tuple[MissingItem, ...]
+    obligations: tuple[ObligationResult, ...]
+    outcome: Outcome
 
 
 @dataclass(frozen=True)
@@ -159,6 +263,13 @@ class _Plan:
     obligation_reads: dict[tuple[str, ...], tuple[str, ...]]
     obligation_sets: dict[tuple[Any, ...], tuple[list[ObligationResult], list[MissingItem]]]
     """Whole obligation lists by their ids and the values of the facts those read."""
+    effects: dict[tuple[str, ...], _Effects]
+    """What the rules that fired say together, by the fired rule ids (their only input)."""
+    assembled: dict[tuple[Any, ...], _Assembled]
+    """Assembled decision parts by the fired rule ids and every input the assembly reads (see
+    :attr:`_Effects.reads`): a request shape seen before costs one lookup."""
+    obligation_facts: dict[str, tuple[str, ...]]
+    """Obligation id -> the facts it reads (``satisfied_when`` and the day its due date counts from)."""
 
 
 _PLANS: dict[str, _Plan] = {}
@@ -181,6 +292,9 @@ def _plan(pack_set: PackSet) -> _Plan:
             obligations={},
             obligation_reads={},
             obligation_sets={},
+            effects={},
+            assembled={},
+            obligation_facts={oid: _facts_of_obligation(spec) for oid, spec in pack_set.obligations.items()},
         )
         _PLANS[pack_set.digest] = plan
     return plan
@@ -209,20 +323,31 @@ def _reason(rule: RuleSpec, facts: Mapping[str, FactValue], plan: _Plan) -> Reas
     return reason
 
 
-def _obligations(oids: tuple[str, ...], facts: Mapping[str, FactValue], pack_set: PackSet,
-                 plan: _Plan) -> tuple[list[ObligationResult], list[MissingItem]]:
-    """The results of these obligations and the missing items of those due before the transfer and
-    not satisfied; reused by the values of the facts they read (one lookup for all of them)."""
+def _facts_of_obligation(spec: Any) -> tuple[str, ...]:
+    names: dict[str, None] = {}
+    if spec.satisfied_when is not None:
+        names.update(dict.fromkeys(sorted(facts_read(spec.satisfied_when))))
+    if spec.due.after:
+        names[spec.due.after] = None
+    return tuple(names)
+
+
+def _obligation_reads(oids: tuple[str, ...], plan: _Plan) -> tuple[str, ...]:
+    """The facts these obligations read together, in a fixed order."""
     reads = plan.obligation_reads.get(oids)
     if reads is None:
         names: dict[str, None] = {}
         for oid in oids:
-            spec = pack_set.obligations[oid]
-            if spec.satisfied_when is not None:
-                names.update(dict.fromkeys(sorted(facts_read(spec.satisfied_when))))
-            if spec.due.after:
-                names[spec.due.after] = None
+            names.update(dict.fromkeys(plan.obligation_facts[oid]))
         reads = plan.obligation_reads[oids] = tuple(names)
+    return reads
+
+
+def _obligations(oids: tuple[str, ...], facts: Mapping[str, FactValue], pack_set: PackSet,
+                 plan: _Plan) -> tuple[list[ObligationResult], list[MissingItem]]:
+    """The results of these obligations and the missing items of those due before the transfer and
+    not satisfied; reused by the values of the facts they read (one lookup for all of them)."""
+    reads = _obligation_reads(oids, plan)
     key = (oids, *[facts.get(name) for name in reads])
     cached = plan.obligation_sets.get(key)
     if cached is None:
@@ -253,7 +378,7 @@ def _obligation(oid: str, facts: Mapping[str, FactValue], pack_set: PackSet,
         due_date = None
         due_note = None
         if isinstance(base, dt.date):
-            result = add_working_days(base, due.working_days)  # type: ignore[arg-type]
+            result = add_working_days(base, due.working_days)
             due_date, due_note = result.day, result.note
         if len(plan.obligations) >= CACHE_LIMIT:
             plan.obligations.clear()
@@ -277,25 +402,14 @@ def _mechanism_problems(options: list[str], facts: Mapping[str, FactValue],
     return problems
 
 
-def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
-    """Assemble the decision from the fired rules."""
-    facts = evaluation.facts
-    request = evaluation.request
-    plan = _plan(pack_set)
-    by_id, order = plan.by_id, plan.order
-    fired = [by_id[rule_id] for rule_id in dict.fromkeys(evaluation.fired)]
-    fired.sort(key=lambda rule: order[rule.id])
-    reasons = [_reason(rule, facts, plan) for rule in fired]
+def _assemble(effects: _Effects, facts: Mapping[str, FactValue], request: TransferRequest, pack_set: PackSet,
+              plan: _Plan) -> _Assembled:
+    """Reasons, what is missing, obligations and the outcome: reads only ``effects.reads`` of the
+    facts, and of the request only its mechanisms and planned date (see the key in :func:`decide`)."""
+    reasons = [_reason(rule, facts, plan) for rule in effects.rules]
     missing: list[MissingItem] = []
 
-    prohibited = any(rule.then.prohibit for rule in fired)
-    exemption_set = {rule.then.exempt for rule in fired if rule.then.exempt}
-    exemptions: list[str] = [e for e in ("non_personal", "foreign_reexport", "contract_necessity", "hr_management",
-                              "emergency", "under_threshold", "ftz_negative_list") if e in exemption_set]
-    requirements = [rule.then.require for rule in fired if rule.then.require]
-
-    route_decided = any(rule.then.decides_route for rule in fired)
-    if (not route_decided and facts.get("leaves_mainland")
+    if (not effects.route_decided and facts.get("leaves_mainland")
             and (facts.get("data.has_personal") or facts.get("data.has_important"))):
         text = no_route()
         reasons.append(_build(Reason, {
@@ -305,39 +419,50 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
                                       "data.has_important": facts.get("data.has_important")}}))
         missing.append(_missing(review="legal review of the route", text=text))
 
-    mechanism = "none"
-    options: list[str] = []
-    if prohibited:
-        mechanism = "prohibited"
-    elif requirements:
-        top = max(MECHANISM_LEVEL[m] for req in requirements for m in req)
-        at_top = [set(req) for req in requirements if max(MECHANISM_LEVEL[m] for m in req) == top]
-        accepted = set.intersection(*at_top)
-        accepted |= {m for rule in fired for m in rule.then.also_satisfied_by}
-        eligible = {m for rule in fired for m in rule.then.eligible}
-        accepted = {m for m in accepted if m not in plan.gated or m in eligible}
-        options = [m for m in OPTION_ORDER if m in accepted]
-        mechanism = "security_assessment" if top == 2 else "standard_contract"
-        if not options:
-            missing.append(_missing(review="no eligible mechanism", text=no_eligible_mechanism()))
-        elif not any(facts.get(f"mechanism.{m}.valid") for m in options):
-            missing.append(_missing(
-                mechanism="one of " + ", ".join(options),
-                text=missing_mechanism(options, _mechanism_problems(options, facts, request))))
+    options = effects.options
+    if effects.needs_review:
+        missing.append(_missing(review="no eligible mechanism", text=no_eligible_mechanism()))
+    elif options and not any(facts.get(key) for key in effects.option_valid_keys):
+        missing.append(_missing(
+            mechanism="one of " + ", ".join(options),
+            text=missing_mechanism(options, _mechanism_problems(options, facts, request))))
 
-    for kind in dict.fromkeys(kind for rule in fired for kind in rule.then.approvals):
-        if not facts.get(f"approval.{kind}"):
+    for kind, key in effects.approvals:
+        if not facts.get(key):
             missing.append(_missing(approval=kind, text=missing_approval(kind)))
 
-    oids = tuple(dict.fromkeys(oid for rule in fired for oid in rule.then.obligations))
-    obligations, due_missing = _obligations(oids, facts, pack_set, plan)
-    if not prohibited:
+    obligations, due_missing = _obligations(effects.obligation_ids, facts, pack_set, plan)
+    if not effects.prohibited:
         missing += due_missing
+    outcome: Outcome = "prohibited" if effects.prohibited else ("conditional" if missing else "permitted")
+    return _Assembled(tuple(reasons), tuple(missing), tuple(obligations), outcome)
 
-    outcome: Outcome = "prohibited" if prohibited else ("conditional" if missing else "permitted")
+
+def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
+    """Assemble the decision from the fired rules."""
+    facts = evaluation.facts
+    request = evaluation.request
+    plan = _plan(pack_set)
+    fired_key = tuple(evaluation.fired)
+    effects = plan.effects.get(fired_key)
+    if effects is None:
+        if len(plan.effects) >= CACHE_LIMIT:
+            plan.effects.clear()
+        effects = plan.effects[fired_key] = _effects_of(fired_key, plan)
+    # The key holds every input of _assemble: the fired rules, the values of every fact it reads,
+    # and what a missing-mechanism message quotes (the mechanisms listed and the planned date).
+    key = (fired_key, request.planned_date,
+           tuple([(m.type, m.reference) for m in request.safeguards.mechanisms]) if effects.options else (),
+           *[facts.get(name) for name in effects.reads])
+    assembled = plan.assembled.get(key)
+    if assembled is None:
+        if len(plan.assembled) >= CACHE_LIMIT:
+            plan.assembled.clear()
+        assembled = plan.assembled[key] = _assemble(effects, facts, request, pack_set, plan)
+    prohibited = effects.prohibited
     counted = not prohibited and (
         bool(evaluation.options.get(UNCOUNTED_EXEMPTIONS_OPTION, False))
-        or not (exemption_set - ALWAYS_COUNTED_EXEMPTIONS))
+        or not (effects.exemption_set - ALWAYS_COUNTED_EXEMPTIONS))
     tally = evaluation.tally
     declared = request.declared_prior
     before_personal = evaluation.prior.personal_subjects + declared.personal_subjects
@@ -353,15 +478,15 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
     return _build(Decision, {
         "decision_id": new_ulid(),
         "reference": request.reference,
-        "outcome": outcome,
-        "mechanism": mechanism,
-        "mechanism_options": options,
-        "exemptions": exemptions,
-        "reasons": reasons,
-        "missing": missing,
-        "obligations": obligations,
+        "outcome": assembled.outcome,
+        "mechanism": effects.mechanism,
+        "mechanism_options": list(effects.options),
+        "exemptions": list(effects.exemptions),
+        "reasons": list(assembled.reasons),
+        "missing": list(assembled.missing),
+        "obligations": list(assembled.obligations),
         "counts": counts,
         "rules": _build(RulesInfo, {"packs": dict(plan.versions), "digest": pack_set.digest,
                                     "as_of": evaluation.as_of, "options": dict(evaluation.options)}),
-        "evaluated_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
+        "evaluated_at": _now_to_the_second(),
     })

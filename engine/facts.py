@@ -372,8 +372,29 @@ def derive_facts_and_tally(
     safeguards = request.safeguards
     tally = tally_of(data, prior, bool(options.get("count_sensitive_in_both", False)))
     declared = request.declared_prior
-    personal_sets = [d for d in data if is_personal(d)]
-    classifications = frozenset(d.classification for d in data)
+    # One walk over the data sets for everything the fact sheet says about them.
+    tagged = dict(_TAGS_ZERO)
+    classification_list: list[str] = []
+    tag_list: list[str] = []
+    sensitive_list: list[str] = []
+    has_personal = has_sensitive = any_collected_in = False
+    all_collected_outside = True
+    for d in data:
+        classification_list.append(d.classification)
+        if d.tags:
+            tag_list += d.tags
+        if d.kind != "personal" or d.anonymized:
+            continue
+        has_personal = True
+        if d.sensitive:
+            has_sensitive = True
+            sensitive_list += d.sensitive
+        if not d.collected_outside_mainland:
+            any_collected_in = True
+            all_collected_outside = False
+        for tag in dict.fromkeys(d.tags):
+            tagged[_TAG_KEYS[tag]] += d.subjects
+    classifications = frozenset(classification_list)
     onward = request.onward_recipients
     ytd_personal = prior.personal_subjects + declared.personal_subjects + tally.personal_subjects
     ytd_sensitive = prior.sensitive_subjects + declared.sensitive_subjects + tally.sensitive_subjects
@@ -389,19 +410,18 @@ def derive_facts_and_tally(
         "onward.count": len(onward),
         "onward.outside_gba": any(not in_gba(p) for p in onward) if onward else False,
         "onward.outside_mainland": any(p.jurisdiction != "CN" for p in onward) if onward else False,
-        "data.has_personal": bool(personal_sets),
-        "data.has_sensitive": any(d.sensitive for d in personal_sets),
-        "data.sensitive_types": frozenset(t for d in personal_sets for t in d.sensitive),
+        "data.has_personal": has_personal,
+        "data.has_sensitive": has_sensitive,
+        "data.sensitive_types": frozenset(sensitive_list),
         "data.classifications": classifications,
         "data.has_important": bool(classifications - {"general"}),
         "data.has_core": "core" in classifications,
         "data.has_state_secret": "state_secret" in classifications,
-        "data.tags": frozenset(t for d in data for t in d.tags),
+        "data.tags": frozenset(tag_list),
         "data.personal_subjects": tally.personal_subjects,
         "data.sensitive_subjects": tally.sensitive_subjects,
-        "data.all_collected_outside_mainland": bool(personal_sets)
-        and all(d.collected_outside_mainland for d in personal_sets),
-        "data.any_collected_in_mainland": any(not d.collected_outside_mainland for d in personal_sets),
+        "data.all_collected_outside_mainland": has_personal and all_collected_outside,
+        "data.any_collected_in_mainland": any_collected_in,
         "ytd.personal_subjects": ytd_personal,
         "ytd.sensitive_subjects": ytd_sensitive,
         "safeguards.separate_consent": safeguards.separate_consent,
@@ -424,10 +444,7 @@ def derive_facts_and_tally(
         facts[keys[5]] = (party.zone or "").strip().lower()
         facts[keys[6]] = mainland or party.jurisdiction in ("HK", "MO")
         facts[keys[7]] = mainland
-    facts.update(_TAGS_ZERO)
-    for d in personal_sets:
-        for tag in dict.fromkeys(d.tags):
-            facts[_TAG_KEYS[tag]] += d.subjects  # type: ignore[operator]
+    facts.update(tagged)
     facts.update(_MECHANISMS_NONE)
     if safeguards.mechanisms:
         by_type: dict[str, list[Mechanism]] = {}

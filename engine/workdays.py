@@ -40,8 +40,12 @@ def is_mainland_workday(day: dt.date) -> tuple[bool, bool]:
         return day.weekday() < 5, False
 
 
+@functools.lru_cache(maxsize=16384)
 def add_working_days(start: dt.date, days: int) -> WorkdayResult:
     """The day on which ``days`` Mainland working days after ``start`` have passed.
+
+    Cached (the result is immutable): every decision with a contract in place asks for its filing
+    deadline, and walking the days costs a few microseconds each time.
 
     Mainland practice does not count the start day: a contract effective on Thu 2026-11-26 must be
     filed within 10 working days, by Thu 2026-12-10.

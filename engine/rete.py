@@ -19,6 +19,7 @@ import itertools
 import json
 import threading
 from collections.abc import Iterable, Mapping
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import durable_rules_engine
@@ -40,6 +41,8 @@ _KEYS: dict[str, tuple[str, ...]] = {}
 """Per ruleset, the fact keys its rules read: only these are asserted into it. durable-rules' cost
 grows with every property of a fact, read or not (measured: a 51-key fact into a ruleset that reads 7
 keys costs 35 us, the same fact cut to those 7 keys 8 us)."""
+_FORMATS: dict[str, str] = {}
+"""Per ruleset, its message as a %-format: ``{"key":%s,...,"sid":"%s"}`` over ``_KEYS``."""
 _SESSION_IDS = itertools.count(1)
 
 
@@ -57,7 +60,10 @@ def register(ruleset: CompiledRuleset) -> None:
             return
         definition = {name: dict(rule, run=_unused_action) for name, rule in ruleset.definition.items()}
         _REGISTERED[ruleset.name] = Ruleset(ruleset.name, None, definition)
-        _KEYS[ruleset.name] = tuple(sorted(ruleset_keys(ruleset.definition)))
+        keys = tuple(sorted(ruleset_keys(ruleset.definition)))
+        _KEYS[ruleset.name] = keys
+        _FORMATS[ruleset.name] = "{" + "".join(_DUMPS(key).replace("%", "%%") + ":%s," for key in keys) \
+            + '"sid":"%s"}'
 
 
 def registered_count() -> int:
@@ -74,6 +80,32 @@ def _action_name(message_json: str) -> str:
     return message_json[start:message_json.index('"', start)]
 
 
+def _message(name: str, fact: Mapping[str, Any], sid: str) -> str:
+    """The JSON of the fact cut to the ruleset's keys, with the session id.
+
+    Written through the ruleset's format rather than a new dict and ``json.dumps`` (5 -> 1.5 us a
+    ruleset, measured): integers are written as they are, strings with the escaping ``json.dumps``
+    uses (ASCII, so the text is byte for byte what it would write), anything else by ``json.dumps``.
+    A key the fact lacks is left out, as before."""
+    try:
+        values = [_json_value(fact[key]) for key in _KEYS[name]]
+    except KeyError:
+        subset = {key: fact[key] for key in _KEYS[name] if key in fact}
+        subset["sid"] = sid
+        return _DUMPS(subset)
+    values.append(sid)
+    return _FORMATS[name] % tuple(values)
+
+
+def _json_value(value: Any) -> Any:
+    kind = value.__class__
+    if kind is int:
+        return value
+    if kind is str:
+        return encode_basestring_ascii(value)
+    return _DUMPS(value)
+
+
 def fire(ruleset_names: Iterable[str], fact: Mapping[str, Any]) -> list[str]:
     """Assert one fact into each named ruleset and return the names of the rules that fired.
 
@@ -84,14 +116,11 @@ def fire(ruleset_names: Iterable[str], fact: Mapping[str, Any]) -> list[str]:
     matched, and costs about 7 us per fired rule.
     """
     fired: list[str] = []
-    dumps = _DUMPS
     with _LOCK:
         for name in ruleset_names:
             handle = _REGISTERED[name]._handle
             sid = f"s{next(_SESSION_IDS)}"
-            subset = {key: fact[key] for key in _KEYS[name] if key in fact}
-            subset["sid"] = sid
-            message = dumps(subset)
+            message = _message(name, fact, sid)
             try:
                 result = durable_rules_engine.assert_fact(handle, message)
             except Exception as exc:

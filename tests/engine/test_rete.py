@@ -8,11 +8,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import rete
-from engine.compiler import MAX_RULES_PER_RULESET, compile_pack_set
+from engine.compiler import MAX_RULES_PER_RULESET, SEEN_KEY, SEEN_RULE, compile_pack_set
 from engine.conditions import evaluate
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, derive_facts
@@ -193,7 +194,6 @@ _PACKS = load_pack_set(RULES)
 def test_alpha_stack_limit_is_an_error_not_a_crash() -> None:
     # More than 63 rules of one ruleset matching one fact overflow durable-rules' alpha stack (error
     # 303); the compiler keeps rulesets smaller, and rete turns the failure into an error, not a crash.
-    import pytest
 
     from engine.compiler import SEEN_KEY, SEEN_RULE, CompiledRuleset
 
@@ -204,3 +204,25 @@ def test_alpha_stack_limit_is_an_error_not_a_crash() -> None:
     with pytest.raises(rete.ReteError, match="could not evaluate"):
         rete.fire([ruleset.name], {"x": 1000, SEEN_KEY: 1})
     assert sorted(rete.fire([ruleset.name], {"x": 5, SEEN_KEY: 1})) == sorted(f"wide.{i}" for i in range(6))
+
+
+@pytest.mark.parametrize("value", [0, 1, 738_000, -5, "HK", "", "深圳", 'quote " and \\ back', "tab\t%s%%",
+                                   1.5, True, None])
+def test_messages_are_byte_for_byte_what_json_dumps_writes(value: Any) -> None:
+    """rete writes each ruleset's message through a format string; durable-rules must receive exactly
+    the text json.dumps gave it before (ASCII escapes, same key order), whatever the value."""
+    import json
+
+    from engine.compiler import CompiledRuleset
+
+    definition = {"fmt.rule": {"all": [{"m": {"$and": [{"b__x": 1}, {"a%s": 2}]}}]},
+                  SEEN_RULE: {"all": [{"m": {SEEN_KEY: 1}}]}}
+    ruleset = CompiledRuleset("test_message_format_v1", 2, definition, ("fmt.rule",))
+    rete.register(ruleset)
+    fact = {SEEN_KEY: 1, "b__x": value, "a%s": 7, "unread": "x"}
+    expected = json.dumps({key: fact[key] for key in sorted(("a%s", "b__x", SEEN_KEY))} | {"sid": "s9"},
+                          separators=(",", ":"))
+    assert rete._message(ruleset.name, fact, "s9") == expected
+    partial = {SEEN_KEY: 1, "b__x": value}  # a key missing: left out, as json.dumps of the subset did
+    assert rete._message(ruleset.name, partial, "s9") == json.dumps(
+        {"__seen": 1, "b__x": value, "sid": "s9"}, separators=(",", ":"))

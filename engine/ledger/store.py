@@ -22,12 +22,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import Connection, and_, insert, or_, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
 from engine.ledger import audit, database
+from engine.ledger import group as group_io
 from engine.ledger.audit import AuditResult, canonical, sha256
 from engine.ledger.errors import AmbiguousReference, DatabaseUnavailable, NotFound, ReferenceConflict
 from engine.ledger.packs import pack_text
@@ -84,27 +85,8 @@ _PRIOR_SQL = ("SELECT 0, CAST(year AS VARCHAR(16)), COALESCE(SUM(personal_subjec
               "ON t.decision_id = p.decision_id WHERE t.exporter_id = :e AND t.counted = :yes "
               "AND t.withdrawn_at IS NULL AND t.year = :y GROUP BY p.population")
 _PRIOR = text(_PRIOR_SQL)
-# The same two reads for a group commit's exporters at once (kind, exporter, year, population, 2 figures).
-_PRIOR_MANY = text(
-    "SELECT 0, exporter_id, year, '', COALESCE(SUM(personal_subjects), 0), COALESCE(SUM(sensitive_subjects), 0) "
-    "FROM transfers WHERE exporter_id IN :es AND counted = :yes AND withdrawn_at IS NULL AND year IN :ys "
-    "GROUP BY exporter_id, year "
-    "UNION ALL "
-    "SELECT 1, t.exporter_id, t.year, p.population, MAX(p.subjects), 0 FROM transfer_populations p "
-    "JOIN transfers t ON t.decision_id = p.decision_id WHERE t.exporter_id IN :es AND t.counted = :yes "
-    "AND t.withdrawn_at IS NULL AND t.year IN :ys GROUP BY t.exporter_id, t.year, p.population"
-).bindparams(bindparam("es", expanding=True), bindparam("ys", expanding=True))
-_EXISTING_MANY = text(
-    "SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, recorded_at "
-    "FROM transfers WHERE exporter_id IN :es AND reference IN :rs"
-).bindparams(bindparam("es", expanding=True), bindparam("rs", expanding=True))
 _PRIOR_SQL_SQLITE = _PRIOR_SQL  # sqlite3 takes :name parameters
 _PRIOR_SQL_PG = re.sub(r":(\w+)", r"%(\1)s", _PRIOR_SQL)  # psycopg takes %(name)s
-_TRANSFER_COLUMNS = [c.name for c in transfers.columns if c.name not in ("withdrawn_at", "withdrawn_seq")]
-_INSERT_TRANSFER = text(f"INSERT INTO transfers ({', '.join(_TRANSFER_COLUMNS)}) "
-                        f"VALUES ({', '.join(':' + c for c in _TRANSFER_COLUMNS)})")
-_INSERT_POPULATION = text("INSERT INTO transfer_populations (decision_id, population, subjects) "
-                          "VALUES (:decision_id, :population, :subjects)")
 
 
 def _prior_from_rows(rows: Iterable[Any], year: int) -> PriorCounts:
@@ -337,9 +319,10 @@ class Ledger:
         before it writes (reference conflict, engine error) fails alone; a database error fails the
         whole group, and nothing is written.
 
-        Round trips do not grow with the group: one read of the references, one of the counts of
-        every exporter, then per submission only the evaluation (in Python), then one multi-row insert
-        per table and one update of the chain head. Exporters are distinct within a group, so no
+        Round trips do not grow with the group: one read of the references and the counts of every
+        exporter (with the locks and the chain head), then per submission only the evaluation (in
+        Python), then one write of every row and the chain head, then COMMIT; on PostgreSQL each is
+        one round trip (``engine.ledger.group``). Exporters are distinct within a group, so no
         submission's counts depend on another's in the same group."""
         stored_now: list[str] = []
         try:
@@ -347,24 +330,17 @@ class Ledger:
                 # Exporter locks in one global order (then the chain head): two processes' groups
                 # can never wait on each other in a cycle.
                 exporters = sorted({item.request.exporter.id for item in group}, key=database.lock_key)
-                database.lock_exporters(conn, exporters)
-                existing = {(row.exporter_id, row.reference): row for row in conn.execute(_EXISTING_MANY, {
-                    "es": exporters, "rs": sorted({item.request.reference for item in group})})}
                 years = sorted({y for item in group for y in (item.request.planned_date.year,
                                                               item.request.planned_date.year - 1)})
-                counts = conn.execute(_PRIOR_MANY, {"es": exporters, "ys": years, "yes": True}).all()
-                chain = audit.ChainWriter(conn)
+                reads = group_io.read(conn, exporters, sorted({item.request.reference for item in group}), years)
+                chain = group_io.chain(conn, reads)
                 transfer_rows: list[dict[str, Any]] = []
                 population_rows: list[dict[str, Any]] = []
                 for item in group:
                     key = (item.request.exporter.id, item.request.reference)
-                    stored_now += self._record_one(conn, item, chain, existing.get(key), counts,
+                    stored_now += self._record_one(conn, item, chain, reads.existing.get(key), reads.counts,
                                                    transfer_rows, population_rows)
-                if transfer_rows:
-                    conn.execute(_INSERT_TRANSFER, transfer_rows)
-                if population_rows:
-                    conn.execute(_INSERT_POPULATION, population_rows)
-                chain.flush()
+                group_io.write(conn, transfer_rows, population_rows, chain)
         except BaseException as exc:
             for item in group:
                 if item.error is None:

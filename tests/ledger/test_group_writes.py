@@ -1,0 +1,51 @@
+"""A group commit's writes fail as a whole (``engine.ledger.group``). On PostgreSQL the writes and COMMIT
+are sent in one pipeline: when a write fails there, the server must skip COMMIT, and nothing of the
+group may be recorded, the exporter's lock must be released and the connection must stay usable. The
+failing statement is the last write before COMMIT (the chain head update), the one whose failure a
+pipelined COMMIT would most easily outrun. Both backends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from engine.evaluator import Engine
+from engine.ledger import Ledger, NotFound
+from tests.ledger.conftest import EXPORTER, transfer
+
+
+def test_a_failing_write_records_nothing_and_the_next_submission_goes_through(
+        ledger_url: str, ledger_engine: Engine) -> None:
+    ledger = Ledger(ledger_url)
+    try:
+        ledger.submit(ledger_engine, transfer("W-1", 15_000))
+        events_before = ledger.verify().events
+        breaking = True
+
+        @event.listens_for(ledger.sql_engine, "before_cursor_execute", retval=True)
+        def _break_head_update(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                               _executemany: bool) -> tuple[str, Any]:
+            if breaking and statement.startswith("UPDATE chain_head"):
+                statement = statement.replace("UPDATE chain_head", "UPDATE no_such_table", 1)
+            return statement, parameters
+
+        # The driver's error (PostgreSQL) or the ledger's DatabaseUnavailable (SQLite): either way it fails.
+        with pytest.raises(Exception, match="no_such_table"):
+            ledger.submit(ledger_engine, transfer("W-2", 15_000))
+        breaking = False
+
+        result = ledger.verify()
+        assert result.ok, result.problem
+        assert result.events == events_before
+        with pytest.raises(NotFound):
+            ledger.get("W-2")
+        assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 15_000
+        # Lock released, connection usable: the same reference is recorded now, on the counts before.
+        decision = ledger.submit(ledger_engine, transfer("W-2", 15_000)).decision
+        assert decision.counts.personal_subjects_before == 15_000
+        assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 30_000
+        assert ledger.verify().ok
+    finally:
+        ledger.close()

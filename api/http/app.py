@@ -135,8 +135,9 @@ class GuardMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            metrics.HTTP_SECONDS.labels(scope["method"], template).observe(time.perf_counter() - started)
-            metrics.HTTP_REQUESTS.labels(scope["method"], template, str(status_holder[0])).inc()
+            method = scope["method"]
+            metrics.child(metrics.HTTP_SECONDS, method, template).observe(time.perf_counter() - started)
+            metrics.child(metrics.HTTP_REQUESTS, method, template, str(status_holder[0])).inc()
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         for name, value in scope.get("headers", ()):

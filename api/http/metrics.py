@@ -9,6 +9,7 @@ digest is then a gauge of the same exposed name (``baygate_rules_info{digest=...
 from __future__ import annotations
 
 import os
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,6 +21,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.metrics import MetricWrapperBase
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -50,6 +52,23 @@ else:
     _rules_info = Info("baygate_rules", "The rule pack set being served (digest).")
 
 _current_digest: str | None = None
+
+M = TypeVar("M", bound=MetricWrapperBase)
+_CHILDREN: dict[tuple[Any, ...], Any] = {}
+_CHILDREN_LIMIT = 4096
+
+
+def child(metric: M, *labels: str) -> M:
+    """``metric.labels(*labels)``, remembered: ``labels`` checks and joins the values and takes a lock
+    on every call (about 1 us of the 1.7 an observation costs); the request path asks for the same few
+    children every time. Bounded, since a label may come from the client (the method)."""
+    key = (metric, *labels)
+    found = _CHILDREN.get(key)
+    if found is None:
+        if len(_CHILDREN) >= _CHILDREN_LIMIT:
+            _CHILDREN.clear()
+        found = _CHILDREN[key] = metric.labels(*labels)
+    return found
 
 
 def set_rules_digest(digest: str) -> None:

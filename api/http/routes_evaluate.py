@@ -51,8 +51,8 @@ def json_response(content: bytes, lang: str, status: int = 200,
 
 
 def count_decision(decision: Decision, route: str, started: float) -> None:
-    metrics.DECISIONS.labels(decision.outcome, decision.mechanism, route).inc()
-    metrics.EVALUATION_SECONDS.labels(route).observe(time.perf_counter() - started)
+    metrics.child(metrics.DECISIONS, decision.outcome, decision.mechanism, route).inc()
+    metrics.child(metrics.EVALUATION_SECONDS, route).observe(time.perf_counter() - started)
 
 
 def prior_reader(state: ServiceState) -> Callable[[TransferRequest], PriorCounts]:
@@ -119,10 +119,12 @@ async def _dry_run_common_case(http: Request) -> Response | None:
             return None
     else:
         roles = ALL_ROLES
-    body = await http.body()
     try:
-        request = TransferRequest.model_validate(json.loads(body))
-    except (ValueError, UnicodeDecodeError, RecursionError):  # ValidationError is a ValueError
+        # pydantic's own JSON parser: 14 us where json.loads and model_validate take 25. For JSON
+        # values its lax mode accepts what the standard way's (json.loads, then Python-mode
+        # validation) does; a body either refuses goes the standard way (tests/http/test_fast_path).
+        request = TransferRequest.model_validate_json(await http.body())
+    except ValueError:  # ValidationError is a ValueError
         return None
     return await evaluate(http, request, state, roles, choose_language(language))
 

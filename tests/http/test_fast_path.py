@@ -75,3 +75,39 @@ def test_bearer_key_reads_the_header_as_httpbearer_does(header: str | None) -> N
     request = Request({"type": "http", "method": "POST", "path": "/", "headers": headers, "query_string": b""})
     credentials = asyncio.run(HTTPBearer(auto_error=False)(request))
     assert bearer_key(header) == (credentials.credentials if credentials else None)
+
+
+def _edgy_bodies() -> list[str]:
+    """Valid-looking JSON that leans on lax validation: the common case parses with pydantic's JSON
+    parser, the standard way with json.loads; both must answer alike."""
+    base = make_request()
+    text = json.dumps(base)
+    return [
+        json.dumps({**base, "new_purpose": "true", "data": [{"kind": "personal", "subjects": "150000"}]}),
+        json.dumps({**base, "data": [{"kind": "personal", "subjects": 150000.0}]}),
+        json.dumps({**base, "planned_date": 1796083200}),  # a Unix time for a date
+        json.dumps({**base, "planned_date": "2026-12-01T00:00:00"}),
+        json.dumps({**base, "data": [{"kind": "personal", "subjects": 1.5}]}),
+        json.dumps({**base, "reference": "\ud800"}),  # a lone surrogate (escaped)
+        json.dumps({**base, "reference": "Zürich-\u6df1\u5733"}, ensure_ascii=False),
+        text[:-1] + ', "reference": "DUPLICATE-KEY"}',
+        text[:-1] + ', "subjects": NaN}',
+        '{"reference": 1e400}',
+        text.replace('"subjects": 150000', '"subjects": 1' + "0" * 30),
+        "[" + text + "]",
+        "  \n" + text + "\n  ",
+    ]
+
+
+@pytest.mark.parametrize("index", range(len(_edgy_bodies())))
+def test_lax_json_bodies_answer_alike_both_ways(server: Server, index: int) -> None:
+    client = server.client("submitter")
+    body = _edgy_bodies()[index].encode("utf-8", "surrogatepass")
+    fast = client.post("/v1/evaluate", content=body, headers={"Content-Type": "application/json"})
+    standard = client.post("/v1/evaluate", content=body,
+                           headers={"Content-Type": "application/json; charset=utf-8"})
+    assert fast.status_code == standard.status_code, (fast.text, standard.text)
+    if fast.status_code == 200:
+        _same_decision(fast.json(), standard.json())
+    else:
+        assert fast.json() == standard.json()

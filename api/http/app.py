@@ -2,8 +2,10 @@
 
 ``create_app(settings)`` loads and compiles the rule packs (a bad set refuses to start), opens the
 ledger (a database that is down at start-up does not: the service starts, says it is not ready, and
-upgrades the schema on first use), and installs the problem handlers and one ASGI middleware that
-guards, limits and measures every request. ``create_app_from_env`` is what uvicorn workers call.
+upgrades the schema on first use), and installs the problem handlers and three pure ASGI
+middlewares: GuardMiddleware (guards, limits and measures every request), CatchUpMiddleware (rule
+pack generations) and, innermost, routes_evaluate.DryRunLane (dry runs' common case).
+``create_app_from_env`` is what uvicorn workers call.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import metrics, problems
-from api.http.deps import ServiceState
+from api.http.deps import BODY_SCOPE_KEY, ServiceState
 from api.http.lifecycle import RUN_DIR_ENV, CatchUpMiddleware, PackLifecycle, initial_pack_set
 from api.http.problems import problem_body
+from api.http.routes_evaluate import DryRunLane
 from api.http.routes_evaluate import router as evaluate_router
 from api.http.routes_health import router as health_router
 from api.http.routes_rules import router as rules_router
@@ -79,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     for router in (evaluate_router, transfers_router, rules_router, health_router):
         app.include_router(router)
+    app.add_middleware(DryRunLane, state=state)
     app.add_middleware(CatchUpMiddleware, lifecycle=lifecycle)
     app.add_middleware(GuardMiddleware, max_body=settings.max_body_bytes,
                        open_mode=not settings.keys.configured)
@@ -130,6 +134,7 @@ class GuardMiddleware:
                     await _problem(send_counting, 413, "too-large",
                                    f"the body is over {self.max_body} bytes", limit=self.max_body)
                     return
+                scope[BODY_SCOPE_KEY] = body
                 receive = _replay(body)
             await self.app(scope, receive, send_counting)
         finally:

@@ -25,6 +25,9 @@ from engine.models import TransferRequest
 
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 
+BODY_SCOPE_KEY = "baygate.body"
+"""Where GuardMiddleware leaves the request body it read (the bytes), for routes.DryRunLane."""
+
 
 @dataclass
 class ServiceState:

@@ -1,11 +1,13 @@
-"""The dry-run route's common case (api.http.routes_evaluate.DryRunRoute) answers exactly as the
+"""The dry-run route's common case (api.http.routes_evaluate.DryRunLane) answers exactly as the
 standard FastAPI way does: same status, headers and decision, and every request it does not take
-(no key, a wrong role, a bad body, ``?as_of=``, another content type) still gets FastAPI's answer."""
+(no key, a wrong role, a bad body, ``?as_of=``, another content type) still gets FastAPI's answer.
+A database that is down (decided again the standard way: a 503 problem) is tested in test_service."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import pytest
@@ -111,3 +113,17 @@ def test_lax_json_bodies_answer_alike_both_ways(server: Server, index: int) -> N
         _same_decision(fast.json(), standard.json())
     else:
         assert fast.json() == standard.json()
+
+
+def test_common_case_is_measured_by_route_template(server: Server) -> None:
+    def count() -> float:
+        text = server.client("auditor").get("/metrics").text
+        found = re.search(r'^baygate_http_requests_total\{method="POST",route="/v1/evaluate",status="200"\} (\S+)$',
+                          text, re.M)
+        return float(found.group(1)) if found else 0.0
+
+    before = count()
+    submitter = server.client("submitter")
+    for _ in range(3):
+        assert submitter.post("/v1/evaluate", json=make_request()).status_code == 200
+    assert count() == before + 3

@@ -25,6 +25,7 @@ On SQLite the same statements run one after the other: it is in-process, there i
 from __future__ import annotations
 
 import re
+import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -94,6 +95,17 @@ def _driver(conn: Connection) -> psycopg.Connection[Any] | None:
     if conn.dialect.name != "postgresql":
         return None
     return cast(psycopg.Connection[Any], conn.connection.driver_connection)
+
+
+def server_hung_up(conn: Connection) -> bool:
+    """Whether the server has written to this idle PostgreSQL connection (or it is closed). Between
+    transactions the server only does so to end it (an administrator's termination, a shutdown), so a
+    kept connection it is true of would fail the next group. Costs no round trip: a poll of the socket."""
+    pg = _driver(conn)
+    if pg is None or pg.closed:
+        return True
+    readable, _, _ = select.select([pg.fileno()], [], [], 0)
+    return bool(readable)
 
 
 @contextmanager

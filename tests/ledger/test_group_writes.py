@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import event
 
@@ -47,5 +48,26 @@ def test_a_failing_write_records_nothing_and_the_next_submission_goes_through(
         assert decision.counts.personal_subjects_before == 15_000
         assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 30_000
         assert ledger.verify().ok
+    finally:
+        ledger.close()
+
+
+@pytest.mark.postgres
+def test_a_kept_connection_the_server_ended_is_not_used(postgres_url: str, ledger_engine: Engine) -> None:
+    """On PostgreSQL the committer keeps its connection between groups (no pool ping per group). When
+    the server ends it (here an administrator's termination), the next group notices without a round
+    trip and starts on a fresh connection: no submission fails for it."""
+    ledger = Ledger(postgres_url)
+    try:
+        ledger.submit(ledger_engine, transfer("K-1", 15_000))
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            ended = admin.execute("SELECT bool_and(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
+                                  "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()
+        assert ended == (True,)  # waited for: the backends have exited
+        ledger.submit(ledger_engine, transfer("K-2", 15_000))
+        ledger.submit(ledger_engine, transfer("K-3", 15_000))
+        assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 45_000
+        result = ledger.verify()
+        assert result.ok, result.problem
     finally:
         ledger.close()

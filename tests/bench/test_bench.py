@@ -39,7 +39,8 @@ def test_bench_quick_json_has_every_figure(postgres_url: str) -> None:
     for key in KEYS:
         value = result[key]
         assert isinstance(value, int | float) and not isinstance(value, bool), (key, value)
-        if key not in ("overhead_us_p50", "overhead_varied_us_p50", "rss_growth_mb"):  # a difference may come out at or below zero
+        # a difference may come out at or below zero
+        if key not in ("overhead_us_p50", "overhead_varied_us_p50", "rss_growth_mb"):
             assert value > 0, (key, value)
     assert result["audit_ok_sqlite"] is True and result["audit_ok_postgres"] is True
     assert result["http_errors"] == 0

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import yaml
 
-from tests.http.conftest import Server, make_request
+from tests.http.conftest import ROOT, Server, make_request
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios.yaml"
 PROBLEM = "application/problem+json"
@@ -121,6 +122,24 @@ def test_batch_answers_a_bad_item_in_its_place(server: Server) -> None:
     assert results[1]["type"] == "urn:baygate:problem:bad-input" and results[1]["index"] == 1
     assert results[1]["errors"][0]["path"] == "data[0].subjects"
     assert next(iter(results[0]["reasons"][0]["message"])) == "zh-Hant"
+
+
+def test_a_batch_of_valid_items_decides_as_one_with_a_bad_item_does(server: Server) -> None:
+    """A batch whose items all validate is parsed in one call (routes_evaluate.valid_batch); one bad
+    item sends the batch item by item. The decisions of the good items are the same either way."""
+    scenarios = yaml.safe_load((ROOT / "tests" / "data" / "scenarios.yaml").read_text(encoding="utf-8"))
+    good = [scenario["request"] for scenario in scenarios["scenarios"]]
+    client = server.client("submitter")
+    whole = client.post("/v1/evaluate/batch", content=json.dumps({"requests": good}, default=str),
+                        headers={"Content-Type": "application/json"})
+    mixed = client.post("/v1/evaluate/batch", content=json.dumps({"requests": [*good, {"x": 1}]}, default=str),
+                        headers={"Content-Type": "application/json"})
+    assert whole.status_code == mixed.status_code == 200, (whole.text, mixed.text)
+    volatile = ("decision_id", "evaluated_at")
+    fast = [{k: v for k, v in r.items() if k not in volatile} for r in whole.json()["results"]]
+    slow = [{k: v for k, v in r.items() if k not in volatile} for r in mixed.json()["results"]]
+    assert len(fast) == len(good) and fast == slow[:-1]
+    assert slow[-1]["status"] == 422 and slow[-1]["index"] == len(good)
 
 
 def test_batch_over_10000_items_is_413_and_empty_or_malformed_is_422(server: Server) -> None:

@@ -6,8 +6,9 @@ must win the GIL back from the client threads after each one, so a group's time 
 round trips, not into the server's work: a pool checkout's ping, BEGIN, the exporter locks, the
 references, the counts, the chain head ``FOR UPDATE``, the transfer, population and event inserts, the
 head update and COMMIT (10-11 a group of 2-3 submissions). With psycopg 3's pipeline mode the
-statements of each half are sent together and their results come back together, so a group costs
-four round trips: the pool's ping, BEGIN (psycopg waits for it), the reads, and the writes with COMMIT.
+statements of each half are sent together and their results come back together, so a group costs two
+round trips: BEGIN with the reads, and the writes with COMMIT (``transaction``; the committer keeps its
+connection between groups, so there is no pool ping either: ``Ledger._group_write``).
 
 Pipelining does not change what the statements see or the order they run in: the server runs them one
 after the other, each with its own snapshot under READ COMMITTED, so the reads still run after the
@@ -124,15 +125,37 @@ def _sent_together(pg: psycopg.Connection[Any] | None) -> Iterator[None]:
         raise database.unavailable(exc) from exc
 
 
+@contextmanager
+def transaction(conn: Connection) -> Iterator[None]:
+    """The group's transaction on ``conn``, begun by the reads and committed by the writes on PostgreSQL.
+
+    psycopg sends BEGIN by itself before a transaction's first statement and, in pipeline mode, waits
+    for it: a round trip of its own. With the driver in autocommit mode for the group it sends none;
+    ``read`` queues BEGIN ahead of the locks and ``write`` COMMIT behind the writes, and SQLAlchemy's
+    commit finds nothing left to do. Should the group fail, SQLAlchemy's rollback still ends the
+    transaction (psycopg sends ROLLBACK whenever one is open), and the caller must discard the
+    connection (``Connection.invalidate``) rather than return it to the pool in autocommit mode. On
+    success autocommit is switched off again (no round trip), so the connection is as it came."""
+    pg = _driver(conn)
+    with conn.begin():
+        if pg is None:
+            yield
+            return
+        pg.autocommit = True
+        yield
+    pg.autocommit = False
+
+
 def read(conn: Connection, exporters: list[str], references: list[str], years: list[int]) -> GroupReads:
     """Lock the exporters (PostgreSQL), then read the recorded references, the counts and (PostgreSQL)
-    the chain head ``FOR UPDATE``; one round trip on PostgreSQL."""
+    the chain head ``FOR UPDATE``; one round trip on PostgreSQL, BEGIN included (inside ``transaction``)."""
     pg = _driver(conn)
     if pg is None:
         existing = conn.execute(_EXISTING, {"es": exporters, "rs": references})
         counts = conn.execute(_COUNTS, {"es": exporters, "ys": years, "yes": True}).all()
         return GroupReads({(row.exporter_id, row.reference): row for row in existing}, counts, None)
     with _sent_together(pg):
+        pg.execute("BEGIN")  # see transaction()
         locks = pg.cursor()
         locks.execute(_PG_LOCKS, {"keys": sorted({database.lock_key(name) for name in exporters})})
         head = pg.cursor()

@@ -229,8 +229,8 @@ class Ledger:
         each other (within KEEP_SECONDS): a pool checkout costs a round trip, the pool's ping, which was
         a fifth of a group's time. A connection idle for longer, or that the server has written to since
         its last group (it only does so to end it), goes back to the pool, so that the next checkout pings
-        it (a lost connection is found then, not by failing a group); after a failed group it is closed
-        (SQLAlchemy discards it if it was lost), so the next group starts on a freshly checked-out one."""
+        it (a lost connection is found then, not by failing a group); after a failed group it is
+        discarded, so the next group starts on a freshly checked-out one."""
         if self.sql_engine.dialect.name != "postgresql":
             with self._write() as sqlite_conn:
                 yield sqlite_conn
@@ -243,10 +243,11 @@ class Ledger:
         try:
             conn = kept[0] if kept is not None else \
                 self.sql_engine.connect().execution_options(**{database.WRITE_OPTION: True})
-            with conn.begin():
+            with group_io.transaction(conn):
                 yield conn
         except BaseException as exc:
-            if conn is not None:
+            if conn is not None:  # discarded, not pooled: it may be left in autocommit mode
+                conn.invalidate()
                 conn.close()
             if isinstance(exc, OperationalError | InterfaceError):
                 raise database.unavailable(exc) from exc

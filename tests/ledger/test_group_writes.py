@@ -14,6 +14,8 @@ from sqlalchemy import event
 
 from engine.evaluator import Engine
 from engine.ledger import Ledger, NotFound
+from engine.ledger import group as group_io
+from engine.ledger.database import lock_key
 from tests.ledger.conftest import EXPORTER, transfer
 
 
@@ -69,5 +71,32 @@ def test_a_kept_connection_the_server_ended_is_not_used(postgres_url: str, ledge
         assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 45_000
         result = ledger.verify()
         assert result.ok, result.problem
+    finally:
+        ledger.close()
+
+
+@pytest.mark.postgres
+def test_the_locks_taken_with_the_reads_are_held_until_the_writes_commit(postgres_url: str) -> None:
+    """On PostgreSQL a group's reads (BEGIN, exporter locks, chain head FOR UPDATE) and its writes (with
+    COMMIT) are two pipelines with the driver in autocommit mode: the transaction, and its locks, must
+    span both, and the connection must come back out of autocommit mode."""
+    ledger = Ledger(postgres_url)
+    try:
+        with ledger._group_write() as conn:
+            reads = group_io.read(conn, [EXPORTER], ["L-1"], [2025, 2026])
+            pg = conn.connection.driver_connection
+            assert pg is not None
+            with psycopg.connect(postgres_url, autocommit=True) as other:
+                other.execute("SET lock_timeout = '100ms'")
+                with pytest.raises(psycopg.errors.LockNotAvailable):
+                    other.execute("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE")
+                with pytest.raises(psycopg.errors.LockNotAvailable):
+                    other.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(EXPORTER)])
+            group_io.write(conn, [], [], group_io.chain(conn, reads))
+        assert pg.autocommit is False
+        with psycopg.connect(postgres_url, autocommit=True) as other:  # released at COMMIT
+            other.execute("SET lock_timeout = '100ms'")
+            other.execute("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE")
+            other.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(EXPORTER)])
     finally:
         ledger.close()

@@ -3,8 +3,10 @@
 Every submission runs in one transaction serialised per exporter (DESIGN section 5): read the
 exporter's counts, evaluate, record the request, the decision and an audit event, commit. On SQLite
 the transaction starts with BEGIN IMMEDIATE (one writer at a time); on PostgreSQL it takes an
-advisory lock per exporter, then the audit chain's head row lock just before appending, so the
-evaluation of different exporters overlaps and only the short append is global.
+advisory lock per exporter, then the audit chain's head row lock. Submissions of one process are
+recorded in groups (see ``Ledger.submit``), whose round trips to PostgreSQL are pipelined
+(``engine.ledger.group``): a group takes the head lock with its reads, before its evaluations, and
+holds it to its commit, so groups of different processes append one after the other.
 """
 
 from __future__ import annotations
@@ -361,9 +363,10 @@ class Ledger:
 
         Round trips do not grow with the group: one read of the references and the counts of every
         exporter (with the locks and the chain head), then per submission only the evaluation (in
-        Python), then one write of every row and the chain head, then COMMIT; on PostgreSQL each is
-        one round trip (``engine.ledger.group``). Exporters are distinct within a group, so no
-        submission's counts depend on another's in the same group."""
+        Python), then one write of every row and the chain head, and COMMIT. On PostgreSQL that is two
+        round trips a group, BEGIN with the reads and COMMIT with the writes (``engine.ledger.group``).
+        Exporters are distinct within a group, so no submission's counts depend on another's in the
+        same group."""
         stored_now: list[str] = []
         try:
             with self._group_write() as conn:

@@ -36,6 +36,10 @@ class NoDelayH11Protocol(H11Protocol):
         super().connection_made(transport)  # type: ignore[arg-type]
 
 
+_JOIN_AT_MOST = 64 * 1024
+"""A body up to this size is joined to its head; a larger one (a batch answer) is written after it."""
+
+
 class OneWriteTransport:
     """What one request's response is written through: the head (status line and headers) is held
     until the body follows and both go to the socket in one ``write``.
@@ -60,6 +64,11 @@ class OneWriteTransport:
 
     def write(self, data: bytes) -> None:
         if self._held is not None:
+            if len(data) > _JOIN_AT_MOST:  # a large body: copying it costs more than a second write
+                self._transport.write(self._held)
+                self._held = None
+                self._transport.write(data)
+                return
             data, self._held = self._held + data, None
         elif self._head_due and not data.startswith(b"HTTP/1.1 1"):
             self._head_due = False

@@ -79,3 +79,18 @@ def test_100_continue_is_never_held_and_close_flushes_first() -> None:
         assert len(real.writes) == 2
 
     _with_loop(run)
+
+
+def test_a_large_body_follows_its_head_without_being_copied() -> None:
+    """A batch answer of megabytes: joining it to the head would copy it; it is written after it."""
+    async def run(loop: asyncio.AbstractEventLoop) -> None:
+        real = FakeTransport()
+        transport = OneWriteTransport(real, loop)  # type: ignore[arg-type]
+        head, body = b"HTTP/1.1 200 OK\r\n\r\n", b"x" * (1024 * 1024)
+        transport.write(head)
+        transport.write(body)
+        assert real.writes == [head, body] and real.writes[1] is body
+        await asyncio.sleep(0)
+        assert real.writes == [head, body]  # nothing left to flush
+
+    _with_loop(run)

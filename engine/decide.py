@@ -106,7 +106,6 @@ def _build(cls: type[M], values: dict[str, Any]) -> M:
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits -> two characters
-_SHIFTS = tuple(range(120, -1, -10))
 _ULID_RANDOM = random.Random(os.urandom(16))
 _ULID_LAST = [0, 0]  # milliseconds, randomness of the last id this process made
 _ULID_LOCK = threading.Lock()
@@ -128,10 +127,24 @@ def new_ulid() -> str:
         else:
             randomness = _ULID_RANDOM.getrandbits(80)
         _ULID_LAST[0], _ULID_LAST[1] = now, randomness
-    value = (now << 80) | randomness
-    # 26 Crockford base32 characters = 130 bits (two leading zero bits), ten bits at a time.
+        stamp = _ULID_STAMP
+        if stamp[0] != now:
+            stamp = _stamp(now)
+    # 26 Crockford base32 characters = 130 bits (two leading zero bits), ten bits at a time: the
+    # first ten characters are the time (50 bits, made once per millisecond), the last 16 the
+    # randomness (80 bits).
     pairs = _PAIRS
-    return "".join([pairs[(value >> shift) & 1023] for shift in _SHIFTS])
+    return stamp[1] + "".join([pairs[(randomness >> shift) & 1023] for shift in _RANDOM_SHIFTS])
+
+
+_RANDOM_SHIFTS = tuple(range(70, -1, -10))
+_ULID_STAMP: tuple[int, str] = (-1, "")
+
+
+def _stamp(milliseconds: int) -> tuple[int, str]:
+    global _ULID_STAMP
+    _ULID_STAMP = (milliseconds, "".join([_PAIRS[(milliseconds >> shift) & 1023] for shift in (40, 30, 20, 10, 0)]))
+    return _ULID_STAMP
 
 
 _CLOCK: tuple[int, dt.datetime] = (0, dt.datetime.fromtimestamp(0, dt.UTC))
@@ -270,6 +283,8 @@ class _Plan:
     :attr:`_Effects.reads`): a request shape seen before costs one lookup."""
     obligation_facts: dict[str, tuple[str, ...]]
     """Obligation id -> the facts it reads (``satisfied_when`` and the day its due date counts from)."""
+    rules_info: list[tuple[dt.date, dict[str, Any], RulesInfo] | None]
+    """One slot: (as-of day, options, RulesInfo) of the last decision (see :func:`_rules_info`)."""
 
 
 _PLANS: dict[str, _Plan] = {}
@@ -295,6 +310,7 @@ def _plan(pack_set: PackSet) -> _Plan:
             effects={},
             assembled={},
             obligation_facts={oid: _facts_of_obligation(spec) for oid, spec in pack_set.obligations.items()},
+            rules_info=[None],
         )
         _PLANS[pack_set.digest] = plan
     return plan
@@ -402,6 +418,19 @@ def _mechanism_problems(options: list[str], facts: Mapping[str, FactValue],
     return problems
 
 
+def _rules_info(plan: _Plan, pack_set: PackSet, evaluation: Evaluation) -> RulesInfo:
+    """Which rules decided. The same for every decision of one engine on one as-of day, so the last
+    one is reused (one object: the HTTP encoder then writes its JSON once, too) while the options
+    and the day are equal to what it was made from."""
+    last = plan.rules_info[0]  # one read of one tuple: a thread never mixes two entries
+    if last is not None and last[0] == evaluation.as_of and last[1] == evaluation.options:
+        return last[2]
+    info = _build(RulesInfo, {"packs": dict(plan.versions), "digest": pack_set.digest,
+                              "as_of": evaluation.as_of, "options": dict(evaluation.options)})
+    plan.rules_info[0] = (evaluation.as_of, dict(evaluation.options), info)
+    return info
+
+
 def _assemble(effects: _Effects, facts: Mapping[str, FactValue], request: TransferRequest, pack_set: PackSet,
               plan: _Plan) -> _Assembled:
     """Reasons, what is missing, obligations and the outcome: reads only ``effects.reads`` of the
@@ -486,7 +515,6 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         "missing": list(assembled.missing),
         "obligations": list(assembled.obligations),
         "counts": counts,
-        "rules": _build(RulesInfo, {"packs": dict(plan.versions), "digest": pack_set.digest,
-                                    "as_of": evaluation.as_of, "options": dict(evaluation.options)}),
+        "rules": _rules_info(plan, pack_set, evaluation),
         "evaluated_at": _now_to_the_second(),
     })

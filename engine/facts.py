@@ -275,6 +275,30 @@ def gba_pair_of(exporter: Party, recipient: Party) -> str:
     return "none"
 
 
+def _gba_pair(exporter_mainland: bool, recipient_mainland: bool, exporter_jurisdiction: str,
+              recipient_jurisdiction: str) -> str:
+    """:func:`gba_pair_of` from flags derive has worked out already (same answer, tested)."""
+    for mainland, other in ((exporter_mainland, recipient_jurisdiction), (recipient_mainland, exporter_jurisdiction)):
+        if mainland:
+            if other == "HK":
+                return "mainland_hk"
+            if other == "MO":
+                return "mainland_mo"
+    return "none"
+
+
+def _party_facts(facts: dict[str, FactValue], keys: tuple[str, ...], party: Party, city: str,
+                 mainland: bool) -> None:
+    facts[keys[0]] = party.jurisdiction
+    facts[keys[1]] = city
+    facts[keys[2]] = party.kind
+    facts[keys[3]] = party.ciio
+    facts[keys[4]] = (party.sector or "").strip().lower()
+    facts[keys[5]] = (party.zone or "").strip().lower()
+    facts[keys[6]] = mainland or party.jurisdiction in ("HK", "MO")
+    facts[keys[7]] = mainland
+
+
 def is_personal(data_set: DataSet) -> bool:
     return data_set.kind == "personal" and not data_set.anonymized
 
@@ -399,6 +423,9 @@ def derive_facts_and_tally(
     ytd_personal = prior.personal_subjects + declared.personal_subjects + tally.personal_subjects
     ytd_sensitive = prior.sensitive_subjects + declared.sensitive_subjects + tally.sensitive_subjects
     pia = safeguards.pia_completed_on
+    exporter_city, recipient_city = normalise_city(exporter.city), normalise_city(recipient.city)
+    exporter_mainland = exporter.jurisdiction == "CN" and exporter_city in GBA_MAINLAND_CITIES
+    recipient_mainland = recipient.jurisdiction == "CN" and recipient_city in GBA_MAINLAND_CITIES
     facts: dict[str, FactValue] = {
         "direction": direction_of(exporter, recipient),
         "leaves_mainland": exporter.jurisdiction == "CN" and recipient.jurisdiction != "CN",
@@ -406,7 +433,8 @@ def derive_facts_and_tally(
         "new_purpose": request.new_purpose,
         "mode": request.mode,
         "planned_date": on,
-        "gba.pair": gba_pair_of(exporter, recipient),
+        "gba.pair": _gba_pair(exporter_mainland, recipient_mainland, exporter.jurisdiction,
+                              recipient.jurisdiction),
         "onward.count": len(onward),
         "onward.outside_gba": any(not in_gba(p) for p in onward) if onward else False,
         "onward.outside_mainland": any(p.jurisdiction != "CN" for p in onward) if onward else False,
@@ -433,17 +461,8 @@ def derive_facts_and_tally(
         "since_prev_year.sensitive_subjects": ytd_sensitive + prior.previous_year_sensitive_subjects
         + declared.previous_year_sensitive_subjects,
     }
-    for role, party in (("exporter", exporter), ("recipient", recipient)):
-        keys = _ROLE_KEYS[role]
-        mainland = in_gba_mainland(party)
-        facts[keys[0]] = party.jurisdiction
-        facts[keys[1]] = normalise_city(party.city)
-        facts[keys[2]] = party.kind
-        facts[keys[3]] = party.ciio
-        facts[keys[4]] = (party.sector or "").strip().lower()
-        facts[keys[5]] = (party.zone or "").strip().lower()
-        facts[keys[6]] = mainland or party.jurisdiction in ("HK", "MO")
-        facts[keys[7]] = mainland
+    _party_facts(facts, _ROLE_KEYS["exporter"], exporter, exporter_city, exporter_mainland)
+    _party_facts(facts, _ROLE_KEYS["recipient"], recipient, recipient_city, recipient_mainland)
     facts.update(tagged)
     facts.update(_MECHANISMS_NONE)
     if safeguards.mechanisms:

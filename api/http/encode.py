@@ -72,8 +72,9 @@ _MEMO_LIMIT = 8192
 
 
 def _memo_json(value: Any) -> bytes:
-    """JSON of an immutable part the engine reuses between decisions (reasons, obligation results, by
-    identity: the entry holds the object, so its id cannot be reused while cached)."""
+    """JSON of an immutable part the engine reuses between decisions (reasons, obligation results,
+    missing items, the rules info), by identity: the entry holds the object, so its id cannot be
+    reused while cached."""
     entry = _MEMO.get(id(value))
     if entry is not None and entry[0] is value:
         return entry[1]
@@ -86,13 +87,15 @@ def _memo_json(value: Any) -> bytes:
 
 def _fast_json(decision: Decision) -> bytes:
     """What ``model_dump_json`` writes (same serializer, part by part, byte for byte: a test compares
-    them), with the reasons and obligation results the engine reuses encoded once."""
+    them), with the parts the engine reuses between decisions encoded once."""
     values = decision.__dict__
     parts = []
     for name in _FIELDS:
         parts.append(_KEYS[name])
-        if name in ("reasons", "obligations"):
+        if name in ("reasons", "obligations", "missing"):
             parts.append(b"[" + b",".join([_memo_json(item) for item in values[name]]) + b"]")
+        elif name == "rules":
+            parts.append(_memo_json(values[name]))
         else:
             parts.append(to_json(values[name]))
     parts.append(b"}")

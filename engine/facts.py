@@ -227,6 +227,20 @@ class MechanismPolicy:
     filing_working_days: int | None = None
     validity: tuple[ValidityTerm, ...] = ()
 
+    _answers: dict[tuple[dt.date, dt.date | None, dt.date | None, dt.date], bool] = field(
+        default_factory=dict, compare=False, hash=False, repr=False)
+    """Answers of :meth:`valid` already given (bounded): requests repeat a few mechanisms and days."""
+
+    def valid(self, effective: dt.date, filed: dt.date | None, expires: dt.date | None, on: dt.date) -> bool:
+        """Whether a mechanism of this type with these dates is valid on ``on``."""
+        key = (effective, filed, expires, on)
+        answer = self._answers.get(key)
+        if answer is None:
+            if len(self._answers) >= 4096:
+                self._answers.clear()
+            answer = self._answers[key] = _valid_under(self, effective, filed, expires, on)
+        return answer
+
     def default_expiry(self, issued: dt.date) -> dt.date | None:
         for term in self.validity:
             if term.issued_from <= issued and (term.issued_to is None or issued <= term.issued_to):
@@ -335,17 +349,27 @@ def tally_of(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: boo
 def _mechanism_valid(mech: Mechanism, on: dt.date, policy: MechanismPolicy | None) -> bool:
     if mech.effective_on > on:
         return False
-    expires_on = mech.expires_on
+    if policy is not None:
+        return policy.valid(mech.effective_on, mech.filed_on, mech.expires_on, on)
+    return mech.expires_on is None or on <= mech.expires_on
+
+
+def _valid_under(policy: MechanismPolicy | None, effective: dt.date, filed: dt.date | None,
+                 expires: dt.date | None, on: dt.date) -> bool:
+    """A mechanism in effect on ``on``: not expired, and filed or still inside its filing window."""
+    if effective > on:
+        return False
+    expires_on = expires
     if expires_on is None and policy is not None:
-        expires_on = policy.default_expiry(mech.effective_on)
+        expires_on = policy.default_expiry(effective)
     if expires_on is not None and on > expires_on:
         return False
     window = policy.filing_working_days if policy else None
     if window is None:
         return True
-    if mech.filed_on is not None and mech.filed_on <= on:
+    if filed is not None and filed <= on:
         return True
-    return on <= add_working_days(mech.effective_on, window).day
+    return on <= add_working_days(effective, window).day
 
 
 FactValue = bool | int | str | dt.date | frozenset[str] | None
@@ -465,7 +489,16 @@ def derive_facts_and_tally(
     _party_facts(facts, _ROLE_KEYS["recipient"], recipient, recipient_city, recipient_mainland)
     facts.update(tagged)
     facts.update(_MECHANISMS_NONE)
-    if safeguards.mechanisms:
+    mechanisms = safeguards.mechanisms
+    if len(mechanisms) == 1:  # the usual case, without grouping by type
+        mech = mechanisms[0]
+        present, valid, filed, effective_on = _MECHANISM_KEYS[mech.type]
+        took_effect = mech.effective_on <= on
+        facts[present] = True
+        facts[valid] = _mechanism_valid(mech, on, mechanism_policies.get(mech.type))
+        facts[filed] = took_effect and mech.filed_on is not None and mech.filed_on <= on
+        facts[effective_on] = mech.effective_on if took_effect else None
+    elif mechanisms:
         by_type: dict[str, list[Mechanism]] = {}
         for mech in safeguards.mechanisms:
             by_type.setdefault(mech.type, []).append(mech)

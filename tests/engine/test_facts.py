@@ -40,3 +40,32 @@ def test_party_and_pair_facts_follow_the_plain_definitions() -> None:
             assert facts[f"{role}.city"] == normalise_city(p.city)
             assert facts[f"{role}.in_gba"] == in_gba(p)
             assert facts[f"{role}.in_gba_mainland"] == in_gba_mainland(p)
+
+
+def test_one_mechanism_gives_the_facts_the_general_path_gives() -> None:
+    """One mechanism in place takes a shortcut; the same mechanism listed twice goes the general way
+    (grouped by type) and must give the same facts, for every type and every kind of date."""
+    from engine.evaluator import Engine
+    from engine.models import MECHANISM_TYPES
+    from tests.engine.conftest import RULES
+
+    policies = Engine.from_directory(RULES).pack_set.mechanisms
+    planned = "2026-12-01"
+    dates = [("2026-11-10", None, None), ("2026-11-10", "2026-11-12", None), ("2026-11-17", None, None),
+             ("2026-12-02", None, None), ("2023-01-05", "2023-01-06", None), ("2020-03-01", None, None),
+             ("2025-01-01", "2025-01-02", "2026-11-30"), ("2026-12-01", "2026-12-01", "2026-12-01")]
+    checked = 0
+    for mech_type, (effective, filed, expires) in itertools.product(MECHANISM_TYPES, dates):
+        mechanism = {"type": mech_type, "reference": "R-1", "effective_on": effective}
+        if filed:
+            mechanism["filed_on"] = filed
+        if expires:
+            mechanism["expires_on"] = expires
+        one, twice = base_request(planned_date=planned), base_request(planned_date=planned)
+        one["safeguards"] = {**one["safeguards"], "mechanisms": [mechanism]}
+        twice["safeguards"] = {**twice["safeguards"], "mechanisms": [mechanism, dict(mechanism)]}
+        facts_one = derive_facts(TransferRequest.model_validate(one), PriorCounts(), {}, policies)
+        facts_twice = derive_facts(TransferRequest.model_validate(twice), PriorCounts(), {}, policies)
+        assert facts_one == facts_twice, (mech_type, effective, filed, expires)
+        checked += 1
+    assert checked == len(MECHANISM_TYPES) * len(dates)

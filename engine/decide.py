@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
@@ -76,9 +76,11 @@ def _precedence(rule: RuleSpec) -> tuple[int, int]:
     return rank, 0
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """What the evaluator hands to decide: the inputs and the rules that fired, in stage order."""
+class Evaluation(NamedTuple):
+    """What the evaluator hands to decide: the inputs and the rules that fired, in stage order.
+
+    A named tuple (immutable, built in C) rather than a frozen dataclass, whose ``__init__`` sets each
+    field through ``object.__setattr__``: one is made per decision."""
 
     request: TransferRequest
     facts: Mapping[str, FactValue]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from engine.models import (
     APPROVAL_KINDS,
@@ -198,9 +198,8 @@ class PriorCounts:
     """Largest figure recorded this year per named population."""
 
 
-@dataclass(frozen=True)
-class Tally:
-    """This transfer's contribution to the two tallies."""
+class Tally(NamedTuple):
+    """This transfer's contribution to the two tallies (a named tuple: one is made per decision)."""
 
     personal_subjects: int
     sensitive_subjects: int

@@ -182,20 +182,22 @@ class FactEncoder:
             if wanted(key):
                 self.plan.append((spec.name, spec.type, key, ""))
 
-        self.source = self._source()
+        self.source = self._source("facts[{name!r}]") + self._source("get({name!r})", "encode_missing")
         namespace: dict[str, Any] = {}
         exec(compile(self.source, "<baygate fact encoder>", "exec"), namespace)  # our own source, see _source
         self._encode: Callable[[Mapping[str, FactValue]], dict[str, Any]] = namespace["encode"]
+        self._encode_missing: Callable[[Mapping[str, FactValue]], dict[str, Any]] = namespace["encode_missing"]
 
-    def _source(self) -> str:
+    def _source(self, read: str, function: str = "encode") -> str:
         """The plan as one Python function returning one dict display, the way ``dataclasses`` and
         ``namedtuple`` build their methods: every evaluation encodes about 50 keys, and one display
-        costs a third of a loop that branches on each key's kind (measured, 5.0 -> 1.7 us). Every
-        name and key is written with ``repr``, so no fact name can inject code (and the registry's
-        names are identifiers and dots anyway)."""
-        lines = ["def encode(facts):", "    get = facts.get", f"    return {{{SEEN_KEY!r}: 1,"]
+        costs a third of a loop that branches on each key's kind (measured). ``encode`` subscripts
+        the fact sheet (faster than a call to ``get`` per key), ``encode_missing`` reads a fact it
+        lacks as unknown. Every name and key is written with ``repr``, so no fact name can inject
+        code (and the registry's names are identifiers and dots anyway)."""
+        lines = [f"def {function}(facts):", "    get = facts.get", f"    return {{{SEEN_KEY!r}: 1,"]
         for name, kind, key, member in self.plan:
-            value = f"get({name!r})"
+            value = read.format(name=name)
             if kind == "member":
                 expression = f"1 if {member!r} in ({value} or ()) else 0"
             elif kind in ("any", "bool"):
@@ -216,7 +218,10 @@ class FactEncoder:
         """Integers and strings only, every planned key present: booleans 1/0, dates ordinals, a set
         one 1/0 key per member (and ``__any``), an optional fact a ``__present`` flag beside its value;
         an unknown value is 0 (numbers, booleans, dates) or "" (strings)."""
-        return self._encode(facts)
+        try:
+            return self._encode(facts)  # a fact sheet from derive_facts has every fact
+        except KeyError:
+            return self._encode_missing(facts)  # any other: a missing fact is unknown
 
 
 def encode_facts(facts: Mapping[str, FactValue], registry: FactRegistry,

@@ -12,11 +12,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import os
 import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
@@ -193,11 +194,23 @@ class _Effects:
     approvals: tuple[tuple[str, str], ...]
     """(kind, its ``approval.<kind>`` fact) of every approval the fired rules ask for."""
     obligation_ids: tuple[str, ...]
+    read: Callable[[Mapping[str, FactValue]], tuple[FactValue, ...]]
+    """The values of ``reads`` from a fact sheet, as one tuple (``operator.itemgetter``, in C)."""
     reads: tuple[str, ...]
     """Every fact the assembly reads for this set of rules: the facts each fired rule's condition
     reads (its reason shows them), those its obligations read (satisfied or not, due date), the
     fail-closed test's, the options' validity and the approvals'. The assembly is a function of
     these values, the mechanisms listed and the planned date, and nothing else."""
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, FactValue]], tuple[FactValue, ...]]:
+    """itemgetter of ``names`` that always returns a tuple (itemgetter of one name returns the value)."""
+    if len(names) == 1:
+        single = operator.itemgetter(names[0])
+        return lambda facts: (single(facts),)
+    if not names:
+        return lambda facts: ()
+    return operator.itemgetter(*names)
 
 
 def _effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
@@ -243,6 +256,7 @@ def _effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
         approvals=approvals,
         obligation_ids=obligation_ids,
         reads=tuple(reads),
+        read=_getter(tuple(reads)),
     )
 
 
@@ -482,9 +496,13 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         effects = plan.effects[fired_key] = _effects_of(fired_key, plan)
     # The key holds every input of _assemble: the fired rules, the values of every fact it reads,
     # and what a missing-mechanism message quotes (the mechanisms listed and the planned date).
+    try:
+        values = effects.read(facts)
+    except KeyError:  # a fact sheet not from derive_facts may lack a fact: unknown, as .get says
+        values = tuple([facts.get(name) for name in effects.reads])
     key = (fired_key, request.planned_date,
            tuple([(m.type, m.reference) for m in request.safeguards.mechanisms]) if effects.options else (),
-           *[facts.get(name) for name in effects.reads])
+           values)
     assembled = plan.assembled.get(key)
     if assembled is None:
         if len(plan.assembled) >= CACHE_LIMIT:

@@ -76,7 +76,7 @@ def test_the_check_can_fail_a_stale_cache(engine: Engine, monkeypatch: pytest.Mo
     def effects_without_reads(fired_ids: Any, plan: Any) -> Any:
         import dataclasses
 
-        return dataclasses.replace(original(fired_ids, plan), reads=())
+        return dataclasses.replace(original(fired_ids, plan), reads=(), read=lambda facts: ())
 
     monkeypatch.setattr(decide_module, "_effects_of", effects_without_reads)
     with pytest.raises(AssertionError):

@@ -69,3 +69,19 @@ def test_one_mechanism_gives_the_facts_the_general_path_gives() -> None:
         assert facts_one == facts_twice, (mech_type, effective, filed, expires)
         checked += 1
     assert checked == len(MECHANISM_TYPES) * len(dates)
+
+
+def test_the_encoder_reads_a_missing_fact_as_unknown() -> None:
+    """The generated encoder subscripts the fact sheet; a sheet without some fact (not one from
+    derive_facts) is encoded as if that fact were unknown (None), not refused."""
+    from engine.compiler import FactEncoder
+    from engine.facts import FactRegistry
+
+    encoder = FactEncoder(FactRegistry())
+    facts = derive_facts(TransferRequest.model_validate(base_request()), PriorCounts(), {}, {})
+    facts["exemption"] = frozenset({"under_threshold"})
+    full = encoder.encode(facts)
+    for name in ("exemption", "exporter.processes_subjects", "planned_date", "purpose", "data.tags"):
+        lacking = {key: value for key, value in facts.items() if key != name}
+        assert encoder.encode(lacking) == encoder.encode({**lacking, name: None}), name
+        assert encoder.encode(lacking) != full or facts[name] in (None, frozenset()), name

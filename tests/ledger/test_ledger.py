@@ -170,7 +170,7 @@ def test_migrations_create_exactly_the_tables_the_code_queries(ledger: Ledger) -
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         assert conn.execute(select(func.count()).select_from(transfers)).scalar() == 0
     assert differences == []
-    assert revision == "0002"
+    assert revision == "0003"
 
 
 def test_ping_reports_an_unreachable_database_as_unavailable(tmp_path: Path) -> None:
@@ -187,3 +187,44 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     store = Ledger(f"sqlite:///{tmp_path / 'wal.db'}")
     with store.sql_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_a_ledger_written_at_revision_0002_upgrades_with_its_counts(tmp_path: Path, ledger_engine: Engine) -> None:
+    from alembic import command
+
+    from engine.ledger.database import _alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    first = Ledger(url)
+    first.submit(ledger_engine, transfer("OLD-1", 4_000))
+    first.submit(ledger_engine, transfer("OLD-2", 6_000))
+    with first.sql_engine.begin() as conn:  # as a ledger written before revision 0003 stands
+        command.downgrade(_alembic_config(conn), "0002")
+        assert "ix_transfers_counting" in {row[1] for row in conn.exec_driver_sql("PRAGMA index_list(transfers)")}
+    first.close()
+    reopened = Ledger(url)
+    try:
+        with reopened.sql_engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+            names = {row[1] for row in conn.exec_driver_sql("PRAGMA index_list(transfers)")}
+        assert "ix_transfers_counts" in names and "ix_transfers_counting" not in names
+        assert reopened.counts(EXPORTER, 2026)["personal_subjects"] == 10_000
+        assert reopened.verify().ok
+    finally:
+        reopened.close()
+
+
+def test_counting_reads_the_covering_index_alone_on_sqlite(tmp_path: Path, ledger_engine: Engine) -> None:
+    """The counts read no table row (rows carry the request and decision texts): the plan says so."""
+    from engine.ledger.store import _PRIOR_SQL_SQLITE
+
+    store = Ledger(f"sqlite:///{tmp_path / 'plan.db'}")
+    try:
+        store.submit(ledger_engine, transfer("PLAN-1", 1_000))
+        with store.sql_engine.connect() as conn:
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + _PRIOR_SQL_SQLITE,
+                                        {"e": EXPORTER, "yes": True, "y": 2026, "py": 2025}).all()
+        details = [row[-1] for row in plan if "transfers" in row[-1] and " t " not in row[-1]]
+        assert details and all("COVERING INDEX ix_transfers_counts" in d for d in details), plan
+    finally:
+        store.close()

@@ -105,8 +105,9 @@ def server_hung_up(conn: Connection) -> bool:
     pg = _driver(conn)
     if pg is None or pg.closed:
         return True
-    readable, _, _ = select.select([pg.fileno()], [], [], 0)
-    return bool(readable)
+    poller = select.poll()  # not select.select: that refuses descriptors from 1024 on
+    poller.register(pg.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 @contextmanager

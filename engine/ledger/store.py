@@ -238,9 +238,15 @@ class Ledger:
                 yield sqlite_conn
             return
         kept, self._kept = self._kept, None
-        if kept is not None and (time.monotonic() - kept[1] > KEEP_SECONDS or group_io.server_hung_up(kept[0])):
-            kept[0].close()
-            kept = None
+        if kept is not None:
+            try:
+                stale = time.monotonic() - kept[1] > KEEP_SECONDS or group_io.server_hung_up(kept[0])
+            except (OSError, ValueError):  # the socket cannot even be polled: not to be trusted
+                kept[0].invalidate()
+                stale = True
+            if stale:
+                kept[0].close()  # back to the pool, whose checkout pings it (or drops it, invalidated)
+                kept = None
         conn: Connection | None = None
         try:
             conn = kept[0] if kept is not None else \

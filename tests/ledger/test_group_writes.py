@@ -76,6 +76,38 @@ def test_a_kept_connection_the_server_ended_is_not_used(postgres_url: str, ledge
 
 
 @pytest.mark.postgres
+def test_a_kept_connection_on_a_descriptor_above_1023_is_checked_and_used(postgres_url: str,
+                                                                          ledger_engine: Engine) -> None:
+    """A busy worker has many sockets open, so its database connection may sit on a descriptor of 1024
+    or more, which select() refuses (it failed the group with ValueError and leaked the connection)."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.skip(f"the open-file limit ({hard}) does not allow a descriptor above 1023")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    fillers = []
+    ledger = None
+    try:
+        while len(fillers) < 1100:  # every low descriptor taken: the next socket gets a high one
+            fillers.append(os.open(os.devnull, os.O_RDONLY))
+        ledger = Ledger(postgres_url)
+        ledger.submit(ledger_engine, transfer("FD-1", 15_000))
+        kept = ledger._kept
+        assert kept is not None and group_io._driver(kept[0]).fileno() >= 1024  # type: ignore[union-attr]
+        assert group_io.server_hung_up(kept[0]) is False
+        ledger.submit(ledger_engine, transfer("FD-2", 15_000))
+        assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 30_000
+    finally:
+        if ledger is not None:
+            ledger.close()
+        for descriptor in fillers:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.postgres
 def test_the_locks_taken_with_the_reads_are_held_until_the_writes_commit(postgres_url: str) -> None:
     """On PostgreSQL a group's reads (BEGIN, exporter locks, chain head FOR UPDATE) and its writes (with
     COMMIT) are two pipelines with the driver in autocommit mode: the transaction, and its locks, must

@@ -145,6 +145,17 @@ def _validation_problems(error: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
+def baygate_problem(exc: BaygateError) -> JSONResponse:
+    """The answer to an engine or ledger error (a database that is down: 503 with Retry-After)."""
+    if isinstance(exc, RulePackError):
+        return JSONResponse(rule_pack_problem(exc), status_code=422, media_type=PROBLEM_MEDIA_TYPE)
+    if isinstance(exc, InputError):
+        return JSONResponse(input_problem(exc.problems), status_code=422, media_type=PROBLEM_MEDIA_TYPE)
+    status, slug = status_of(exc)
+    headers = {"Retry-After": "5"} if status == 503 else {}
+    return problem_response(status, slug, str(exc), headers)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers; after this no error leaves the service as anything but a problem."""
 
@@ -160,15 +171,7 @@ def install(app: FastAPI) -> None:
 
     async def on_baygate(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, BaygateError)
-        if isinstance(exc, RulePackError):
-            body = rule_pack_problem(exc)
-            return JSONResponse(body, status_code=422, media_type=PROBLEM_MEDIA_TYPE)
-        if isinstance(exc, InputError):
-            body = input_problem(exc.problems)
-            return JSONResponse(body, status_code=422, media_type=PROBLEM_MEDIA_TYPE)
-        status, slug = status_of(exc)
-        headers = {"Retry-After": "5"} if status == 503 else {}
-        return problem_response(status, slug, str(exc), headers)
+        return baygate_problem(exc)
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

@@ -34,9 +34,9 @@ from api.http.deps import (
 )
 from api.http.encode import EXAMPLE_NOTHING_IN_PLACE, EXAMPLE_REQUEST, decision_json, dumps
 from api.http.lifecycle import engine_for
-from api.http.problems import Problem, ProblemError, input_problem, responses
+from api.http.problems import Problem, ProblemError, baygate_problem, input_problem, responses
 from api.http.security import SUBMITTER
-from engine.errors import FieldProblem, problems_from_validation
+from engine.errors import BaygateError, FieldProblem, problems_from_validation
 from engine.evaluator import Engine
 from engine.facts import PriorCounts
 from engine.models import Decision, TransferRequest
@@ -88,9 +88,11 @@ class DryRunLane:
     process). For a request that would pass every dependency of ``evaluate`` (a key with the
     submitter role, ``Content-Type: application/json``, a body that validates, no query string) the
     lane reads the same headers, validates the same model and calls the same endpoint. Anything else
-    (no key or a wrong one, a bad body, ``?as_of=``, another content type), and any error while
-    deciding (a database that is down, a bug), goes the standard way with the body untouched: every
-    error answer is the app's own problem, and the OpenAPI is generated from the declared route.
+    (no key or a wrong one, a header sent twice, a bad body, ``?as_of=``, another content type), and
+    any unexpected error while deciding, goes the standard way with the body untouched; an engine or
+    ledger error (a database that is down) is answered by the app's own handler
+    (``problems.baygate_problem``) rather than waited on twice. Every error answer is the app's own
+    problem, and the OpenAPI is generated from the declared route.
     GuardMiddleware has read the body (``BODY_SCOPE_KEY``) and measures the request as before.
     """
 
@@ -102,8 +104,11 @@ class DryRunLane:
         body = scope.get(BODY_SCOPE_KEY)
         if (body is not None and scope["path"] == "/v1/evaluate" and scope["method"] == "POST"
                 and not scope["query_string"] and not scope.get("root_path")):
+            response: Response | None
             try:
                 response = await _dry_run_common_case(scope, body, self.state)
+            except BaygateError as exc:  # a database that is down: answered as the app's handler does,
+                response = baygate_problem(exc)  # not waited on a second time the standard way
             except Exception:  # decided again the standard way, whose handlers answer (and log) it
                 response = None
             if response is not None:
@@ -117,6 +122,7 @@ async def _dry_run_common_case(scope: Scope, body: bytes, state: ServiceState) -
     """The answer to a request that passes every dependency of ``evaluate``, or None to go the
     standard way (which then gives the same answer or the problem FastAPI's checks give)."""
     authorization = content_type = language = None
+    seen = 0
     for name, value in scope["headers"]:
         if name == b"authorization":
             authorization = value.decode("latin-1")
@@ -124,6 +130,11 @@ async def _dry_run_common_case(scope: Scope, body: bytes, state: ServiceState) -
             content_type = value
         elif name == b"accept-language":
             language = value.decode("latin-1")
+        else:
+            continue
+        seen += 1
+    if seen != (authorization is not None) + (content_type is not None) + (language is not None):
+        return None  # one of them repeated: which copy counts is the standard way's to say
     if content_type != b"application/json":
         return None
     keys = state.settings.keys

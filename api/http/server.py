@@ -104,10 +104,33 @@ else:
             _no_delay(transport)
             super().connection_made(transport)  # type: ignore[arg-type]
 
+        _recent: tuple[OneWriteTransport, ...] = ()
+
         def on_headers_complete(self) -> None:
             super().on_headers_complete()
             cycle = self.cycle
             if cycle is not None and not isinstance(cycle.transport, OneWriteTransport):
-                cycle.transport = OneWriteTransport(cycle.transport, self.loop)  # type: ignore[assignment]
+                wrapper = OneWriteTransport(cycle.transport, self.loop)
+                cycle.transport = wrapper  # type: ignore[assignment]
+                self._recent = (*self._recent[-1:], wrapper)
+
+        def _flush_held(self) -> None:
+            """The protocol itself writes to and closes the socket in a few places (a malformed
+            pipelined request's 400, a graceful shutdown, a keep-alive timeout): a head a wrapper still
+            holds (a response without a body, until the next turn of the loop) must leave first."""
+            for wrapper in self._recent:
+                wrapper.flush()
+
+        def send_400_response(self, msg: str) -> None:
+            self._flush_held()
+            super().send_400_response(msg)
+
+        def shutdown(self) -> None:
+            self._flush_held()
+            super().shutdown()
+
+        def timeout_keep_alive_handler(self) -> None:
+            self._flush_held()
+            super().timeout_keep_alive_handler()
 
     HTTP_PROTOCOL = "api.http.server:NoDelayHttpToolsProtocol"

@@ -127,3 +127,19 @@ def test_common_case_is_measured_by_route_template(server: Server) -> None:
     for _ in range(3):
         assert submitter.post("/v1/evaluate", json=make_request()).status_code == 200
     assert count() == before + 3
+
+
+def test_a_repeated_header_gets_the_standard_answer(server: Server) -> None:
+    """With a header sent twice the standard way reads the first copy; the lane must not answer from
+    another: an auditor key followed by a submitter key is refused (403) whichever way it goes."""
+    from tests.http.conftest import AUDITOR_KEY, SUBMITTER_KEY
+
+    body = json.dumps(make_request()).encode()
+    client = server.client()
+    twice = [("Authorization", f"Bearer {AUDITOR_KEY}"), ("Authorization", f"Bearer {SUBMITTER_KEY}"),
+             ("Content-Type", "application/json")]
+    assert client.post("/v1/evaluate", content=body, headers=twice).status_code == 403
+    languages = [("Authorization", f"Bearer {SUBMITTER_KEY}"), ("Content-Type", "application/json"),
+                 ("Accept-Language", "en"), ("Accept-Language", "zh-Hant")]
+    answer = client.post("/v1/evaluate", content=body, headers=languages)
+    assert answer.status_code == 200 and answer.headers["content-language"] == "en"

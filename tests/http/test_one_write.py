@@ -94,3 +94,23 @@ def test_a_large_body_follows_its_head_without_being_copied() -> None:
         assert real.writes == [head, body]  # nothing left to flush
 
     _with_loop(run)
+
+
+def test_a_held_head_leaves_before_the_protocol_closes_the_connection() -> None:
+    """uvicorn's protocol closes the socket itself on a graceful shutdown or a keep-alive timeout; a
+    head still held (a response without a body, until the next turn of the loop) must leave first."""
+    from api.http.server import NoDelayHttpToolsProtocol
+
+    for ending in ("shutdown", "timeout_keep_alive_handler"):
+        async def run(loop: asyncio.AbstractEventLoop, ending: str = ending) -> None:
+            real = FakeTransport()
+            wrapper = OneWriteTransport(real, loop)  # type: ignore[arg-type]
+            wrapper.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            protocol = object.__new__(NoDelayHttpToolsProtocol)  # only what these two methods read
+            protocol.cycle = None
+            protocol.transport = real  # type: ignore[assignment]
+            protocol._recent = (wrapper,)
+            getattr(protocol, ending)()
+            assert real.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"] and real.closed, ending
+
+        _with_loop(run)

@@ -5,6 +5,10 @@ index on (exporter, year) alone each matching row was fetched from the table, wh
 decision texts make rows a few kilobytes: 19 ms for 15,000 matching rows on SQLite, measured; with
 the counted columns in the index (a covering index, both databases) 2.2 ms.
 
+On PostgreSQL the index is built inside the upgrade's transaction (migrations run under one lock so
+that replicas starting together upgrade once), which holds writes to ``transfers`` while it builds:
+upgrade a large ledger with ``baygate db upgrade`` before the new version serves.
+
 Revision ID: 0003
 Revises: 0002
 """

@@ -279,18 +279,14 @@ def direction_of(exporter: Party, recipient: Party) -> str:
 
 
 def gba_pair_of(exporter: Party, recipient: Party) -> str:
-    for mainland, other in ((exporter, recipient), (recipient, exporter)):
-        if in_gba_mainland(mainland):
-            if other.jurisdiction == "HK":
-                return "mainland_hk"
-            if other.jurisdiction == "MO":
-                return "mainland_mo"
-    return "none"
+    return _gba_pair(in_gba_mainland(exporter), in_gba_mainland(recipient), exporter.jurisdiction,
+                     recipient.jurisdiction)
 
 
 def _gba_pair(exporter_mainland: bool, recipient_mainland: bool, exporter_jurisdiction: str,
               recipient_jurisdiction: str) -> str:
-    """:func:`gba_pair_of` from flags derive has worked out already (same answer, tested)."""
+    """mainland_hk: one party in the nine Mainland GBA cities and the other in Hong Kong; mainland_mo:
+    the same with Macao; none otherwise. From flags derive works out once per party."""
     for mainland, other in ((exporter_mainland, recipient_jurisdiction), (recipient_mainland, exporter_jurisdiction)):
         if mainland:
             if other == "HK":
@@ -350,7 +346,7 @@ def _mechanism_valid(mech: Mechanism, on: dt.date, policy: MechanismPolicy | Non
         return False
     if policy is not None:
         return policy.valid(mech.effective_on, mech.filed_on, mech.expires_on, on)
-    return mech.expires_on is None or on <= mech.expires_on
+    return _valid_under(None, mech.effective_on, mech.filed_on, mech.expires_on, on)
 
 
 def _valid_under(policy: MechanismPolicy | None, effective: dt.date, filed: dt.date | None,

@@ -1,4 +1,5 @@
-"""Fact derivation: the per-decision shortcuts give the answers of the plain definitions."""
+"""Fact derivation: the per-decision shortcuts give the answers of the plain definitions, and the GBA
+pair is right place by place."""
 
 from __future__ import annotations
 
@@ -85,3 +86,13 @@ def test_the_encoder_reads_a_missing_fact_as_unknown() -> None:
         lacking = {key: value for key, value in facts.items() if key != name}
         assert encoder.encode(lacking) == encoder.encode({**lacking, name: None}), name
         assert encoder.encode(lacking) != full or facts[name] in (None, frozenset()), name
+
+
+def test_gba_pairs_by_place() -> None:
+    expected = {(("CN", "Shenzhen"), ("HK", None)): "mainland_hk", (("HK", None), ("CN", " 深圳市 ")): "mainland_hk",
+                (("CN", "廣州"), ("MO", None)): "mainland_mo", (("MO", None), ("CN", "Shenzhen")): "mainland_mo",
+                (("CN", "Shanghai"), ("HK", None)): "none", (("HK", None), ("CN", "Shanghai")): "none",
+                (("CN", "Shenzhen"), ("CN", "廣州")): "none", (("US", "Guangzhou"), ("HK", None)): "none",
+                (("HK", None), ("MO", None)): "none", (("CN", "Shenzhen"), ("SG", None)): "none"}
+    for ((ej, ec), (rj, rc)), pair in expected.items():
+        assert gba_pair_of(party(ej, ec, 1), party(rj, rc, 2)) == pair, (ej, ec, rj, rc)

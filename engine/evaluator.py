@@ -91,6 +91,7 @@ class Engine:
              for ruleset in self.compiled.stages[stage] if ruleset.rule_ids]
             for stage in sorted(self.compiled.stages)]
         self._stages = [stage for stage in self._stages if stage]
+        self._rulesets_by_day: dict[dt.date, tuple[tuple[str, ...], ...]] = {}
 
     @classmethod
     def from_directory(cls, directory: Path | str, options: Mapping[str, Any] | None = None) -> Engine:
@@ -107,9 +108,7 @@ class Engine:
         encoded = self._encoder.encode(facts)
         fired: list[str] = []
         fire = rete.fire
-        on = facts["planned_date"]
-        for stage in self._stages:
-            names = [name for name, start, end in stage if start <= on and (end is None or on <= end)]
+        for names in self._rulesets_on(facts["planned_date"]):
             if not names:
                 continue
             fired_now = fire(names, encoded)
@@ -123,6 +122,17 @@ class Engine:
                 if self._exemption_any is not None:
                     encoded[self._exemption_any] = 1
         return fired
+
+    def _rulesets_on(self, on: dt.date) -> tuple[tuple[str, ...], ...]:
+        """Per stage, the rulesets with a rule in force on ``on``; worked out once per day (bounded)."""
+        names = self._rulesets_by_day.get(on)
+        if names is None:
+            if len(self._rulesets_by_day) >= 4096:
+                self._rulesets_by_day.clear()
+            names = self._rulesets_by_day[on] = tuple(
+                tuple(name for name, start, end in stage if start <= on and (end is None or on <= end))
+                for stage in self._stages)
+        return names
 
     def evaluate(self, request: TransferRequest, prior: PriorCounts | None = None,
                  as_of: dt.date | None = None) -> Decision:

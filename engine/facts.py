@@ -382,6 +382,8 @@ for _keys in _MECHANISM_KEYS.values():
     _MECHANISMS_NONE.update({_keys[0]: False, _keys[1]: False, _keys[2]: False, _keys[3]: None})
 _APPROVAL_KEYS = {kind: f"approval.{kind}" for kind in APPROVAL_KINDS}
 _APPROVALS_NONE = dict.fromkeys(_APPROVAL_KEYS.values(), False)
+_NOTHING_IN_PLACE: dict[str, FactValue] = {**_MECHANISMS_NONE, **_APPROVALS_NONE}
+"""No mechanism and no approval: the facts before the request's safeguards are read."""
 _OPTION_KEYS: dict[str, str] = {}
 
 
@@ -483,7 +485,7 @@ def derive_facts_and_tally(
     _party_facts(facts, _ROLE_KEYS["exporter"], exporter, exporter_city, exporter_mainland)
     _party_facts(facts, _ROLE_KEYS["recipient"], recipient, recipient_city, recipient_mainland)
     facts.update(tagged)
-    facts.update(_MECHANISMS_NONE)
+    facts.update(_NOTHING_IN_PLACE)
     mechanisms = safeguards.mechanisms
     if len(mechanisms) == 1:  # the usual case, without grouping by type
         mech = mechanisms[0]
@@ -505,7 +507,6 @@ def derive_facts_and_tally(
             facts[valid] = any(_mechanism_valid(m, on, policy) for m in listed)
             facts[filed] = any(m.filed_on is not None and m.filed_on <= on for m in in_effect)
             facts[effective_on] = max((m.effective_on for m in in_effect), default=None)
-    facts.update(_APPROVALS_NONE)
     for approval in safeguards.approvals:
         if approval.granted_on <= on:
             facts[_APPROVAL_KEYS[approval.kind]] = True

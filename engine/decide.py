@@ -213,6 +213,16 @@ def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, FactValue]], tuple
     return operator.itemgetter(*names)
 
 
+def _values(read: Callable[[Mapping[str, FactValue]], tuple[FactValue, ...]], names: tuple[str, ...],
+            facts: Mapping[str, FactValue]) -> tuple[FactValue, ...]:
+    """The values of ``names`` (``read`` is their getter); a fact sheet not from derive_facts may lack
+    a fact, which then reads as unknown, as ``.get`` says."""
+    try:
+        return read(facts)
+    except KeyError:
+        return tuple([facts.get(name) for name in names])
+
+
 def _effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
     by_id, order = plan.by_id, plan.order
     fired = sorted((by_id[rule_id] for rule_id in dict.fromkeys(fired_ids)), key=lambda rule: order[rule.id])
@@ -278,6 +288,8 @@ class _Plan:
     by_id: dict[str, RuleSpec]
     order: dict[str, tuple[tuple[int, int], int]]
     reads: dict[str, tuple[str, ...]]
+    readers: dict[str, Callable[[Mapping[str, FactValue]], tuple[FactValue, ...]]]
+    """Rule id -> the getter of the facts its condition reads (``reads``), as one tuple."""
     kinds: dict[str, str]
     satisfied: dict[str, Condition | None]
     """Obligation id -> its ``satisfied_when`` in negation normal form."""
@@ -313,6 +325,7 @@ def _plan(pack_set: PackSet) -> _Plan:
             by_id={rule.id: rule for rule in pack_set.rules},
             order={rule.id: (_precedence(rule), position) for position, rule in enumerate(pack_set.rules)},
             reads={rule.id: tuple(sorted(facts_read(rule.when))) for rule in pack_set.rules},
+            readers={rule.id: _getter(tuple(sorted(facts_read(rule.when)))) for rule in pack_set.rules},
             kinds={rule.id: rule.then.kind for rule in pack_set.rules},
             satisfied={oid: None if spec.satisfied_when is None else negation_normal_form(spec.satisfied_when)
                        for oid, spec in pack_set.obligations.items()},
@@ -339,7 +352,8 @@ flat over millions of evaluations (DESIGN section 9)."""
 
 def _reason(rule: RuleSpec, facts: Mapping[str, FactValue], plan: _Plan) -> Reason:
     reads = plan.reads[rule.id]
-    key = (rule.id, *[facts.get(name) for name in reads])
+    values = _values(plan.readers[rule.id], reads, facts)
+    key = (rule.id, values)
     reason = plan.reasons.get(key)
     if reason is None:
         if len(plan.reasons) >= CACHE_LIMIT:
@@ -350,7 +364,7 @@ def _reason(rule: RuleSpec, facts: Mapping[str, FactValue], plan: _Plan) -> Reas
             "message": rule.message,
             "citation": rule.cite,
             "unsure": rule.unsure,
-            "facts": {name: describe_value(value) for name, value in zip(reads, key[1:], strict=True)},
+            "facts": {name: describe_value(value) for name, value in zip(reads, values, strict=True)},
         })
     return reason
 
@@ -496,10 +510,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         effects = plan.effects[fired_key] = _effects_of(fired_key, plan)
     # The key holds every input of _assemble: the fired rules, the values of every fact it reads,
     # and what a missing-mechanism message quotes (the mechanisms listed and the planned date).
-    try:
-        values = effects.read(facts)
-    except KeyError:  # a fact sheet not from derive_facts may lack a fact: unknown, as .get says
-        values = tuple([facts.get(name) for name in effects.reads])
+    values = _values(effects.read, effects.reads, facts)
     key = (fired_key, request.planned_date,
            tuple([(m.type, m.reference) for m in request.safeguards.mechanisms]) if effects.options else (),
            values)

@@ -263,7 +263,12 @@ def in_gba_mainland(party: Party) -> bool:
 
 
 def in_gba(party: Party) -> bool:
-    return in_gba_mainland(party) or party.jurisdiction in ("HK", "MO")
+    return _in_gba(in_gba_mainland(party), party.jurisdiction)
+
+
+def _in_gba(in_gba_mainland: bool, jurisdiction: str) -> bool:
+    """In the Greater Bay Area: one of the nine Mainland cities, Hong Kong or Macao."""
+    return in_gba_mainland or jurisdiction in ("HK", "MO")
 
 
 def direction_of(exporter: Party, recipient: Party) -> str:
@@ -304,7 +309,7 @@ def _party_facts(facts: dict[str, FactValue], keys: tuple[str, ...], party: Part
     facts[keys[3]] = party.ciio
     facts[keys[4]] = (party.sector or "").strip().lower()
     facts[keys[5]] = (party.zone or "").strip().lower()
-    facts[keys[6]] = mainland or party.jurisdiction in ("HK", "MO")
+    facts[keys[6]] = _in_gba(mainland, party.jurisdiction)
     facts[keys[7]] = mainland
 
 

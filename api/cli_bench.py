@@ -53,7 +53,7 @@ def bench(
     rounds: Annotated[int | None, typer.Option("--rounds", min=1, hidden=True)] = None,
     rss_evaluations: Annotated[int | None, typer.Option("--rss-evaluations", min=1, hidden=True)] = None,
     seconds: Annotated[float | None, typer.Option("--seconds", min=0.5, hidden=True,
-                                                  help="HTTP and ledger load seconds.")] = None,
+                                                  help="HTTP, batch and ledger load seconds.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, max=10_000, hidden=True)] = None,
 ) -> None:
     """Measure decisions, HTTP, batch, ledger and memory on this machine (DESIGN section 9)."""
@@ -71,7 +71,7 @@ def bench(
     if rss_evaluations is not None:
         changes["rss_evaluations"] = rss_evaluations
     if seconds is not None:
-        changes.update(http_seconds=seconds, ledger_seconds=seconds)
+        changes.update(http_seconds=seconds, batch_seconds=seconds, ledger_seconds=seconds)
     if batch_size is not None:
         changes.update(batch_size=batch_size, batch_sizes=tuple(s for s in (1, 10, 100) if s <= batch_size))
     settings = dataclasses.replace(settings, **changes)

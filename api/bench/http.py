@@ -180,9 +180,16 @@ def dry_runs(url: str, seconds: float, connections: int, tmp: Path, python: bool
     return figures
 
 
-def batch(url: str, size: int, rounds: int) -> float:
-    """Decisions per second through POST /v1/evaluate/batch, ``size`` requests a call."""
-    import httpx
+def batch(url: str, size: int, seconds: float, min_calls: int = 3) -> dict[str, Any]:
+    """Decisions per second through POST /v1/evaluate/batch, ``size`` requests a call, one call after
+    another on one keep-alive connection for at least ``seconds`` (and ``min_calls`` calls), after one
+    call to warm up. The figure is all the decisions over all the time; each call's own rate is kept
+    too, so the spread between calls (large on a shared VM) is reported with it.
+
+    The client is the standard library's ``http.client``: a 1,000-item answer is about 12 MB, and
+    httpx's pure-Python HTTP parser took 14-18 ms to read it against 8-12 ms for ``http.client``
+    (measured): time in which the worker waits for the client, not work of the worker's."""
+    import http.client
 
     requests = []
     for i in range(size):  # distinct references and a few exporters, as a real batch would have
@@ -191,9 +198,25 @@ def batch(url: str, size: int, rounds: int) -> float:
         requests.append(item)
     body = json.dumps({"requests": requests}).encode()
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
-    with httpx.Client(base_url=url, headers=headers, timeout=300) as client:
-        client.post("/v1/evaluate/batch", content=body).raise_for_status()
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=300)
+
+    def call() -> float:
         started = time.perf_counter()
-        for _ in range(rounds):
-            client.post("/v1/evaluate/batch", content=body).raise_for_status()
-        return size * rounds / (time.perf_counter() - started)
+        connection.request("POST", "/v1/evaluate/batch", body, headers)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"POST /v1/evaluate/batch answered {response.status}")
+        return time.perf_counter() - started
+
+    try:
+        call()
+        durations: list[float] = []
+        while len(durations) < min_calls or sum(durations) < seconds:
+            durations.append(call())
+    finally:
+        connection.close()
+    rates = sorted(size / d for d in durations)
+    return {"decisions_per_s": size * len(durations) / sum(durations), "calls": len(durations),
+            "call_min_per_s": rates[0], "call_max_per_s": rates[-1]}

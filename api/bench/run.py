@@ -27,7 +27,8 @@ class Settings:
     http_seconds: float = 10.0
     connections: int = 16
     batch_size: int = 1000
-    batch_rounds: int = 5
+    batch_seconds: float = 10.0
+    """Batches are sent one after another for at least this long (see http.batch)."""
     ledger_seconds: float = 5.0
     threads: int = 8
     postgres_url: str | None = None
@@ -38,7 +39,7 @@ class Settings:
     batch_sizes: tuple[int, ...] = (1, 10, 100, 1000)
 
 
-QUICK = Settings(rounds=40, rss_evaluations=100_000, rss_scale=10, http_seconds=5.0, batch_rounds=3,
+QUICK = Settings(rounds=40, rss_evaluations=100_000, rss_scale=10, http_seconds=5.0, batch_seconds=4.0,
                  ledger_seconds=3.0)
 FULL = Settings(scaling=True)
 
@@ -103,8 +104,10 @@ def _collect(settings: Settings, say: Callable[[str], None], rules: Path) -> dic
                                   f"{settings.http_seconds:g} s"
             say("HTTP batch ...")
             result["batch_size"] = settings.batch_size
-            result["batch_decisions_per_s"] = round(http.batch(server.url, settings.batch_size,
-                                                               settings.batch_rounds), 1)
+            figures = http.batch(server.url, settings.batch_size, settings.batch_seconds)
+            result["batch_decisions_per_s"] = round(figures["decisions_per_s"], 1)
+            result["batch_calls"] = figures["calls"]
+            result["batch_call_spread_per_s"] = [round(figures["call_min_per_s"]), round(figures["call_max_per_s"])]
             say("HTTP reference: a validate-only FastAPI endpoint ...")
             with http.BaselineServer() as baseline:
                 http.warm_up(baseline.url)
@@ -112,8 +115,8 @@ def _collect(settings: Settings, say: Callable[[str], None], rules: Path) -> dic
             result["http_validate_only_per_s"] = round(reference["rps"], 1)
             if settings.scaling:
                 result["batch_scaling"] = [
-                    {"batch_size": size, "decisions_per_s": round(http.batch(
-                        server.url, size, max(2, min(200, 2000 // size))), 1)}
+                    {"batch_size": size, "decisions_per_s": round(
+                        http.batch(server.url, size, 2.0)["decisions_per_s"], 1)}
                     for size in settings.batch_sizes]
     else:
         result.update(http_decisions_per_s=None, http_p99_ms=None, batch_decisions_per_s=None)

@@ -44,6 +44,10 @@ def test_bench_quick_json_has_every_figure(postgres_url: str) -> None:
             assert value > 0, (key, value)
     assert result["audit_ok_sqlite"] is True and result["audit_ok_postgres"] is True
     assert result["http_errors"] == 0
+    # Batches are timed over several calls, and the spread between calls is reported with the figure.
+    assert isinstance(result["batch_calls"], int) and result["batch_calls"] >= 3
+    low, high = result["batch_call_spread_per_s"]  # type: ignore[misc]
+    assert 0 < low <= high
 
 
 def test_synthetic_packs_load_and_compile() -> None:

@@ -85,16 +85,42 @@ def _memo_json(value: Any) -> bytes:
     return encoded
 
 
+_PARTS: dict[tuple[int, ...], tuple[tuple[Any, ...], bytes]] = {}
+
+
+def _parts_json(reasons: list[Any], missing: list[Any], obligations: list[Any]) -> bytes:
+    """``"reasons":[...],"missing":[...],"obligations":[...]`` as one piece, by the identities of the
+    items: the engine hands out the same reasons, missing items and obligation results together for
+    every request that fires the same rules on the same facts, so the three lists (about 10 KB of a
+    12 KB decision) are encoded once per set rather than item by item (about 5 us a decision, measured).
+    The entry holds the items, so no id in a cached key can be reused by another object."""
+    key = (*map(id, reasons), 0, *map(id, missing), 0, *map(id, obligations))  # ids are never 0
+    entry = _PARTS.get(key)
+    if entry is not None:
+        return entry[1]
+    if len(_PARTS) >= _MEMO_LIMIT:
+        _PARTS.clear()
+    encoded = b"".join((
+        _KEYS["reasons"], b"[", b",".join([_memo_json(item) for item in reasons]), b"]",
+        _KEYS["missing"], b"[", b",".join([_memo_json(item) for item in missing]), b"]",
+        _KEYS["obligations"], b"[", b",".join([_memo_json(item) for item in obligations]), b"]"))
+    _PARTS[key] = ((*reasons, *missing, *obligations), encoded)
+    return encoded
+
+
 def _fast_json(decision: Decision) -> bytes:
     """What ``model_dump_json`` writes (same serializer, part by part, byte for byte: a test compares
     them), with the parts the engine reuses between decisions encoded once."""
     values = decision.__dict__
     parts = []
     for name in _FIELDS:
+        if name == "reasons":
+            parts.append(_parts_json(values["reasons"], values["missing"], values["obligations"]))
+            continue
+        if name in ("missing", "obligations"):
+            continue
         parts.append(_KEYS[name])
-        if name in ("reasons", "obligations", "missing"):
-            parts.append(b"[" + b",".join([_memo_json(item) for item in values[name]]) + b"]")
-        elif name == "rules":
+        if name == "rules":
             parts.append(_memo_json(values[name]))
         else:
             parts.append(to_json(values[name]))

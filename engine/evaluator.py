@@ -9,6 +9,7 @@ fact sheet into its durable-rules rulesets.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,26 @@ from engine import rete
 from engine.compiler import CompiledPackSet, FactEncoder, compile_pack_set, key_of
 from engine.decide import Evaluation, decide
 from engine.errors import BaygateError
-from engine.facts import EXEMPTION_IDS, PriorCounts, derive_facts_and_tally
+from engine.facts import EXEMPTION_IDS, PriorCounts, derive_facts_and_tally, option_facts
 from engine.models import Decision, TransferRequest
 from engine.rulespec import PackSet, load_pack_set
 
 OptionValue = bool | int | str
 _NO_PRIOR = PriorCounts()
+
+
+_TODAY: tuple[int, dt.date] = (0, dt.date.fromtimestamp(0))
+
+
+def _today() -> dt.date:
+    """``date.today()`` (local time), worked out once per second rather than once per evaluation. The
+    pair is replaced in one assignment, so a thread never reads one second with another's day."""
+    global _TODAY
+    second = int(time.time())
+    today = _TODAY
+    if today[0] != second:
+        today = _TODAY = (second, dt.date.fromtimestamp(second))
+    return today[1]
 
 
 class OptionError(BaygateError):
@@ -69,6 +84,7 @@ class Engine:
     def __init__(self, pack_set: PackSet, options: Mapping[str, Any] | None = None) -> None:
         self.pack_set = pack_set
         self.options = coerce_options(pack_set, options or {})
+        self._option_facts = option_facts(self.options)
         self.compiled: CompiledPackSet = compile_pack_set(pack_set)
         for stage in self.compiled.stages.values():
             for ruleset in stage:
@@ -137,10 +153,11 @@ class Engine:
     def evaluate(self, request: TransferRequest, prior: PriorCounts | None = None,
                  as_of: dt.date | None = None) -> Decision:
         prior = prior or _NO_PRIOR
-        facts, tally = derive_facts_and_tally(request, prior, self.options, self.pack_set.mechanisms)
+        facts, tally = derive_facts_and_tally(request, prior, self.options, self.pack_set.mechanisms,
+                                              self._option_facts)
         fired = self.fire(facts)
         evaluation = Evaluation(
             request=request, facts=facts, fired=fired, prior=prior, tally=tally, options=self.options,
-            as_of=as_of or dt.date.today(),
+            as_of=as_of or _today(),
         )
         return decide(evaluation, self.pack_set)

@@ -389,7 +389,6 @@ _APPROVAL_KEYS = {kind: f"approval.{kind}" for kind in APPROVAL_KINDS}
 _APPROVALS_NONE = dict.fromkeys(_APPROVAL_KEYS.values(), False)
 _NOTHING_IN_PLACE: dict[str, FactValue] = {**_MECHANISMS_NONE, **_APPROVALS_NONE}
 """No mechanism and no approval: the facts before the request's safeguards are read."""
-_OPTION_KEYS: dict[str, str] = {}
 
 
 def derive_facts(
@@ -411,10 +410,12 @@ def derive_facts_and_tally(
     prior: PriorCounts,
     options: Mapping[str, bool | int | str],
     mechanism_policies: Mapping[str, MechanismPolicy],
+    options_as_facts: Mapping[str, FactValue] | None = None,
 ) -> tuple[dict[str, FactValue], Tally]:
     """:func:`derive_facts` and this transfer's tally (the evaluator needs both; computed once).
 
     Every decision runs this, so it walks the request once per list and fills keys spelt in advance.
+    ``options_as_facts``: :func:`option_facts` of ``options`` when the caller keeps it.
     """
     exporter, recipient = request.exporter, request.recipient
     on = request.planned_date
@@ -515,12 +516,14 @@ def derive_facts_and_tally(
     for approval in safeguards.approvals:
         if approval.granted_on <= on:
             facts[_APPROVAL_KEYS[approval.kind]] = True
-    for option_id, value in options.items():
-        key = _OPTION_KEYS.get(option_id)
-        if key is None:
-            key = _OPTION_KEYS[option_id] = f"option.{option_id}"
-        facts[key] = value
+    facts.update(option_facts(options) if options_as_facts is None else options_as_facts)
     return facts, tally
+
+
+def option_facts(options: Mapping[str, bool | int | str]) -> dict[str, FactValue]:
+    """The options as facts (``option.<id>``). The evaluator works this out once per engine: the
+    options do not change between its evaluations."""
+    return {f"option.{option_id}": value for option_id, value in options.items()}
 
 
 def tally_for(request: TransferRequest, prior: PriorCounts, options: Mapping[str, bool | int | str]) -> Tally:

@@ -79,7 +79,10 @@ def coerce_options(pack_set: PackSet, overrides: Mapping[str, Any]) -> dict[str,
 
 
 class Engine:
-    """A validated, compiled pack set with its options; thread-safe (rete owns the lock)."""
+    """A validated, compiled pack set with its options; thread-safe (rete owns the lock).
+
+    The options are fixed when the engine is made (their facts are worked out then): other options
+    need another engine, as a reload makes."""
 
     def __init__(self, pack_set: PackSet, options: Mapping[str, Any] | None = None) -> None:
         self.pack_set = pack_set

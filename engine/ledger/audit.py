@@ -4,9 +4,11 @@ An event's hash is ``sha256(prev_hash + "\\n" + body)`` where ``body`` is the ca
 ``{"seq", "kind", "subject", "at", "data"}``. Putting ``seq`` inside the hashed body makes a reorder
 (swapping seqs) as visible as an edit; the gapless seq and ``prev_hash`` reveal a deleted or inserted
 event; ``chain_head`` (last seq and hash, written in the same transaction) reveals removing the newest
-events. The tables that counting reads (``transfers``, ``transfer_populations``) and the pack texts
-are cross-checked against the events, so editing a count, the stored request or decision, or a pack
-is found too, and named by the event that recorded it.
+events. The transfer rows (``transfers``, ``transfer_populations``) and the pack texts are
+cross-checked against the events, so editing a count, the stored request or decision, or a pack is
+found too, and named by the event that recorded it. The running totals counting reads (revision 0004)
+are recomputed from those rows and compared, so an edited, missing or forged total is named by its
+exporter and year (and population).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 
 from engine.ledger import packs as pack_store
+from engine.ledger import totals
 from engine.ledger.schema import chain_head, events, packs, transfer_populations, transfers
 
 GENESIS = "0" * 64
@@ -40,7 +43,8 @@ def chain_hash(prev_hash: str, body: str) -> str:
 @dataclass(frozen=True)
 class AuditResult:
     """What ``verify`` found: ``first_bad`` is the seq of the first bad event (or, for a recorded row
-    that no event accounts for, ``"transfer <id>"`` / ``"pack <digest>"``), None when all is well."""
+    that no event accounts for, ``"transfer <id>"`` / ``"pack <digest>"``; for a running total that
+    differs from its transfers, ``"counts <exporter> <year>"``), None when all is well."""
 
     ok: bool
     events: int
@@ -175,7 +179,16 @@ def verify(connection: Connection) -> AuditResult:
                                "against the chain (edited)")
     for digest in sorted(set(stored_packs) - seen_packs):
         return AuditResult(False, count, f"pack {digest}", f"pack {digest} has no event (inserted)")
-    return AuditResult(True, count)
+    return _check_totals(connection, count)
+
+
+def _check_totals(connection: Connection, count: int) -> AuditResult:
+    """The running totals against a recount of the transfer rows, which the chain has just vouched for:
+    a total that differs would decide routes on counts nothing recorded."""
+    difference = totals.check(connection)
+    if difference is None:
+        return AuditResult(True, count)
+    return AuditResult(False, count, f"counts {difference.exporter_id} {difference.year}", difference.problem)
 
 
 def _check_event(body: dict[str, Any], rows: dict[str, Any], populations: dict[str, dict[str, int]],

@@ -36,7 +36,7 @@ import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, bindparam, text
 
-from engine.ledger import audit, database
+from engine.ledger import audit, database, totals
 from engine.ledger.schema import transfers
 
 # The sums per exporter and year (kind 0) and the largest figure per population this year (kind 1) of
@@ -186,8 +186,9 @@ def chain(conn: Connection, reads: GroupReads) -> audit.ChainWriter:
 
 def write(conn: Connection, transfer_rows: list[dict[str, Any]], population_rows: list[dict[str, Any]],
           chain: audit.ChainWriter) -> None:
-    """The group's transfer, population and event rows and the new chain head. The statements go
-    through SQLAlchemy, so its statement events see them as before.
+    """The group's transfer, population and event rows, the running totals they add to (``totals.add``)
+    and the new chain head. The statements go through SQLAlchemy, so its statement events see them as
+    before.
 
     On PostgreSQL COMMIT is sent behind them: the writes and the commit are one round trip, and the
     transaction is over when this returns (SQLAlchemy's own commit then finds nothing to do). If a
@@ -200,6 +201,7 @@ def write(conn: Connection, transfer_rows: list[dict[str, Any]], population_rows
             conn.execute(_INSERT_TRANSFER, transfer_rows)
         if population_rows:
             conn.execute(_INSERT_POPULATION, population_rows)
+        totals.add(conn, transfer_rows, population_rows)
         chain.flush()
         if pg is not None:
             pg.execute("COMMIT")

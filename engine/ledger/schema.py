@@ -4,6 +4,8 @@ module is what the code queries, and ``tests/ledger`` checks that the two agree.
 - ``transfers``: one row per recorded submission, with the request and the full decision as JSON and
   the columns counting reads (year, counted, personal and sensitive subjects, withdrawn_at).
 - ``transfer_populations``: the figure each named population reached in a transfer (DESIGN section 5).
+- ``exporter_year_totals``, ``exporter_year_populations``: the running totals counting reads, kept
+  with the rows they summarise (revision 0004; ``engine.ledger.totals``).
 - ``packs``: rule pack YAML text by digest, so a decision can be replayed under exactly its packs.
 - ``events``: the audit chain, one row per event, gapless ``seq``; ``chain_head`` holds the last seq
   and hash, so that removing the newest events is noticed as well.
@@ -60,6 +62,26 @@ transfer_populations = Table(
     Column("population", String(128), primary_key=True),
     Column("subjects", BigInteger, nullable=False),
 )
+
+exporter_year_totals = Table(
+    "exporter_year_totals",
+    metadata,
+    Column("exporter_id", String(128), primary_key=True, autoincrement=False),
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("personal_subjects", BigInteger, nullable=False),
+    Column("sensitive_subjects", BigInteger, nullable=False),
+)
+"""Sums of the counted, not withdrawn transfers per exporter and year (no row: zero)."""
+
+exporter_year_populations = Table(
+    "exporter_year_populations",
+    metadata,
+    Column("exporter_id", String(128), primary_key=True, autoincrement=False),
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("population", String(128), primary_key=True, autoincrement=False),
+    Column("largest_subjects", BigInteger, nullable=False),
+)
+"""The largest figure of each population named by a counted, not withdrawn transfer, per exporter and year."""
 
 packs = Table(
     "packs",

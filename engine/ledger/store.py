@@ -29,7 +29,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
-from engine.ledger import audit, database
+from engine.ledger import audit, database, totals
 from engine.ledger import group as group_io
 from engine.ledger.audit import AuditResult, canonical, sha256
 from engine.ledger.errors import AmbiguousReference, DatabaseUnavailable, NotFound, ReferenceConflict
@@ -325,12 +325,16 @@ class Ledger:
         group's evaluations in one thread costs no parallelism; the commit flushes it saves are the
         cost that serialised submissions (docs/performance.md).
         """
+        return self._commit(self._queue(engine, request, as_of))
+
+    def _queue(self, engine: Engine, request: TransferRequest, as_of: dt.date | None) -> _Submission:
+        """Queue a submission for the next group commit (``_commit`` records it)."""
         request_json = request_canonical(request)
         item = _Submission(engine, request, as_of, request_json, sha256(request_json),
                            self._pack_texts_to_store(engine))
         with self._waiting_lock:
             self._waiting.append(item)
-        return self._commit(item)
+        return item
 
     def _commit(self, item: _Submission) -> SubmitResult:
         """Wait until ``item`` is committed, committing the waiting group when this thread's turn comes."""
@@ -518,8 +522,9 @@ class Ledger:
         return rows[0]
 
     def withdraw(self, id_or_reference: str, exporter_id: str | None = None) -> WithdrawResult:
-        """Withdraw a recorded transfer (decision id or reference): its counts are released, and the
-        withdrawal is recorded as an audit event. Withdrawing twice records nothing new."""
+        """Withdraw a recorded transfer (decision id or reference): its counts are released (from the
+        running totals, in the same transaction), and the withdrawal is recorded as an audit event.
+        Withdrawing twice records nothing new."""
         with self._write() as conn:
             found = self._find(conn, id_or_reference, exporter_id)
             database.lock_exporter(conn, found.exporter_id)
@@ -534,6 +539,8 @@ class Ledger:
                 "released_sensitive_subjects": int(row.sensitive_subjects)})
             conn.execute(update(transfers).where(transfers.c.decision_id == row.decision_id)
                          .values(withdrawn_at=now, withdrawn_seq=seq))
+            if row.counted:
+                totals.release(conn, row)
         return WithdrawResult(row.decision_id, row.reference, row.exporter_id, now, False,
                               int(row.personal_subjects), int(row.sensitive_subjects))
 

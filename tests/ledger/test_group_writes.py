@@ -1,8 +1,9 @@
 """A group commit's writes fail as a whole (``engine.ledger.group``). On PostgreSQL the writes and COMMIT
 are sent in one pipeline: when a write fails there, the server must skip COMMIT, and nothing of the
-group may be recorded, the exporter's lock must be released and the connection must stay usable. The
-failing statement is the last write before COMMIT (the chain head update), the one whose failure a
-pipelined COMMIT would most easily outrun. Both backends."""
+group may be recorded (no row, no event, no running total), the exporter's lock must be released and
+the connection must stay usable. The failing statement is the last write before COMMIT (the chain head
+update), the one whose failure a pipelined COMMIT would most easily outrun, or one of the running
+totals' upserts. Both backends."""
 
 from __future__ import annotations
 
@@ -16,39 +17,91 @@ from engine.evaluator import Engine
 from engine.ledger import Ledger, NotFound
 from engine.ledger import group as group_io
 from engine.ledger.database import lock_key
+from engine.ledger.totals import stored
 from tests.ledger.conftest import EXPORTER, transfer
 
+OTHER = "91440300MA5OTHER01"
 
+
+def break_statement(ledger: Ledger, table: str) -> list[bool]:
+    """Make writes to ``table`` fail (a missing table) while the returned flag's first item is true."""
+    breaking = [True]
+    prefixes = (f"UPDATE {table}", f"INSERT INTO {table}", f"DELETE FROM {table}")
+
+    @event.listens_for(ledger.sql_engine, "before_cursor_execute", retval=True)
+    def _break(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+               _executemany: bool) -> tuple[str, Any]:
+        if breaking[0] and statement.startswith(prefixes):
+            statement = statement.replace(table, "no_such_table", 1)
+        return statement, parameters
+
+    return breaking
+
+
+def members(subjects: int) -> list[dict[str, Any]]:
+    return [{"kind": "personal", "subjects": subjects, "population": "members"}]
+
+
+@pytest.mark.parametrize("table", ["chain_head", "exporter_year_totals", "exporter_year_populations"])
 def test_a_failing_write_records_nothing_and_the_next_submission_goes_through(
-        ledger_url: str, ledger_engine: Engine) -> None:
+        ledger_url: str, ledger_engine: Engine, table: str) -> None:
     ledger = Ledger(ledger_url)
     try:
-        ledger.submit(ledger_engine, transfer("W-1", 15_000))
+        ledger.submit(ledger_engine, transfer("W-1", data=members(15_000)))
         events_before = ledger.verify().events
-        breaking = True
-
-        @event.listens_for(ledger.sql_engine, "before_cursor_execute", retval=True)
-        def _break_head_update(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-                               _executemany: bool) -> tuple[str, Any]:
-            if breaking and statement.startswith("UPDATE chain_head"):
-                statement = statement.replace("UPDATE chain_head", "UPDATE no_such_table", 1)
-            return statement, parameters
+        with ledger.sql_engine.connect() as conn:
+            totals_before = stored(conn)
+        breaking = break_statement(ledger, table)
 
         # The driver's error (PostgreSQL) or the ledger's DatabaseUnavailable (SQLite): either way it fails.
-        with pytest.raises(Exception, match="no_such_table"):
-            ledger.submit(ledger_engine, transfer("W-2", 15_000))
-        breaking = False
+        # Two submissions of two exporters, one group: both fail, neither leaves a total.
+        together = [ledger._queue(ledger_engine, transfer("W-O", 5_000, exporter_id=OTHER), None),
+                    ledger._queue(ledger_engine, transfer("W-2", data=members(30_000)), None)]
+        for item in together:
+            with pytest.raises(Exception, match="no_such_table"):
+                ledger._commit(item)
+        breaking[0] = False
 
         result = ledger.verify()
         assert result.ok, result.problem
         assert result.events == events_before
         with pytest.raises(NotFound):
             ledger.get("W-2")
+        with pytest.raises(NotFound):
+            ledger.get("W-O")
+        with ledger.sql_engine.connect() as conn:
+            assert stored(conn) == totals_before
         assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 15_000
         # Lock released, connection usable: the same reference is recorded now, on the counts before.
-        decision = ledger.submit(ledger_engine, transfer("W-2", 15_000)).decision
+        decision = ledger.submit(ledger_engine, transfer("W-2", data=members(30_000))).decision
         assert decision.counts.personal_subjects_before == 15_000
         assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 30_000
+        assert ledger.verify().ok
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize("table", ["exporter_year_totals", "exporter_year_populations"])
+def test_a_failing_withdrawal_releases_nothing(ledger_url: str, ledger_engine: Engine, table: str) -> None:
+    ledger = Ledger(ledger_url)
+    try:
+        ledger.submit(ledger_engine, transfer("W-1", data=members(15_000)))
+        ledger.submit(ledger_engine, transfer("W-2", data=members(40_000)))
+        events_before = ledger.verify().events
+        with ledger.sql_engine.connect() as conn:
+            totals_before = stored(conn)
+        breaking = break_statement(ledger, table)
+        with pytest.raises(Exception, match="no_such_table"):
+            ledger.withdraw("W-2")
+        breaking[0] = False
+        assert not ledger.get("W-2").withdrawn
+        result = ledger.verify()
+        assert result.ok, result.problem
+        assert result.events == events_before
+        with ledger.sql_engine.connect() as conn:
+            assert stored(conn) == totals_before
+        assert ledger.withdraw("W-2").released_personal_subjects == 25_000
+        assert dict(ledger.prior_counts(transfer("next")).populations) == {"members": 15_000}
         assert ledger.verify().ok
     finally:
         ledger.close()

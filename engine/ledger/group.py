@@ -39,16 +39,15 @@ from sqlalchemy import Connection, bindparam, text
 from engine.ledger import audit, database, totals
 from engine.ledger.schema import transfers
 
-# The sums per exporter and year (kind 0) and the largest figure per population this year (kind 1) of
-# counted, not withdrawn transfers: (kind, exporter, year, population, first figure, second figure).
+# The sums per exporter and year (kind 0) and the largest figure per population (kind 1) of counted, not
+# withdrawn transfers, read from the running totals (``engine.ledger.totals``; by primary key, however
+# many transfers they sum up): (kind, exporter, year, population, first figure, second figure).
 _COUNTS_SQL = (
-    "SELECT 0, exporter_id, year, '', COALESCE(SUM(personal_subjects), 0), COALESCE(SUM(sensitive_subjects), 0) "
-    "FROM transfers WHERE exporter_id IN :es AND counted = :yes AND withdrawn_at IS NULL AND year IN :ys "
-    "GROUP BY exporter_id, year "
+    "SELECT 0, exporter_id, year, '', personal_subjects, sensitive_subjects FROM exporter_year_totals "
+    "WHERE exporter_id IN :es AND year IN :ys "
     "UNION ALL "
-    "SELECT 1, t.exporter_id, t.year, p.population, MAX(p.subjects), 0 FROM transfer_populations p "
-    "JOIN transfers t ON t.decision_id = p.decision_id WHERE t.exporter_id IN :es AND t.counted = :yes "
-    "AND t.withdrawn_at IS NULL AND t.year IN :ys GROUP BY t.exporter_id, t.year, p.population")
+    "SELECT 1, exporter_id, year, population, largest_subjects, 0 FROM exporter_year_populations "
+    "WHERE exporter_id IN :es AND year IN :ys")
 _EXISTING_SQL = ("SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, "
                  "recorded_at FROM transfers WHERE exporter_id IN :es AND reference IN :rs")
 _TRANSFER_COLUMNS = [c.name for c in transfers.columns if c.name not in ("withdrawn_at", "withdrawn_seq")]
@@ -153,7 +152,7 @@ def read(conn: Connection, exporters: list[str], references: list[str], years: l
     pg = _driver(conn)
     if pg is None:
         existing = conn.execute(_EXISTING, {"es": exporters, "rs": references})
-        counts = conn.execute(_COUNTS, {"es": exporters, "ys": years, "yes": True}).all()
+        counts = conn.execute(_COUNTS, {"es": exporters, "ys": years}).all()
         return GroupReads({(row.exporter_id, row.reference): row for row in existing}, counts, None)
     with _sent_together(pg):
         pg.execute("BEGIN")  # see transaction()
@@ -164,7 +163,7 @@ def read(conn: Connection, exporters: list[str], references: list[str], years: l
         found = pg.cursor(row_factory=namedtuple_row)
         found.execute(_PG_EXISTING, {"es": exporters, "rs": references})
         counting = pg.cursor()
-        counting.execute(_PG_COUNTS, {"es": exporters, "ys": years, "yes": True})
+        counting.execute(_PG_COUNTS, {"es": exporters, "ys": years})
     seq, digest = cast(tuple[int, str], head.fetchone())
     rows: list[Any] = found.fetchall()
     return GroupReads({(row.exporter_id, row.reference): row for row in rows},

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, text, update
+from sqlalchemy import Connection, TextClause, and_, insert, or_, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.evaluator import Engine
@@ -77,22 +77,32 @@ class RecordedTransfer:
 # cache keys on each call cost more than the database work itself (measured by the benchmark).
 _EXISTING = text("SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, "
                  "recorded_at FROM transfers WHERE exporter_id = :e AND reference = :r")
-# Both reads of the counts in one statement (Ledger._prior; Ledger.prior_counts for dry runs): the sums
-# per year (kind 0, the year as text) and this year's largest figure per population (kind 1).
-_PRIOR_SQL = ("SELECT 0, CAST(year AS VARCHAR(16)), COALESCE(SUM(personal_subjects), 0), "
-              "COALESCE(SUM(sensitive_subjects), 0) FROM transfers WHERE exporter_id = :e AND counted = :yes "
-              "AND withdrawn_at IS NULL AND year IN (:y, :py) GROUP BY year "
-              "UNION ALL "
-              "SELECT 1, p.population, MAX(p.subjects), 0 FROM transfer_populations p JOIN transfers t "
-              "ON t.decision_id = p.decision_id WHERE t.exporter_id = :e AND t.counted = :yes "
-              "AND t.withdrawn_at IS NULL AND t.year = :y GROUP BY p.population")
-_PRIOR = text(_PRIOR_SQL)
-_PRIOR_SQL_SQLITE = _PRIOR_SQL  # sqlite3 takes :name parameters
-_PRIOR_SQL_PG = re.sub(r":(\w+)", r"%(\1)s", _PRIOR_SQL)  # psycopg takes %(name)s
+
+
+
+@dataclass(frozen=True)
+class _CountingStatement:
+    """Both reads of an exporter's counts in one statement (Ledger._prior; Ledger.prior_counts for dry
+    runs): the sums per year (kind 0, the year as text) and this year's largest figure per population
+    (kind 1), as SQLAlchemy, sqlite3 (``:name``) and psycopg (``%(name)s``) take it, built once."""
+
+    clause: TextClause
+    sqlite: str
+    postgres: str
+
+    @classmethod
+    def of(cls, sql: str) -> _CountingStatement:
+        return cls(text(sql), sql, re.sub(r":(\w+)", r"%(\1)s", sql))
+
+
+_FROM_TOTALS = _CountingStatement.of(totals.PRIOR_SQL)
+"""Counting: a few rows of the running totals, by primary key, whatever the number of transfers."""
+_FROM_TRANSFERS = _CountingStatement.of(totals.LINEAR_PRIOR_SQL)
+"""Counting on a ledger not upgraded to revision 0004 yet (a dry run does not upgrade): from the rows."""
 
 
 def _prior_from_rows(rows: Iterable[Any], year: int) -> PriorCounts:
-    """PriorCounts from the rows of _PRIOR_SQL."""
+    """PriorCounts from the rows of a counting statement (or of the group's read, ``group.read``)."""
     sums: dict[int, tuple[int, int]] = {}
     populations: dict[str, int] = {}
     for kind, name, first, second in rows:
@@ -183,8 +193,11 @@ class Ledger:
         self._last_group = 0  # size of the last group committed
         self._kept: tuple[Connection, float] | None = None
         """PostgreSQL: the committer's connection between groups, and when its last group ended."""
+        self._totals_kept: bool | None = None
+        """Whether the database keeps the running totals (revision 0004 on); None: not asked yet."""
         if upgrade:
             database.upgrade(self.sql_engine)
+            self._totals_kept = True
 
     def close(self) -> None:
         kept, self._kept = self._kept, None
@@ -275,9 +288,23 @@ class Ledger:
 
     # ------------------------------------------------------------------ counting
 
+    def _counting(self) -> _CountingStatement:
+        """The running totals, which every database upgraded to revision 0004 keeps; on one that is not
+        (opened with ``upgrade=False``, as dry runs open it) the sum over the rows, which is always right
+        and only slower, instead of failing. Asked once per Ledger: a database is upgraded, never
+        downgraded, under a running service."""
+        if self._totals_kept is None:
+            try:
+                with self.sql_engine.connect() as conn:
+                    self._totals_kept = totals.kept(conn)
+            except (OperationalError, InterfaceError) as exc:
+                raise database.unavailable(exc) from exc
+        return _FROM_TOTALS if self._totals_kept else _FROM_TRANSFERS
+
     def _prior(self, conn: Connection, exporter_id: str, year: int) -> PriorCounts:
         """Sums of counted, permitted, not withdrawn transfers this year and last; populations this year."""
-        rows = conn.execute(_PRIOR, {"e": exporter_id, "yes": True, "y": year, "py": year - 1}).all()
+        rows = conn.execute(self._counting().clause, {"e": exporter_id, "yes": True, "y": year,
+                                                      "py": year - 1}).all()
         return _prior_from_rows(rows, year)
 
     def prior_counts(self, request: TransferRequest) -> PriorCounts:
@@ -285,10 +312,12 @@ class Ledger:
 
         Every dry run calls this, so it is one statement on a pooled driver connection: a single
         statement reads one consistent snapshot on both backends, without BEGIN/COMMIT round trips or
-        SQLAlchemy's per-call statement handling (150 -> about 40 us a call on SQLite, measured)."""
+        SQLAlchemy's per-call statement handling (150 -> about 40 us a call on SQLite, measured). It
+        reads the running totals (``engine.ledger.totals``): its cost does not grow with the ledger."""
         exporter_id, year = request.exporter.id, request.planned_date.year
         dialect = self.sql_engine.dialect
-        sql = _PRIOR_SQL_PG if dialect.name == "postgresql" else _PRIOR_SQL_SQLITE
+        counting = self._counting()
+        sql = counting.postgres if dialect.name == "postgresql" else counting.sqlite
         try:
             raw = self.sql_engine.raw_connection()
             try:

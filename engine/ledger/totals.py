@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 
 from engine.ledger.errors import LedgerError
 
@@ -106,6 +106,11 @@ class Difference:
     year: int
     population: str | None
     problem: str
+
+
+def kept(conn: Connection) -> bool:
+    """Whether this database keeps the running totals (revision 0004 on)."""
+    return bool(inspect(conn).has_table("exporter_year_totals"))
 
 
 # ---------------------------------------------------------------------------------------- writing

@@ -214,17 +214,27 @@ def test_a_ledger_written_at_revision_0002_upgrades_with_its_counts(tmp_path: Pa
         reopened.close()
 
 
-def test_counting_reads_the_covering_index_alone_on_sqlite(tmp_path: Path, ledger_engine: Engine) -> None:
-    """The counts read no table row (rows carry the request and decision texts): the plan says so."""
-    from engine.ledger.store import _PRIOR_SQL_SQLITE
+def test_counting_reads_the_running_totals_by_primary_key_on_sqlite(tmp_path: Path, ledger_engine: Engine) -> None:
+    """The counts read a few rows of the running totals, looked up by key, never the transfers: their
+    cost does not grow with the number of transfers (the plan says so, for the dry runs' statement and
+    the group commit's)."""
+    from engine.ledger.group import _COUNTS_SQL
+    from engine.ledger.store import _FROM_TOTALS
 
     store = Ledger(f"sqlite:///{tmp_path / 'plan.db'}")
     try:
         store.submit(ledger_engine, transfer("PLAN-1", 1_000))
         with store.sql_engine.connect() as conn:
-            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + _PRIOR_SQL_SQLITE,
-                                        {"e": EXPORTER, "yes": True, "y": 2026, "py": 2025}).all()
-        details = [row[-1] for row in plan if "transfers" in row[-1] and " t " not in row[-1]]
-        assert details and all("COVERING INDEX ix_transfers_counts" in d for d in details), plan
+            plans = [conn.exec_driver_sql("EXPLAIN QUERY PLAN " + _FROM_TOTALS.sqlite,
+                                          {"e": EXPORTER, "y": 2026, "py": 2025}).all()]
+            group_sql = _COUNTS_SQL.replace("IN :es", "IN (:e, :o)").replace("IN :ys", "IN (:py, :y)")
+            plans.append(conn.exec_driver_sql("EXPLAIN QUERY PLAN " + group_sql,
+                                              {"e": EXPORTER, "o": "OTHER", "y": 2026, "py": 2025}).all())
+        for plan in plans:
+            details = [row[-1] for row in plan if row[-1].startswith(("SCAN", "SEARCH"))]
+            assert len(details) == 2, plan
+            assert all(d.startswith("SEARCH exporter_year_") and "INDEX sqlite_autoindex_exporter_year_" in d
+                       and "(exporter_id=? AND year=?)" in d for d in details), plan
+            assert not any("transfers" in row[-1] for row in plan), plan
     finally:
         store.close()

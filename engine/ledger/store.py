@@ -79,7 +79,6 @@ _EXISTING = text("SELECT decision_id, exporter_id, reference, request_sha256, re
                  "recorded_at FROM transfers WHERE exporter_id = :e AND reference = :r")
 
 
-
 @dataclass(frozen=True)
 class _CountingStatement:
     """Both reads of an exporter's counts in one statement (Ledger._prior; Ledger.prior_counts for dry

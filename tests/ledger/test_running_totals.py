@@ -152,6 +152,23 @@ def test_withdrawing_twice_and_the_last_figure_of_a_population(ledger: Ledger, l
     assert ledger.prior_counts(transfer("next")) == PriorCounts()
 
 
+def test_a_group_adds_each_exporter_year_once_even_with_two_transfers_of_it() -> None:
+    """A group takes one submission per exporter (``_take_group``), but its totals do not rely on it:
+    two transfers of one exporter-year are added together, populations at their larger figure, and an
+    uncounted transfer adds nothing (nor its population figure, should one be passed)."""
+    def row(decision_id: str, counted: bool, personal: int, sensitive: int = 0) -> dict[str, Any]:
+        return {"decision_id": decision_id, "exporter_id": EXPORTER, "year": 2026, "counted": counted,
+                "personal_subjects": personal, "sensitive_subjects": sensitive}
+
+    sums, populations = running.group_additions(
+        [row("D1", True, 10, 1), row("D2", True, 5, 2), row("D3", False, 0)],
+        [{"decision_id": "D1", "population": "members", "subjects": 10},
+         {"decision_id": "D2", "population": "members", "subjects": 7},
+         {"decision_id": "D3", "population": "members", "subjects": 99}])
+    assert sums == [{"exporter_id": EXPORTER, "year": 2026, "personal_subjects": 15, "sensitive_subjects": 3}]
+    assert populations == [{"exporter_id": EXPORTER, "year": 2026, "population": "members", "largest_subjects": 10}]
+
+
 # ------------------------------------------------------------------------------------ the upgrade
 
 def test_upgrading_a_ledger_at_0003_fills_the_totals_from_its_rows(ledger_url: str, ledger_engine: Engine) -> None:

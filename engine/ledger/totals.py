@@ -57,8 +57,8 @@ _ADD_SUMS = text(
     "ON CONFLICT (exporter_id, year) DO UPDATE SET "
     "personal_subjects = exporter_year_totals.personal_subjects + excluded.personal_subjects, "
     "sensitive_subjects = exporter_year_totals.sensitive_subjects + excluded.sensitive_subjects")
-# The larger of the stored and the new figure, the same text on both databases: the row is only
-# rewritten when the new figure is larger.
+# The larger of the stored and the new figure, the same text on both databases (an upsert's WHERE:
+# SQLite 3.24 on, PostgreSQL 9.5 on): the row is only rewritten when the new figure is larger.
 _RAISE_POPULATIONS = text(
     "INSERT INTO exporter_year_populations (exporter_id, year, population, largest_subjects) "
     "VALUES (:exporter_id, :year, :population, :largest_subjects) "
@@ -165,12 +165,13 @@ def release(conn: Connection, row: Any) -> None:
     more. A total that is missing, or would go below zero, means the totals no longer match the rows:
     the withdrawal is refused (and rolled back) rather than made on counts known to be wrong."""
     key = {"e": row.exporter_id, "y": int(row.year)}
-    released = conn.execute(_RELEASE_SUMS, {**key, "personal": int(row.personal_subjects),
-                                            "sensitive": int(row.sensitive_subjects)})
-    if released.rowcount != 1:
-        raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} do not hold "
-                          f"transfer {row.decision_id}'s subjects: nothing was withdrawn; `baygate audit "
-                          "verify` names the difference")
+    personal, sensitive = int(row.personal_subjects), int(row.sensitive_subjects)
+    if personal or sensitive:  # a transfer that added nothing (a population sent before) takes nothing
+        released = conn.execute(_RELEASE_SUMS, {**key, "personal": personal, "sensitive": sensitive})
+        if released.rowcount != 1:
+            raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} do not hold "
+                              f"transfer {row.decision_id}'s subjects: nothing was withdrawn; `baygate audit "
+                              "verify` names the difference")
     for population in sorted(conn.execute(_NAMED_BY, {"d": row.decision_id}).scalars()):
         named = {**key, "population": population}
         found = conn.execute(_LARGEST_REMAINING, {**named, "yes": True}).first()

@@ -135,6 +135,14 @@ def test_a_smaller_figure_later_keeps_the_larger(ledger: Ledger, ledger_engine: 
     ledger.withdraw("S-1")
     assert dict(stored(ledger).populations) == {(EXPORTER, 2026, "members"): 10_000}
     assert ledger.verify().ok
+    # S-2 added no subjects (members had been sent): withdrawing it takes none, and drops the population;
+    # the sums are zero now, which reads the same with no row, so it needs none.
+    sql(ledger, "DELETE FROM exporter_year_totals")
+    assert ledger.verify().ok
+    assert ledger.withdraw("S-2").released_personal_subjects == 0
+    kept = stored(ledger)
+    assert dict(kept.populations) == {} and nonzero(kept.sums) == {}
+    assert ledger.verify().ok
 
 
 def test_withdrawing_twice_and_the_last_figure_of_a_population(ledger: Ledger, ledger_engine: Engine) -> None:

@@ -4,8 +4,9 @@ what they summarise (DESIGN section 5; revision 0004).
 Counting used to sum an exporter's counted, not withdrawn transfers of the year at every submission
 and every dry run, and to take the largest figure per named population by joining every one of them
 with its populations: linear in the exporter's transfers of the year (10-13 ms at 15,000 on SQLite,
-55-95 ms at 100,000; a platform recording every transfer reaches 10^5-10^6 an exporter-year). Two tables keep
-the result instead, so counting reads a handful of rows by primary key whatever the ledger's size:
+55-95 ms at 100,000; a platform recording every transfer reaches 10^5-10^6 an exporter-year). Two
+tables keep the result instead, so counting reads a handful of rows by primary key whatever the
+ledger's size:
 
 - ``exporter_year_totals``: per (exporter, year), the sums of the personal and sensitive subjects of
   its counted, not withdrawn transfers. A missing row means zero, as it did for the sums.

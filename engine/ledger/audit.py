@@ -3,7 +3,7 @@
 An event's hash is ``sha256(prev_hash + "\\n" + body)`` where ``body`` is the canonical JSON of
 ``{"seq", "kind", "subject", "at", "data"}``. Putting ``seq`` inside the hashed body makes a reorder
 (swapping seqs) as visible as an edit; the gapless seq and ``prev_hash`` reveal a deleted or inserted
-event; ``chain_head`` (last seq and hash, written in the same transaction) reveals removing the newest
+event; ``audit_chain_head`` (last seq and hash, written in the same transaction) reveals removing the newest
 events. The transfer rows (``transfers``, ``transfer_populations``) and the pack texts are
 cross-checked against the events, so editing a count, the stored request or decision, or a pack is
 found too, and named by the event that recorded it. The running totals counting reads (revision 0004)
@@ -52,11 +52,11 @@ class AuditResult:
     problem: str | None = None
 
 
-_HEAD = {False: text("SELECT seq, hash FROM chain_head WHERE id = 1"),
-         True: text("SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE")}
+_HEAD = {False: text("SELECT seq, hash FROM audit_chain_head WHERE id = 1"),
+         True: text("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")}
 _INSERT_EVENT = text("INSERT INTO events (seq, kind, subject, body, prev_hash, hash) "
                      "VALUES (:seq, :kind, :subject, :body, :prev_hash, :hash)")
-_UPDATE_HEAD = text("UPDATE chain_head SET seq = :seq, hash = :hash WHERE id = 1")
+_UPDATE_HEAD = text("UPDATE audit_chain_head SET seq = :seq, hash = :hash WHERE id = 1")
 
 
 def _read_head(connection: Connection) -> Any:

@@ -72,7 +72,7 @@ def _psycopg_sql(sql: str) -> str:
 # in the order of their keys, the one global order, so no two transactions wait on each other in a cycle.
 _PG_LOCKS = ("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(%(keys)s AS bigint[])) WITH ORDINALITY AS u(k, n) "
              "ORDER BY n")
-_PG_HEAD = "SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE"
+_PG_HEAD = "SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
 _PG_EXISTING = _psycopg_sql(_EXISTING_SQL)
 _PG_COUNTS = _psycopg_sql(_COUNTS_SQL)
 

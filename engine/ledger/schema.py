@@ -7,8 +7,9 @@ module is what the code queries, and ``tests/ledger`` checks that the two agree.
 - ``exporter_year_totals``, ``exporter_year_populations``: the running totals counting reads, kept
   with the rows they summarise (revision 0004; ``engine.ledger.totals``).
 - ``packs``: rule pack YAML text by digest, so a decision can be replayed under exactly its packs.
-- ``events``: the audit chain, one row per event, gapless ``seq``; ``chain_head`` holds the last seq
-  and hash, so that removing the newest events is noticed as well.
+- ``events``: the audit chain, one row per event, gapless ``seq``; ``audit_chain_head`` holds the last
+  seq and hash, so that removing the newest events is noticed as well (``chain_head`` before revision
+  0004, which renamed it to fence out writers of earlier versions).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ events = Table(
 )
 
 chain_head = Table(
-    "chain_head",
+    "audit_chain_head",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),

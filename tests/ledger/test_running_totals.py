@@ -10,6 +10,7 @@ and ``totals.recount``.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,8 @@ import pytest
 from alembic import command
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
@@ -207,6 +209,65 @@ def test_upgrading_a_ledger_at_0003_fills_the_totals_from_its_rows(ledger_url: s
         assert reopened.verify().ok
     finally:
         reopened.close()
+
+
+# What every write of a version before 0004 runs first (engine/ledger/audit.py and group.py as they were).
+EARLIER_VERSION_HEAD = "SELECT seq, hash FROM chain_head WHERE id = 1"
+
+
+def test_writers_of_earlier_versions_are_fenced_out_and_let_back_by_the_downgrade(
+        ledger_url: str, ledger_engine: Engine) -> None:
+    """A replica of an earlier version left running after the upgrade would record transfers the totals
+    lack (short counts, a wrong route). Its writes read the chain head before anything else, under the
+    name the upgrade takes away, so they fail and roll back whole; the downgrade gives the name back."""
+    ledger = Ledger(ledger_url)
+    try:
+        record_mixed_history(ledger, ledger_engine)
+        with ledger.sql_engine.connect() as conn, pytest.raises(DBAPIError, match="chain_head"):
+            conn.execute(text(EARLIER_VERSION_HEAD))
+        with ledger.sql_engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0003")
+        with ledger.sql_engine.connect() as conn:
+            assert conn.execute(text(EARLIER_VERSION_HEAD)).one() is not None
+    finally:
+        ledger.close()
+
+
+def test_the_upgrade_waits_for_a_write_of_an_earlier_version_under_way(ledger_url: str, ledger_engine: Engine) -> None:
+    """The fence must come before the backfill: a write of an earlier version that holds the chain head
+    when the upgrade starts is waited for, and its transfer is in the totals the upgrade fills."""
+    ledger = Ledger(ledger_url)
+    record_mixed_history(ledger, ledger_engine)
+    with ledger.sql_engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0003")
+    ledger.close()
+
+    earlier = create_engine(ledger_url)  # an earlier version's process
+    upgraded: list[Ledger] = []
+    try:
+        with earlier.connect() as conn, conn.begin():
+            head = EARLIER_VERSION_HEAD + (" FOR UPDATE" if conn.dialect.name == "postgresql" else "")
+            conn.execute(text(head)).one()
+            conn.execute(text(  # a copy of M-3 (5,000 counted), as that version records a transfer
+                f"INSERT INTO transfers ({COLUMNS}) SELECT 'EARLIER0000000000000000001', exporter_id, 'M-EARLIER', "
+                f"{', '.join(COLUMNS.split(', ')[3:])} FROM transfers WHERE reference = 'M-3'"))
+            upgrade = threading.Thread(target=lambda: upgraded.append(Ledger(ledger_url)))
+            upgrade.start()
+            upgrade.join(1.0)
+            assert upgrade.is_alive(), "the upgrade did not wait for the write under way"
+        upgrade.join(60)
+        assert upgraded, "the upgrade failed"
+        personal, sensitive = EXPECTED_SUMS[(EXPORTER, 2026)]
+        assert stored(upgraded[0]).sums[(EXPORTER, 2026)] == (personal + 5_000, sensitive)
+        assert stored(upgraded[0]) == recounted(upgraded[0])
+    finally:
+        earlier.dispose()
+        for store in upgraded:
+            store.close()
+
+
+COLUMNS = ("decision_id, exporter_id, reference, request_sha256, request_json, decision_json, outcome, year, "
+           "counted, personal_subjects, sensitive_subjects, rules_digest, recorded_at, event_seq")
 
 
 def test_the_downgrade_drops_the_totals_and_counting_goes_on_from_the_rows(

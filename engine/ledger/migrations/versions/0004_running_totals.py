@@ -10,11 +10,24 @@ sums). Two tables now hold the result, written in the transactions that record a
 population).
 
 The upgrade fills them from the existing rows with exactly the statements counting ran (counted and
-not withdrawn; the largest figure per population), in the upgrade's transaction. Stop every process of
-an older version before upgrading: one still writing afterwards would record transfers without their
-totals, and counts would be short (``audit verify`` would name the exporter and year). On PostgreSQL
-the backfill reads ``transfers`` under the upgrade's lock, as 0003's index build did: upgrade a large
+not withdrawn; the largest figure per population), in the upgrade's transaction. On PostgreSQL the
+backfill reads ``transfers`` under the upgrade's lock, as 0003's index build did: upgrade a large
 ledger with ``baygate db upgrade`` before the new version serves.
+
+**Writers of earlier versions are fenced out.** A process of an earlier version still running after the
+upgrade (the other replicas of a rolling deploy: ``baygate serve`` upgrades at start) would record
+transfers without adding them to the totals, and the counts the new version reads would be short: a
+wrong route. So the upgrade first renames ``chain_head`` to ``audit_chain_head``. Every write of every
+version reads the chain head (``FOR UPDATE`` on PostgreSQL) before it touches ``transfers``, so:
+
+- the rename waits for the writes of earlier versions already under way (on PostgreSQL its exclusive
+  lock conflicts with their row lock on the head; SQLite has one writer), and the backfill, after it,
+  sees them;
+- from then on a write of an earlier version fails on the missing ``chain_head`` and is rolled back
+  whole: its caller gets an error (and retries on a new replica), never a record the totals lack.
+
+Dry runs of earlier versions keep counting from the transfer rows, which every version writes: still
+right. The downgrade renames it back, so an earlier version may serve again.
 
 Revision ID: 0004
 Revises: 0003
@@ -44,6 +57,8 @@ BACKFILL_POPULATIONS = (
 
 
 def upgrade() -> None:
+    # First: the fence (see above). It must come before the backfill reads ``transfers``.
+    op.rename_table("chain_head", "audit_chain_head")
     op.create_table(
         "exporter_year_totals",
         sa.Column("exporter_id", sa.String(128), primary_key=True, autoincrement=False),
@@ -65,3 +80,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("exporter_year_populations")
     op.drop_table("exporter_year_totals")
+    op.rename_table("audit_chain_head", "chain_head")

@@ -7,8 +7,9 @@ event; ``audit_chain_head`` (last seq and hash, written in the same transaction)
 events. The transfer rows (``transfers``, ``transfer_populations``) and the pack texts are
 cross-checked against the events, so editing a count, the stored request or decision, or a pack is
 found too, and named by the event that recorded it. The running totals counting reads (revision 0004)
-are recomputed from those rows and compared, so an edited, missing or forged total is named by its
-exporter and year (and population).
+are recomputed from the events themselves (what each submission added, what each withdrawal
+released) and compared, so an edited, missing or forged total is named by its exporter and year (and
+population).
 """
 
 from __future__ import annotations
@@ -126,13 +127,14 @@ def verify(connection: Connection) -> AuditResult:
     rows = {row.decision_id: row for row in connection.execute(select(transfers))}
     populations: dict[str, dict[str, int]] = {}
     for pop in connection.execute(select(transfer_populations)):
-        populations.setdefault(pop.decision_id, {})[pop.population] = int(pop.subjects)
+        populations.setdefault(pop.decision_id, {})[pop.population] = pop.subjects  # as stored: see submission_data
     stored_packs = {row.digest: row for row in connection.execute(select(packs))}
     head = connection.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).one()
 
     seen_transfers: set[str] = set()
     withdrawn: set[str] = set()
     seen_packs: set[str] = set()
+    recount = totals.Recount()
     prev_hash = GENESIS
     count = 0
     for event in connection.execute(select(events).order_by(events.c.seq)):
@@ -161,6 +163,9 @@ def verify(connection: Connection) -> AuditResult:
             return bad(problem)
         if event.kind == "submission":
             seen_transfers.add(event.subject)
+            recount.submission(event.subject, body.get("data") or {})
+        elif event.kind == "withdrawal":
+            recount.withdrawal(event.subject, body.get("data") or {})
         elif event.kind == "pack":
             seen_packs.add(event.subject)
         prev_hash = event.hash
@@ -179,13 +184,13 @@ def verify(connection: Connection) -> AuditResult:
                                "against the chain (edited)")
     for digest in sorted(set(stored_packs) - seen_packs):
         return AuditResult(False, count, f"pack {digest}", f"pack {digest} has no event (inserted)")
-    return _check_totals(connection, count)
+    return _check_totals(connection, count, recount.totals())
 
 
-def _check_totals(connection: Connection, count: int) -> AuditResult:
-    """The running totals against a recount of the transfer rows, which the chain has just vouched for:
-    a total that differs would decide routes on counts nothing recorded."""
-    difference = totals.check(connection)
+def _check_totals(connection: Connection, count: int, expected: totals.Totals) -> AuditResult:
+    """The running totals against their recount from the chain just walked: a total that differs
+    would decide routes on counts nothing recorded."""
+    difference = totals.check(connection, expected)
     if difference is None:
         return AuditResult(True, count)
     return AuditResult(False, count, f"counts {difference.exporter_id} {difference.year}", difference.problem)
@@ -229,7 +234,11 @@ def _check_event(body: dict[str, Any], rows: dict[str, Any], populations: dict[s
 
 
 def submission_data(row: Any, populations: dict[str, int]) -> dict[str, Any]:
-    """What a submission event hashes about its transfer row: everything counting and replay read."""
+    """What a submission event hashes about its transfer row: everything counting and replay read.
+
+    The values are taken as the row holds them, not converted: SQLite keeps what it is given in an
+    integer column, and a year edited to ``2026.5`` would pass for 2026 once made an integer while
+    counting's ``year = :y`` no longer finds it."""
     return {
         "decision_id": row.decision_id,
         "exporter": row.exporter_id,
@@ -237,10 +246,10 @@ def submission_data(row: Any, populations: dict[str, int]) -> dict[str, Any]:
         "request_sha256": sha256(row.request_json),
         "decision_sha256": sha256(row.decision_json),
         "outcome": row.outcome,
-        "year": int(row.year),
+        "year": row.year,
         "counted": bool(row.counted),
-        "personal_subjects": int(row.personal_subjects),
-        "sensitive_subjects": int(row.sensitive_subjects),
+        "personal_subjects": row.personal_subjects,
+        "sensitive_subjects": row.sensitive_subjects,
         "populations": dict(sorted(populations.items())),
         "rules_digest": row.rules_digest,
         "recorded_at": row.recorded_at,

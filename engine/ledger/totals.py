@@ -15,13 +15,15 @@ ledger's size:
 
 They are written only here, always in the transaction that writes the rows they summarise and under
 that exporter's lock: ``add`` with a group commit's rows (``engine.ledger.group.write``), ``release``
-with a withdrawal. ``recount`` is their definition, the statements counting ran before they existed,
-and ``audit verify`` compares the two (``first_difference``): a count decides the legal route, so a
-total that drifted from its transfers must be found, and named, like an edited row.
+with a withdrawal. Their definition is read from the audit chain (``Recount``: what each submission
+event added, less what each withdrawal event released), and ``audit verify`` compares the two
+(``first_difference``): a count decides the legal route, so a total that drifted from its transfers
+must be found, and named, like an edited row.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -80,15 +82,10 @@ _SET_POPULATION = text("UPDATE exporter_year_populations SET largest_subjects = 
 _DROP_POPULATION = text("DELETE FROM exporter_year_populations "
                         "WHERE exporter_id = :e AND year = :y AND population = :population")
 
-_RECOUNT_SUMS = text(
-    "SELECT exporter_id, year, SUM(personal_subjects), SUM(sensitive_subjects) FROM transfers "
-    "WHERE counted = :yes AND withdrawn_at IS NULL GROUP BY exporter_id, year")
-_RECOUNT_POPULATIONS = text(
-    "SELECT t.exporter_id, t.year, p.population, MAX(p.subjects) FROM transfer_populations p "
-    "JOIN transfers t ON t.decision_id = p.decision_id WHERE t.counted = :yes AND t.withdrawn_at IS NULL "
-    "GROUP BY t.exporter_id, t.year, p.population")
 _STORED_SUMS = text("SELECT exporter_id, year, personal_subjects, sensitive_subjects FROM exporter_year_totals")
 _STORED_POPULATIONS = text("SELECT exporter_id, year, population, largest_subjects FROM exporter_year_populations")
+_CHAIN_COUNTING_EVENTS = text("SELECT kind, subject, body FROM events WHERE kind IN ('submission', 'withdrawal') "
+                              "ORDER BY seq")
 
 
 @dataclass(frozen=True)
@@ -104,7 +101,8 @@ class Difference:
     """A stored total that is not what the transfer rows say."""
 
     exporter_id: str
-    year: int
+    year: int | str
+    """The year, or how a malformed one was stored (``'2026.5'``)."""
     population: str | None
     problem: str
 
@@ -186,20 +184,94 @@ def release(conn: Connection, row: Any) -> None:
 
 # ---------------------------------------------------------------------------------------- checking
 
+class Recount:
+    """Every exporter's totals rebuilt from the audit chain alone: what each submission event says it
+    added (year, counted, subjects, populations) less what each withdrawal event says it released.
+
+    The chain is the one thing an insider cannot edit unnoticed, so the definition the stored totals
+    must equal is read from it, not from the ``transfers`` rows: a row is only checked against its
+    event, and a row edited in a way that a lenient comparison lets through (a year stored as
+    ``2026.5`` compares equal once turned into an integer) cannot move the recount. Fed event by event
+    while ``audit verify`` walks the chain, after each event's hash has been checked."""
+
+    def __init__(self) -> None:
+        self._sums: dict[tuple[str, int], tuple[int, int]] = {}
+        self._counted: dict[str, tuple[str, int]] = {}
+        self._figures: dict[str, dict[str, int]] = {}
+        """Counted, not withdrawn transfers' population figures, by decision id."""
+
+    def submission(self, decision_id: str, data: Mapping[str, Any]) -> None:
+        if not data.get("counted"):
+            return
+        key = (str(data["exporter"]), int(data["year"]))
+        personal, sensitive = self._sums.get(key, (0, 0))
+        self._sums[key] = (personal + int(data["personal_subjects"]), sensitive + int(data["sensitive_subjects"]))
+        self._counted[decision_id] = key
+        self._figures[decision_id] = {str(name): int(n) for name, n in (data.get("populations") or {}).items()}
+
+    def withdrawal(self, decision_id: str, data: Mapping[str, Any]) -> None:
+        key = self._counted.pop(decision_id, None)
+        if key is None:  # not counted (or withdrawn before): it released nothing
+            return
+        self._figures.pop(decision_id, None)
+        personal, sensitive = self._sums[key]
+        self._sums[key] = (personal - int(data["released_personal_subjects"]),
+                           sensitive - int(data["released_sensitive_subjects"]))
+
+    def totals(self) -> Totals:
+        populations: dict[tuple[str, int, str], int] = {}
+        for decision_id, figures in self._figures.items():
+            exporter, year = self._counted[decision_id]
+            for name, subjects in figures.items():
+                populations[(exporter, year, name)] = max(populations.get((exporter, year, name), 0), subjects)
+        return Totals(dict(self._sums), populations)
+
+
 def recount(conn: Connection) -> Totals:
-    """Every exporter's totals computed from the transfer rows (counted, not withdrawn): the definition
-    the stored totals must equal. Linear in the whole ledger: for ``audit verify`` and tests."""
-    sums = {(str(e), int(y)): (int(p), int(s)) for e, y, p, s in conn.execute(_RECOUNT_SUMS, {"yes": True})}
-    populations = {(str(e), int(y), str(name)): int(subjects)
-                   for e, y, name, subjects in conn.execute(_RECOUNT_POPULATIONS, {"yes": True})}
-    return Totals(sums, populations)
+    """:class:`Recount` over the whole chain (for tests and tools; ``audit verify`` feeds one as it walks)."""
+    found = Recount()
+    for kind, subject, body in conn.execute(_CHAIN_COUNTING_EVENTS):
+        data = json.loads(body).get("data") or {}
+        if kind == "submission":
+            found.submission(str(subject), data)
+        else:
+            found.withdrawal(str(subject), data)
+    return found.totals()
+
+
+class MalformedTotal(ValueError):
+    """A stored total whose key or figure is not of its column's kind (an edit through raw SQL)."""
+
+    def __init__(self, difference: Difference) -> None:
+        super().__init__(difference.problem)
+        self.difference = difference
+
+
+def _whole(value: Any) -> bool:
+    """An integer as the drivers return one, nothing SQLite's lenient typing lets into the column."""
+    return type(value) is int
+
+
+def _malformed(exporter: Any, year: Any, what: str) -> MalformedTotal:
+    return MalformedTotal(Difference(str(exporter), year if _whole(year) else repr(year), None,
+                                     f"running totals of exporter {exporter} for {year!r}: {what} (edited)"))
 
 
 def stored(conn: Connection) -> Totals:
-    """Every exporter's totals as stored (what counting reads)."""
-    sums = {(str(e), int(y)): (int(p), int(s)) for e, y, p, s in conn.execute(_STORED_SUMS)}
-    populations = {(str(e), int(y), str(name)): int(subjects)
-                   for e, y, name, subjects in conn.execute(_STORED_POPULATIONS)}
+    """Every exporter's totals as stored (what counting reads). Raises :class:`MalformedTotal` for a row
+    that counting would read differently from the way a lenient conversion reads it: a year that is
+    not a whole number is never found by counting's ``year IN (...)``, and must not pass for one."""
+    sums: dict[tuple[str, int], tuple[int, int]] = {}
+    for e, y, p, s in conn.execute(_STORED_SUMS):
+        if not (isinstance(e, str) and _whole(y) and _whole(p) and _whole(s)):
+            raise _malformed(e, y, f"stored ({y!r}, {p!r}, {s!r}) is not a year and two whole numbers")
+        sums[(e, y)] = (p, s)
+    populations: dict[tuple[str, int, str], int] = {}
+    for e, y, name, subjects in conn.execute(_STORED_POPULATIONS):
+        if not (isinstance(e, str) and _whole(y) and isinstance(name, str) and _whole(subjects)):
+            raise _malformed(e, y, f"population {name!r} stored as ({y!r}, {subjects!r}), not a year and a "
+                                   "whole number")
+        populations[(e, y, name)] = subjects
     return Totals(sums, populations)
 
 
@@ -226,6 +298,10 @@ def first_difference(expected: Totals, found: Totals) -> Difference | None:
     return None
 
 
-def check(conn: Connection) -> Difference | None:
-    """Recount from the transfer rows and compare with the stored totals (``audit verify``)."""
-    return first_difference(recount(conn), stored(conn))
+def check(conn: Connection, expected: Totals) -> Difference | None:
+    """The stored totals against ``expected`` (the chain's :class:`Recount`; ``audit verify``)."""
+    try:
+        found = stored(conn)
+    except MalformedTotal as malformed:
+        return malformed.difference
+    return first_difference(expected, found)

@@ -4,7 +4,7 @@ the upgrade that fills them, and ``audit verify`` finding a total that no longer
 
 The oracle is the statement counting ran before the totals existed (``OLD_PRIOR_SQL``, kept here
 verbatim), the chain-order rebuild of ``engine.ledger.history`` (what each decision should have read)
-and ``totals.recount``.
+and ``totals.recount`` (the totals rebuilt from the audit chain's events).
 """
 
 from __future__ import annotations
@@ -258,8 +258,9 @@ def test_the_upgrade_waits_for_a_write_of_an_earlier_version_under_way(ledger_ur
         upgrade.join(60)
         assert upgraded, "the upgrade failed"
         personal, sensitive = EXPECTED_SUMS[(EXPORTER, 2026)]
-        assert stored(upgraded[0]).sums[(EXPORTER, 2026)] == (personal + 5_000, sensitive)
-        assert stored(upgraded[0]) == recounted(upgraded[0])
+        filled = stored(upgraded[0])
+        assert nonzero(filled.sums) == {**EXPECTED_SUMS, (EXPORTER, 2026): (personal + 5_000, sensitive)}
+        assert dict(filled.populations) == EXPECTED_POPULATIONS
     finally:
         earlier.dispose()
         for store in upgraded:
@@ -307,6 +308,55 @@ def test_verify_names_an_edited_sum(history: Ledger) -> None:
     assert result.first_bad == f"counts {EXPORTER} 2026"
     assert f"exporter {EXPORTER} for 2026" in (result.problem or "")
     assert "personal 35299" in (result.problem or "") and "personal 35300" in (result.problem or "")
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("forged_year", ["2026.5", "X'32303236'"])
+def test_verify_names_a_total_moved_to_a_year_sqlite_keeps_as_written(history: Ledger, forged_year: str) -> None:
+    """SQLite keeps 2026.5 (or a blob) in an integer column as written: counting's ``year IN (...)`` no
+    longer finds the row (it reads zero), while a lenient int() would still file it under 2026."""
+    sql(history, f"UPDATE exporter_year_totals SET year = {forged_year} WHERE exporter_id = :e AND year = 2026",
+        e=EXPORTER)
+    assert history.counts(EXPORTER, 2026)["personal_subjects"] == 0  # what the forgery does to counting
+    result = history.verify()
+    assert not result.ok
+    assert result.first_bad is not None and str(result.first_bad).startswith(f"counts {EXPORTER} ")
+    assert "edited" in (result.problem or "")
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_verify_is_not_fooled_by_a_decoy_row_beside_an_edited_one(history: Ledger) -> None:
+    """The true figure kept under a year that is not a whole number, the real row edited to zero."""
+    sql(history, "UPDATE exporter_year_totals SET personal_subjects = 0 WHERE exporter_id = :e AND year = 2026",
+        e=EXPORTER)
+    sql(history, "INSERT INTO exporter_year_totals VALUES (:e, 2026.5, 35300, 700)", e=EXPORTER)
+    result = history.verify()
+    assert not result.ok and "2026.5" in (result.problem or "")
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_verify_names_a_population_moved_to_a_blob_year(history: Ledger) -> None:
+    sql(history, "UPDATE exporter_year_populations SET year = X'32303236' WHERE exporter_id = :e AND year = 2026 "
+                 "AND population = 'members'", e=EXPORTER)
+    result = history.verify()
+    assert not result.ok and "population 'members'" in (result.problem or "")
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_verify_names_a_total_that_is_not_a_number(history: Ledger) -> None:
+    sql(history, "UPDATE exporter_year_totals SET personal_subjects = 'ninety' WHERE exporter_id = :e "
+                 "AND year = 2026", e=EXPORTER)
+    result = history.verify()
+    assert not result.ok and result.first_bad == f"counts {EXPORTER} 2026" and "'ninety'" in (result.problem or "")
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_verify_names_a_transfer_moved_to_a_year_sqlite_keeps_as_written(history: Ledger) -> None:
+    """The row, not the total: a year of 2026.5 is no longer 2026 to counting, so it is an edit."""
+    seq = history.get("M-3").event_seq
+    sql(history, "UPDATE transfers SET year = 2026.5 WHERE reference = 'M-3'")
+    result = history.verify()
+    assert result.first_bad == seq and "year was edited" in (result.problem or "")
 
 
 def test_verify_names_an_edited_sensitive_sum(history: Ledger) -> None:

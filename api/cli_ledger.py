@@ -127,6 +127,12 @@ def withdraw(
     typer.echo(f"{result.reference} ({result.decision_id}, exporter {result.exporter_id}) {state} at "
                f"{result.withdrawn_at}; released {result.released_personal_subjects} personal and "
                f"{result.released_sensitive_subjects} sensitive subjects")
+    counted = (result.counted_personal_subjects, result.counted_sensitive_subjects)
+    if not result.already_withdrawn and counted != (result.released_personal_subjects,
+                                                    result.released_sensitive_subjects):
+        typer.echo(f"  it had counted {counted[0]} personal and {counted[1]} sensitive when recorded; it releases "
+                   "what the year's tally would lack had it never been recorded (a transfer of a population "
+                   "counts only its increase over the largest figure sent before it)")
 
 
 @ledger_app.command("show")

@@ -50,8 +50,13 @@ class Withdrawal(BaseModel):
     exporter_id: str
     withdrawn_at: str
     already_withdrawn: bool
-    released_personal_subjects: int
+    released_personal_subjects: int = Field(description="Taken from the exporter's tally for the year by "
+                                            "this withdrawal (0 when it was already withdrawn).")
     released_sensitive_subjects: int
+    counted_personal_subjects: int = Field(description="What the transfer added when it was recorded. It "
+                                           "releases less when later transfers of the same population "
+                                           "counted only their increase over its figure.")
+    counted_sensitive_subjects: int
 
 
 class ExporterCounts(BaseModel):

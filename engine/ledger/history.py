@@ -7,7 +7,9 @@ Two things are read here and nowhere else:
   reads the largest figure sent earlier this year. So the prior is rebuilt from the ledger itself,
   walking submissions and withdrawals in audit-chain order (``event_seq``, ``withdrawn_seq``) and
   summing exactly what ``Ledger._prior`` summed at that moment: counted transfers of the exporter,
-  this year and last, not withdrawn before it. Submissions of one exporter are serialised (DESIGN
+  this year and last, not withdrawn before it, each withdrawal taking away what its event says it
+  released (less than the transfer had added when a later transfer of the same population relied on
+  its figure: ``engine.ledger.totals.released_by``). Submissions of one exporter are serialised (DESIGN
   section 5), so chain order is the order in which their counts were read. Replays check the rebuilt
   figure against the recorded ``counts.*_before``, so a rebuilt prior that drifted would be reported.
 - **Which pack versions were in use when.** A pack's text is stored by digest, with an audit event,
@@ -29,7 +31,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.facts import PriorCounts
-from engine.ledger.schema import pack_sets, packs, transfer_populations, transfers
+from engine.ledger.schema import events, pack_sets, packs, transfer_populations, transfers
 from engine.ledger.store import Ledger
 
 
@@ -102,6 +104,10 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
         populations: dict[str, dict[str, int]] = defaultdict(dict)
         for pop in conn.execute(select(transfer_populations)):
             populations[pop.decision_id][pop.population] = int(pop.subjects)
+        released: dict[str, tuple[int, int]] = {}
+        for subject, body in conn.execute(select(events.c.subject, events.c.body).where(events.c.kind == "withdrawal")):
+            data = json.loads(body)["data"]
+            released[subject] = (int(data["released_personal_subjects"]), int(data["released_sensitive_subjects"]))
     # Submissions and withdrawals in chain order: (seq, 0 = submit / 1 = withdraw, row).
     steps: list[tuple[int, int, Any]] = [(int(r.event_seq), 0, r) for r in rows]
     steps += [(int(r.withdrawn_seq), 1, r) for r in rows if r.withdrawn_seq is not None]
@@ -113,8 +119,10 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
         key = (row.exporter_id, int(row.year))
         if kind == 1:
             if row.counted:
-                sums[key][0] -= int(row.personal_subjects)
-                sums[key][1] -= int(row.sensitive_subjects)
+                personal, sensitive = released.get(row.decision_id,
+                                                   (int(row.personal_subjects), int(row.sensitive_subjects)))
+                sums[key][0] -= personal
+                sums[key][1] -= sensitive
                 live[key].pop(row.decision_id, None)
             continue
         if wanted is None or row.decision_id in wanted:

@@ -57,6 +57,10 @@ class WithdrawResult:
     already_withdrawn: bool
     released_personal_subjects: int
     released_sensitive_subjects: int
+    counted_personal_subjects: int = 0
+    """What the transfer added when it was recorded. It releases less when later transfers of the same
+    population counted only their increase over its figure: they keep those individuals."""
+    counted_sensitive_subjects: int = 0
 
 
 @dataclass(frozen=True)
@@ -551,26 +555,28 @@ class Ledger:
 
     def withdraw(self, id_or_reference: str, exporter_id: str | None = None) -> WithdrawResult:
         """Withdraw a recorded transfer (decision id or reference): its counts are released (from the
-        running totals, in the same transaction), and the withdrawal is recorded as an audit event.
-        Withdrawing twice records nothing new."""
+        running totals, in the same transaction: the totals become what they would be had it never been
+        recorded, ``totals.released_by``), and the withdrawal is recorded as an audit event with what it
+        released. Withdrawing twice records nothing new."""
         with self._write() as conn:
             found = self._find(conn, id_or_reference, exporter_id)
             database.lock_exporter(conn, found.exporter_id)
             row = conn.execute(select(transfers).where(transfers.c.decision_id == found.decision_id)).one()
+            counted = int(row.personal_subjects), int(row.sensitive_subjects)
             if row.withdrawn_at is not None:
                 return WithdrawResult(row.decision_id, row.reference, row.exporter_id, row.withdrawn_at, True,
-                                      0, 0)
+                                      0, 0, *counted)
+            personal, sensitive = totals.released_by(conn, row) if row.counted else (0, 0)
             now = _now()
             seq = audit.append_event(conn, "withdrawal", row.decision_id, now, {
                 "exporter": row.exporter_id, "reference": row.reference,
-                "released_personal_subjects": int(row.personal_subjects),
-                "released_sensitive_subjects": int(row.sensitive_subjects)})
+                "released_personal_subjects": personal, "released_sensitive_subjects": sensitive})
             conn.execute(update(transfers).where(transfers.c.decision_id == row.decision_id)
                          .values(withdrawn_at=now, withdrawn_seq=seq))
             if row.counted:
-                totals.release(conn, row)
-        return WithdrawResult(row.decision_id, row.reference, row.exporter_id, now, False,
-                              int(row.personal_subjects), int(row.sensitive_subjects))
+                totals.release(conn, row, personal, sensitive)
+        return WithdrawResult(row.decision_id, row.reference, row.exporter_id, now, False, personal, sensitive,
+                              *counted)
 
     def get(self, id_or_reference: str, exporter_id: str | None = None) -> RecordedTransfer:
         """A recorded transfer by decision id or reference (with the exporter id when ambiguous)."""

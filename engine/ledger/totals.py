@@ -28,13 +28,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, bindparam, inspect, text
 
+from engine.facts import PriorCounts, tally_of
 from engine.ledger.errors import LedgerError
+from engine.models import DataSet
 
 # The definition of counting: PriorCounts of one exporter (this year :y, last year :py) summed over the
 # transfer rows, exactly as Ledger counted before revision 0004. Linear in the exporter's transfers of
 # the year; still used where the totals cannot serve (Ledger.prior_counts on a ledger not upgraded yet).
+# It takes a withdrawn transfer's whole count away, as withdrawals did before they released what the
+# totals would lack without it (``released_by``): on a ledger taken back below 0004 after a withdrawal
+# that kept part of its count, it reads less than the totals did.
 # Rows: (kind, name, first, second), kind 0 = sums of the year ``name``, kind 1 = population ``name``.
 LINEAR_PRIOR_SQL = (
     "SELECT 0, CAST(year AS VARCHAR(16)), COALESCE(SUM(personal_subjects), 0), "
@@ -73,6 +78,14 @@ _RELEASE_SUMS = text(
     "sensitive_subjects = sensitive_subjects - :sensitive WHERE exporter_id = :e AND year = :y "
     "AND personal_subjects >= :personal AND sensitive_subjects >= :sensitive")
 _NAMED_BY = text("SELECT population FROM transfer_populations WHERE decision_id = :d")
+# The exporter-year's counted, not withdrawn transfers that name any of :names, in the order recorded.
+_NAMING_ANY = text(
+    "SELECT t.decision_id, t.request_json FROM transfers t WHERE t.exporter_id = :e "
+    "AND t.year = :y AND t.counted = :yes AND t.withdrawn_at IS NULL AND t.decision_id IN "
+    "(SELECT decision_id FROM transfer_populations WHERE population IN :names) ORDER BY t.event_seq"
+).bindparams(bindparam("names", expanding=True))
+_DECISIONS = text("SELECT decision_id, decision_json FROM transfers WHERE decision_id IN :ids"
+                  ).bindparams(bindparam("ids", expanding=True))
 _LARGEST_REMAINING = text(
     "SELECT p.population, MAX(p.subjects) FROM transfer_populations p JOIN transfers t "
     "ON t.decision_id = p.decision_id WHERE t.exporter_id = :e AND t.year = :y AND t.counted = :yes "
@@ -154,18 +167,72 @@ def add(conn: Connection, transfer_rows: list[dict[str, Any]], population_rows: 
         conn.execute(_RAISE_POPULATIONS, populations)
 
 
-def release(conn: Connection, row: Any) -> None:
-    """Take a counted transfer being withdrawn out of the totals; called in the withdrawal's transaction,
-    holding the exporter's lock, after the row is marked withdrawn.
+def released_by(conn: Connection, row: Any) -> tuple[int, int]:
+    """What withdrawing the counted transfer ``row`` takes from its exporter-year's sums (personal,
+    sensitive): the totals afterwards are what they would be had it never been recorded. Called in the
+    withdrawal's transaction, holding the exporter's lock, before the row is marked withdrawn.
 
-    Its subjects are subtracted from the sums. A population's largest figure cannot be un-maxed by
-    arithmetic, so each population the transfer named is recomputed from the exporter-year's
-    remaining counted transfers (linear, but withdrawals are rare), and dropped when none names it any
-    more. A total that is missing, or would go below zero, means the totals no longer match the rows:
-    the withdrawal is refused (and rolled back) rather than made on counts known to be wrong."""
-    key = {"e": row.exporter_id, "y": int(row.year)}
+    A transfer that names no population takes exactly the subjects it added. One that does may take
+    less: a later transfer of the same population counted only its increase over this one's figure
+    (DESIGN section 5), so without this one those individuals are the later transfer's to count.
+    Sending members 60,000 then 90,000 counts 60,000 + 30,000; withdrawing the first leaves 90,000
+    sent, not 30,000. So the exporter-year's counted, not withdrawn transfers that name any of its
+    populations are tallied again in the order they were recorded, with and without it (each with the
+    options it was decided under); the difference is what it releases. Only the transfers naming
+    those populations are read: the others' tallies do not depend on it. Linear in them; withdrawals
+    are rare."""
     personal, sensitive = int(row.personal_subjects), int(row.sensitive_subjects)
-    if personal or sensitive:  # a transfer that added nothing (a population sent before) takes nothing
+    names = sorted(conn.execute(_NAMED_BY, {"d": row.decision_id}).scalars())
+    if not names:
+        return personal, sensitive
+    naming = [(decision_id, [DataSet.model_validate(item) for item in json.loads(request_json)["data"]])
+              for decision_id, request_json in conn.execute(
+                  _NAMING_ANY, {"e": row.exporter_id, "y": row.year, "yes": True, "names": names})]
+    in_both = _sensitive_in_both(conn, [decision_id for decision_id, data in naming
+                                        if any(data_set.sensitive for data_set in data)])
+    with_it = _tallied_in_order((data, found in in_both) for found, data in naming)
+    without_it = _tallied_in_order((data, found in in_both) for found, data in naming if found != row.decision_id)
+    return with_it[0] - without_it[0], with_it[1] - without_it[1]
+
+
+def _sensitive_in_both(conn: Connection, decision_ids: list[str]) -> set[str]:
+    """Which of these transfers were decided with sensitive subjects counted in both tallies (the pack
+    option ``tally_for`` read). Asked only for transfers with sensitive data, where the option matters:
+    a decision's JSON is ten times its request's, and a withdrawal holds the exporter's lock."""
+    found: set[str] = set()
+    for start in range(0, len(decision_ids), 500):  # SQLite bounds the parameters of one statement
+        found.update(decision_id for decision_id, decision_json in conn.execute(
+            _DECISIONS, {"ids": decision_ids[start:start + 500]})
+            if json.loads(decision_json)["rules"]["options"].get("count_sensitive_in_both", False))
+    return found
+
+
+def _tallied_in_order(recorded: Iterable[tuple[list[DataSet], bool]]) -> tuple[int, int]:
+    """The sums these transfers add when recorded one after another (each population's figure carried
+    from one to the next, as the ledger's prior carries it)."""
+    figures: dict[str, int] = {}
+    personal = sensitive = 0
+    for data, sensitive_in_both in recorded:
+        tally = tally_of(data, PriorCounts(populations=dict(figures)), sensitive_in_both)
+        personal += tally.personal_subjects
+        sensitive += tally.sensitive_subjects
+        for name, subjects in tally.populations.items():
+            figures[name] = max(figures.get(name, 0), subjects)
+    return personal, sensitive
+
+
+def release(conn: Connection, row: Any, personal: int, sensitive: int) -> None:
+    """Take a counted transfer being withdrawn out of the totals: ``personal`` and ``sensitive`` from
+    the sums (what :func:`released_by` worked out); called in the withdrawal's transaction, holding the
+    exporter's lock, after the row is marked withdrawn.
+
+    A population's largest figure cannot be un-maxed by arithmetic, so each population the transfer
+    named is recomputed from the exporter-year's remaining counted transfers (linear, but withdrawals
+    are rare), and dropped when none names it any more. A total that is missing, or would go below
+    zero, means the totals no longer match the rows: the withdrawal is refused (and rolled back) rather
+    than made on counts known to be wrong."""
+    key = {"e": row.exporter_id, "y": int(row.year)}
+    if personal or sensitive:  # a transfer that took nothing away (a population sent before) releases nothing
         released = conn.execute(_RELEASE_SUMS, {**key, "personal": personal, "sensitive": sensitive})
         if released.rowcount != 1:
             raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} do not hold "

@@ -80,6 +80,24 @@ Feature: The ledger over a year
     Then the outcome is permitted
     And the ledger counts 70,000 individuals for the exporter in 2026
 
+  Scenario: Withdrawing the first transfer of a population leaves the later one's individuals counted
+    Given the transfer "MEMBERS-Q1" is planned for 2026-03-01
+    And the transfer carries personal information of 60,000 individuals
+    And the data belongs to the population "members-2026"
+    When the transfer is submitted to the ledger
+    And a new transfer "MEMBERS-Q2" is planned for 2026-06-01
+    And the transfer carries personal information of 90,000 individuals
+    And the data belongs to the population "members-2026"
+    And the transfer is submitted to the ledger
+    And the transfer "MEMBERS-Q1" is withdrawn
+    Then the ledger counts 90,000 individuals for the exporter in 2026
+    When a new transfer "NEWSLETTER" is planned for 2026-09-01
+    And the transfer carries personal information of 50,000 individuals
+    And the transfer is submitted to the ledger
+    Then the outcome is conditional
+    And the mechanism is standard contract
+    And the ledger counts 90,000 individuals for the exporter in 2026
+
   Scenario: Sensitive individuals accumulate in their own tally
     Given a standard contract took effect on 2026-01-05 and was filed on 2026-01-12
     And the transfer "SENS-01" is planned for 2026-03-01

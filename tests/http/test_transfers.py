@@ -42,6 +42,7 @@ def test_submit_replay_conflict_read_withdraw(ledger_server: Server) -> None:
     withdrawn = submitter.post(f"/v1/transfers/{decision['decision_id']}/withdraw")
     assert withdrawn.status_code == 200 and withdrawn.json()["already_withdrawn"] is False
     assert withdrawn.json()["released_personal_subjects"] == 150_000
+    assert withdrawn.json()["counted_personal_subjects"] == 150_000  # no population: it releases what it added
     assert submitter.post(f"/v1/transfers/{body['reference']}/withdraw").json()["already_withdrawn"] is True
     assert auditor.get(f"/v1/exporters/{exporter}/counts", params={"year": year}).json()["personal_subjects"] == 0
     assert auditor.get(f"/v1/transfers/{body['reference']}").json()["withdrawn"] is True

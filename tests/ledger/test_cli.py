@@ -55,3 +55,19 @@ def test_submit_counts_withdraw_show_and_verify(tmp_path: Path) -> None:
     assert f"broken at {seq}" in broken.stderr and "outcome was edited" in broken.stderr
     upgraded = baygate("db", "upgrade", "--db", f"sqlite:///{tmp_path / 'new.db'}", db=db)
     assert upgraded.returncode == 0 and "revision 0004 (newest)" in upgraded.stdout
+
+
+def test_withdrawing_a_population_figure_a_later_transfer_relies_on_says_what_it_keeps(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    for reference, subjects in (("POP-1", 60_000), ("POP-2", 90_000)):
+        request = transfer(reference, data=[{"kind": "personal", "subjects": subjects, "population": "members"}])
+        (tmp_path / f"{reference}.json").write_text(request.model_dump_json(), encoding="utf-8")
+        assert baygate("submit", str(tmp_path / f"{reference}.json"), db=db).returncode == 0
+    withdrawn = baygate("withdraw", "POP-1", db=db)
+    assert withdrawn.returncode == 0, withdrawn.stderr
+    assert "released 0 personal and 0 sensitive subjects" in withdrawn.stdout
+    assert "it had counted 60000 personal and 0 sensitive when recorded" in withdrawn.stdout
+    counts = json.loads(baygate("ledger", "counts", EXPORTER, "--year", "2026", "--json", db=db).stdout)
+    assert counts["personal_subjects"] == 90_000
+    as_json = json.loads(baygate("withdraw", "POP-2", "--json", db=db).stdout)
+    assert (as_json["released_personal_subjects"], as_json["counted_personal_subjects"]) == (90_000, 30_000)

@@ -7,7 +7,8 @@ from typing import Any
 
 from engine.evaluator import Engine
 from engine.ledger import Ledger
-from tests.ledger.conftest import EXPORTER, transfer
+from engine.ledger.history import recorded_decisions
+from tests.ledger.conftest import EXPORTER, RULES, transfer
 
 
 def members(subjects: int, population: str = "members-2026") -> list[dict[str, Any]]:
@@ -74,3 +75,90 @@ def test_a_not_permitted_transfer_leaves_no_population_figure(ledger: Ledger, le
     ledger.submit(ledger_engine, transfer("P-1", data=members(150_000)))  # conditional: needs a contract
     assert dict(ledger.prior_counts(transfer("next")).populations) == {}
     assert ledger.submit(ledger_engine, transfer("P-2", data=members(99_999))).decision.outcome == "permitted"
+
+
+# ------------------------------------------------------------------ withdrawing one of a population's transfers
+
+def test_withdrawing_the_first_figure_leaves_the_later_transfer_its_individuals(
+        ledger: Ledger, ledger_engine: Engine) -> None:
+    """60,000 members, then 90,000 of them (counted +30,000): withdrawing the first leaves 90,000 sent,
+    so the next 50,000 reach 140,000 and need a contract, not the exemption under 100,000."""
+    ledger.submit(ledger_engine, transfer("P-1", data=members(60_000)))
+    ledger.submit(ledger_engine, transfer("P-2", data=members(90_000)))
+    withdrawn = ledger.withdraw("P-1")
+    assert (withdrawn.released_personal_subjects, withdrawn.counted_personal_subjects) == (0, 60_000)
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 90_000
+    after = ledger.submit(ledger_engine, transfer("N-1", 50_000)).decision
+    assert (after.counts.personal_subjects_before, after.counts.personal_subjects_after) == (90_000, 140_000)
+    assert after.outcome == "conditional"
+    assert ledger.verify().ok
+
+
+def test_withdrawing_both_figures_in_either_order_releases_everything(
+        ledger: Ledger, ledger_engine: Engine) -> None:
+    for first, second, exporter in (("A", "B", "91440300MA5ORDER01"), ("B", "A", "91440300MA5ORDER02")):
+        ledger.submit(ledger_engine, transfer(f"{exporter}-A", exporter_id=exporter, data=members(60_000)))
+        ledger.submit(ledger_engine, transfer(f"{exporter}-B", exporter_id=exporter, data=members(90_000)))
+        released = [ledger.withdraw(f"{exporter}-{which}").released_personal_subjects for which in (first, second)]
+        assert sum(released) == 90_000
+        # The later transfer carries the earlier one's figure once that is withdrawn; taken first, it
+        # releases only its increase.
+        assert released == ([0, 90_000] if first == "A" else [30_000, 60_000])
+        assert ledger.counts(exporter, 2026)["personal_subjects"] == 0
+        assert dict(ledger.prior_counts(transfer("next", exporter_id=exporter)).populations) == {}
+    assert ledger.verify().ok
+
+
+def test_a_smaller_later_figure_counts_in_full_once_the_larger_is_withdrawn(
+        ledger: Ledger, ledger_engine: Engine) -> None:
+    """40,000 then 10,000 of the same members (counted +0): the 10,000 were sent all the same."""
+    ledger.submit(ledger_engine, transfer("P-1", data=members(40_000)))
+    ledger.submit(ledger_engine, transfer("P-2", data=members(10_000)))
+    assert ledger.withdraw("P-1").released_personal_subjects == 30_000
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 10_000
+    assert dict(ledger.prior_counts(transfer("next")).populations) == {"members-2026": 10_000}
+
+
+def test_only_the_populations_it_named_are_tallied_again(ledger: Ledger, ledger_engine: Engine) -> None:
+    """A transfer naming two populations and unnamed data; a later one sharing one of the populations,
+    another the other population. Withdrawing the first keeps what each later one relies on."""
+    ledger.submit(ledger_engine, transfer("P-1", data=[*members(30_000), *members(5_000, "patients-2026"),
+                                                       {"kind": "personal", "subjects": 1_000}]))
+    ledger.submit(ledger_engine, transfer("P-2", data=members(50_000)))  # +20,000
+    ledger.submit(ledger_engine, transfer("P-3", data=members(2_000, "patients-2026")))  # +0
+    ledger.submit(ledger_engine, transfer("P-4", data=members(7_000, "visitors-2026")))  # unrelated
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 36_000 + 20_000 + 7_000
+    # Without P-1: members 50,000 (P-2), patients 2,000 (P-3), visitors 7,000 = 59,000; it releases
+    # 63,000 - 59,000: its unnamed 1,000 and the 3,000 patients P-3 did not send.
+    assert ledger.withdraw("P-1").released_personal_subjects == 4_000
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 50_000 + 2_000 + 7_000
+    assert ledger.verify().ok
+
+
+def test_the_rebuilt_history_reads_what_each_withdrawal_released(ledger: Ledger, ledger_engine: Engine) -> None:
+    """A decision after such a withdrawal read the kept count; replays rebuild exactly that prior."""
+    ledger.submit(ledger_engine, transfer("P-1", data=members(60_000)))
+    ledger.submit(ledger_engine, transfer("P-2", data=members(90_000)))
+    ledger.withdraw("P-1")
+    later = ledger.submit(ledger_engine, transfer("N-1", 5_000)).decision
+    rebuilt = {found.reference: found.prior for found in recorded_decisions(ledger)}
+    assert rebuilt["N-1"].personal_subjects == later.counts.personal_subjects_before == 90_000
+
+
+def test_each_transfer_is_tallied_again_under_the_options_it_was_decided_under(ledger: Ledger) -> None:
+    """With sensitive subjects counted in both tallies (a pack option), 5,000 members then 8,000 of them
+    with health data: withdrawing the first leaves 8,000 in each tally, as the second alone counts."""
+    both = Engine.from_directory(RULES, options={"count_sensitive_in_both": True})
+    contract = {"separate_consent": True, "notice_given": True, "pia_completed_on": "2024-12-01",
+                "mechanisms": [{"type": "gba_standard_contract", "reference": "GD-1",
+                                "effective_on": "2025-01-10", "filed_on": "2025-01-15"}]}
+    ledger.submit(both, transfer("P-1", data=members(5_000), safeguards=contract))
+    second = ledger.submit(both, transfer("P-2", safeguards=contract, data=[
+        {**members(8_000)[0], "sensitive": ["medical_health"]}])).decision
+    assert second.outcome == "permitted"
+    assert ledger.counts(EXPORTER, 2026) == {"exporter": EXPORTER, "year": 2026, "personal_subjects": 8_000,
+                                             "sensitive_subjects": 3_000}
+    withdrawn = ledger.withdraw("P-1")
+    assert (withdrawn.released_personal_subjects, withdrawn.released_sensitive_subjects) == (0, -5_000)
+    assert ledger.counts(EXPORTER, 2026)["sensitive_subjects"] == 8_000
+    assert ledger.verify().ok

@@ -195,7 +195,10 @@ class PriorCounts:
     previous_year_personal_subjects: int = 0
     previous_year_sensitive_subjects: int = 0
     populations: Mapping[str, int] = field(default_factory=dict)
-    """Largest figure recorded this year per named population."""
+    """Largest figure recorded this year per named population, in the non-sensitive tally."""
+    sensitive_populations: Mapping[str, int] = field(default_factory=dict)
+    """The same in the sensitive tally: a population whose contact details were sent has not had its
+    health records sent, so each tally keeps its own figures."""
 
 
 class Tally(NamedTuple):
@@ -204,6 +207,9 @@ class Tally(NamedTuple):
     personal_subjects: int
     sensitive_subjects: int
     populations: dict[str, int]
+    """Each named population's figure in this transfer, in the non-sensitive tally."""
+    sensitive_populations: dict[str, int]
+    """The same in the sensitive tally."""
 
 
 @dataclass(frozen=True)
@@ -320,30 +326,38 @@ def is_personal(data_set: DataSet) -> bool:
 def tally_of(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: bool) -> Tally:
     """This transfer's individuals in each tally, population-aware.
 
-    A data set naming a population already sent this year counts only the increase over the largest
-    earlier figure for it; two data sets of one transfer naming the same population count once, at
-    the larger figure.
+    The two tallies count different things (Provisions (2024), arts. 7-8: individuals whose personal
+    information, excluding sensitive, was provided; individuals whose sensitive personal information
+    was): sensitive data sets count in the sensitive tally, and in the non-sensitive one too only with
+    ``sensitive_in_both``. A data set naming a population already sent this year counts, in each tally
+    it counts in, only the increase over the largest earlier figure for it in that tally: members whose
+    contact details were sent are new to the sensitive tally when their health records follow. Two data
+    sets of one transfer naming the same population count once per tally, at the larger figure.
     """
     personal = 0
     sensitive = 0
-    largest: dict[tuple[str, bool], int] = {}
+    largest_personal: dict[str, int] = {}
+    largest_sensitive: dict[str, int] = {}
     for data_set in data:
         if not is_personal(data_set):
             continue
         is_sensitive = bool(data_set.sensitive)
-        if data_set.population is None:
-            personal += data_set.subjects if (not is_sensitive or sensitive_in_both) else 0
-            sensitive += data_set.subjects if is_sensitive else 0
+        in_personal = not is_sensitive or sensitive_in_both
+        subjects = data_set.subjects
+        population = data_set.population
+        if population is None:
+            personal += subjects if in_personal else 0
+            sensitive += subjects if is_sensitive else 0
             continue
-        key = (data_set.population, is_sensitive)
-        largest[key] = max(largest.get(key, 0), data_set.subjects)
-    populations: dict[str, int] = {}
-    for (population, is_sensitive), subjects in largest.items():
-        increase = max(0, subjects - prior.populations.get(population, 0))
-        personal += increase if (not is_sensitive or sensitive_in_both) else 0
-        sensitive += increase if is_sensitive else 0
-        populations[population] = max(populations.get(population, 0), subjects)
-    return Tally(personal, sensitive, populations)
+        if in_personal:
+            largest_personal[population] = max(largest_personal.get(population, 0), subjects)
+        if is_sensitive:
+            largest_sensitive[population] = max(largest_sensitive.get(population, 0), subjects)
+    for population, subjects in largest_personal.items():
+        personal += max(0, subjects - prior.populations.get(population, 0))
+    for population, subjects in largest_sensitive.items():
+        sensitive += max(0, subjects - prior.sensitive_populations.get(population, 0))
+    return Tally(personal, sensitive, largest_personal, largest_sensitive)
 
 
 def _mechanism_valid(mech: Mechanism, on: dt.date, policy: MechanismPolicy | None) -> bool:

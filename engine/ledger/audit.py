@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy import Connection, select, text
 
 from engine.ledger import packs as pack_store
 from engine.ledger import totals
-from engine.ledger.schema import chain_head, events, packs, transfer_populations, transfers
+from engine.ledger.schema import TALLIES, chain_head, events, packs, transfer_populations, transfers
 
 GENESIS = "0" * 64
 
@@ -125,9 +126,9 @@ def lock_chain(connection: Connection) -> None:
 def verify(connection: Connection) -> AuditResult:
     """Walk the chain in seq order and cross-check the recorded rows; stop at the first problem."""
     rows = {row.decision_id: row for row in connection.execute(select(transfers))}
-    populations: dict[str, dict[str, int]] = {}
-    for pop in connection.execute(select(transfer_populations)):
-        populations.setdefault(pop.decision_id, {})[pop.population] = pop.subjects  # as stored: see submission_data
+    populations: dict[str, dict[str, dict[str, int]]] = {}
+    for pop in connection.execute(select(transfer_populations)):  # figures as stored: see submission_data
+        populations.setdefault(pop.decision_id, {}).setdefault(pop.tally, {})[pop.population] = pop.subjects
     stored_packs = {row.digest: row for row in connection.execute(select(packs))}
     head = connection.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).one()
 
@@ -196,7 +197,7 @@ def _check_totals(connection: Connection, count: int, expected: totals.Totals) -
     return AuditResult(False, count, f"counts {difference.exporter_id} {difference.year}", difference.problem)
 
 
-def _check_event(body: dict[str, Any], rows: dict[str, Any], populations: dict[str, dict[str, int]],
+def _check_event(body: dict[str, Any], rows: dict[str, Any], populations: dict[str, dict[str, dict[str, int]]],
                  stored_packs: dict[str, Any], withdrawn: set[str]) -> str | None:
     """Does the recorded row this event speaks of still say what the event hashed?"""
     data = body.get("data") or {}
@@ -208,9 +209,12 @@ def _check_event(body: dict[str, Any], rows: dict[str, Any], populations: dict[s
             return f"transfer {subject} was deleted"
         if row.request_sha256 != sha256(row.request_json):
             return f"transfer {subject}: its idempotency key (request_sha256) was edited"
-        expected = submission_data(row, populations.get(subject, {}))
-        for key, value in expected.items():
-            if data.get(key) != value:
+        figures = populations.get(subject, {})
+        if not set(figures) <= set(TALLIES):
+            return f"transfer {subject}: a population's tally was edited"
+        expected = submission_data(row, figures)
+        for key in sorted(set(expected) | {"sensitive_populations"}):  # listed only when there are any
+            if data.get(key) != expected.get(key):
                 return f"transfer {subject}: {key} was edited"
         return None
     if kind == "withdrawal":
@@ -233,8 +237,10 @@ def _check_event(body: dict[str, Any], rows: dict[str, Any], populations: dict[s
     return f"unknown event kind {kind!r}"
 
 
-def submission_data(row: Any, populations: dict[str, int]) -> dict[str, Any]:
+def submission_data(row: Any, populations: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
     """What a submission event hashes about its transfer row: everything counting and replay read.
+    ``populations``: tally -> population -> figure. The sensitive tally's figures are listed only when
+    there are any, so events written before revision 0005 (which had none) still say the same.
 
     The values are taken as the row holds them, not converted: SQLite keeps what it is given in an
     integer column, and a year edited to ``2026.5`` would pass for 2026 once made an integer while
@@ -250,7 +256,9 @@ def submission_data(row: Any, populations: dict[str, int]) -> dict[str, Any]:
         "counted": bool(row.counted),
         "personal_subjects": row.personal_subjects,
         "sensitive_subjects": row.sensitive_subjects,
-        "populations": dict(sorted(populations.items())),
+        "populations": dict(sorted(populations.get("personal", {}).items())),
         "rules_digest": row.rules_digest,
         "recorded_at": row.recorded_at,
+        **({"sensitive_populations": dict(sorted(sensitive.items()))}
+           if (sensitive := populations.get("sensitive")) else {}),
     }

@@ -39,22 +39,24 @@ from sqlalchemy import Connection, bindparam, text
 from engine.ledger import audit, database, totals
 from engine.ledger.schema import transfers
 
-# The sums per exporter and year (kind 0) and the largest figure per population (kind 1) of counted, not
-# withdrawn transfers, read from the running totals (``engine.ledger.totals``; by primary key, however
-# many transfers they sum up): (kind, exporter, year, population, first figure, second figure).
+# The sums per exporter and year (kind 0) and the largest figure per population in the non-sensitive
+# (kind 1) and the sensitive tally (kind 2) of counted, not withdrawn transfers, read from the running
+# totals (``engine.ledger.totals``; by primary key, however many transfers they sum up):
+# (kind, exporter, year, population, first figure, second figure).
 _COUNTS_SQL = (
     "SELECT 0, exporter_id, year, '', personal_subjects, sensitive_subjects FROM exporter_year_totals "
     "WHERE exporter_id IN :es AND year IN :ys "
     "UNION ALL "
-    "SELECT 1, exporter_id, year, population, largest_subjects, 0 FROM exporter_year_populations "
+    "SELECT CASE WHEN tally = 'sensitive' THEN 2 ELSE 1 END, exporter_id, year, population, largest_subjects, 0 "
+    "FROM exporter_year_populations "
     "WHERE exporter_id IN :es AND year IN :ys")
 _EXISTING_SQL = ("SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, "
                  "recorded_at FROM transfers WHERE exporter_id IN :es AND reference IN :rs")
 _TRANSFER_COLUMNS = [c.name for c in transfers.columns if c.name not in ("withdrawn_at", "withdrawn_seq")]
 _INSERT_TRANSFER = text(f"INSERT INTO transfers ({', '.join(_TRANSFER_COLUMNS)}) "
                         f"VALUES ({', '.join(':' + c for c in _TRANSFER_COLUMNS)})")
-_INSERT_POPULATION = text("INSERT INTO transfer_populations (decision_id, population, subjects) "
-                          "VALUES (:decision_id, :population, :subjects)")
+_INSERT_POPULATION = text("INSERT INTO transfer_populations (decision_id, population, tally, subjects) "
+                          "VALUES (:decision_id, :population, :tally, :subjects)")
 
 # SQLAlchemy statements (SQLite): lists bound as expanding IN parameters.
 _COUNTS = text(_COUNTS_SQL).bindparams(bindparam("es", expanding=True), bindparam("ys", expanding=True))

@@ -28,9 +28,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 
 from engine.facts import PriorCounts
+from engine.ledger import totals
 from engine.ledger.schema import events, pack_sets, packs, transfer_populations, transfers
 from engine.ledger.store import Ledger
 
@@ -101,9 +102,14 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
     wanted = set(only) if only is not None else None
     with ledger.sql_engine.connect() as conn:
         rows = conn.execute(select(transfers).order_by(transfers.c.event_seq)).all()
-        populations: dict[str, dict[str, int]] = defaultdict(dict)
-        for pop in conn.execute(select(transfer_populations)):
-            populations[pop.decision_id][pop.population] = int(pop.subjects)
+        populations: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
+        # A ledger read as it stands may predate revision 0005: its figures served both tallies, and are
+        # read as the non-sensitive tally's, as counting reads them there (totals.LINEAR_PRIOR_SQL).
+        tally = transfer_populations.c.tally if totals.kept(conn) else literal("personal")
+        for decision_id, population, tally_name, subjects in conn.execute(select(
+                transfer_populations.c.decision_id, transfer_populations.c.population, tally,
+                transfer_populations.c.subjects)):
+            populations[decision_id][(population, tally_name)] = int(subjects)
         released: dict[str, tuple[int, int]] = {}
         for subject, body in conn.execute(select(events.c.subject, events.c.body).where(events.c.kind == "withdrawal")):
             data = json.loads(body)["data"]
@@ -113,7 +119,7 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
     steps += [(int(r.withdrawn_seq), 1, r) for r in rows if r.withdrawn_seq is not None]
     steps.sort(key=lambda step: (step[0], step[1]))
     sums: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
-    live: dict[tuple[str, int], dict[str, dict[str, int]]] = defaultdict(dict)  # counted, not withdrawn
+    live: dict[tuple[str, int], dict[str, dict[tuple[str, str], int]]] = defaultdict(dict)  # counted, not withdrawn
     found: list[RecordedDecision] = []
     for _seq, kind, row in steps:
         key = (row.exporter_id, int(row.year))
@@ -127,13 +133,15 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
             continue
         if wanted is None or row.decision_id in wanted:
             last = sums.get((row.exporter_id, int(row.year) - 1), [0, 0])
-            largest: dict[str, int] = {}
+            largest: dict[str, dict[str, int]] = {"personal": {}, "sensitive": {}}
             for figures in live[key].values():
-                for name, subjects in figures.items():
-                    largest[name] = max(largest.get(name, 0), subjects)
+                for (name, tally_name), subjects in figures.items():
+                    in_tally = largest[tally_name]
+                    in_tally[name] = max(in_tally.get(name, 0), subjects)
             prior = PriorCounts(personal_subjects=sums[key][0], sensitive_subjects=sums[key][1],
                                 previous_year_personal_subjects=last[0],
-                                previous_year_sensitive_subjects=last[1], populations=largest)
+                                previous_year_sensitive_subjects=last[1], populations=largest["personal"],
+                                sensitive_populations=largest["sensitive"])
             found.append(RecordedDecision(
                 decision_id=row.decision_id, exporter_id=row.exporter_id, reference=row.reference,
                 request=json.loads(row.request_json), decision=json.loads(row.decision_json),

@@ -3,7 +3,8 @@ module is what the code queries, and ``tests/ledger`` checks that the two agree.
 
 - ``transfers``: one row per recorded submission, with the request and the full decision as JSON and
   the columns counting reads (year, counted, personal and sensitive subjects, withdrawn_at).
-- ``transfer_populations``: the figure each named population reached in a transfer (DESIGN section 5).
+- ``transfer_populations``: the figure each named population reached in a transfer, per tally (DESIGN
+  section 5; the tally since revision 0005).
 - ``exporter_year_totals``, ``exporter_year_populations``: the running totals counting reads, kept
   with the rows they summarise (revision 0004; ``engine.ledger.totals``).
 - ``packs``: rule pack YAML text by digest, so a decision can be replayed under exactly its packs.
@@ -56,11 +57,16 @@ Index("ix_transfers_counts", transfers.c.exporter_id, transfers.c.year, transfer
       transfers.c.withdrawn_at, transfers.c.personal_subjects, transfers.c.sensitive_subjects)
 Index("ix_transfers_reference", transfers.c.reference)
 
+TALLIES = ("personal", "sensitive")
+"""The two tallies a population figure belongs to (revision 0005): its individuals in the non-sensitive
+tally, or in the sensitive one (``engine.facts.tally_of``)."""
+
 transfer_populations = Table(
     "transfer_populations",
     metadata,
     Column("decision_id", String(26), ForeignKey("transfers.decision_id"), primary_key=True),
     Column("population", String(128), primary_key=True),
+    Column("tally", String(16), primary_key=True),
     Column("subjects", BigInteger, nullable=False),
 )
 
@@ -80,9 +86,11 @@ exporter_year_populations = Table(
     Column("exporter_id", String(128), primary_key=True, autoincrement=False),
     Column("year", Integer, primary_key=True, autoincrement=False),
     Column("population", String(128), primary_key=True, autoincrement=False),
+    Column("tally", String(16), primary_key=True, autoincrement=False),
     Column("largest_subjects", BigInteger, nullable=False),
 )
-"""The largest figure of each population named by a counted, not withdrawn transfer, per exporter and year."""
+"""The largest figure of each population named by a counted, not withdrawn transfer, per exporter, year
+and tally."""
 
 packs = Table(
     "packs",

@@ -108,16 +108,18 @@ def _prior_from_rows(rows: Iterable[Any], year: int) -> PriorCounts:
     """PriorCounts from the rows of a counting statement (or of the group's read, ``group.read``)."""
     sums: dict[int, tuple[int, int]] = {}
     populations: dict[str, int] = {}
+    sensitive_populations: dict[str, int] = {}
     for kind, name, first, second in rows:
         if int(kind) == 0:
             sums[int(name)] = (int(first), int(second))
         else:
-            populations[str(name)] = int(first)
+            (populations if int(kind) == 1 else sensitive_populations)[str(name)] = int(first)
     this_year = sums.get(year, (0, 0))
     last_year = sums.get(year - 1, (0, 0))
     return PriorCounts(personal_subjects=this_year[0], sensitive_subjects=this_year[1],
                        previous_year_personal_subjects=last_year[0],
-                       previous_year_sensitive_subjects=last_year[1], populations=populations)
+                       previous_year_sensitive_subjects=last_year[1], populations=populations,
+                       sensitive_populations=sensitive_populations)
 
 
 def _now() -> str:
@@ -471,14 +473,16 @@ class Ledger:
             "sensitive_subjects": tally.sensitive_subjects if counted else 0,
             "rules_digest": decision.rules.digest, "recorded_at": now,
         }
-        populations = dict(sorted(tally.populations.items())) if counted else {}
+        populations = {"personal": tally.populations, "sensitive": tally.sensitive_populations} if counted else {}
         data = audit.submission_data(SimpleNamespace(**row), populations)
         chain.lock()
         stored_now = self._store_packs(conn, item.pack_texts, now, chain)
         seq = chain.append("submission", decision.decision_id, now, data)
         transfer_rows.append({**row, "event_seq": seq})
-        population_rows += [{"decision_id": decision.decision_id, "population": name, "subjects": subjects}
-                            for name, subjects in populations.items()]
+        population_rows += [{"decision_id": decision.decision_id, "population": name, "tally": tally_name,
+                             "subjects": subjects}
+                            for tally_name, figures in populations.items()
+                            for name, subjects in sorted(figures.items())]
         item.result = SubmitResult(decision, False)
         return stored_now
 

@@ -10,8 +10,10 @@ ledger's size:
 
 - ``exporter_year_totals``: per (exporter, year), the sums of the personal and sensitive subjects of
   its counted, not withdrawn transfers. A missing row means zero, as it did for the sums.
-- ``exporter_year_populations``: per (exporter, year, population), the largest figure that population
-  reached in a counted, not withdrawn transfer; no row when no such transfer names it.
+- ``exporter_year_populations``: per (exporter, year, population, tally), the largest figure that
+  population reached in that tally in a counted, not withdrawn transfer; no row when no such transfer
+  names it (the tally since revision 0005: the non-sensitive and the sensitive tally count different
+  things, ``engine.facts.tally_of``).
 
 They are written only here, always in the transaction that writes the rows they summarise and under
 that exporter's lock: ``add`` with a group commit's rows (``engine.ledger.group.write``), ``release``
@@ -32,7 +34,12 @@ from sqlalchemy import Connection, bindparam, inspect, text
 
 from engine.facts import PriorCounts, tally_of
 from engine.ledger.errors import LedgerError
+from engine.ledger.schema import TALLIES
 from engine.models import DataSet
+
+POPULATION_FIELDS = {"personal": "populations", "sensitive": "sensitive_populations"}
+"""Where a submission event lists a transfer's population figures in each tally (``audit.submission_data``;
+events written before revision 0005 have the first alone)."""
 
 # The definition of counting: PriorCounts of one exporter (this year :y, last year :py) summed over the
 # transfer rows, exactly as Ledger counted before revision 0004. Linear in the exporter's transfers of
@@ -40,7 +47,10 @@ from engine.models import DataSet
 # It takes a withdrawn transfer's whole count away, as withdrawals did before they released what the
 # totals would lack without it (``released_by``): on a ledger taken back below 0004 after a withdrawal
 # that kept part of its count, it reads less than the totals did.
-# Rows: (kind, name, first, second), kind 0 = sums of the year ``name``, kind 1 = population ``name``.
+# Before revision 0005 a population's figure served both tallies: here it is read as the non-sensitive
+# tally's (kind 1), and a sensitive data set naming it counts in full, more rather than less.
+# Rows: (kind, name, first, second), kind 0 = sums of the year ``name``, kind 1 = population ``name`` in
+# the non-sensitive tally, kind 2 = in the sensitive tally.
 LINEAR_PRIOR_SQL = (
     "SELECT 0, CAST(year AS VARCHAR(16)), COALESCE(SUM(personal_subjects), 0), "
     "COALESCE(SUM(sensitive_subjects), 0) FROM transfers WHERE exporter_id = :e AND counted = :yes "
@@ -56,8 +66,8 @@ PRIOR_SQL = (
     "SELECT 0, CAST(year AS VARCHAR(16)), personal_subjects, sensitive_subjects FROM exporter_year_totals "
     "WHERE exporter_id = :e AND year IN (:y, :py) "
     "UNION ALL "
-    "SELECT 1, population, largest_subjects, 0 FROM exporter_year_populations "
-    "WHERE exporter_id = :e AND year = :y")
+    "SELECT CASE WHEN tally = 'sensitive' THEN 2 ELSE 1 END, population, largest_subjects, 0 "
+    "FROM exporter_year_populations WHERE exporter_id = :e AND year = :y")
 
 _ADD_SUMS = text(
     "INSERT INTO exporter_year_totals (exporter_id, year, personal_subjects, sensitive_subjects) "
@@ -68,16 +78,16 @@ _ADD_SUMS = text(
 # The larger of the stored and the new figure, the same text on both databases (an upsert's WHERE:
 # SQLite 3.24 on, PostgreSQL 9.5 on): the row is only rewritten when the new figure is larger.
 _RAISE_POPULATIONS = text(
-    "INSERT INTO exporter_year_populations (exporter_id, year, population, largest_subjects) "
-    "VALUES (:exporter_id, :year, :population, :largest_subjects) "
-    "ON CONFLICT (exporter_id, year, population) DO UPDATE SET largest_subjects = excluded.largest_subjects "
+    "INSERT INTO exporter_year_populations (exporter_id, year, population, tally, largest_subjects) "
+    "VALUES (:exporter_id, :year, :population, :tally, :largest_subjects) "
+    "ON CONFLICT (exporter_id, year, population, tally) DO UPDATE SET largest_subjects = excluded.largest_subjects "
     "WHERE excluded.largest_subjects > exporter_year_populations.largest_subjects")
 # Guarded so that a total that would go negative, or is missing, changes nothing (see release).
 _RELEASE_SUMS = text(
     "UPDATE exporter_year_totals SET personal_subjects = personal_subjects - :personal, "
     "sensitive_subjects = sensitive_subjects - :sensitive WHERE exporter_id = :e AND year = :y "
     "AND personal_subjects >= :personal AND sensitive_subjects >= :sensitive")
-_NAMED_BY = text("SELECT population FROM transfer_populations WHERE decision_id = :d")
+_NAMED_BY = text("SELECT population, tally FROM transfer_populations WHERE decision_id = :d")
 # The exporter-year's counted, not withdrawn transfers that name any of :names, in the order recorded.
 _NAMING_ANY = text(
     "SELECT t.decision_id, t.request_json FROM transfers t WHERE t.exporter_id = :e "
@@ -89,24 +99,26 @@ _DECISIONS = text("SELECT decision_id, decision_json FROM transfers WHERE decisi
 _LARGEST_REMAINING = text(
     "SELECT p.population, MAX(p.subjects) FROM transfer_populations p JOIN transfers t "
     "ON t.decision_id = p.decision_id WHERE t.exporter_id = :e AND t.year = :y AND t.counted = :yes "
-    "AND t.withdrawn_at IS NULL AND p.population = :population GROUP BY p.population")
+    "AND t.withdrawn_at IS NULL AND p.population = :population AND p.tally = :tally GROUP BY p.population")
 _SET_POPULATION = text("UPDATE exporter_year_populations SET largest_subjects = :largest "
-                       "WHERE exporter_id = :e AND year = :y AND population = :population")
+                       "WHERE exporter_id = :e AND year = :y AND population = :population AND tally = :tally")
 _DROP_POPULATION = text("DELETE FROM exporter_year_populations "
-                        "WHERE exporter_id = :e AND year = :y AND population = :population")
+                        "WHERE exporter_id = :e AND year = :y AND population = :population AND tally = :tally")
 
 _STORED_SUMS = text("SELECT exporter_id, year, personal_subjects, sensitive_subjects FROM exporter_year_totals")
-_STORED_POPULATIONS = text("SELECT exporter_id, year, population, largest_subjects FROM exporter_year_populations")
+_STORED_POPULATIONS = text("SELECT exporter_id, year, population, tally, largest_subjects "
+                           "FROM exporter_year_populations")
 _CHAIN_COUNTING_EVENTS = text("SELECT kind, subject, body FROM events WHERE kind IN ('submission', 'withdrawal') "
                               "ORDER BY seq")
 
 
 @dataclass(frozen=True)
 class Totals:
-    """Every exporter's totals: sums by (exporter, year), largest figures by (exporter, year, population)."""
+    """Every exporter's totals: sums by (exporter, year), largest figures by (exporter, year, population,
+    tally)."""
 
     sums: Mapping[tuple[str, int], tuple[int, int]]
-    populations: Mapping[tuple[str, int, str], int]
+    populations: Mapping[tuple[str, int, str, str], int]
 
 
 @dataclass(frozen=True)
@@ -121,8 +133,11 @@ class Difference:
 
 
 def kept(conn: Connection) -> bool:
-    """Whether this database keeps the running totals (revision 0004 on)."""
-    return bool(inspect(conn).has_table("exporter_year_totals"))
+    """Whether this database keeps the running totals as this version reads them: revision 0004 on,
+    with the population figures per tally of revision 0005."""
+    inspector = inspect(conn)
+    return bool(inspector.has_table("exporter_year_populations")) and any(
+        column["name"] == "tally" for column in inspector.get_columns("exporter_year_populations"))
 
 
 # ---------------------------------------------------------------------------------------- writing
@@ -130,7 +145,7 @@ def kept(conn: Connection) -> bool:
 def group_additions(transfer_rows: Iterable[Mapping[str, Any]], population_rows: Iterable[Mapping[str, Any]]
                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The upserts of a group's rows: one sums row per (exporter, year), one population row per
-    (exporter, year, population), from the counted transfers only (an uncounted one carries no
+    (exporter, year, population, tally), from the counted transfers only (an uncounted one carries no
     subjects and leaves no population figure). Totalled here rather than one upsert per transfer, so
     the totals stay right even if a group held two transfers of one exporter-year; sorted, so every
     transaction touches the rows in one order."""
@@ -143,18 +158,18 @@ def group_additions(transfer_rows: Iterable[Mapping[str, Any]], population_rows:
         counted[str(row["decision_id"])] = key
         personal, sensitive = sums.get(key, (0, 0))
         sums[key] = (personal + int(row["personal_subjects"]), sensitive + int(row["sensitive_subjects"]))
-    largest: dict[tuple[str, int, str], int] = {}
+    largest: dict[tuple[str, int, str, str], int] = {}
     for row in population_rows:
         owner = counted.get(str(row["decision_id"]))
         if owner is None:
             continue
-        named = (owner[0], owner[1], str(row["population"]))
+        named = (owner[0], owner[1], str(row["population"]), str(row["tally"]))
         subjects = int(row["subjects"])
         largest[named] = max(largest.get(named, subjects), subjects)
     return ([{"exporter_id": e, "year": y, "personal_subjects": p, "sensitive_subjects": s}
              for (e, y), (p, s) in sorted(sums.items())],
-            [{"exporter_id": e, "year": y, "population": name, "largest_subjects": subjects}
-             for (e, y, name), subjects in sorted(largest.items())])
+            [{"exporter_id": e, "year": y, "population": name, "tally": tally, "largest_subjects": subjects}
+             for (e, y, name, tally), subjects in sorted(largest.items())])
 
 
 def add(conn: Connection, transfer_rows: list[dict[str, Any]], population_rows: list[dict[str, Any]]) -> None:
@@ -182,7 +197,7 @@ def released_by(conn: Connection, row: Any) -> tuple[int, int]:
     those populations are read: the others' tallies do not depend on it. Linear in them; withdrawals
     are rare."""
     personal, sensitive = int(row.personal_subjects), int(row.sensitive_subjects)
-    names = sorted(conn.execute(_NAMED_BY, {"d": row.decision_id}).scalars())
+    names = sorted({name for name, _tally in conn.execute(_NAMED_BY, {"d": row.decision_id})})
     if not names:
         return personal, sensitive
     naming = [(decision_id, [DataSet.model_validate(item) for item in json.loads(request_json)["data"]])
@@ -211,13 +226,16 @@ def _tallied_in_order(recorded: Iterable[tuple[list[DataSet], bool]]) -> tuple[i
     """The sums these transfers add when recorded one after another (each population's figure carried
     from one to the next, as the ledger's prior carries it)."""
     figures: dict[str, int] = {}
+    sensitive_figures: dict[str, int] = {}
     personal = sensitive = 0
     for data, sensitive_in_both in recorded:
-        tally = tally_of(data, PriorCounts(populations=dict(figures)), sensitive_in_both)
+        tally = tally_of(data, PriorCounts(populations=dict(figures), sensitive_populations=dict(sensitive_figures)),
+                         sensitive_in_both)
         personal += tally.personal_subjects
         sensitive += tally.sensitive_subjects
-        for name, subjects in tally.populations.items():
-            figures[name] = max(figures.get(name, 0), subjects)
+        for carried, new in ((figures, tally.populations), (sensitive_figures, tally.sensitive_populations)):
+            for name, subjects in new.items():
+                carried[name] = max(carried.get(name, 0), subjects)
     return personal, sensitive
 
 
@@ -238,14 +256,14 @@ def release(conn: Connection, row: Any, personal: int, sensitive: int) -> None:
             raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} do not hold "
                               f"transfer {row.decision_id}'s subjects: nothing was withdrawn; `baygate audit "
                               "verify` names the difference")
-    for population in sorted(conn.execute(_NAMED_BY, {"d": row.decision_id}).scalars()):
-        named = {**key, "population": population}
+    for population, tally in sorted(conn.execute(_NAMED_BY, {"d": row.decision_id}).all()):
+        named = {**key, "population": population, "tally": tally}
         found = conn.execute(_LARGEST_REMAINING, {**named, "yes": True}).first()
         changed = (conn.execute(_SET_POPULATION, {**named, "largest": int(found[1])}) if found is not None
                    else conn.execute(_DROP_POPULATION, named))
         if changed.rowcount != 1:
             raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} have no "
-                              f"figure for population {population!r}, which transfer {row.decision_id} "
+                              f"{tally} figure for population {population!r}, which transfer {row.decision_id} "
                               "named: nothing was withdrawn; `baygate audit verify` names the difference")
 
 
@@ -264,8 +282,8 @@ class Recount:
     def __init__(self) -> None:
         self._sums: dict[tuple[str, int], tuple[int, int]] = {}
         self._counted: dict[str, tuple[str, int]] = {}
-        self._figures: dict[str, dict[str, int]] = {}
-        """Counted, not withdrawn transfers' population figures, by decision id."""
+        self._figures: dict[str, dict[tuple[str, str], int]] = {}
+        """Counted, not withdrawn transfers' population figures by (population, tally), by decision id."""
 
     def submission(self, decision_id: str, data: Mapping[str, Any]) -> None:
         if not data.get("counted"):
@@ -274,7 +292,8 @@ class Recount:
         personal, sensitive = self._sums.get(key, (0, 0))
         self._sums[key] = (personal + int(data["personal_subjects"]), sensitive + int(data["sensitive_subjects"]))
         self._counted[decision_id] = key
-        self._figures[decision_id] = {str(name): int(n) for name, n in (data.get("populations") or {}).items()}
+        self._figures[decision_id] = {(str(name), tally): int(n) for tally, field in POPULATION_FIELDS.items()
+                                      for name, n in (data.get(field) or {}).items()}
 
     def withdrawal(self, decision_id: str, data: Mapping[str, Any]) -> None:
         key = self._counted.pop(decision_id, None)
@@ -286,11 +305,12 @@ class Recount:
                            sensitive - int(data["released_sensitive_subjects"]))
 
     def totals(self) -> Totals:
-        populations: dict[tuple[str, int, str], int] = {}
+        populations: dict[tuple[str, int, str, str], int] = {}
         for decision_id, figures in self._figures.items():
             exporter, year = self._counted[decision_id]
-            for name, subjects in figures.items():
-                populations[(exporter, year, name)] = max(populations.get((exporter, year, name), 0), subjects)
+            for (name, tally), subjects in figures.items():
+                key = (exporter, year, name, tally)
+                populations[key] = max(populations.get(key, 0), subjects)
         return Totals(dict(self._sums), populations)
 
 
@@ -333,12 +353,13 @@ def stored(conn: Connection) -> Totals:
         if not (isinstance(e, str) and _whole(y) and _whole(p) and _whole(s)):
             raise _malformed(e, y, f"stored ({y!r}, {p!r}, {s!r}) is not a year and two whole numbers")
         sums[(e, y)] = (p, s)
-    populations: dict[tuple[str, int, str], int] = {}
-    for e, y, name, subjects in conn.execute(_STORED_POPULATIONS):
-        if not (isinstance(e, str) and _whole(y) and isinstance(name, str) and _whole(subjects)):
-            raise _malformed(e, y, f"population {name!r} stored as ({y!r}, {subjects!r}), not a year and a "
-                                   "whole number")
-        populations[(e, y, name)] = subjects
+    populations: dict[tuple[str, int, str, str], int] = {}
+    for e, y, name, tally, subjects in conn.execute(_STORED_POPULATIONS):
+        if not (isinstance(e, str) and _whole(y) and isinstance(name, str) and tally in TALLIES
+                and _whole(subjects)):
+            raise _malformed(e, y, f"population {name!r} stored as ({y!r}, {tally!r}, {subjects!r}), not a year, "
+                                   "a tally and a whole number")
+        populations[(e, y, name, tally)] = subjects
     return Totals(sums, populations)
 
 
@@ -361,7 +382,7 @@ def first_difference(expected: Totals, found: Totals) -> Difference | None:
                            else f"its counted transfers' largest figure is {want_figure}")
             return Difference(pkey[0], pkey[1], pkey[2],
                               f"running totals of exporter {pkey[0]} for {pkey[1]}: population {pkey[2]!r} "
-                              f"stored {stored_text}, but {wanted_text} (edited)")
+                              f"({pkey[3]} tally) stored {stored_text}, but {wanted_text} (edited)")
     return None
 
 

@@ -111,6 +111,24 @@ Feature: The ledger over a year
     And the mechanism is security assessment
     And the ledger counts 0 individuals and 6,000 sensitive for the exporter in 2026
 
+  Scenario: Health records of members whose contact details were sent count in full in the sensitive tally
+    Given a standard contract took effect on 2026-01-05 and was filed on 2026-01-12
+    And the transfer "MEMBERS-CONTACT" is planned for 2026-03-01
+    And the transfer carries personal information of 5,000 individuals
+    And the data belongs to the population "members-2026"
+    When the transfer is submitted to the ledger
+    And a new transfer "MEMBERS-HEALTH" is planned for 2026-06-01
+    And the transfer carries sensitive personal information (medical health) of 8,000 individuals
+    And the data belongs to the population "members-2026"
+    And the transfer is submitted to the ledger
+    Then the outcome is permitted
+    And the ledger counts 5,000 individuals and 8,000 sensitive for the exporter in 2026
+    When a new transfer "PATIENTS" is planned for 2026-09-01
+    And the transfer carries sensitive personal information (medical health) of 4,000 individuals
+    And the transfer is submitted to the ledger
+    Then the outcome is conditional
+    And the mechanism is security assessment
+
   Scenario: Under the 2022 regime last year's recorded volume counts
     Given a standard contract took effect on 2023-06-05 and was filed on 2023-06-12
     And the transfer "Y2023" is planned for 2023-07-01

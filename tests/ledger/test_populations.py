@@ -147,7 +147,8 @@ def test_the_rebuilt_history_reads_what_each_withdrawal_released(ledger: Ledger,
 
 def test_each_transfer_is_tallied_again_under_the_options_it_was_decided_under(ledger: Ledger) -> None:
     """With sensitive subjects counted in both tallies (a pack option), 5,000 members then 8,000 of them
-    with health data: withdrawing the first leaves 8,000 in each tally, as the second alone counts."""
+    with health data: 8,000 in each tally. Withdrawing the first releases nothing: the second alone
+    counts 8,000 in each, which it could not without the option it was decided under."""
     both = Engine.from_directory(RULES, options={"count_sensitive_in_both": True})
     contract = {"separate_consent": True, "notice_given": True, "pia_completed_on": "2024-12-01",
                 "mechanisms": [{"type": "gba_standard_contract", "reference": "GD-1",
@@ -157,8 +158,58 @@ def test_each_transfer_is_tallied_again_under_the_options_it_was_decided_under(l
         {**members(8_000)[0], "sensitive": ["medical_health"]}])).decision
     assert second.outcome == "permitted"
     assert ledger.counts(EXPORTER, 2026) == {"exporter": EXPORTER, "year": 2026, "personal_subjects": 8_000,
-                                             "sensitive_subjects": 3_000}
+                                             "sensitive_subjects": 8_000}
     withdrawn = ledger.withdraw("P-1")
-    assert (withdrawn.released_personal_subjects, withdrawn.released_sensitive_subjects) == (0, -5_000)
-    assert ledger.counts(EXPORTER, 2026)["sensitive_subjects"] == 8_000
+    assert (withdrawn.released_personal_subjects, withdrawn.released_sensitive_subjects) == (0, 0)
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 8_000
+    assert ledger.verify().ok
+
+
+# ------------------------------------------------------------------ the two tallies keep their own figures
+
+SENSITIVE_CONTRACT = {"separate_consent": True, "notice_given": True, "pia_completed_on": "2024-12-01",
+                      "mechanisms": [{"type": "standard_contract", "reference": "SC-1",
+                                      "effective_on": "2025-01-10", "filed_on": "2025-01-15"}]}
+
+
+def health(subjects: int) -> list[dict[str, Any]]:
+    return [{**members(subjects)[0], "sensitive": ["medical_health"]}]
+
+
+def test_health_records_of_members_whose_contact_details_were_sent_count_in_full(
+        ledger: Ledger, ledger_engine: Engine) -> None:
+    """5,000 members' contact details, then 8,000 members' health records: the sensitive tally counts
+    the 8,000 whose sensitive information was provided (Provisions (2024), arts. 7-8), and 4,000 more
+    reach 12,000: a security assessment, not a contract."""
+    ledger.submit(ledger_engine, transfer("C-1", data=members(5_000), safeguards=SENSITIVE_CONTRACT))
+    records = ledger.submit(ledger_engine, transfer("H-1", data=health(8_000), safeguards=SENSITIVE_CONTRACT)).decision
+    assert records.outcome == "permitted"
+    assert (records.counts.sensitive_subjects_before, records.counts.sensitive_subjects_after) == (0, 8_000)
+    assert ledger.counts(EXPORTER, 2026) == {"exporter": EXPORTER, "year": 2026, "personal_subjects": 5_000,
+                                             "sensitive_subjects": 8_000}
+    prior = ledger.prior_counts(transfer("next"))
+    assert (dict(prior.populations), dict(prior.sensitive_populations)) == ({"members-2026": 5_000},
+                                                                            {"members-2026": 8_000})
+    more = ledger.submit(ledger_engine, transfer("H-2", data=[{"kind": "personal", "subjects": 4_000,
+                                                               "sensitive": ["medical_health"]}],
+                                                 safeguards=SENSITIVE_CONTRACT)).decision
+    assert more.counts.sensitive_subjects_after == 12_000
+    assert more.outcome == "conditional" and more.mechanism == "security_assessment"
+    assert ledger.verify().ok
+
+
+def test_contact_details_of_members_whose_health_records_were_sent_count_in_full(
+        ledger: Ledger, ledger_engine: Engine) -> None:
+    """The other way round: sensitive subjects count in the sensitive tally only (the default option),
+    so members whose health records were sent are new to the non-sensitive tally."""
+    ledger.submit(ledger_engine, transfer("H-1", data=health(8_000), safeguards=SENSITIVE_CONTRACT))
+    contact = ledger.submit(ledger_engine, transfer("C-1", data=members(95_000), safeguards=SENSITIVE_CONTRACT))
+    assert contact.decision.counts.personal_subjects_after == 95_000
+    again = ledger.submit(ledger_engine, transfer("C-2", data=members(99_000), safeguards=SENSITIVE_CONTRACT))
+    assert again.decision.counts.personal_subjects_after == 99_000
+    assert ledger.counts(EXPORTER, 2026) == {"exporter": EXPORTER, "year": 2026, "personal_subjects": 99_000,
+                                             "sensitive_subjects": 8_000}
+    withdrawn = ledger.withdraw("H-1")
+    assert (withdrawn.released_personal_subjects, withdrawn.released_sensitive_subjects) == (0, 8_000)
+    assert ledger.prior_counts(transfer("next")).sensitive_populations == {}
     assert ledger.verify().ok

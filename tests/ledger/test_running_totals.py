@@ -2,11 +2,10 @@
 they summarise, on SQLite and PostgreSQL: random histories of submissions (in groups) and withdrawals,
 the upgrade that fills them, and ``audit verify`` finding a total that no longer matches its rows.
 
-The oracles are the statement counting ran before the totals existed (``OLD_PRIOR_SQL``, kept here
-verbatim; right for histories in which no withdrawn transfer's population figure was relied on by a
-later transfer), the transfers not withdrawn tallied again in order (``replayed_prior``, right for
-every history), the chain-order rebuild of ``engine.ledger.history`` (what each decision should have read)
-and ``totals.recount`` (the totals rebuilt from the audit chain's events).
+The oracles are the transfers not withdrawn tallied again in order, from their requests
+(``replayed_prior``: the definition of counting), the chain-order rebuild of ``engine.ledger.history``
+(what each decision should have read) and ``totals.recount`` (the totals rebuilt from the audit
+chain's events).
 """
 
 from __future__ import annotations
@@ -31,34 +30,17 @@ from engine.ledger import Ledger, LedgerError, SubmitResult
 from engine.ledger import totals as running
 from engine.ledger.database import _alembic_config
 from engine.ledger.history import recorded_decisions
-from engine.ledger.store import _prior_from_rows
+from engine.ledger.schema import TALLIES
 from engine.models import TransferRequest
 from tests.ledger.conftest import EXPORTER, transfer
 
 OTHER = "91440300MA5OTHER01"
-
-# Counting as it was before revision 0004, verbatim: the sums and largest population figures of an
-# exporter's counted, not withdrawn transfers, straight from the rows.
-OLD_PRIOR_SQL = ("SELECT 0, CAST(year AS VARCHAR(16)), COALESCE(SUM(personal_subjects), 0), "
-                 "COALESCE(SUM(sensitive_subjects), 0) FROM transfers WHERE exporter_id = :e AND counted = :yes "
-                 "AND withdrawn_at IS NULL AND year IN (:y, :py) GROUP BY year "
-                 "UNION ALL "
-                 "SELECT 1, p.population, MAX(p.subjects), 0 FROM transfer_populations p JOIN transfers t "
-                 "ON t.decision_id = p.decision_id WHERE t.exporter_id = :e AND t.counted = :yes "
-                 "AND t.withdrawn_at IS NULL AND t.year = :y GROUP BY p.population")
 
 PLAIN = {"separate_consent": True, "notice_given": True, "pia_completed_on": "2023-12-01"}
 """Consent, notice and a PIA before every planned date used here: small volumes are permitted."""
 CONTRACT = {**PLAIN, "mechanisms": [{"type": "gba_standard_contract", "reference": "GD-1",
                                      "effective_on": "2024-01-10", "filed_on": "2024-01-15"}]}
 """Under which sensitive data and volumes over 100,000 are permitted (so counted) too, from 2025."""
-
-
-def old_prior(ledger: Ledger, exporter_id: str, year: int) -> PriorCounts:
-    """The exporter's PriorCounts for ``year`` computed from the transfer rows, as before the totals."""
-    with ledger.sql_engine.connect() as conn:
-        rows = conn.execute(text(OLD_PRIOR_SQL), {"e": exporter_id, "yes": True, "y": year, "py": year - 1}).all()
-    return _prior_from_rows(rows, year)
 
 
 def replayed_prior(ledger: Ledger, exporter_id: str, year: int) -> PriorCounts:
@@ -73,18 +55,22 @@ def replayed_prior(ledger: Ledger, exporter_id: str, year: int) -> PriorCounts:
             "AND withdrawn_at IS NULL AND year IN (:y, :py) ORDER BY event_seq"),
             {"e": exporter_id, "yes": True, "y": year, "py": year - 1}).all()
     sums = {year: [0, 0], year - 1: [0, 0]}
-    figures: dict[int, dict[str, int]] = {year: {}, year - 1: {}}
+    figures: dict[tuple[int, str], dict[str, int]] = {(y, t): {} for y in (year, year - 1) for t in TALLIES}
     for row in rows:
         options = json.loads(row.decision_json)["rules"]["options"]
-        tally = tally_for(TransferRequest.model_validate_json(row.request_json),
-                          PriorCounts(populations=dict(figures[row.year])), options)
+        prior = PriorCounts(populations=dict(figures[(row.year, "personal")]),
+                            sensitive_populations=dict(figures[(row.year, "sensitive")]))
+        tally = tally_for(TransferRequest.model_validate_json(row.request_json), prior, options)
         sums[row.year][0] += tally.personal_subjects
         sums[row.year][1] += tally.sensitive_subjects
-        for name, subjects in tally.populations.items():
-            figures[row.year][name] = max(figures[row.year].get(name, 0), subjects)
+        for tally_name, sent in (("personal", tally.populations), ("sensitive", tally.sensitive_populations)):
+            carried = figures[(row.year, tally_name)]
+            for name, subjects in sent.items():
+                carried[name] = max(carried.get(name, 0), subjects)
     return PriorCounts(personal_subjects=sums[year][0], sensitive_subjects=sums[year][1],
                        previous_year_personal_subjects=sums[year - 1][0],
-                       previous_year_sensitive_subjects=sums[year - 1][1], populations=figures[year])
+                       previous_year_sensitive_subjects=sums[year - 1][1],
+                       populations=figures[(year, "personal")], sensitive_populations=figures[(year, "sensitive")])
 
 
 def stored(ledger: Ledger) -> running.Totals:
@@ -137,8 +123,8 @@ def record_mixed_history(ledger: Ledger, engine: Engine) -> None:
 
 
 EXPECTED_SUMS = {(EXPORTER, 2026): (35_300, 700), (EXPORTER, 2025): (20_000, 0), (OTHER, 2026): (1_000, 0)}
-EXPECTED_POPULATIONS = {(EXPORTER, 2026, "members"): 30_000, (EXPORTER, 2026, "patients"): 700,
-                        (EXPORTER, 2025, "patients"): 20_000, (OTHER, 2026, "members"): 1_000}
+EXPECTED_POPULATIONS = {(EXPORTER, 2026, "members", "personal"): 30_000, (EXPORTER, 2026, "patients", "sensitive"): 700,
+                        (EXPORTER, 2025, "patients", "personal"): 20_000, (OTHER, 2026, "members", "personal"): 1_000}
 
 
 def nonzero(sums: Any) -> dict[tuple[str, int], tuple[int, int]]:
@@ -155,18 +141,18 @@ def test_a_mixed_history_keeps_exact_totals(ledger: Ledger, ledger_engine: Engin
     assert ledger.verify().ok
     for exporter, year in itertools.product((EXPORTER, OTHER), (2025, 2026)):
         assert ledger.prior_counts(transfer("next", exporter_id=exporter, planned_date=f"{year}-07-01")) == \
-            old_prior(ledger, exporter, year)
+            replayed_prior(ledger, exporter, year)
 
 
 def test_a_smaller_figure_later_keeps_the_larger(ledger: Ledger, ledger_engine: Engine) -> None:
     ledger.submit(ledger_engine, transfer("S-1", data=[named(40_000, "members")]))
     smaller = ledger.submit(ledger_engine, transfer("S-2", data=[named(10_000, "members")])).decision
     assert smaller.counts.counted and smaller.counts.personal_subjects_after == 40_000
-    assert dict(stored(ledger).populations) == {(EXPORTER, 2026, "members"): 40_000}
+    assert dict(stored(ledger).populations) == {(EXPORTER, 2026, "members", "personal"): 40_000}
     # Without S-1, S-2's 10,000 members were sent all the same: S-1 releases 30,000 of its 40,000.
     assert ledger.withdraw("S-1").released_personal_subjects == 30_000
     kept = stored(ledger)
-    assert dict(kept.populations) == {(EXPORTER, 2026, "members"): 10_000}
+    assert dict(kept.populations) == {(EXPORTER, 2026, "members", "personal"): 10_000}
     assert nonzero(kept.sums) == {(EXPORTER, 2026): (10_000, 0)}
     assert ledger.verify().ok
     assert ledger.withdraw("S-2").released_personal_subjects == 10_000
@@ -183,7 +169,7 @@ def test_a_withdrawal_that_adds_nothing_back_takes_nothing(ledger: Ledger, ledge
     ledger.submit(ledger_engine, transfer("S-2", data=[named(10_000, "members")]))
     assert ledger.withdraw("S-2").released_personal_subjects == 0
     kept = stored(ledger)
-    assert dict(kept.populations) == {(EXPORTER, 2026, "members"): 40_000}
+    assert dict(kept.populations) == {(EXPORTER, 2026, "members", "personal"): 40_000}
     assert nonzero(kept.sums) == {(EXPORTER, 2026): (40_000, 0)}
     assert ledger.submit(ledger_engine, transfer("S-3", exporter_id=OTHER, data=[{"kind": "non_personal"}])
                          ).decision.counts.counted
@@ -197,7 +183,7 @@ def test_withdrawing_twice_and_the_last_figure_of_a_population(ledger: Ledger, l
     ledger.submit(ledger_engine, transfer("W-1", data=[named(40_000, "members")]))
     ledger.submit(ledger_engine, transfer("W-2", data=[named(40_000, "members")]))  # the same figure again
     ledger.withdraw("W-1")
-    assert dict(stored(ledger).populations) == {(EXPORTER, 2026, "members"): 40_000}  # W-2 still names it
+    assert dict(stored(ledger).populations) == {(EXPORTER, 2026, "members", "personal"): 40_000}  # W-2 still names it
     assert ledger.withdraw("W-1").already_withdrawn
     ledger.withdraw("W-2")
     assert ledger.withdraw("W-2").already_withdrawn
@@ -218,11 +204,15 @@ def test_a_group_adds_each_exporter_year_once_even_with_two_transfers_of_it() ->
 
     sums, populations = running.group_additions(
         [row("D1", True, 10, 1), row("D2", True, 5, 2), row("D3", False, 0)],
-        [{"decision_id": "D1", "population": "members", "subjects": 10},
-         {"decision_id": "D2", "population": "members", "subjects": 7},
-         {"decision_id": "D3", "population": "members", "subjects": 99}])
+        [{"decision_id": "D1", "population": "members", "tally": "personal", "subjects": 10},
+         {"decision_id": "D2", "population": "members", "tally": "personal", "subjects": 7},
+         {"decision_id": "D2", "population": "members", "tally": "sensitive", "subjects": 7},
+         {"decision_id": "D3", "population": "members", "tally": "personal", "subjects": 99}])
     assert sums == [{"exporter_id": EXPORTER, "year": 2026, "personal_subjects": 15, "sensitive_subjects": 3}]
-    assert populations == [{"exporter_id": EXPORTER, "year": 2026, "population": "members", "largest_subjects": 10}]
+    assert populations == [{"exporter_id": EXPORTER, "year": 2026, "population": "members", "tally": "personal",
+                            "largest_subjects": 10},
+                           {"exporter_id": EXPORTER, "year": 2026, "population": "members", "tally": "sensitive",
+                            "largest_subjects": 7}]
 
 
 # ------------------------------------------------------------------------------------ the upgrade
@@ -238,17 +228,17 @@ def test_upgrading_a_ledger_at_0003_fills_the_totals_from_its_rows(ledger_url: s
     assert not tables & {"exporter_year_totals", "exporter_year_populations"}
     ledger.close()
 
-    reopened = Ledger(ledger_url)  # upgrades to 0004: the backfill
+    reopened = Ledger(ledger_url)  # upgrades to 0004 (the backfill) and on
     try:
         with reopened.sql_engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
         filled = stored(reopened)
         assert dict(filled.sums) == EXPECTED_SUMS  # no row where nothing counted is left (OTHER, 2025)
         assert dict(filled.populations) == EXPECTED_POPULATIONS
         assert reopened.verify().ok
         for exporter, year in itertools.product((EXPORTER, OTHER), (2025, 2026)):
             assert reopened.prior_counts(transfer("n", exporter_id=exporter, planned_date=f"{year}-07-01")) == \
-                old_prior(reopened, exporter, year)
+                replayed_prior(reopened, exporter, year)
         # and the totals go on from there
         reopened.submit(ledger_engine, transfer("M-8", data=[named(45_000, "members")]))
         assert stored(reopened).sums[(EXPORTER, 2026)] == (35_300 + 15_000, 700)
@@ -330,11 +320,73 @@ def test_the_downgrade_drops_the_totals_and_counting_goes_on_from_the_rows(
         with reader.sql_engine.connect() as conn:
             assert not inspect(conn).has_table("exporter_year_totals")
         prior = reader.prior_counts(transfer("next", planned_date="2026-07-01"))
-        assert prior == old_prior(reader, EXPORTER, 2026)
         assert (prior.personal_subjects, prior.sensitive_subjects) == EXPECTED_SUMS[(EXPORTER, 2026)]
+        assert prior.previous_year_personal_subjects == EXPECTED_SUMS[(EXPORTER, 2025)][0]
+        # Below revision 0005 a figure serves both tallies; the sensitive figures were dropped by the
+        # downgrade, so a sensitive data set of "patients" would count in full: more, never less.
+        assert dict(prior.populations) == {"members": 30_000} and dict(prior.sensitive_populations) == {}
         assert reader.counts(EXPORTER, 2025)["personal_subjects"] == 20_000
     finally:
         reader.close()
+
+
+SENSITIVE_CONTRACT = {**PLAIN, "mechanisms": [{"type": "standard_contract", "reference": "SC-1",
+                                               "effective_on": "2024-01-10", "filed_on": "2024-01-15"}]}
+
+
+def test_the_tallies_of_population_figures_survive_a_downgrade_and_an_upgrade(
+        ledger_url: str, ledger_engine: Engine) -> None:
+    """Revision 0005 keeps a figure per tally. Taken back to 0004, the sensitive figures are dropped
+    (what an earlier version reads under a name is what the events hashed under ``populations``, and a
+    sensitive data set then counts in full: more, never less); upgraded again, they come back from the
+    events that list them."""
+    ledger = Ledger(ledger_url)
+    ledger.submit(ledger_engine, transfer("C-1", data=[named(5_000, "members")], safeguards=SENSITIVE_CONTRACT))
+    ledger.submit(ledger_engine, transfer("H-1", data=[named(8_000, "members", sensitive=["medical_health"])],
+                                          safeguards=SENSITIVE_CONTRACT))
+    before = stored(ledger)
+    assert dict(before.populations) == {(EXPORTER, 2026, "members", "personal"): 5_000,
+                                        (EXPORTER, 2026, "members", "sensitive"): 8_000}
+    with ledger.sql_engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0004")
+    ledger.close()
+    reader = Ledger(ledger_url, upgrade=False)  # a dry run of this version on the ledger as it stands
+    try:
+        with reader.sql_engine.connect() as conn:
+            assert conn.execute(text("SELECT population, subjects FROM transfer_populations")).all() == \
+                [("members", 5_000)]
+            assert conn.execute(text("SELECT population, largest_subjects FROM exporter_year_populations")).all() \
+                == [("members", 5_000)]
+        prior = reader.prior_counts(transfer("next"))
+        assert (prior.personal_subjects, prior.sensitive_subjects) == (5_000, 8_000)
+        assert (dict(prior.populations), dict(prior.sensitive_populations)) == ({"members": 5_000}, {})
+    finally:
+        reader.close()
+    upgraded = Ledger(ledger_url)
+    try:
+        assert stored(upgraded) == before
+        assert upgraded.verify().ok
+        assert dict(upgraded.prior_counts(transfer("next")).sensitive_populations) == {"members": 8_000}
+    finally:
+        upgraded.close()
+
+
+# What writes of a version before 0005 run when a transfer names a population.
+EARLIER_POPULATION_WRITES = (
+    "INSERT INTO transfer_populations (decision_id, population, subjects) VALUES (:d, 'members', 1)",
+    "INSERT INTO exporter_year_populations (exporter_id, year, population, largest_subjects) "
+    "VALUES (:e, 2026, 'members', 1) ON CONFLICT (exporter_id, year, population) DO UPDATE SET "
+    "largest_subjects = excluded.largest_subjects WHERE excluded.largest_subjects > "
+    "exporter_year_populations.largest_subjects",
+)
+
+
+@pytest.mark.parametrize("statement", EARLIER_POPULATION_WRITES)
+def test_population_writes_of_earlier_versions_fail(ledger: Ledger, ledger_engine: Engine, statement: str) -> None:
+    """They would record one figure for both tallies: they fail, and their transaction rolls back."""
+    ledger.submit(ledger_engine, transfer("C-1", data=[named(5_000, "members")]))
+    with pytest.raises(DBAPIError):
+        sql(ledger, statement, d=ledger.get("C-1").decision.decision_id, e=EXPORTER)
 
 
 # ------------------------------------------------------------------------------------ audit verify
@@ -433,12 +485,12 @@ def test_verify_names_a_missing_population_row(history: Ledger) -> None:
         e=OTHER)
     result = history.verify()
     assert result.first_bad == f"counts {OTHER} 2026"
-    assert "population 'members' stored no row" in (result.problem or "")
+    assert "population 'members' (personal tally) stored no row" in (result.problem or "")
 
 
 def test_verify_names_a_forged_population_row(history: Ledger) -> None:
-    sql(history, "INSERT INTO exporter_year_populations (exporter_id, year, population, largest_subjects) "
-                 "VALUES (:e, 2026, 'forged', 99999)", e=OTHER)
+    sql(history, "INSERT INTO exporter_year_populations (exporter_id, year, population, tally, largest_subjects) "
+                 "VALUES (:e, 2026, 'forged', 'sensitive', 99999)", e=OTHER)
     result = history.verify()
     assert result.first_bad == f"counts {OTHER} 2026"
     assert "population 'forged'" in (result.problem or "") and "no counted transfer" in (result.problem or "")

@@ -3,7 +3,7 @@
 An event's hash is ``sha256(prev_hash + "\\n" + body)`` where ``body`` is the canonical JSON of
 ``{"seq", "kind", "subject", "at", "data"}``. Putting ``seq`` inside the hashed body makes a reorder
 (swapping seqs) as visible as an edit; the gapless seq and ``prev_hash`` reveal a deleted or inserted
-event; ``audit_chain_head`` (last seq and hash, written in the same transaction) reveals removing the newest
+event; ``ledger_chain_head`` (last seq and hash, written in the same transaction) reveals removing the newest
 events. The transfer rows (``transfers``, ``transfer_populations``) and the pack texts are
 cross-checked against the events, so editing a count, the stored request or decision, or a pack is
 found too, and named by the event that recorded it. The running totals counting reads (revision 0004)
@@ -20,11 +20,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import BigInteger, Boolean, Connection, Integer, String, Text, select, text
 
 from engine.ledger import packs as pack_store
 from engine.ledger import totals
-from engine.ledger.schema import TALLIES, chain_head, events, packs, transfer_populations, transfers
+from engine.ledger.schema import (
+    TALLIES,
+    chain_head,
+    events,
+    exporter_year_populations,
+    exporter_year_totals,
+    packs,
+    transfer_populations,
+    transfers,
+)
 
 GENESIS = "0" * 64
 
@@ -54,11 +63,11 @@ class AuditResult:
     problem: str | None = None
 
 
-_HEAD = {False: text("SELECT seq, hash FROM audit_chain_head WHERE id = 1"),
-         True: text("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")}
+_HEAD = {False: text(f"SELECT seq, hash FROM {chain_head.name} WHERE id = 1"),
+         True: text(f"SELECT seq, hash FROM {chain_head.name} WHERE id = 1 FOR UPDATE")}
 _INSERT_EVENT = text("INSERT INTO events (seq, kind, subject, body, prev_hash, hash) "
                      "VALUES (:seq, :kind, :subject, :body, :prev_hash, :hash)")
-_UPDATE_HEAD = text("UPDATE audit_chain_head SET seq = :seq, hash = :hash WHERE id = 1")
+_UPDATE_HEAD = text(f"UPDATE {chain_head.name} SET seq = :seq, hash = :hash WHERE id = 1")
 
 
 def _read_head(connection: Connection) -> Any:
@@ -124,7 +133,41 @@ def lock_chain(connection: Connection) -> None:
 
 
 def verify(connection: Connection) -> AuditResult:
-    """Walk the chain in seq order and cross-check the recorded rows; stop at the first problem."""
+    """Walk the chain in seq order and cross-check the recorded rows; stop at the first problem. Then
+    the running totals: against the chain's own arithmetic (``totals.Recount``), and that against the
+    counted transfers tallied again under the counting rules (``totals.retally``)."""
+    malformed = _sqlite_storage_problem(connection)
+    if malformed is not None:
+        return malformed
+    walked = _walk(connection)
+    if isinstance(walked, AuditResult):
+        return walked
+    count, recount, rows = walked
+    chain_totals = recount.totals()
+    difference = totals.check(connection, chain_totals)
+    if difference is None:
+        live = [row for row in rows.values() if row.counted and row.withdrawn_at is None]
+        difference = totals.first_difference(totals.retally(live), chain_totals, _RETALLY_WORDING)
+    if difference is None:
+        return AuditResult(True, count)
+    return AuditResult(False, count, f"counts {difference.exporter_id} {difference.year}", difference.problem)
+
+
+_RETALLY_WORDING = ("the audit chain accounts for", "its counted transfers tallied again under the counting rules",
+                    "(the counting rules changed without a recount, or a count was recorded wrong)")
+
+
+def chain_totals(connection: Connection) -> totals.Totals:
+    """The running totals as the audit chain accounts for them (what ``verify`` compares the stored
+    totals with). Raises ValueError when the chain itself does not verify."""
+    walked = _walk(connection)
+    if isinstance(walked, AuditResult):
+        raise ValueError(walked.problem)
+    return walked[1].totals()
+
+
+def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, dict[str, Any]]:
+    """The chain walked: the first problem, or the number of events, their recount and the transfer rows."""
     rows = {row.decision_id: row for row in connection.execute(select(transfers))}
     populations: dict[str, dict[str, dict[str, int]]] = {}
     for pop in connection.execute(select(transfer_populations)):  # figures as stored: see submission_data
@@ -159,14 +202,22 @@ def verify(connection: Connection) -> AuditResult:
             return bad("its body is not JSON (edited)")
         if body.get("seq") != seq or body.get("kind") != event.kind or body.get("subject") != event.subject:
             return bad("seq, kind or subject differ from the hashed body (edited or reordered)")
-        problem = _check_event(body, rows, populations, stored_packs, withdrawn)
+        data = body.get("data") or {}
+        if event.kind == "submission":
+            checked = _check_submission(str(event.subject), data, rows, populations)
+            if isinstance(checked, str):
+                return bad(checked)
+            seen_transfers.add(event.subject)
+            recount.submission(event.subject, data, checked)
+            prev_hash = event.hash
+            continue
+        problem = _check_event(body, rows, stored_packs, withdrawn)
         if problem:
             return bad(problem)
-        if event.kind == "submission":
-            seen_transfers.add(event.subject)
-            recount.submission(event.subject, body.get("data") or {})
-        elif event.kind == "withdrawal":
-            recount.withdrawal(event.subject, body.get("data") or {})
+        if event.kind == "withdrawal":
+            recount.withdrawal(event.subject, data)
+        elif event.kind == "recount":
+            recount.recount(data)
         elif event.kind == "pack":
             seen_packs.add(event.subject)
         prev_hash = event.hash
@@ -185,38 +236,87 @@ def verify(connection: Connection) -> AuditResult:
                                "against the chain (edited)")
     for digest in sorted(set(stored_packs) - seen_packs):
         return AuditResult(False, count, f"pack {digest}", f"pack {digest} has no event (inserted)")
-    return _check_totals(connection, count, recount.totals())
+    return count, recount, rows
 
 
-def _check_totals(connection: Connection, count: int, expected: totals.Totals) -> AuditResult:
-    """The running totals against their recount from the chain just walked: a total that differs
-    would decide routes on counts nothing recorded."""
-    difference = totals.check(connection, expected)
-    if difference is None:
-        return AuditResult(True, count)
-    return AuditResult(False, count, f"counts {difference.exporter_id} {difference.year}", difference.problem)
+def _check_submission(subject: str, data: dict[str, Any], rows: dict[str, Any],
+                      populations: dict[str, dict[str, dict[str, int]]]) -> str | dict[str, dict[str, int]]:
+    """Does the transfer row still say what its submission event hashed? The problem, or the transfer's
+    population figures per tally (for the recount).
+
+    An event written before revision 0005 lists one figure per population for both tallies; the
+    figures per tally the upgrade split it into are what the transfer's request gives (its hash is in
+    the event), and their larger must be the listed one."""
+    row = rows.get(subject)
+    if row is None:
+        return f"transfer {subject} was deleted"
+    if row.request_sha256 != sha256(row.request_json):
+        return f"transfer {subject}: its idempotency key (request_sha256) was edited"
+    figures = populations.get(subject, {})
+    if not set(figures) <= set(TALLIES):
+        return f"transfer {subject}: a population's tally was edited"
+    expected = submission_data(row, figures)
+    if "sensitive_populations" in data:
+        listed = {"personal": data.get("populations") or {}, "sensitive": data["sensitive_populations"]}
+    else:  # written before revision 0005
+        expected.pop("sensitive_populations")
+        listed = totals.population_figures(row.request_json, row.decision_json) if row.counted else {}
+        expected["populations"] = _largest_by_name(listed)
+        if {tally: named for tally, named in figures.items() if named} != \
+                {tally: named for tally, named in listed.items() if named}:
+            return f"transfer {subject}: populations was edited"
+    for key, value in expected.items():
+        if data.get(key) != value:
+            return f"transfer {subject}: {key} was edited"
+    return {tally: dict(named) for tally, named in listed.items()}
 
 
-def _check_event(body: dict[str, Any], rows: dict[str, Any], populations: dict[str, dict[str, dict[str, int]]],
-                 stored_packs: dict[str, Any], withdrawn: set[str]) -> str | None:
+def _largest_by_name(figures: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    """One figure per population for both tallies, as events before revision 0005 list them."""
+    largest: dict[str, int] = {}
+    for named in figures.values():
+        for name, subjects in named.items():
+            largest[name] = max(largest.get(name, 0), subjects)
+    return dict(sorted(largest.items()))
+
+
+def _sqlite_storage_problem(connection: Connection) -> AuditResult | None:
+    """SQLite keeps what it is given in any column: a count stored as ``2.5`` or ``'yes'``, a text as a
+    blob. Such a value reads back unlike anything the ledger writes, and the statements that filter on
+    it (``counted = 1``, ``year = :y``) no longer find the row while a lenient conversion would still
+    accept it. So every column's storage class is checked first, and the first odd one is named.
+    PostgreSQL's columns are typed strictly."""
+    if connection.dialect.name != "sqlite":
+        return None
+    for table in _CHECKED_TABLES:
+        for column in table.columns:
+            allowed = _STORAGE[type(column.type)] + (("null",) if column.nullable else ())
+            condition = f"typeof({column.name}) NOT IN ({', '.join(repr(kind) for kind in allowed)})"
+            if isinstance(column.type, Boolean):
+                condition += f" OR {column.name} NOT IN (0, 1)"
+            key = ", ".join(c.name for c in table.primary_key.columns)
+            found = connection.execute(text(f"SELECT {key}, quote({column.name}) FROM {table.name} "
+                                            f"WHERE {condition} LIMIT 1")).first()
+            if found is not None:
+                where = " ".join(str(part) for part in found[:-1])
+                return AuditResult(False, 0, f"{table.name} {where}",
+                                   f"{table.name} {where}: {column.name} holds {found[-1]}, which the ledger "
+                                   "never writes (edited)")
+    return None
+
+
+_STORAGE: dict[type[Any], tuple[str, ...]] = {Integer: ("integer",), BigInteger: ("integer",),
+                                              Boolean: ("integer",), String: ("text",), Text: ("text",)}
+_CHECKED_TABLES = (transfers, transfer_populations, exporter_year_totals, exporter_year_populations, packs,
+                   events, chain_head)
+
+
+def _check_event(body: dict[str, Any], rows: dict[str, Any], stored_packs: dict[str, Any],
+                 withdrawn: set[str]) -> str | None:
     """Does the recorded row this event speaks of still say what the event hashed?"""
     data = body.get("data") or {}
     kind = body.get("kind")
     subject = str(body.get("subject"))
-    if kind == "submission":
-        row = rows.get(subject)
-        if row is None:
-            return f"transfer {subject} was deleted"
-        if row.request_sha256 != sha256(row.request_json):
-            return f"transfer {subject}: its idempotency key (request_sha256) was edited"
-        figures = populations.get(subject, {})
-        if not set(figures) <= set(TALLIES):
-            return f"transfer {subject}: a population's tally was edited"
-        expected = submission_data(row, figures)
-        for key in sorted(set(expected) | {"sensitive_populations"}):  # listed only when there are any
-            if data.get(key) != expected.get(key):
-                return f"transfer {subject}: {key} was edited"
-        return None
     if kind == "withdrawal":
         row = rows.get(subject)
         if row is None:
@@ -225,6 +325,8 @@ def _check_event(body: dict[str, Any], rows: dict[str, Any], populations: dict[s
             return f"transfer {subject}: its withdrawal was edited"
         withdrawn.add(str(subject))
         return None
+    if kind == "recount":
+        return None if isinstance(data.get("personal_subjects_change"), int) else "not a recount (edited)"
     if kind == "pack":
         pack = stored_packs.get(subject)
         if pack is None:
@@ -239,8 +341,8 @@ def _check_event(body: dict[str, Any], rows: dict[str, Any], populations: dict[s
 
 def submission_data(row: Any, populations: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
     """What a submission event hashes about its transfer row: everything counting and replay read.
-    ``populations``: tally -> population -> figure. The sensitive tally's figures are listed only when
-    there are any, so events written before revision 0005 (which had none) still say the same.
+    ``populations``: tally -> population -> figure; events written before revision 0005 listed one
+    figure per population under ``populations`` and no ``sensitive_populations`` (see verify).
 
     The values are taken as the row holds them, not converted: SQLite keeps what it is given in an
     integer column, and a year edited to ``2026.5`` would pass for 2026 once made an integer while
@@ -259,6 +361,5 @@ def submission_data(row: Any, populations: Mapping[str, Mapping[str, int]]) -> d
         "populations": dict(sorted(populations.get("personal", {}).items())),
         "rules_digest": row.rules_digest,
         "recorded_at": row.recorded_at,
-        **({"sensitive_populations": dict(sorted(sensitive.items()))}
-           if (sensitive := populations.get("sensitive")) else {}),
+        "sensitive_populations": dict(sorted(populations.get("sensitive", {}).items())),
     }

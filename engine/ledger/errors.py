@@ -44,6 +44,15 @@ class DatabaseUnavailable(LedgerError):
     http_status = 503
 
 
+class LedgerOutOfDate(LedgerError):
+    """The ledger's schema is older than this version counts with: counting it as it stands could give
+    counts the current rules do not (revision 0005 recounts every exporter-year), so nothing is read
+    until ``baygate db upgrade`` (or any command that records) brings it up to date."""
+
+    code = "baygate.ledger-out-of-date"
+    http_status = 503
+
+
 class PackContentUnavailable(LedgerError):
     """A decision's rule pack could not be stored by digest, so it could not be replayed later.
 

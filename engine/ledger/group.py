@@ -37,7 +37,7 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, bindparam, text
 
 from engine.ledger import audit, database, totals
-from engine.ledger.schema import transfers
+from engine.ledger.schema import chain_head, transfers
 
 # The sums per exporter and year (kind 0) and the largest figure per population in the non-sensitive
 # (kind 1) and the sensitive tally (kind 2) of counted, not withdrawn transfers, read from the running
@@ -74,7 +74,7 @@ def _psycopg_sql(sql: str) -> str:
 # in the order of their keys, the one global order, so no two transactions wait on each other in a cycle.
 _PG_LOCKS = ("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(%(keys)s AS bigint[])) WITH ORDINALITY AS u(k, n) "
              "ORDER BY n")
-_PG_HEAD = "SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
+_PG_HEAD = f"SELECT seq, hash FROM {chain_head.name} WHERE id = 1 FOR UPDATE"
 _PG_EXISTING = _psycopg_sql(_EXISTING_SQL)
 _PG_COUNTS = _psycopg_sql(_COUNTS_SQL)
 

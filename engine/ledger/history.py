@@ -9,7 +9,8 @@ Two things are read here and nowhere else:
   summing exactly what ``Ledger._prior`` summed at that moment: counted transfers of the exporter,
   this year and last, not withdrawn before it, each withdrawal taking away what its event says it
   released (less than the transfer had added when a later transfer of the same population relied on
-  its figure: ``engine.ledger.totals.released_by``). Submissions of one exporter are serialised (DESIGN
+  its figure: ``engine.ledger.totals.released_by``), and each recount event (revision 0005) changing
+  the sums as it recorded. Submissions of one exporter are serialised (DESIGN
   section 5), so chain order is the order in which their counts were read. Replays check the rebuilt
   figure against the recorded ``counts.*_before``, so a rebuilt prior that drifted would be reported.
 - **Which pack versions were in use when.** A pack's text is stored by digest, with an audit event,
@@ -104,24 +105,37 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
         rows = conn.execute(select(transfers).order_by(transfers.c.event_seq)).all()
         populations: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
         # A ledger read as it stands may predate revision 0005: its figures served both tallies, and are
-        # read as the non-sensitive tally's, as counting reads them there (totals.LINEAR_PRIOR_SQL).
+        # read as the non-sensitive tally's (replays only: counting refuses such a ledger until upgraded).
         tally = transfer_populations.c.tally if totals.kept(conn) else literal("personal")
         for decision_id, population, tally_name, subjects in conn.execute(select(
                 transfer_populations.c.decision_id, transfer_populations.c.population, tally,
                 transfer_populations.c.subjects)):
             populations[decision_id][(population, tally_name)] = int(subjects)
         released: dict[str, tuple[int, int]] = {}
-        for subject, body in conn.execute(select(events.c.subject, events.c.body).where(events.c.kind == "withdrawal")):
+        recounts: list[tuple[int, int, Any]] = []
+        for seq, kind, body in conn.execute(select(events.c.seq, events.c.kind, events.c.body).where(
+                events.c.kind.in_(("withdrawal", "recount")))):
             data = json.loads(body)["data"]
-            released[subject] = (int(data["released_personal_subjects"]), int(data["released_sensitive_subjects"]))
-    # Submissions and withdrawals in chain order: (seq, 0 = submit / 1 = withdraw, row).
+            if kind == "withdrawal":
+                released[json.loads(body)["subject"]] = (int(data["released_personal_subjects"]),
+                                                         int(data["released_sensitive_subjects"]))
+            else:
+                recounts.append((int(seq), 2, data))
+    # Submissions, withdrawals and recounts in chain order: (seq, 0 = submit / 1 = withdraw / 2 = recount,
+    # the transfer row or the recount's data).
     steps: list[tuple[int, int, Any]] = [(int(r.event_seq), 0, r) for r in rows]
     steps += [(int(r.withdrawn_seq), 1, r) for r in rows if r.withdrawn_seq is not None]
+    steps += recounts
     steps.sort(key=lambda step: (step[0], step[1]))
     sums: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     live: dict[tuple[str, int], dict[str, dict[tuple[str, str], int]]] = defaultdict(dict)  # counted, not withdrawn
     found: list[RecordedDecision] = []
     for _seq, kind, row in steps:
+        if kind == 2:  # the counting rules changed (revision 0005): the sums as they were recounted
+            recounted = sums[(str(row["exporter"]), int(row["year"]))]
+            recounted[0] += int(row["personal_subjects_change"])
+            recounted[1] += int(row["sensitive_subjects_change"])
+            continue
         key = (row.exporter_id, int(row.year))
         if kind == 1:
             if row.counted:

@@ -8,9 +8,10 @@ module is what the code queries, and ``tests/ledger`` checks that the two agree.
 - ``exporter_year_totals``, ``exporter_year_populations``: the running totals counting reads, kept
   with the rows they summarise (revision 0004; ``engine.ledger.totals``).
 - ``packs``: rule pack YAML text by digest, so a decision can be replayed under exactly its packs.
-- ``events``: the audit chain, one row per event, gapless ``seq``; ``audit_chain_head`` holds the last
-  seq and hash, so that removing the newest events is noticed as well (``chain_head`` before revision
-  0004, which renamed it to fence out writers of earlier versions).
+- ``events``: the audit chain, one row per event, gapless ``seq``; ``ledger_chain_head`` holds the last
+  seq and hash, so that removing the newest events is noticed as well. Every write reads it first, so
+  renaming it fences out writers of earlier versions: ``chain_head`` before revision 0004,
+  ``audit_chain_head`` before 0005.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ transfer_populations = Table(
     Column("tally", String(16), primary_key=True),
     Column("subjects", BigInteger, nullable=False),
 )
+# A withdrawal finds the other transfers naming its populations by name (revision 0005).
+Index("ix_transfer_populations_population", transfer_populations.c.population)
 
 exporter_year_totals = Table(
     "exporter_year_totals",
@@ -126,7 +129,7 @@ events = Table(
 )
 
 chain_head = Table(
-    "audit_chain_head",
+    "ledger_chain_head",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),

@@ -32,7 +32,13 @@ from engine.facts import PriorCounts, tally_for
 from engine.ledger import audit, database, totals
 from engine.ledger import group as group_io
 from engine.ledger.audit import AuditResult, canonical, sha256
-from engine.ledger.errors import AmbiguousReference, DatabaseUnavailable, NotFound, ReferenceConflict
+from engine.ledger.errors import (
+    AmbiguousReference,
+    DatabaseUnavailable,
+    LedgerOutOfDate,
+    NotFound,
+    ReferenceConflict,
+)
 from engine.ledger.packs import pack_text
 from engine.ledger.schema import pack_sets, packs, transfers
 from engine.models import Decision, TransferRequest
@@ -100,8 +106,6 @@ class _CountingStatement:
 
 _FROM_TOTALS = _CountingStatement.of(totals.PRIOR_SQL)
 """Counting: a few rows of the running totals, by primary key, whatever the number of transfers."""
-_FROM_TRANSFERS = _CountingStatement.of(totals.LINEAR_PRIOR_SQL)
-"""Counting on a ledger not upgraded to revision 0004 yet (a dry run does not upgrade): from the rows."""
 
 
 def _prior_from_rows(rows: Iterable[Any], year: int) -> PriorCounts:
@@ -198,8 +202,8 @@ class Ledger:
         self._last_group = 0  # size of the last group committed
         self._kept: tuple[Connection, float] | None = None
         """PostgreSQL: the committer's connection between groups, and when its last group ended."""
-        self._totals_kept: bool | None = None
-        """Whether the database keeps the running totals (revision 0004 on); None: not asked yet."""
+        self._totals_kept = False
+        """Whether the database is at the newest revision, whose running totals counting reads."""
         if upgrade:
             database.upgrade(self.sql_engine)
             self._totals_kept = True
@@ -294,17 +298,23 @@ class Ledger:
     # ------------------------------------------------------------------ counting
 
     def _counting(self) -> _CountingStatement:
-        """The running totals, which every database upgraded to revision 0004 keeps; on one that is not
-        (opened with ``upgrade=False``, as dry runs open it) the sum over the rows, which is always right
-        and only slower, instead of failing. Asked once per Ledger: a database is upgraded, never
-        downgraded, under a running service."""
-        if self._totals_kept is None:
+        """The running totals, as the newest revision keeps them. A ledger opened as it stands
+        (``upgrade=False``, as dry runs open it) at an earlier revision is refused rather than counted
+        by the rules it was written under (``LedgerOutOfDate``). Asked until the answer is yes: a
+        database is upgraded, never downgraded, under a running service."""
+        if not self._totals_kept:
             try:
                 with self.sql_engine.connect() as conn:
-                    self._totals_kept = totals.kept(conn)
+                    revision = database.current_revision(conn)
             except (OperationalError, InterfaceError) as exc:
                 raise database.unavailable(exc) from exc
-        return _FROM_TOTALS if self._totals_kept else _FROM_TRANSFERS
+            newest = database.head_revision()
+            if revision != newest:
+                raise LedgerOutOfDate(f"the ledger is at revision {revision}, and this version of baygate counts "
+                                      f"by revision {newest}: run `baygate db upgrade` first (its counts are "
+                                      "recounted under the current rules; nothing is read until then)")
+            self._totals_kept = True
+        return _FROM_TOTALS
 
     def _prior(self, conn: Connection, exporter_id: str, year: int) -> PriorCounts:
         """Sums of counted, permitted, not withdrawn transfers this year and last; populations this year."""

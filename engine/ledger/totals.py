@@ -26,6 +26,7 @@ must be found, and named, like an edited row.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,31 +38,10 @@ from engine.ledger.errors import LedgerError
 from engine.ledger.schema import TALLIES
 from engine.models import DataSet
 
-POPULATION_FIELDS = {"personal": "populations", "sensitive": "sensitive_populations"}
-"""Where a submission event lists a transfer's population figures in each tally (``audit.submission_data``;
-events written before revision 0005 have the first alone)."""
-
-# The definition of counting: PriorCounts of one exporter (this year :y, last year :py) summed over the
-# transfer rows, exactly as Ledger counted before revision 0004. Linear in the exporter's transfers of
-# the year; still used where the totals cannot serve (Ledger.prior_counts on a ledger not upgraded yet).
-# It takes a withdrawn transfer's whole count away, as withdrawals did before they released what the
-# totals would lack without it (``released_by``): on a ledger taken back below 0004 after a withdrawal
-# that kept part of its count, it reads less than the totals did.
-# Before revision 0005 a population's figure served both tallies: here it is read as the non-sensitive
-# tally's (kind 1), and a sensitive data set naming it counts in full, more rather than less.
-# Rows: (kind, name, first, second), kind 0 = sums of the year ``name``, kind 1 = population ``name`` in
-# the non-sensitive tally, kind 2 = in the sensitive tally.
-LINEAR_PRIOR_SQL = (
-    "SELECT 0, CAST(year AS VARCHAR(16)), COALESCE(SUM(personal_subjects), 0), "
-    "COALESCE(SUM(sensitive_subjects), 0) FROM transfers WHERE exporter_id = :e AND counted = :yes "
-    "AND withdrawn_at IS NULL AND year IN (:y, :py) GROUP BY year "
-    "UNION ALL "
-    "SELECT 1, p.population, MAX(p.subjects), 0 FROM transfer_populations p JOIN transfers t "
-    "ON t.decision_id = p.decision_id WHERE t.exporter_id = :e AND t.counted = :yes "
-    "AND t.withdrawn_at IS NULL AND t.year = :y GROUP BY p.population")
-
-# The same rows read from the running totals: a primary-key lookup of at most two sums rows, and the
-# exporter's populations of the year (as many rows as it named populations, not as it sent transfers).
+# PriorCounts of one exporter (this year :y, last year :py) read from the running totals: a primary-key
+# lookup of at most two sums rows, and the exporter's populations of the year (as many rows as it named
+# populations, not as it sent transfers). Rows: (kind, name, first, second), kind 0 = sums of the year
+# ``name``, kind 1 = population ``name`` in the non-sensitive tally, kind 2 = in the sensitive tally.
 PRIOR_SQL = (
     "SELECT 0, CAST(year AS VARCHAR(16)), personal_subjects, sensitive_subjects FROM exporter_year_totals "
     "WHERE exporter_id = :e AND year IN (:y, :py) "
@@ -108,8 +88,6 @@ _DROP_POPULATION = text("DELETE FROM exporter_year_populations "
 _STORED_SUMS = text("SELECT exporter_id, year, personal_subjects, sensitive_subjects FROM exporter_year_totals")
 _STORED_POPULATIONS = text("SELECT exporter_id, year, population, tally, largest_subjects "
                            "FROM exporter_year_populations")
-_CHAIN_COUNTING_EVENTS = text("SELECT kind, subject, body FROM events WHERE kind IN ('submission', 'withdrawal') "
-                              "ORDER BY seq")
 
 
 @dataclass(frozen=True)
@@ -195,7 +173,8 @@ def released_by(conn: Connection, row: Any) -> tuple[int, int]:
     populations are tallied again in the order they were recorded, with and without it (each with the
     options it was decided under); the difference is what it releases. Only the transfers naming
     those populations are read: the others' tallies do not depend on it. Linear in them; withdrawals
-    are rare."""
+    are rare. (That the totals are this tally to begin with is what revision 0005's recount and
+    ``audit verify``'s :func:`retally` see to.)"""
     personal, sensitive = int(row.personal_subjects), int(row.sensitive_subjects)
     names = sorted({name for name, _tally in conn.execute(_NAMED_BY, {"d": row.decision_id})})
     if not names:
@@ -205,8 +184,8 @@ def released_by(conn: Connection, row: Any) -> tuple[int, int]:
                   _NAMING_ANY, {"e": row.exporter_id, "y": row.year, "yes": True, "names": names})]
     in_both = _sensitive_in_both(conn, [decision_id for decision_id, data in naming
                                         if any(data_set.sensitive for data_set in data)])
-    with_it = _tallied_in_order((data, found in in_both) for found, data in naming)
-    without_it = _tallied_in_order((data, found in in_both) for found, data in naming if found != row.decision_id)
+    with_it = tally_in_order((data, found in in_both) for found, data in naming)
+    without_it = tally_in_order((data, found in in_both) for found, data in naming if found != row.decision_id)
     return with_it[0] - without_it[0], with_it[1] - without_it[1]
 
 
@@ -218,25 +197,87 @@ def _sensitive_in_both(conn: Connection, decision_ids: list[str]) -> set[str]:
     for start in range(0, len(decision_ids), 500):  # SQLite bounds the parameters of one statement
         found.update(decision_id for decision_id, decision_json in conn.execute(
             _DECISIONS, {"ids": decision_ids[start:start + 500]})
-            if json.loads(decision_json)["rules"]["options"].get("count_sensitive_in_both", False))
+            if _counts_sensitive_in_both(decision_json))
     return found
 
 
-def _tallied_in_order(recorded: Iterable[tuple[list[DataSet], bool]]) -> tuple[int, int]:
+def _counts_sensitive_in_both(decision_json: str) -> bool:
+    return bool(json.loads(decision_json)["rules"]["options"].get("count_sensitive_in_both", False))
+
+
+# ---------------------------------------------------------------------------------------- tallying again
+# Pure functions (no database): withdrawals, ``audit verify`` and revision 0005's recount share them.
+
+_NAMES_A_POPULATION = re.compile(r'"population"\s*:\s*"')
+"""A request's JSON naming some population (``"population": null`` is every other data set's)."""
+
+
+def tallied_data(request_json: str, decision_json: str) -> tuple[list[DataSet], bool]:
+    """A recorded transfer's data sets, and whether its decision counted sensitive subjects in both
+    tallies (the pack option ``tally_for`` read; the decision is parsed only when it matters)."""
+    data = [DataSet.model_validate(item) for item in json.loads(request_json)["data"]]
+    in_both = any(data_set.sensitive for data_set in data) and _counts_sensitive_in_both(decision_json)
+    return data, in_both
+
+
+def population_figures(request_json: str, decision_json: str) -> dict[str, dict[str, int]]:
+    """Tally -> population -> the figure a recorded transfer gave it (what ``transfer_populations``
+    holds for a counted transfer): the largest of its data sets naming the population in that tally."""
+    if not _NAMES_A_POPULATION.search(request_json):
+        return {}
+    tally = tally_of(*_with_no_prior(tallied_data(request_json, decision_json)))
+    return {name: figures for name, figures in (("personal", tally.populations),
+                                                ("sensitive", tally.sensitive_populations)) if figures}
+
+
+def _with_no_prior(tallied: tuple[list[DataSet], bool]) -> tuple[list[DataSet], PriorCounts, bool]:
+    return tallied[0], PriorCounts(), tallied[1]
+
+
+def tally_in_order(recorded: Iterable[tuple[list[DataSet], bool]]) -> tuple[int, int, dict[str, dict[str, int]]]:
     """The sums these transfers add when recorded one after another (each population's figure carried
-    from one to the next, as the ledger's prior carries it)."""
-    figures: dict[str, int] = {}
-    sensitive_figures: dict[str, int] = {}
+    from one to the next in each tally, as the ledger's prior carries it), and the figures reached:
+    (personal, sensitive, tally -> population -> largest figure)."""
+    figures: dict[str, dict[str, int]] = {"personal": {}, "sensitive": {}}
     personal = sensitive = 0
     for data, sensitive_in_both in recorded:
-        tally = tally_of(data, PriorCounts(populations=dict(figures), sensitive_populations=dict(sensitive_figures)),
-                         sensitive_in_both)
+        prior = PriorCounts(populations=dict(figures["personal"]), sensitive_populations=dict(figures["sensitive"]))
+        tally = tally_of(data, prior, sensitive_in_both)
         personal += tally.personal_subjects
         sensitive += tally.sensitive_subjects
-        for carried, new in ((figures, tally.populations), (sensitive_figures, tally.sensitive_populations)):
-            for name, subjects in new.items():
+        for tally_name, sent in (("personal", tally.populations), ("sensitive", tally.sensitive_populations)):
+            carried = figures[tally_name]
+            for name, subjects in sent.items():
                 carried[name] = max(carried.get(name, 0), subjects)
-    return personal, sensitive
+    return personal, sensitive, figures
+
+
+def retally(counted: Iterable[Any]) -> Totals:
+    """The totals the counting rules give for these counted, not withdrawn transfers (row-like objects
+    with ``exporter_id``, ``year``, ``event_seq``, ``personal_subjects``, ``sensitive_subjects``,
+    ``request_json``, ``decision_json``): each exporter-year's transfers tallied again in the order
+    recorded, as if no withdrawn one had ever been. A transfer naming no population adds what it
+    recorded (its tally does not depend on the ones before it); the others are tallied again."""
+    sums: dict[tuple[str, int], tuple[int, int]] = {}
+    naming: dict[tuple[str, int], list[Any]] = {}
+    for row in counted:
+        key = (str(row.exporter_id), int(row.year))
+        if _NAMES_A_POPULATION.search(row.request_json):
+            naming.setdefault(key, []).append(row)
+            continue
+        personal, sensitive = sums.get(key, (0, 0))
+        sums[key] = (personal + int(row.personal_subjects), sensitive + int(row.sensitive_subjects))
+    populations: dict[tuple[str, int, str, str], int] = {}
+    for key, rows in naming.items():
+        rows.sort(key=lambda row: int(row.event_seq))
+        personal, sensitive, figures = tally_in_order(tallied_data(row.request_json, row.decision_json)
+                                                      for row in rows)
+        before = sums.get(key, (0, 0))
+        sums[key] = (before[0] + personal, before[1] + sensitive)
+        for tally_name, reached in figures.items():
+            for name, subjects in reached.items():
+                populations[(*key, name, tally_name)] = subjects
+    return Totals(sums, populations)
 
 
 def release(conn: Connection, row: Any, personal: int, sensitive: int) -> None:
@@ -271,7 +312,8 @@ def release(conn: Connection, row: Any, personal: int, sensitive: int) -> None:
 
 class Recount:
     """Every exporter's totals rebuilt from the audit chain alone: what each submission event says it
-    added (year, counted, subjects, populations) less what each withdrawal event says it released.
+    added (year, counted, subjects, populations) less what each withdrawal event says it released,
+    with what each recount event (revision 0005) corrected.
 
     The chain is the one thing an insider cannot edit unnoticed, so the definition the stored totals
     must equal is read from it, not from the ``transfers`` rows: a row is only checked against its
@@ -285,15 +327,25 @@ class Recount:
         self._figures: dict[str, dict[tuple[str, str], int]] = {}
         """Counted, not withdrawn transfers' population figures by (population, tally), by decision id."""
 
-    def submission(self, decision_id: str, data: Mapping[str, Any]) -> None:
+    def submission(self, decision_id: str, data: Mapping[str, Any], figures: Mapping[str, Mapping[str, int]]
+                   ) -> None:
+        """A submission event's ``data``; ``figures``: tally -> population -> figure, as the event lists
+        them (or, for an event written before revision 0005, as its vouched request gives them)."""
         if not data.get("counted"):
             return
         key = (str(data["exporter"]), int(data["year"]))
         personal, sensitive = self._sums.get(key, (0, 0))
         self._sums[key] = (personal + int(data["personal_subjects"]), sensitive + int(data["sensitive_subjects"]))
         self._counted[decision_id] = key
-        self._figures[decision_id] = {(str(name), tally): int(n) for tally, field in POPULATION_FIELDS.items()
-                                      for name, n in (data.get(field) or {}).items()}
+        self._figures[decision_id] = {(str(name), tally): int(n) for tally, named in figures.items()
+                                      for name, n in named.items()}
+
+    def recount(self, data: Mapping[str, Any]) -> None:
+        """A recount event: an exporter-year's sums corrected when the counting rules changed."""
+        key = (str(data["exporter"]), int(data["year"]))
+        personal, sensitive = self._sums.get(key, (0, 0))
+        self._sums[key] = (personal + int(data["personal_subjects_change"]),
+                           sensitive + int(data["sensitive_subjects_change"]))
 
     def withdrawal(self, decision_id: str, data: Mapping[str, Any]) -> None:
         key = self._counted.pop(decision_id, None)
@@ -312,18 +364,6 @@ class Recount:
                 key = (exporter, year, name, tally)
                 populations[key] = max(populations.get(key, 0), subjects)
         return Totals(dict(self._sums), populations)
-
-
-def recount(conn: Connection) -> Totals:
-    """:class:`Recount` over the whole chain (for tests and tools; ``audit verify`` feeds one as it walks)."""
-    found = Recount()
-    for kind, subject, body in conn.execute(_CHAIN_COUNTING_EVENTS):
-        data = json.loads(body).get("data") or {}
-        if kind == "submission":
-            found.submission(str(subject), data)
-        else:
-            found.withdrawal(str(subject), data)
-    return found.totals()
 
 
 class MalformedTotal(ValueError):
@@ -363,26 +403,32 @@ def stored(conn: Connection) -> Totals:
     return Totals(sums, populations)
 
 
-def first_difference(expected: Totals, found: Totals) -> Difference | None:
-    """The first (by exporter, year, population) stored total that differs from the recount. Sums
-    compare with a missing row as zero, as counting reads them; a population figure must be stored
+STORED_AGAINST_CHAIN = ("stored", "its counted transfers", "(edited)")
+"""How :func:`first_difference` words a difference: what was found, what it should be, the likely cause."""
+
+
+def first_difference(expected: Totals, found: Totals,
+                     wording: tuple[str, str, str] = STORED_AGAINST_CHAIN) -> Difference | None:
+    """The first (by exporter, year, population) total in ``found`` that differs from ``expected``. Sums
+    compare with a missing row as zero, as counting reads them; a population figure must be there
     exactly when a counted, not withdrawn transfer names the population, at its largest figure."""
+    found_as, expected_as, cause = wording
     for key in sorted(set(expected.sums) | set(found.sums)):
         want, have = expected.sums.get(key, (0, 0)), found.sums.get(key, (0, 0))
         if want != have:
-            stored_text = (f"personal {have[0]}, sensitive {have[1]}" if key in found.sums else "no row")
+            found_text = (f"personal {have[0]}, sensitive {have[1]}" if key in found.sums else "no row")
             return Difference(key[0], key[1], None,
-                              f"running totals of exporter {key[0]} for {key[1]}: stored {stored_text}, but its "
-                              f"counted transfers sum to personal {want[0]}, sensitive {want[1]} (edited)")
+                              f"running totals of exporter {key[0]} for {key[1]}: {found_as} {found_text}, but "
+                              f"{expected_as} sum to personal {want[0]}, sensitive {want[1]} {cause}")
     for pkey in sorted(set(expected.populations) | set(found.populations)):
         want_figure, have_figure = expected.populations.get(pkey), found.populations.get(pkey)
         if want_figure != have_figure:
-            stored_text = "no row" if have_figure is None else str(have_figure)
+            found_text = "no row" if have_figure is None else str(have_figure)
             wanted_text = ("no counted transfer names it" if want_figure is None
-                           else f"its counted transfers' largest figure is {want_figure}")
+                           else f"{expected_as} give it {want_figure}")
             return Difference(pkey[0], pkey[1], pkey[2],
                               f"running totals of exporter {pkey[0]} for {pkey[1]}: population {pkey[2]!r} "
-                              f"({pkey[3]} tally) stored {stored_text}, but {wanted_text} (edited)")
+                              f"({pkey[3]} tally) {found_as} {found_text}, but {wanted_text} {cause}")
     return None
 
 

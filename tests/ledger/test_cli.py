@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -71,3 +72,19 @@ def test_withdrawing_a_population_figure_a_later_transfer_relies_on_says_what_it
     assert counts["personal_subjects"] == 90_000
     as_json = json.loads(baygate("withdraw", "POP-2", "--json", db=db).stdout)
     assert (as_json["released_personal_subjects"], as_json["counted_personal_subjects"]) == (90_000, 30_000)
+
+
+def test_a_dry_run_on_a_ledger_of_an_earlier_version_asks_for_the_upgrade(tmp_path: Path) -> None:
+    """A dry run writes nothing, so it does not upgrade: it refuses rather than count by the rules the
+    ledger was written under (exit 3, what to do), and counts once ``db upgrade`` has run."""
+    db = tmp_path / "earlier.db"
+    shutil.copy(ROOT / "tests" / "data" / "ledger-before-0005.db", db)
+    request = tmp_path / "next.json"
+    request.write_text(transfer("NEXT", 5_001).model_copy(update={"exporter": transfer("x").exporter.model_copy(
+        update={"id": "WITHDRAWN-FIRST"})}).model_dump_json(), encoding="utf-8")
+    refused = baygate("evaluate", str(request), db=db)
+    assert refused.returncode == 3
+    assert "revision 0004" in refused.stderr and "baygate db upgrade" in refused.stderr
+    assert baygate("db", "upgrade", db=db).returncode == 0
+    counted = baygate("evaluate", "--json", str(request), db=db)
+    assert json.loads(counted.stdout)["counts"]["personal_subjects_before"] == 95_000

@@ -42,7 +42,7 @@ def members(subjects: int) -> list[dict[str, Any]]:
     return [{"kind": "personal", "subjects": subjects, "population": "members"}]
 
 
-@pytest.mark.parametrize("table", ["audit_chain_head", "exporter_year_totals", "exporter_year_populations"])
+@pytest.mark.parametrize("table", ["ledger_chain_head", "exporter_year_totals", "exporter_year_populations"])
 def test_a_failing_write_records_nothing_and_the_next_submission_goes_through(
         ledger_url: str, ledger_engine: Engine, table: str) -> None:
     ledger = Ledger(ledger_url)
@@ -174,14 +174,14 @@ def test_the_locks_taken_with_the_reads_are_held_until_the_writes_commit(postgre
             with psycopg.connect(postgres_url, autocommit=True) as other:
                 other.execute("SET lock_timeout = '100ms'")
                 with pytest.raises(psycopg.errors.LockNotAvailable):
-                    other.execute("SELECT seq FROM audit_chain_head WHERE id = 1 FOR UPDATE")
+                    other.execute("SELECT seq FROM ledger_chain_head WHERE id = 1 FOR UPDATE")
                 with pytest.raises(psycopg.errors.LockNotAvailable):
                     other.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(EXPORTER)])
             group_io.write(conn, [], [], group_io.chain(conn, reads))
         assert pg.autocommit is False
         with psycopg.connect(postgres_url, autocommit=True) as other:  # released at COMMIT
             other.execute("SET lock_timeout = '100ms'")
-            other.execute("SELECT seq FROM audit_chain_head WHERE id = 1 FOR UPDATE")
+            other.execute("SELECT seq FROM ledger_chain_head WHERE id = 1 FOR UPDATE")
             other.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(EXPORTER)])
     finally:
         ledger.close()

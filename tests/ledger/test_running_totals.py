@@ -26,8 +26,9 @@ from sqlalchemy.exc import DBAPIError
 
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
-from engine.ledger import Ledger, LedgerError, SubmitResult
+from engine.ledger import Ledger, LedgerError, LedgerOutOfDate, SubmitResult
 from engine.ledger import totals as running
+from engine.ledger.audit import chain_totals
 from engine.ledger.database import _alembic_config
 from engine.ledger.history import recorded_decisions
 from engine.ledger.schema import TALLIES
@@ -79,8 +80,9 @@ def stored(ledger: Ledger) -> running.Totals:
 
 
 def recounted(ledger: Ledger) -> running.Totals:
+    """The totals as the audit chain accounts for them."""
     with ledger.sql_engine.connect() as conn:
-        return running.recount(conn)
+        return chain_totals(conn)
 
 
 def sql(ledger: Ledger, statement: str, **params: Any) -> None:
@@ -249,22 +251,27 @@ def test_upgrading_a_ledger_at_0003_fills_the_totals_from_its_rows(ledger_url: s
 
 # What every write of a version before 0004 runs first (engine/ledger/audit.py and group.py as they were).
 EARLIER_VERSION_HEAD = "SELECT seq, hash FROM chain_head WHERE id = 1"
+# The same name for each revision an earlier version wrote at: before 0004, and 0004 itself.
+HEADS_OF_EARLIER_VERSIONS = {"0003": "chain_head", "0004": "audit_chain_head"}
 
 
+@pytest.mark.parametrize("revision", sorted(HEADS_OF_EARLIER_VERSIONS))
 def test_writers_of_earlier_versions_are_fenced_out_and_let_back_by_the_downgrade(
-        ledger_url: str, ledger_engine: Engine) -> None:
-    """A replica of an earlier version left running after the upgrade would record transfers the totals
-    lack (short counts, a wrong route). Its writes read the chain head before anything else, under the
-    name the upgrade takes away, so they fail and roll back whole; the downgrade gives the name back."""
+        ledger_url: str, ledger_engine: Engine, revision: str) -> None:
+    """A replica of an earlier version left running after the upgrade would record transfers, or
+    withdraw them, by the counting of its time (short counts, a wrong route). Its writes read the chain
+    head before anything else, under the name the upgrade takes away, so they fail and roll back whole;
+    the downgrade gives the name back."""
+    head = f"SELECT seq, hash FROM {HEADS_OF_EARLIER_VERSIONS[revision]} WHERE id = 1"
     ledger = Ledger(ledger_url)
     try:
         record_mixed_history(ledger, ledger_engine)
         with ledger.sql_engine.connect() as conn, pytest.raises(DBAPIError, match="chain_head"):
-            conn.execute(text(EARLIER_VERSION_HEAD))
+            conn.execute(text(head))
         with ledger.sql_engine.begin() as conn:
-            command.downgrade(_alembic_config(conn), "0003")
+            command.downgrade(_alembic_config(conn), revision)
         with ledger.sql_engine.connect() as conn:
-            assert conn.execute(text(EARLIER_VERSION_HEAD)).one() is not None
+            assert conn.execute(text(head)).one() is not None
     finally:
         ledger.close()
 
@@ -307,27 +314,31 @@ COLUMNS = ("decision_id, exporter_id, reference, request_sha256, request_json, d
            "counted, personal_subjects, sensitive_subjects, rules_digest, recorded_at, event_seq")
 
 
-def test_the_downgrade_drops_the_totals_and_counting_goes_on_from_the_rows(
+def test_a_ledger_behind_the_newest_revision_is_not_counted_until_upgraded(
         ledger_url: str, ledger_engine: Engine) -> None:
+    """A dry-run reader does not upgrade (api.counts). On a ledger at an earlier revision it refuses to
+    count (the rules it was written under under-count populations) and says what to do."""
     ledger = Ledger(ledger_url)
     record_mixed_history(ledger, ledger_engine)
-    with ledger.sql_engine.begin() as conn:
-        command.downgrade(_alembic_config(conn), "0003")
+    for revision in ("0004", "0003"):
+        with ledger.sql_engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), revision)
+        reader = Ledger(ledger_url, upgrade=False)
+        try:
+            with pytest.raises(LedgerOutOfDate, match=f"revision {revision}.*baygate db upgrade"):
+                reader.prior_counts(transfer("next", planned_date="2026-07-01"))
+            with pytest.raises(LedgerOutOfDate):
+                reader.counts(EXPORTER, 2025)
+        finally:
+            reader.close()
     ledger.close()
-    # A dry-run reader does not upgrade (api.counts): on a ledger at 0003 it counts from the rows.
-    reader = Ledger(ledger_url, upgrade=False)
+    upgraded = Ledger(ledger_url)  # what `baygate db upgrade` does
     try:
-        with reader.sql_engine.connect() as conn:
-            assert not inspect(conn).has_table("exporter_year_totals")
-        prior = reader.prior_counts(transfer("next", planned_date="2026-07-01"))
-        assert (prior.personal_subjects, prior.sensitive_subjects) == EXPECTED_SUMS[(EXPORTER, 2026)]
-        assert prior.previous_year_personal_subjects == EXPECTED_SUMS[(EXPORTER, 2025)][0]
-        # Below revision 0005 a figure serves both tallies; the sensitive figures were dropped by the
-        # downgrade, so a sensitive data set of "patients" would count in full: more, never less.
-        assert dict(prior.populations) == {"members": 30_000} and dict(prior.sensitive_populations) == {}
-        assert reader.counts(EXPORTER, 2025)["personal_subjects"] == 20_000
+        assert upgraded.prior_counts(transfer("next", planned_date="2026-07-01")) == \
+            replayed_prior(upgraded, EXPORTER, 2026)
+        assert upgraded.verify().ok
     finally:
-        reader.close()
+        upgraded.close()
 
 
 SENSITIVE_CONTRACT = {**PLAIN, "mechanisms": [{"type": "standard_contract", "reference": "SC-1",
@@ -338,8 +349,8 @@ def test_the_tallies_of_population_figures_survive_a_downgrade_and_an_upgrade(
         ledger_url: str, ledger_engine: Engine) -> None:
     """Revision 0005 keeps a figure per tally. Taken back to 0004, the sensitive figures are dropped
     (what an earlier version reads under a name is what the events hashed under ``populations``, and a
-    sensitive data set then counts in full: more, never less); upgraded again, they come back from the
-    events that list them."""
+    sensitive data set then counts in full: more, never less); upgraded again, they are split from the
+    requests once more."""
     ledger = Ledger(ledger_url)
     ledger.submit(ledger_engine, transfer("C-1", data=[named(5_000, "members")], safeguards=SENSITIVE_CONTRACT))
     ledger.submit(ledger_engine, transfer("H-1", data=[named(8_000, "members", sensitive=["medical_health"])],
@@ -349,19 +360,12 @@ def test_the_tallies_of_population_figures_survive_a_downgrade_and_an_upgrade(
                                         (EXPORTER, 2026, "members", "sensitive"): 8_000}
     with ledger.sql_engine.begin() as conn:
         command.downgrade(_alembic_config(conn), "0004")
+    with ledger.sql_engine.connect() as conn:  # what an earlier version reads: the figures events listed
+        assert conn.execute(text("SELECT population, subjects FROM transfer_populations ORDER BY subjects")).all() \
+            == [("members", 5_000)]
+        assert conn.execute(text("SELECT population, largest_subjects FROM exporter_year_populations")).all() \
+            == [("members", 5_000)]
     ledger.close()
-    reader = Ledger(ledger_url, upgrade=False)  # a dry run of this version on the ledger as it stands
-    try:
-        with reader.sql_engine.connect() as conn:
-            assert conn.execute(text("SELECT population, subjects FROM transfer_populations")).all() == \
-                [("members", 5_000)]
-            assert conn.execute(text("SELECT population, largest_subjects FROM exporter_year_populations")).all() \
-                == [("members", 5_000)]
-        prior = reader.prior_counts(transfer("next"))
-        assert (prior.personal_subjects, prior.sensitive_subjects) == (5_000, 8_000)
-        assert (dict(prior.populations), dict(prior.sensitive_populations)) == ({"members": 5_000}, {})
-    finally:
-        reader.close()
     upgraded = Ledger(ledger_url)
     try:
         assert stored(upgraded) == before
@@ -408,53 +412,54 @@ def test_verify_names_an_edited_sum(history: Ledger) -> None:
     assert "personal 35299" in (result.problem or "") and "personal 35300" in (result.problem or "")
 
 
+# Edits SQLite lets through in any column (it keeps what it is given): each reads back unlike anything the
+# ledger writes, and counting's filters (``year IN (...)``, ``counted = 1``) no longer find the row while
+# a lenient int() or bool() would still accept it. (table, column, the edit, its WHERE clause.)
+SQLITE_FORGERIES = [
+    ("exporter_year_totals", "year", "year = 2026.5", "exporter_id = :e AND year = 2026"),
+    ("exporter_year_totals", "year", "year = X'32303236'", "exporter_id = :e AND year = 2026"),
+    ("exporter_year_totals", "personal_subjects", "personal_subjects = 'ninety'", "exporter_id = :e AND year = 2026"),
+    ("exporter_year_populations", "year", "year = X'32303236'", "exporter_id = :e AND population = 'members'"),
+    ("transfers", "year", "year = 2026.5", "reference = 'M-3'"),
+    ("transfers", "counted", "counted = 2", "reference = 'M-1'"),
+    ("transfers", "counted", "counted = 'yes'", "reference = 'M-1'"),
+    ("transfers", "request_json", "request_json = CAST(request_json AS BLOB)", "reference = 'M-1'"),
+    ("events", "body", "body = CAST(body AS BLOB)", "seq = 3"),
+]
+
+
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("forged_year", ["2026.5", "X'32303236'"])
-def test_verify_names_a_total_moved_to_a_year_sqlite_keeps_as_written(history: Ledger, forged_year: str) -> None:
-    """SQLite keeps 2026.5 (or a blob) in an integer column as written: counting's ``year IN (...)`` no
-    longer finds the row (it reads zero), while a lenient int() would still file it under 2026."""
-    sql(history, f"UPDATE exporter_year_totals SET year = {forged_year} WHERE exporter_id = :e AND year = 2026",
-        e=EXPORTER)
-    assert history.counts(EXPORTER, 2026)["personal_subjects"] == 0  # what the forgery does to counting
+@pytest.mark.parametrize(("table", "column", "edit", "where"), SQLITE_FORGERIES,
+                         ids=[f"{table}.{edit}" for table, _, edit, _ in SQLITE_FORGERIES])
+def test_verify_names_a_value_sqlite_keeps_as_written(history: Ledger, table: str, column: str, edit: str,
+                                                      where: str) -> None:
+    sql(history, f"UPDATE {table} SET {edit} WHERE {where}", e=EXPORTER)
     result = history.verify()
     assert not result.ok
-    assert result.first_bad is not None and str(result.first_bad).startswith(f"counts {EXPORTER} ")
+    assert str(result.first_bad).startswith(f"{table} ") and f": {column} holds" in (result.problem or "")
     assert "edited" in (result.problem or "")
 
 
+def test_verify_names_a_population_figure_moved_to_another_tally(history: Ledger) -> None:
+    seq = history.get("M-4").event_seq
+    sql(history, "UPDATE transfer_populations SET tally = 'personal' WHERE population = 'patients' "
+                 "AND tally = 'sensitive'")
+    result = history.verify()
+    assert result.first_bad == seq and "populations was edited" in (result.problem or "")
+    sql(history, "UPDATE transfer_populations SET tally = 'both' WHERE population = 'patients'")
+    result = history.verify()
+    assert result.first_bad == seq and "tally was edited" in (result.problem or "")
+
+
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
-def test_verify_is_not_fooled_by_a_decoy_row_beside_an_edited_one(history: Ledger) -> None:
-    """The true figure kept under a year that is not a whole number, the real row edited to zero."""
+def test_a_total_moved_to_a_year_sqlite_keeps_as_written_is_what_counting_no_longer_finds(history: Ledger) -> None:
+    """Why the storage check is needed: counting reads zero after this edit, a decoy row beside it."""
     sql(history, "UPDATE exporter_year_totals SET personal_subjects = 0 WHERE exporter_id = :e AND year = 2026",
         e=EXPORTER)
     sql(history, "INSERT INTO exporter_year_totals VALUES (:e, 2026.5, 35300, 700)", e=EXPORTER)
+    assert history.counts(EXPORTER, 2026)["personal_subjects"] == 0
     result = history.verify()
     assert not result.ok and "2026.5" in (result.problem or "")
-
-
-@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
-def test_verify_names_a_population_moved_to_a_blob_year(history: Ledger) -> None:
-    sql(history, "UPDATE exporter_year_populations SET year = X'32303236' WHERE exporter_id = :e AND year = 2026 "
-                 "AND population = 'members'", e=EXPORTER)
-    result = history.verify()
-    assert not result.ok and "population 'members'" in (result.problem or "")
-
-
-@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
-def test_verify_names_a_total_that_is_not_a_number(history: Ledger) -> None:
-    sql(history, "UPDATE exporter_year_totals SET personal_subjects = 'ninety' WHERE exporter_id = :e "
-                 "AND year = 2026", e=EXPORTER)
-    result = history.verify()
-    assert not result.ok and result.first_bad == f"counts {EXPORTER} 2026" and "'ninety'" in (result.problem or "")
-
-
-@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
-def test_verify_names_a_transfer_moved_to_a_year_sqlite_keeps_as_written(history: Ledger) -> None:
-    """The row, not the total: a year of 2026.5 is no longer 2026 to counting, so it is an edit."""
-    seq = history.get("M-3").event_seq
-    sql(history, "UPDATE transfers SET year = 2026.5 WHERE reference = 'M-3'")
-    result = history.verify()
-    assert result.first_bad == seq and "year was edited" in (result.problem or "")
 
 
 def test_verify_names_an_edited_sensitive_sum(history: Ledger) -> None:

@@ -258,6 +258,12 @@ class ReplayReport:
         return not self.differences
 
 
+EARLIER_COUNTING = (
+    "recorded before revision 0005, when a population's figure served both tallies and a withdrawal released "
+    "all a transfer had counted: re-decided by the current counting it may count, and be decided, "
+    "differently; revision 0005 recounted the ledger's totals (its recount events), not earlier decisions")
+
+
 def replay(ledger: Ledger, only: Iterable[str] | None = None, library: PackLibrary | None = None) -> ReplayReport:
     """Re-evaluate recorded decisions under the pack versions, options, as-of day and prior counts
     recorded with them, and report every one whose essentials differ (see ``essentials``)."""
@@ -290,7 +296,8 @@ def replay(ledger: Ledger, only: Iterable[str] | None = None, library: PackLibra
         if changed:
             report.differences.append(Difference(recorded.decision_id, recorded.reference, changed,
                                                  {k: want[k] for k in changed if k in want},
-                                                 {k: got[k] for k in changed if k in got}))
+                                                 {k: got[k] for k in changed if k in got},
+                                                 EARLIER_COUNTING if recorded.counted_by_earlier_rules else None))
     return report
 
 

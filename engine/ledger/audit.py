@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Connection, Integer, String, Text, select, text
+from sqlalchemy.exc import OperationalError
 
 from engine.ledger import packs as pack_store
 from engine.ledger import totals
@@ -28,7 +29,7 @@ from engine.ledger.schema import (
     TALLIES,
     chain_head,
     events,
-    exporter_year_populations,
+    exporter_year_population_figures,
     exporter_year_totals,
     packs,
     transfer_populations,
@@ -136,10 +137,17 @@ def verify(connection: Connection) -> AuditResult:
     """Walk the chain in seq order and cross-check the recorded rows; stop at the first problem. Then
     the running totals: against the chain's own arithmetic (``totals.Recount``), and that against the
     counted transfers tallied again under the counting rules (``totals.retally``)."""
-    malformed = _sqlite_storage_problem(connection)
-    if malformed is not None:
-        return malformed
-    walked = _walk(connection)
+    try:
+        malformed = _sqlite_storage_problem(connection)
+        if malformed is not None:
+            return malformed
+        walked = _walk(connection)
+    except OperationalError as exc:
+        if "decode" not in str(exc):
+            raise
+        # SQLite keeps any bytes in a text column; the driver cannot read ones that are not UTF-8.
+        return AuditResult(False, 0, "text", f"a stored text is not UTF-8, which the ledger never writes (edited): "
+                                             f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}")
     if isinstance(walked, AuditResult):
         return walked
     count, recount, rows = walked
@@ -256,19 +264,26 @@ def _check_submission(subject: str, data: dict[str, Any], rows: dict[str, Any],
     if not set(figures) <= set(TALLIES):
         return f"transfer {subject}: a population's tally was edited"
     expected = submission_data(row, figures)
-    if "sensitive_populations" in data:
-        listed = {"personal": data.get("populations") or {}, "sensitive": data["sensitive_populations"]}
-    else:  # written before revision 0005
-        expected.pop("sensitive_populations")
-        listed = totals.population_figures(row.request_json, row.decision_json) if row.counted else {}
-        expected["populations"] = _largest_by_name(listed)
-        if {tally: named for tally, named in figures.items() if named} != \
-                {tally: named for tally, named in listed.items() if named}:
-            return f"transfer {subject}: populations was edited"
-    for key, value in expected.items():
+    populations_of_the_row = {key: expected.pop(key) for key in ("populations", "sensitive_populations")}
+    for key, value in expected.items():  # first the hashes: the texts read below are then the recorded ones
         if data.get(key) != value:
             return f"transfer {subject}: {key} was edited"
-    return {tally: dict(named) for tally, named in listed.items()}
+    if "sensitive_populations" in data:
+        listed = {"personal": data.get("populations") or {}, "sensitive": data["sensitive_populations"]}
+        for key, value in populations_of_the_row.items():
+            if data.get(key) != value:
+                return f"transfer {subject}: {key} was edited"
+        return {tally: dict(named) for tally, named in listed.items()}
+    # Written before revision 0005: one figure per population for both tallies.
+    try:
+        listed = (totals.population_figures(*totals.tallied_data(row.request_json, lambda: str(row.decision_json)))
+                  if row.counted and totals.names_a_population(row.request_json) else {})
+    except (ValueError, KeyError, TypeError) as exc:  # the hashes matched: recorded so, or hashed after an edit
+        return f"transfer {subject}: its recorded request or decision cannot be read ({exc.__class__.__name__})"
+    if data.get("populations") != _largest_by_name(listed) or \
+            {tally: named for tally, named in figures.items() if named} != listed:
+        return f"transfer {subject}: populations was edited"
+    return listed
 
 
 def _largest_by_name(figures: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
@@ -307,7 +322,7 @@ def _sqlite_storage_problem(connection: Connection) -> AuditResult | None:
 
 _STORAGE: dict[type[Any], tuple[str, ...]] = {Integer: ("integer",), BigInteger: ("integer",),
                                               Boolean: ("integer",), String: ("text",), Text: ("text",)}
-_CHECKED_TABLES = (transfers, transfer_populations, exporter_year_totals, exporter_year_populations, packs,
+_CHECKED_TABLES = (transfers, transfer_populations, exporter_year_totals, exporter_year_population_figures, packs,
                    events, chain_head)
 
 
@@ -326,7 +341,10 @@ def _check_event(body: dict[str, Any], rows: dict[str, Any], stored_packs: dict[
         withdrawn.add(str(subject))
         return None
     if kind == "recount":
-        return None if isinstance(data.get("personal_subjects_change"), int) else "not a recount (edited)"
+        well_formed = (isinstance(data.get("exporter"), str) and type(data.get("year")) is int
+                       and type(data.get("personal_subjects_change")) is int
+                       and type(data.get("sensitive_subjects_change")) is int)
+        return None if well_formed else "a recount event without its exporter, year and changes"
     if kind == "pack":
         pack = stored_packs.get(subject)
         if pack is None:

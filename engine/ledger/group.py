@@ -48,7 +48,7 @@ _COUNTS_SQL = (
     "WHERE exporter_id IN :es AND year IN :ys "
     "UNION ALL "
     "SELECT CASE WHEN tally = 'sensitive' THEN 2 ELSE 1 END, exporter_id, year, population, largest_subjects, 0 "
-    "FROM exporter_year_populations "
+    "FROM exporter_year_population_figures "
     "WHERE exporter_id IN :es AND year IN :ys")
 _EXISTING_SQL = ("SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, "
                  "recorded_at FROM transfers WHERE exporter_id IN :es AND reference IN :rs")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,9 @@ class RecordedDecision:
     event_seq: int
     withdrawn: bool
     prior: PriorCounts
+    counted_by_earlier_rules: bool = False
+    """Recorded before revision 0005, naming a population: its tally took one figure per population for
+    both tallies, so re-deciding it by the current rules may count it differently."""
 
 
 def stored_packs(ledger: Ledger) -> list[StoredPack]:
@@ -121,6 +124,7 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
                                                          int(data["released_sensitive_subjects"]))
             else:
                 recounts.append((int(seq), 2, data))
+        earlier_rules = _counted_by_earlier_rules(conn, rows)
     # Submissions, withdrawals and recounts in chain order: (seq, 0 = submit / 1 = withdraw / 2 = recount,
     # the transfer row or the recount's data).
     steps: list[tuple[int, int, Any]] = [(int(r.event_seq), 0, r) for r in rows]
@@ -160,9 +164,24 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
                 decision_id=row.decision_id, exporter_id=row.exporter_id, reference=row.reference,
                 request=json.loads(row.request_json), decision=json.loads(row.decision_json),
                 recorded_at=row.recorded_at, event_seq=int(row.event_seq),
-                withdrawn=row.withdrawn_at is not None, prior=prior))
+                withdrawn=row.withdrawn_at is not None, prior=prior,
+                counted_by_earlier_rules=row.decision_id in earlier_rules))
         if row.counted:
             sums[key][0] += int(row.personal_subjects)
             sums[key][1] += int(row.sensitive_subjects)
             live[key][row.decision_id] = populations.get(row.decision_id, {})
+    return found
+
+
+def _counted_by_earlier_rules(conn: Any, rows: Sequence[Any]) -> set[str]:
+    """The transfers naming a population whose submission events were written before revision 0005:
+    they list no ``sensitive_populations`` (every event since does)."""
+    naming = {int(row.event_seq): row.decision_id for row in rows if totals.names_a_population(row.request_json)}
+    found: set[str] = set()
+    seqs = sorted(naming)
+    for start in range(0, len(seqs), 500):
+        chunk = select(events.c.seq, events.c.body).where(events.c.seq.in_(seqs[start:start + 500]))
+        for seq, body in conn.execute(chunk):
+            if '"sensitive_populations"' not in body:
+                found.add(naming[int(seq)])
     return found

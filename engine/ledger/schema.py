@@ -5,7 +5,7 @@ module is what the code queries, and ``tests/ledger`` checks that the two agree.
   the columns counting reads (year, counted, personal and sensitive subjects, withdrawn_at).
 - ``transfer_populations``: the figure each named population reached in a transfer, per tally (DESIGN
   section 5; the tally since revision 0005).
-- ``exporter_year_totals``, ``exporter_year_populations``: the running totals counting reads, kept
+- ``exporter_year_totals``, ``exporter_year_population_figures``: the running totals counting reads, kept
   with the rows they summarise (revision 0004; ``engine.ledger.totals``).
 - ``packs``: rule pack YAML text by digest, so a decision can be replayed under exactly its packs.
 - ``events``: the audit chain, one row per event, gapless ``seq``; ``ledger_chain_head`` holds the last
@@ -83,8 +83,8 @@ exporter_year_totals = Table(
 )
 """Sums of the counted, not withdrawn transfers per exporter and year (no row: zero)."""
 
-exporter_year_populations = Table(
-    "exporter_year_populations",
+exporter_year_population_figures = Table(
+    "exporter_year_population_figures",
     metadata,
     Column("exporter_id", String(128), primary_key=True, autoincrement=False),
     Column("year", Integer, primary_key=True, autoincrement=False),

@@ -10,7 +10,7 @@ ledger's size:
 
 - ``exporter_year_totals``: per (exporter, year), the sums of the personal and sensitive subjects of
   its counted, not withdrawn transfers. A missing row means zero, as it did for the sums.
-- ``exporter_year_populations``: per (exporter, year, population, tally), the largest figure that
+- ``exporter_year_population_figures``: per (exporter, year, population, tally), the largest figure that
   population reached in that tally in a counted, not withdrawn transfer; no row when no such transfer
   names it (the tally since revision 0005: the non-sensitive and the sensitive tally count different
   things, ``engine.facts.tally_of``).
@@ -25,9 +25,11 @@ must be found, and named, like an edited row.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +49,7 @@ PRIOR_SQL = (
     "WHERE exporter_id = :e AND year IN (:y, :py) "
     "UNION ALL "
     "SELECT CASE WHEN tally = 'sensitive' THEN 2 ELSE 1 END, population, largest_subjects, 0 "
-    "FROM exporter_year_populations WHERE exporter_id = :e AND year = :y")
+    "FROM exporter_year_population_figures WHERE exporter_id = :e AND year = :y")
 
 _ADD_SUMS = text(
     "INSERT INTO exporter_year_totals (exporter_id, year, personal_subjects, sensitive_subjects) "
@@ -58,10 +60,10 @@ _ADD_SUMS = text(
 # The larger of the stored and the new figure, the same text on both databases (an upsert's WHERE:
 # SQLite 3.24 on, PostgreSQL 9.5 on): the row is only rewritten when the new figure is larger.
 _RAISE_POPULATIONS = text(
-    "INSERT INTO exporter_year_populations (exporter_id, year, population, tally, largest_subjects) "
+    "INSERT INTO exporter_year_population_figures (exporter_id, year, population, tally, largest_subjects) "
     "VALUES (:exporter_id, :year, :population, :tally, :largest_subjects) "
     "ON CONFLICT (exporter_id, year, population, tally) DO UPDATE SET largest_subjects = excluded.largest_subjects "
-    "WHERE excluded.largest_subjects > exporter_year_populations.largest_subjects")
+    "WHERE excluded.largest_subjects > exporter_year_population_figures.largest_subjects")
 # Guarded so that a total that would go negative, or is missing, changes nothing (see release).
 _RELEASE_SUMS = text(
     "UPDATE exporter_year_totals SET personal_subjects = personal_subjects - :personal, "
@@ -80,14 +82,14 @@ _LARGEST_REMAINING = text(
     "SELECT p.population, MAX(p.subjects) FROM transfer_populations p JOIN transfers t "
     "ON t.decision_id = p.decision_id WHERE t.exporter_id = :e AND t.year = :y AND t.counted = :yes "
     "AND t.withdrawn_at IS NULL AND p.population = :population AND p.tally = :tally GROUP BY p.population")
-_SET_POPULATION = text("UPDATE exporter_year_populations SET largest_subjects = :largest "
+_SET_POPULATION = text("UPDATE exporter_year_population_figures SET largest_subjects = :largest "
                        "WHERE exporter_id = :e AND year = :y AND population = :population AND tally = :tally")
-_DROP_POPULATION = text("DELETE FROM exporter_year_populations "
+_DROP_POPULATION = text("DELETE FROM exporter_year_population_figures "
                         "WHERE exporter_id = :e AND year = :y AND population = :population AND tally = :tally")
 
 _STORED_SUMS = text("SELECT exporter_id, year, personal_subjects, sensitive_subjects FROM exporter_year_totals")
 _STORED_POPULATIONS = text("SELECT exporter_id, year, population, tally, largest_subjects "
-                           "FROM exporter_year_populations")
+                           "FROM exporter_year_population_figures")
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,8 @@ def kept(conn: Connection) -> bool:
     """Whether this database keeps the running totals as this version reads them: revision 0004 on,
     with the population figures per tally of revision 0005."""
     inspector = inspect(conn)
-    return bool(inspector.has_table("exporter_year_populations")) and any(
-        column["name"] == "tally" for column in inspector.get_columns("exporter_year_populations"))
+    return bool(inspector.has_table("exporter_year_population_figures")) and any(
+        column["name"] == "tally" for column in inspector.get_columns("exporter_year_population_figures"))
 
 
 # ---------------------------------------------------------------------------------------- writing
@@ -209,47 +211,60 @@ def _counts_sensitive_in_both(decision_json: str) -> bool:
 # Pure functions (no database): withdrawals, ``audit verify`` and revision 0005's recount share them.
 
 _NAMES_A_POPULATION = re.compile(r'"population"\s*:\s*"')
-"""A request's JSON naming some population (``"population": null`` is every other data set's)."""
 
 
-def tallied_data(request_json: str, decision_json: str) -> tuple[list[DataSet], bool]:
+def names_a_population(request_json: str) -> bool:
+    """Whether a recorded request names some population (``"population": null`` is every other data
+    set's): only such a transfer's tally depends on the transfers before it."""
+    return _NAMES_A_POPULATION.search(request_json) is not None
+
+
+def tallied_data(request_json: str, decision_json: Callable[[], str]) -> tuple[list[DataSet], bool]:
     """A recorded transfer's data sets, and whether its decision counted sensitive subjects in both
-    tallies (the pack option ``tally_for`` read; the decision is parsed only when it matters)."""
+    tallies (the pack option ``tally_for`` read). ``decision_json`` gives the decision's text when
+    called, which happens only when the option matters (a sensitive data set): a decision's text is
+    about ten times its request's."""
     data = [DataSet.model_validate(item) for item in json.loads(request_json)["data"]]
-    in_both = any(data_set.sensitive for data_set in data) and _counts_sensitive_in_both(decision_json)
+    in_both = any(data_set.sensitive for data_set in data) and _counts_sensitive_in_both(decision_json())
     return data, in_both
 
 
-def population_figures(request_json: str, decision_json: str) -> dict[str, dict[str, int]]:
-    """Tally -> population -> the figure a recorded transfer gave it (what ``transfer_populations``
-    holds for a counted transfer): the largest of its data sets naming the population in that tally."""
-    if not _NAMES_A_POPULATION.search(request_json):
-        return {}
-    tally = tally_of(*_with_no_prior(tallied_data(request_json, decision_json)))
+def population_figures(data: list[DataSet], sensitive_in_both: bool) -> dict[str, dict[str, int]]:
+    """Tally -> population -> the figure a counted transfer gives it (what ``transfer_populations``
+    holds): the largest of its data sets naming the population in that tally (``tally_of``)."""
+    tally = tally_of(data, PriorCounts(), sensitive_in_both)
     return {name: figures for name, figures in (("personal", tally.populations),
                                                 ("sensitive", tally.sensitive_populations)) if figures}
 
 
-def _with_no_prior(tallied: tuple[list[DataSet], bool]) -> tuple[list[DataSet], PriorCounts, bool]:
-    return tallied[0], PriorCounts(), tallied[1]
+class RunningTally:
+    """An exporter-year's transfers tallied one after another, each population's figure carried from
+    one to the next in each tally, as the ledger's prior carries it."""
 
+    def __init__(self) -> None:
+        self.personal = 0
+        self.sensitive = 0
+        self.figures: dict[str, dict[str, int]] = {"personal": {}, "sensitive": {}}
+        """Tally -> population -> the largest figure so far."""
 
-def tally_in_order(recorded: Iterable[tuple[list[DataSet], bool]]) -> tuple[int, int, dict[str, dict[str, int]]]:
-    """The sums these transfers add when recorded one after another (each population's figure carried
-    from one to the next in each tally, as the ledger's prior carries it), and the figures reached:
-    (personal, sensitive, tally -> population -> largest figure)."""
-    figures: dict[str, dict[str, int]] = {"personal": {}, "sensitive": {}}
-    personal = sensitive = 0
-    for data, sensitive_in_both in recorded:
-        prior = PriorCounts(populations=dict(figures["personal"]), sensitive_populations=dict(figures["sensitive"]))
+    def add(self, data: list[DataSet], sensitive_in_both: bool) -> None:
+        prior = PriorCounts(populations=dict(self.figures["personal"]),
+                            sensitive_populations=dict(self.figures["sensitive"]))
         tally = tally_of(data, prior, sensitive_in_both)
-        personal += tally.personal_subjects
-        sensitive += tally.sensitive_subjects
+        self.personal += tally.personal_subjects
+        self.sensitive += tally.sensitive_subjects
         for tally_name, sent in (("personal", tally.populations), ("sensitive", tally.sensitive_populations)):
-            carried = figures[tally_name]
+            carried = self.figures[tally_name]
             for name, subjects in sent.items():
                 carried[name] = max(carried.get(name, 0), subjects)
-    return personal, sensitive, figures
+
+
+def tally_in_order(recorded: Iterable[tuple[list[DataSet], bool]]) -> tuple[int, int]:
+    """The sums these transfers add when recorded one after another (:class:`RunningTally`)."""
+    running = RunningTally()
+    for data, sensitive_in_both in recorded:
+        running.add(data, sensitive_in_both)
+    return running.personal, running.sensitive
 
 
 def retally(counted: Iterable[Any]) -> Totals:
@@ -259,22 +274,23 @@ def retally(counted: Iterable[Any]) -> Totals:
     recorded, as if no withdrawn one had ever been. A transfer naming no population adds what it
     recorded (its tally does not depend on the ones before it); the others are tallied again."""
     sums: dict[tuple[str, int], tuple[int, int]] = {}
-    naming: dict[tuple[str, int], list[Any]] = {}
+    naming: list[Any] = []
     for row in counted:
-        key = (str(row.exporter_id), int(row.year))
-        if _NAMES_A_POPULATION.search(row.request_json):
-            naming.setdefault(key, []).append(row)
+        if names_a_population(row.request_json):
+            naming.append(row)
             continue
+        key = (str(row.exporter_id), int(row.year))
         personal, sensitive = sums.get(key, (0, 0))
         sums[key] = (personal + int(row.personal_subjects), sensitive + int(row.sensitive_subjects))
     populations: dict[tuple[str, int, str, str], int] = {}
-    for key, rows in naming.items():
-        rows.sort(key=lambda row: int(row.event_seq))
-        personal, sensitive, figures = tally_in_order(tallied_data(row.request_json, row.decision_json)
-                                                      for row in rows)
+    naming.sort(key=lambda row: (str(row.exporter_id), int(row.year), int(row.event_seq)))
+    for key, rows in itertools.groupby(naming, key=lambda row: (str(row.exporter_id), int(row.year))):
+        running = RunningTally()
+        for row in rows:
+            running.add(*tallied_data(row.request_json, functools.partial(str, row.decision_json)))
         before = sums.get(key, (0, 0))
-        sums[key] = (before[0] + personal, before[1] + sensitive)
-        for tally_name, reached in figures.items():
+        sums[key] = (before[0] + running.personal, before[1] + running.sensitive)
+        for tally_name, reached in running.figures.items():
             for name, subjects in reached.items():
                 populations[(*key, name, tally_name)] = subjects
     return Totals(sums, populations)

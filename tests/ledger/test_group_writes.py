@@ -42,7 +42,7 @@ def members(subjects: int) -> list[dict[str, Any]]:
     return [{"kind": "personal", "subjects": subjects, "population": "members"}]
 
 
-@pytest.mark.parametrize("table", ["ledger_chain_head", "exporter_year_totals", "exporter_year_populations"])
+@pytest.mark.parametrize("table", ["ledger_chain_head", "exporter_year_totals", "exporter_year_population_figures"])
 def test_a_failing_write_records_nothing_and_the_next_submission_goes_through(
         ledger_url: str, ledger_engine: Engine, table: str) -> None:
     ledger = Ledger(ledger_url)
@@ -81,7 +81,7 @@ def test_a_failing_write_records_nothing_and_the_next_submission_goes_through(
         ledger.close()
 
 
-@pytest.mark.parametrize("table", ["exporter_year_totals", "exporter_year_populations"])
+@pytest.mark.parametrize("table", ["exporter_year_totals", "exporter_year_population_figures"])
 def test_a_failing_withdrawal_releases_nothing(ledger_url: str, ledger_engine: Engine, table: str) -> None:
     ledger = Ledger(ledger_url)
     try:

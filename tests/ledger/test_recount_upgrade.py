@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import MetaData, create_engine, insert, select, text
+from sqlalchemy import MetaData, create_engine, insert, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
 from engine.evaluator import Engine
 from engine.ledger import Ledger
+from engine.ledger.audit import append_event
 from engine.ledger.database import _alembic_config
 from engine.ledger.history import recorded_decisions
+from engine.replay import EARLIER_COUNTING, replay
 from tests.ledger.conftest import ROOT, transfer
 
 BEFORE_0005 = ROOT / "tests" / "data" / "ledger-before-0005.db"
@@ -121,3 +124,94 @@ def test_after_the_recount_decisions_and_withdrawals_go_on_from_the_right_counts
         assert result.ok, result.problem
     finally:
         ledger.close()
+
+
+def test_replays_explain_the_decisions_recorded_by_the_earlier_counting(earlier_ledger: str,
+                                                                        ledger_engine: Engine) -> None:
+    """Re-decided by the current counting, C-2 (health records after contact details) and H-2 (contact
+    details after health records) count more than they did: each difference says why, and nothing
+    recorded after the upgrade differs."""
+    ledger = Ledger(earlier_ledger)
+    try:
+        ledger.submit(ledger_engine, transfer("AFTER-1", data=[{"kind": "personal", "subjects": 7_000,
+                                                                "population": "members"}],
+                                              exporter_id="CONTACT-THEN-HEALTH"))
+        report = replay(ledger)
+        assert report.checked == 9
+        assert sorted(difference.reference for difference in report.differences) == ["C-2", "H-2"]
+        assert all(difference.problem == EARLIER_COUNTING for difference in report.differences)
+    finally:
+        ledger.close()
+
+
+def test_the_downgrade_gives_each_transfer_the_figures_its_event_lists(earlier_ledger: str) -> None:
+    """So that the earlier version's ``audit verify`` finds the rows as its events hashed them."""
+    ledger = Ledger(earlier_ledger)
+    try:
+        with ledger.sql_engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0004")
+        with ledger.sql_engine.connect() as conn:
+            rows = {(decision_id, population): subjects for decision_id, population, subjects in conn.execute(
+                text("SELECT decision_id, population, subjects FROM transfer_populations"))}
+            listed = {(subject, name): figure for subject, body in conn.execute(
+                text("SELECT subject, body FROM events WHERE kind = 'submission'"))
+                for name, figure in json.loads(body)["data"]["populations"].items()}
+            assert not inspect(conn).has_table("exporter_year_population_figures")
+            assert conn.execute(text("SELECT seq FROM audit_chain_head")).scalar() is not None
+        assert rows == listed and len(rows) == 6
+    finally:
+        ledger.close()
+
+
+@pytest.fixture
+def upgraded_sqlite(tmp_path: Path) -> Iterator[Ledger]:
+    copy = tmp_path / "ledger.db"
+    shutil.copy(BEFORE_0005, copy)
+    ledger = Ledger(f"sqlite:///{copy}")
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize("edit", ["decision_json = '{}'", "decision_json = 'edited'",
+                                  "request_json = 'edited', request_sha256 = '" + "0" * 64 + "'"])
+def test_verify_names_an_edit_to_a_transfer_recorded_by_the_earlier_version(upgraded_sqlite: Ledger,
+                                                                             edit: str) -> None:
+    """Its figures per tally come from its request: the hashes are compared before it is read."""
+    with upgraded_sqlite.sql_engine.begin() as conn:
+        conn.execute(text(f"UPDATE transfers SET {edit} WHERE reference = 'C-2'"))
+    result = upgraded_sqlite.verify()
+    assert not result.ok and "was edited" in (result.problem or "")
+
+
+def test_verify_names_a_recount_event_without_its_figures(upgraded_sqlite: Ledger) -> None:
+    """Hashed into the chain like any event, but not what a recount records."""
+    with upgraded_sqlite.sql_engine.begin() as conn:
+        seq = append_event(conn, "recount", "PLAIN", "2026-12-04T00:00:00+00:00", {"personal_subjects_change": 1})
+    result = upgraded_sqlite.verify()
+    assert result.first_bad == seq and "recount event without" in (result.problem or "")
+
+
+def test_verify_names_a_text_that_is_not_utf8(upgraded_sqlite: Ledger) -> None:
+    with upgraded_sqlite.sql_engine.begin() as conn:
+        conn.execute(text("UPDATE transfers SET reference = CAST(x'ff' || CAST(reference AS BLOB) AS TEXT) "
+                          "WHERE reference = 'P-1'"))
+    result = upgraded_sqlite.verify()
+    assert not result.ok and "not UTF-8" in (result.problem or "")
+
+
+def test_a_dry_run_of_the_earlier_version_finds_no_figures_to_misread(upgraded_sqlite: Ledger) -> None:
+    """The fence stops an earlier version's writes; its dry runs read the running figures under their
+    earlier name, which the upgrade took away, so they fail rather than count one figure for both."""
+    with upgraded_sqlite.sql_engine.connect() as conn, pytest.raises(DBAPIError, match="exporter_year_populations"):
+        conn.execute(text(EARLIER_DRY_RUN), {"e": "CONTACT-THEN-HEALTH", "y": 2026, "py": 2025})
+
+
+# The dry-run statement of the version before revision 0005 (engine/ledger/totals.py PRIOR_SQL at e0b72de).
+EARLIER_DRY_RUN = (
+    "SELECT 0, CAST(year AS VARCHAR(16)), personal_subjects, sensitive_subjects FROM exporter_year_totals "
+    "WHERE exporter_id = :e AND year IN (:y, :py) "
+    "UNION ALL "
+    "SELECT 1, population, largest_subjects, 0 FROM exporter_year_populations "
+    "WHERE exporter_id = :e AND year = :y")

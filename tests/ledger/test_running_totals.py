@@ -419,7 +419,7 @@ SQLITE_FORGERIES = [
     ("exporter_year_totals", "year", "year = 2026.5", "exporter_id = :e AND year = 2026"),
     ("exporter_year_totals", "year", "year = X'32303236'", "exporter_id = :e AND year = 2026"),
     ("exporter_year_totals", "personal_subjects", "personal_subjects = 'ninety'", "exporter_id = :e AND year = 2026"),
-    ("exporter_year_populations", "year", "year = X'32303236'", "exporter_id = :e AND population = 'members'"),
+    ("exporter_year_population_figures", "year", "year = X'32303236'", "exporter_id = :e AND population = 'members'"),
     ("transfers", "year", "year = 2026.5", "reference = 'M-3'"),
     ("transfers", "counted", "counted = 2", "reference = 'M-1'"),
     ("transfers", "counted", "counted = 'yes'", "reference = 'M-1'"),
@@ -478,7 +478,7 @@ def test_verify_names_a_missing_sums_row(history: Ledger) -> None:
 
 
 def test_verify_names_an_edited_population_figure(history: Ledger) -> None:
-    sql(history, "UPDATE exporter_year_populations SET largest_subjects = 50000 "
+    sql(history, "UPDATE exporter_year_population_figures SET largest_subjects = 50000 "
                  "WHERE exporter_id = :e AND year = 2026 AND population = 'members'", e=EXPORTER)
     result = history.verify()
     assert result.first_bad == f"counts {EXPORTER} 2026"
@@ -486,7 +486,7 @@ def test_verify_names_an_edited_population_figure(history: Ledger) -> None:
 
 
 def test_verify_names_a_missing_population_row(history: Ledger) -> None:
-    sql(history, "DELETE FROM exporter_year_populations WHERE exporter_id = :e AND population = 'members'",
+    sql(history, "DELETE FROM exporter_year_population_figures WHERE exporter_id = :e AND population = 'members'",
         e=OTHER)
     result = history.verify()
     assert result.first_bad == f"counts {OTHER} 2026"
@@ -494,8 +494,8 @@ def test_verify_names_a_missing_population_row(history: Ledger) -> None:
 
 
 def test_verify_names_a_forged_population_row(history: Ledger) -> None:
-    sql(history, "INSERT INTO exporter_year_populations (exporter_id, year, population, tally, largest_subjects) "
-                 "VALUES (:e, 2026, 'forged', 'sensitive', 99999)", e=OTHER)
+    sql(history, "INSERT INTO exporter_year_population_figures (exporter_id, year, population, tally, "
+                 "largest_subjects) VALUES (:e, 2026, 'forged', 'sensitive', 99999)", e=OTHER)
     result = history.verify()
     assert result.first_bad == f"counts {OTHER} 2026"
     assert "population 'forged'" in (result.problem or "") and "no counted transfer" in (result.problem or "")

@@ -80,70 +80,96 @@ def rete_calls(engine: Engine, request: TransferRequest, prior: PriorCounts) -> 
 
 def decision_timings(engine: Engine, requests: list[TransferRequest], rounds: int,
                      warmup: int = 20, varied: bool = False) -> dict[str, float]:
-    """durable-only and whole-decision microseconds, interleaved request by request.
+    """durable-only and whole-decision microseconds, interleaved request by request, in one block.
 
     With ``varied``, every round gives each request another prior count, none seen in the warm-up:
     the tallies a threshold rule reads change, so the engine's caches (reasons and assembled parts,
     keyed by the facts they read) miss for those rules as they would for a stream of different
     exporters. Without it the same requests repeat, the case the engine's caches serve best. Keys
     then end in ``_varied``."""
-    def prior_of(round_index: int) -> PriorCounts:
-        # Under 100,000 individuals, so the routes (and which rules fire) stay those of the scenarios.
-        return PriorCounts(personal_subjects=(7_919 * (round_index + 1)) % 90_000) if varied else PriorCounts()
+    return interleaved_decision_timings(engine, requests, rounds, blocks=1, warmup=warmup, kinds=(varied,))
 
-    warm_priors = [PriorCounts(personal_subjects=90_000 + i) if varied else PriorCounts() for i in range(warmup)]
-    plans = [[rete_calls(engine, request, prior_of(r)) for request in requests] for r in range(rounds if varied else 1)]
-    if varied:
-        from engine import decide
 
-        decide._PLANS.clear()  # recording the calls decided these exact requests: forget them
-    for prior in warm_priors:
-        for request in requests:
-            engine.evaluate(request, prior)
-    fire = rete.fire
-    clock = time.perf_counter
-    evaluate = engine.evaluate
+def interleaved_decision_timings(engine: Engine, requests: list[TransferRequest], rounds: int, blocks: int = 5,
+                                 warmup: int = 20, kinds: tuple[bool, ...] = (False, True)) -> dict[str, float]:
+    """:func:`decision_timings` for each kind (plain, varied), measured in ``blocks`` blocks that
+    alternate between the kinds. This machine is shared and now and then runs everything about half
+    again as slow, for seconds at a time (seen on 4 December: durable-only alone at 92-98 us for a whole
+    1.4 s phase, 63 us in the phase after it). In blocks, a spell shorter than the measurement falls on
+    a fraction of each kind's pairs and leaves the medians alone; a longer one still shows, in
+    durable-only as much as in the decision, which is how to tell it from a slower engine."""
+    timings = [_Timing(engine, requests, rounds, varied) for varied in kinds]
+    for timing in timings:
+        timing.warm_up(warmup)
     # As `baygate serve` does once started (api/http/app.py): the start-up heap (packs, compiled
     # rules, the recorded calls) out of the collector's sight, so collections walk only new objects.
     gc.collect()
     gc.freeze()
     try:
-        durable, decision = _paired(rounds, plans, requests, prior_of, varied, fire, evaluate, clock)
+        for block in range(blocks):
+            for timing in timings:
+                timing.run(range(block * rounds // blocks, (block + 1) * rounds // blocks))
     finally:
         gc.unfreeze()
-    suffix = "_varied" if varied else ""
-    result = {
-        f"durable_only{suffix}_us_p50": round(statistics.median(durable), 1),
-        f"durable_only{suffix}_us_p99": round(percentile(durable, 0.99), 1),
-        f"decision{suffix}_us_p50": round(statistics.median(decision), 1),
-        f"decision{suffix}_us_p99": round(percentile(decision, 0.99), 1),
-    }
-    # The overhead is taken per request (median of the paired differences): the two medians above
-    # come from different requests, and durable-rules' share differs a lot between them.
-    result[f"overhead{suffix}_us_p50"] = round(
-        statistics.median(d - r for d, r in zip(decision, durable, strict=True)), 1)
-    result[f"decisions{suffix}_timed"] = len(decision)
+    result: dict[str, float] = {}
+    for timing in timings:
+        result.update(timing.figures())
     return result
 
 
-def _paired(rounds: int, plans: list[list[list[tuple[Any, ...]]]], requests: list[TransferRequest],
-            prior_of: Callable[[int], PriorCounts], varied: bool, fire: Callable[..., Any],
-            evaluate: Callable[..., Any], clock: Callable[[], float]) -> tuple[list[float], list[float]]:
-    """durable-only and decision microseconds, request by request (same request, back to back)."""
-    durable: list[float] = []
-    decision: list[float] = []
-    for round_index in range(rounds):
-        prior = prior_of(round_index)
-        round_plans = plans[round_index if varied else 0]
-        for plan, request in zip(round_plans, requests, strict=True):
-            start = clock()
-            for args in plan:
-                fire(*args)
-            durable.append((clock() - start) * 1e6)
-            start = clock()
-            evaluate(request, prior)
-            decision.append((clock() - start) * 1e6)
-    return durable, decision
+class _Timing:
+    """One kind of decision timing: its recorded durable calls, warm-up and paired samples."""
+
+    def __init__(self, engine: Engine, requests: list[TransferRequest], rounds: int, varied: bool) -> None:
+        self.engine, self.requests, self.varied = engine, requests, varied
+        self.plans = [[rete_calls(engine, request, self.prior_of(r)) for request in requests]
+                      for r in range(rounds if varied else 1)]
+        if varied:
+            from engine import decide
+
+            decide._PLANS.clear()  # recording the calls decided these exact requests: forget them
+        self.durable: list[float] = []
+        self.decision: list[float] = []
+
+    def prior_of(self, round_index: int) -> PriorCounts:
+        # Under 100,000 individuals, so the routes (and which rules fire) stay those of the scenarios.
+        return PriorCounts(personal_subjects=(7_919 * (round_index + 1)) % 90_000) if self.varied else PriorCounts()
+
+    def warm_up(self, rounds: int) -> None:
+        for i in range(rounds):
+            prior = PriorCounts(personal_subjects=90_000 + i) if self.varied else PriorCounts()
+            for request in self.requests:
+                self.engine.evaluate(request, prior)
+
+    def run(self, round_indices: range) -> None:
+        """durable-only and decision microseconds, request by request (same request, back to back)."""
+        fire, evaluate, clock = rete.fire, self.engine.evaluate, time.perf_counter
+        durable, decision = self.durable, self.decision
+        for round_index in round_indices:
+            prior = self.prior_of(round_index)
+            for plan, request in zip(self.plans[round_index if self.varied else 0], self.requests, strict=True):
+                start = clock()
+                for args in plan:
+                    fire(*args)
+                durable.append((clock() - start) * 1e6)
+                start = clock()
+                evaluate(request, prior)
+                decision.append((clock() - start) * 1e6)
+
+    def figures(self) -> dict[str, float]:
+        suffix = "_varied" if self.varied else ""
+        result = {
+            f"durable_only{suffix}_us_p50": round(statistics.median(self.durable), 1),
+            f"durable_only{suffix}_us_p99": round(percentile(self.durable, 0.99), 1),
+            f"decision{suffix}_us_p50": round(statistics.median(self.decision), 1),
+            f"decision{suffix}_us_p99": round(percentile(self.decision, 0.99), 1),
+        }
+        # The overhead is taken per request (median of the paired differences): the two medians above
+        # come from different requests, and durable-rules' share differs a lot between them.
+        result[f"overhead{suffix}_us_p50"] = round(
+            statistics.median(d - r for d, r in zip(self.decision, self.durable, strict=True)), 1)
+        result[f"decisions{suffix}_timed"] = len(self.decision)
+        return result
 
 
 def rss_bytes() -> int:

@@ -79,8 +79,7 @@ def _collect(settings: Settings, say: Callable[[str], None], rules: Path) -> dic
     requests = inprocess.sample_requests()
     result["rules"] = len(engine.pack_set.rules)
     result["rulesets"] = sum(len(stage) for stage in engine.compiled.stages.values())
-    result.update(inprocess.decision_timings(engine, requests, settings.rounds))
-    result.update(inprocess.decision_timings(engine, requests, settings.rounds, varied=True))
+    result.update(inprocess.interleaved_decision_timings(engine, requests, settings.rounds))
     result.update(inprocess.phase_timings(engine, requests, max(5, settings.rounds // 4)))
 
     say(f"memory over {settings.rss_evaluations:,} evaluations ...")

@@ -202,11 +202,11 @@ class Ledger:
         self._last_group = 0  # size of the last group committed
         self._kept: tuple[Connection, float] | None = None
         """PostgreSQL: the committer's connection between groups, and when its last group ended."""
-        self._totals_kept = False
+        self._up_to_date = False
         """Whether the database is at the newest revision, whose running totals counting reads."""
         if upgrade:
             database.upgrade(self.sql_engine)
-            self._totals_kept = True
+            self._up_to_date = True
 
     def close(self) -> None:
         kept, self._kept = self._kept, None
@@ -302,7 +302,7 @@ class Ledger:
         (``upgrade=False``, as dry runs open it) at an earlier revision is refused rather than counted
         by the rules it was written under (``LedgerOutOfDate``). Asked until the answer is yes: a
         database is upgraded, never downgraded, under a running service."""
-        if not self._totals_kept:
+        if not self._up_to_date:
             try:
                 with self.sql_engine.connect() as conn:
                     revision = database.current_revision(conn)
@@ -313,7 +313,7 @@ class Ledger:
                 raise LedgerOutOfDate(f"the ledger is at revision {revision}, and this version of baygate counts "
                                       f"by revision {newest}: run `baygate db upgrade` first (its counts are "
                                       "recounted under the current rules; nothing is read until then)")
-            self._totals_kept = True
+            self._up_to_date = True
         return _FROM_TOTALS
 
     def _prior(self, conn: Connection, exporter_id: str, year: int) -> PriorCounts:

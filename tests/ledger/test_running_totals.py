@@ -647,18 +647,23 @@ def check_decisions(ledger: Ledger, engine: Engine, history: History) -> None:
                 (tally.personal_subjects, tally.sensitive_subjects), recorded.reference
 
 
+def run_history(ledger: Ledger, engine: Engine, steps: list[Submit | Withdraw | WithdrawPeak]) -> None:
+    """Each step, the counts checked after it; then every decision's prior and the audit chain."""
+    history = History()
+    for operation in steps:
+        run(ledger, engine, history, operation)
+        check_counts(ledger, history)
+    check_decisions(ledger, engine, history)
+    result = ledger.verify()
+    assert result.ok, result.problem
+
+
 @settings(max_examples=40, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=st.lists(operations, min_size=1, max_size=12))
 def test_random_histories_keep_the_totals_equal_to_the_rows(
         shared_ledger: Ledger, ledger_engine: Engine, steps: list[Submit | Withdraw | WithdrawPeak]) -> None:
-    history = History()
-    for operation in steps:
-        run(shared_ledger, ledger_engine, history, operation)
-        check_counts(shared_ledger, history)
-    check_decisions(shared_ledger, ledger_engine, history)
-    result = shared_ledger.verify()
-    assert result.ok, result.problem
+    run_history(shared_ledger, ledger_engine, steps)
 
 
 # One exporter, one year, transfers of two populations under a contract (so they count), withdrawn in
@@ -686,10 +691,4 @@ def members_of(*figures: int) -> list[Submit]:
 @example(steps=[*members_of(20_000, 60_000, 90_000), Withdraw(1), WithdrawFirst(0, "members"), Withdraw(2)])
 def test_withdrawals_among_transfers_of_one_population_count_as_if_never_recorded(
         shared_ledger: Ledger, ledger_engine: Engine, steps: list[Submit | Withdraw | WithdrawPeak]) -> None:
-    history = History()
-    for operation in steps:
-        run(shared_ledger, ledger_engine, history, operation)
-        check_counts(shared_ledger, history)
-    check_decisions(shared_ledger, ledger_engine, history)
-    result = shared_ledger.verify()
-    assert result.ok, result.problem
+    run_history(shared_ledger, ledger_engine, steps)

@@ -118,10 +118,11 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
         recounts: list[tuple[int, int, Any]] = []
         for seq, kind, body in conn.execute(select(events.c.seq, events.c.kind, events.c.body).where(
                 events.c.kind.in_(("withdrawal", "recount")))):
-            data = json.loads(body)["data"]
+            event = json.loads(body)
+            data = event["data"]
             if kind == "withdrawal":
-                released[json.loads(body)["subject"]] = (int(data["released_personal_subjects"]),
-                                                         int(data["released_sensitive_subjects"]))
+                released[event["subject"]] = (int(data["released_personal_subjects"]),
+                                              int(data["released_sensitive_subjects"]))
             else:
                 recounts.append((int(seq), 2, data))
         earlier_rules = _counted_by_earlier_rules(conn, rows)

@@ -307,18 +307,6 @@ def _gba_pair(exporter_mainland: bool, recipient_mainland: bool, exporter_jurisd
     return "none"
 
 
-def _party_facts(facts: dict[str, FactValue], keys: tuple[str, ...], party: Party, city: str,
-                 mainland: bool) -> None:
-    facts[keys[0]] = party.jurisdiction
-    facts[keys[1]] = city
-    facts[keys[2]] = party.kind
-    facts[keys[3]] = party.ciio
-    facts[keys[4]] = (party.sector or "").strip().lower()
-    facts[keys[5]] = (party.zone or "").strip().lower()
-    facts[keys[6]] = _in_gba(mainland, party.jurisdiction)
-    facts[keys[7]] = mainland
-
-
 def is_personal(data_set: DataSet) -> bool:
     return data_set.kind == "personal" and not data_set.anonymized
 
@@ -334,29 +322,73 @@ def tally_of(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: boo
     contact details were sent are new to the sensitive tally when their health records follow. Two data
     sets of one transfer naming the same population count once per tally, at the larger figure.
     """
-    personal = 0
-    sensitive = 0
+    return _walk_data(data, prior, sensitive_in_both, dict(_TAGS_ZERO))
+
+
+def _walk_data(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: bool,
+               facts: dict[str, FactValue]) -> Tally:
+    """:func:`tally_of`, and the fact sheet's ``data.*`` facts written into ``facts`` (which holds
+    every ``data.subjects_tagged.*`` fact at 0 already), in one walk.
+
+    Counting lives here alone: the ledger (through :func:`tally_of`) and the rules (through
+    :func:`derive_facts_and_tally`) read the same walk, so they cannot count differently. One walk
+    rather than two because every decision runs it (one less loop and call: about 1 us, measured)."""
+    personal = sensitive = 0
     largest_personal: dict[str, int] = {}
     largest_sensitive: dict[str, int] = {}
+    classification_list: list[str] = []
+    tag_list: list[str] = []
+    sensitive_list: list[str] = []
+    has_personal = any_collected_in = False
+    all_collected_outside = True
     for data_set in data:
-        if not is_personal(data_set):
-            continue
-        is_sensitive = bool(data_set.sensitive)
-        in_personal = not is_sensitive or sensitive_in_both
+        classification_list.append(data_set.classification)
+        tags = data_set.tags
+        if tags:
+            tag_list += tags
+        if data_set.kind != "personal" or data_set.anonymized:
+            continue  # not personal information (PIPL art. 73(4)): nothing to count
+        has_personal = True
         subjects = data_set.subjects
+        kinds = data_set.sensitive
+        if kinds:
+            sensitive_list += kinds
+        if not data_set.collected_outside_mainland:
+            any_collected_in = True
+            all_collected_outside = False
+        if tags:
+            for tag in dict.fromkeys(tags):  # a tag listed twice counts its individuals once
+                key = _TAG_KEYS[tag]
+                facts[key] = facts[key] + subjects  # type: ignore[operator]
+        in_personal = not kinds or sensitive_in_both
         population = data_set.population
         if population is None:
-            personal += subjects if in_personal else 0
-            sensitive += subjects if is_sensitive else 0
+            if in_personal:
+                personal += subjects
+            if kinds:
+                sensitive += subjects
             continue
         if in_personal:
             largest_personal[population] = max(largest_personal.get(population, 0), subjects)
-        if is_sensitive:
+        if kinds:
             largest_sensitive[population] = max(largest_sensitive.get(population, 0), subjects)
     for population, subjects in largest_personal.items():
         personal += max(0, subjects - prior.populations.get(population, 0))
     for population, subjects in largest_sensitive.items():
         sensitive += max(0, subjects - prior.sensitive_populations.get(population, 0))
+    classifications = frozenset(classification_list)
+    facts["data.has_personal"] = has_personal
+    facts["data.has_sensitive"] = bool(sensitive_list)
+    facts["data.sensitive_types"] = frozenset(sensitive_list)
+    facts["data.classifications"] = classifications
+    facts["data.has_important"] = bool(classifications - {"general"})
+    facts["data.has_core"] = "core" in classifications
+    facts["data.has_state_secret"] = "state_secret" in classifications
+    facts["data.tags"] = frozenset(tag_list)
+    facts["data.personal_subjects"] = personal
+    facts["data.sensitive_subjects"] = sensitive
+    facts["data.all_collected_outside_mainland"] = has_personal and all_collected_outside
+    facts["data.any_collected_in_mainland"] = any_collected_in
     return Tally(personal, sensitive, largest_personal, largest_sensitive)
 
 
@@ -389,9 +421,6 @@ def _valid_under(policy: MechanismPolicy | None, effective: dt.date, filed: dt.d
 FactValue = bool | int | str | dt.date | frozenset[str] | None
 
 
-_ROLE_KEYS = {role: tuple(f"{role}.{name}" for name in ("jurisdiction", "city", "kind", "ciio", "sector", "zone",
-                                                         "in_gba", "in_gba_mainland"))
-              for role in ("exporter", "recipient")}
 _TAG_KEYS = {tag: f"data.subjects_tagged.{tag}" for tag in TAGS}
 _TAGS_ZERO = dict.fromkeys(_TAG_KEYS.values(), 0)
 _MECHANISM_KEYS = {mech: (f"mechanism.{mech}.present", f"mechanism.{mech}.valid", f"mechanism.{mech}.filed",
@@ -401,8 +430,9 @@ for _keys in _MECHANISM_KEYS.values():
     _MECHANISMS_NONE.update({_keys[0]: False, _keys[1]: False, _keys[2]: False, _keys[3]: None})
 _APPROVAL_KEYS = {kind: f"approval.{kind}" for kind in APPROVAL_KINDS}
 _APPROVALS_NONE = dict.fromkeys(_APPROVAL_KEYS.values(), False)
-_NOTHING_IN_PLACE: dict[str, FactValue] = {**_MECHANISMS_NONE, **_APPROVALS_NONE}
-"""No mechanism and no approval: the facts before the request's safeguards are read."""
+_FACTS_TEMPLATE: dict[str, FactValue] = {**_TAGS_ZERO, **_MECHANISMS_NONE, **_APPROVALS_NONE}
+"""No individuals tagged, no mechanism and no approval: the facts before the request's data and
+safeguards are read."""
 
 
 def derive_facts(
@@ -433,64 +463,33 @@ def derive_facts_and_tally(
     """
     exporter, recipient = request.exporter, request.recipient
     on = request.planned_date
-    data = request.data
     safeguards = request.safeguards
-    tally = tally_of(data, prior, bool(options.get("count_sensitive_in_both", False)))
     declared = request.declared_prior
-    # One walk over the data sets for everything the fact sheet says about them.
-    tagged = dict(_TAGS_ZERO)
-    classification_list: list[str] = []
-    tag_list: list[str] = []
-    sensitive_list: list[str] = []
-    has_personal = has_sensitive = any_collected_in = False
-    all_collected_outside = True
-    for d in data:
-        classification_list.append(d.classification)
-        if d.tags:
-            tag_list += d.tags
-        if d.kind != "personal" or d.anonymized:
-            continue
-        has_personal = True
-        if d.sensitive:
-            has_sensitive = True
-            sensitive_list += d.sensitive
-        if not d.collected_outside_mainland:
-            any_collected_in = True
-            all_collected_outside = False
-        for tag in dict.fromkeys(d.tags):
-            tagged[_TAG_KEYS[tag]] += d.subjects
-    classifications = frozenset(classification_list)
+    # The facts no request sets unless it says so (tags at 0, no mechanism, no approval) copied in one
+    # go; the rest is written over them below.
+    facts: dict[str, FactValue] = dict(_FACTS_TEMPLATE)
+    tally = _walk_data(request.data, prior, bool(options.get("count_sensitive_in_both", False)), facts)
     onward = request.onward_recipients
     ytd_personal = prior.personal_subjects + declared.personal_subjects + tally.personal_subjects
     ytd_sensitive = prior.sensitive_subjects + declared.sensitive_subjects + tally.sensitive_subjects
     pia = safeguards.pia_completed_on
+    exporter_jurisdiction, recipient_jurisdiction = exporter.jurisdiction, recipient.jurisdiction
     exporter_city, recipient_city = normalise_city(exporter.city), normalise_city(recipient.city)
-    exporter_mainland = exporter.jurisdiction == "CN" and exporter_city in GBA_MAINLAND_CITIES
-    recipient_mainland = recipient.jurisdiction == "CN" and recipient_city in GBA_MAINLAND_CITIES
-    facts: dict[str, FactValue] = {
+    exporter_mainland = exporter_jurisdiction == "CN" and exporter_city in GBA_MAINLAND_CITIES
+    recipient_mainland = recipient_jurisdiction == "CN" and recipient_city in GBA_MAINLAND_CITIES
+    # One update from one display: a display is built in C, a key at a time here costs more (measured).
+    facts.update({
         "direction": direction_of(exporter, recipient),
-        "leaves_mainland": exporter.jurisdiction == "CN" and recipient.jurisdiction != "CN",
+        "leaves_mainland": exporter_jurisdiction == "CN" and recipient_jurisdiction != "CN",
         "purpose": request.purpose,
         "new_purpose": request.new_purpose,
         "mode": request.mode,
         "planned_date": on,
-        "gba.pair": _gba_pair(exporter_mainland, recipient_mainland, exporter.jurisdiction,
-                              recipient.jurisdiction),
+        "gba.pair": _gba_pair(exporter_mainland, recipient_mainland, exporter_jurisdiction,
+                              recipient_jurisdiction),
         "onward.count": len(onward),
         "onward.outside_gba": any(not in_gba(p) for p in onward) if onward else False,
         "onward.outside_mainland": any(p.jurisdiction != "CN" for p in onward) if onward else False,
-        "data.has_personal": has_personal,
-        "data.has_sensitive": has_sensitive,
-        "data.sensitive_types": frozenset(sensitive_list),
-        "data.classifications": classifications,
-        "data.has_important": bool(classifications - {"general"}),
-        "data.has_core": "core" in classifications,
-        "data.has_state_secret": "state_secret" in classifications,
-        "data.tags": frozenset(tag_list),
-        "data.personal_subjects": tally.personal_subjects,
-        "data.sensitive_subjects": tally.sensitive_subjects,
-        "data.all_collected_outside_mainland": has_personal and all_collected_outside,
-        "data.any_collected_in_mainland": any_collected_in,
         "ytd.personal_subjects": ytd_personal,
         "ytd.sensitive_subjects": ytd_sensitive,
         "safeguards.separate_consent": safeguards.separate_consent,
@@ -501,11 +500,23 @@ def derive_facts_and_tally(
         + declared.previous_year_personal_subjects,
         "since_prev_year.sensitive_subjects": ytd_sensitive + prior.previous_year_sensitive_subjects
         + declared.previous_year_sensitive_subjects,
-    }
-    _party_facts(facts, _ROLE_KEYS["exporter"], exporter, exporter_city, exporter_mainland)
-    _party_facts(facts, _ROLE_KEYS["recipient"], recipient, recipient_city, recipient_mainland)
-    facts.update(tagged)
-    facts.update(_NOTHING_IN_PLACE)
+        "exporter.jurisdiction": exporter_jurisdiction,
+        "exporter.city": exporter_city,
+        "exporter.kind": exporter.kind,
+        "exporter.ciio": exporter.ciio,
+        "exporter.sector": (exporter.sector or "").strip().lower(),
+        "exporter.zone": (exporter.zone or "").strip().lower(),
+        "exporter.in_gba": _in_gba(exporter_mainland, exporter_jurisdiction),
+        "exporter.in_gba_mainland": exporter_mainland,
+        "recipient.jurisdiction": recipient_jurisdiction,
+        "recipient.city": recipient_city,
+        "recipient.kind": recipient.kind,
+        "recipient.ciio": recipient.ciio,
+        "recipient.sector": (recipient.sector or "").strip().lower(),
+        "recipient.zone": (recipient.zone or "").strip().lower(),
+        "recipient.in_gba": _in_gba(recipient_mainland, recipient_jurisdiction),
+        "recipient.in_gba_mainland": recipient_mainland,
+    })
     mechanisms = safeguards.mechanisms
     if len(mechanisms) == 1:  # the usual case, without grouping by type
         mech = mechanisms[0]

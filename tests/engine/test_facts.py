@@ -4,17 +4,24 @@ pair is right place by place."""
 from __future__ import annotations
 
 import itertools
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.facts import (
     PriorCounts,
     derive_facts,
+    derive_facts_and_tally,
     direction_of,
     gba_pair_of,
     in_gba,
     in_gba_mainland,
+    is_personal,
     normalise_city,
+    tally_of,
 )
-from engine.models import Party, TransferRequest
+from engine.models import CLASSIFICATIONS, SENSITIVE_TYPES, TAGS, DataSet, Party, TransferRequest
 from tests.engine.conftest import base_request
 
 PLACES = [("CN", "Shenzhen"), ("CN", " 深圳市 "), ("CN", "廣州"), ("CN", "Shanghai"), ("HK", None), ("MO", None),
@@ -96,3 +103,69 @@ def test_gba_pairs_by_place() -> None:
                 (("HK", None), ("MO", None)): "none", (("CN", "Shenzhen"), ("SG", None)): "none"}
     for ((ej, ec), (rj, rc)), pair in expected.items():
         assert gba_pair_of(party(ej, ec, 1), party(rj, rc, 2)) == pair, (ej, ec, rj, rc)
+
+
+DATA_SET = st.fixed_dictionaries({
+    "kind": st.sampled_from(["personal", "personal", "non_personal"]),
+    "subjects": st.integers(1, 3_000_000),
+    "sensitive": st.lists(st.sampled_from(SENSITIVE_TYPES), max_size=3, unique=True),
+    "classification": st.sampled_from(CLASSIFICATIONS),
+    "tags": st.lists(st.sampled_from(TAGS), max_size=3),
+    "anonymized": st.booleans(),
+    "collected_outside_mainland": st.booleans(),
+    "population": st.sampled_from([None, "members", "patients"]),
+})
+PRIOR = st.builds(PriorCounts, personal_subjects=st.integers(0, 10**6), sensitive_subjects=st.integers(0, 10**5),
+                  populations=st.dictionaries(st.sampled_from(["members", "patients"]), st.integers(0, 10**6)),
+                  sensitive_populations=st.dictionaries(st.sampled_from(["members", "patients"]),
+                                                        st.integers(0, 10**6)))
+
+
+def plain_tally(data: list[DataSet], prior: PriorCounts, sensitive_in_both: bool) -> tuple[int, int]:
+    """Arts. 7-8 counted the slow, obvious way: per tally, the data sets it counts; a named population
+    at its largest figure in the transfer, less its largest earlier figure in that tally."""
+    totals = []
+    for tally, earlier in (("personal", prior.populations), ("sensitive", prior.sensitive_populations)):
+        counted = [d for d in data if is_personal(d)
+                   and (bool(d.sensitive) if tally == "sensitive" else not d.sensitive or sensitive_in_both)]
+        unnamed = sum(d.subjects for d in counted if d.population is None)
+        named = {d.population for d in counted if d.population is not None}
+        totals.append(unnamed + sum(
+            max(0, max(d.subjects for d in counted if d.population == name) - earlier.get(name, 0))
+            for name in named))
+    return totals[0], totals[1]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(data=st.lists(DATA_SET, min_size=1, max_size=4), prior=PRIOR, sensitive_in_both=st.booleans())
+def test_the_one_walk_over_the_data_gives_the_plain_definitions(data: list[dict[str, Any]], prior: PriorCounts,
+                                                               sensitive_in_both: bool) -> None:
+    """derive_facts_and_tally counts and describes the data sets in one walk, which tally_of (the
+    ledger's count) shares; each fact and both tallies must be what the plain definitions say."""
+    for data_set in data:
+        if data_set["kind"] == "non_personal":
+            data_set["sensitive"] = []
+    body = base_request()
+    body["data"] = data
+    request = TransferRequest.model_validate(body)
+    facts, tally = derive_facts_and_tally(request, prior, {"count_sensitive_in_both": sensitive_in_both}, {})
+    personal = [d for d in request.data if is_personal(d)]
+    assert facts["data.has_personal"] == bool(personal)
+    assert facts["data.has_sensitive"] == any(d.sensitive for d in personal)
+    assert facts["data.sensitive_types"] == {kind for d in personal for kind in d.sensitive}
+    assert facts["data.classifications"] == {d.classification for d in request.data}
+    assert facts["data.has_important"] == any(d.classification != "general" for d in request.data)
+    assert facts["data.has_core"] == any(d.classification == "core" for d in request.data)
+    assert facts["data.has_state_secret"] == any(d.classification == "state_secret" for d in request.data)
+    assert facts["data.tags"] == {tag for d in request.data for tag in d.tags}
+    assert facts["data.all_collected_outside_mainland"] == (
+        bool(personal) and all(d.collected_outside_mainland for d in personal))
+    assert facts["data.any_collected_in_mainland"] == any(not d.collected_outside_mainland for d in personal)
+    for tag in TAGS:
+        assert facts[f"data.subjects_tagged.{tag}"] == sum(d.subjects for d in personal if tag in d.tags), tag
+    expected = plain_tally(list(request.data), prior, sensitive_in_both)
+    assert (tally.personal_subjects, tally.sensitive_subjects) == expected
+    assert (facts["data.personal_subjects"], facts["data.sensitive_subjects"]) == expected
+    assert tally_of(request.data, prior, sensitive_in_both) == tally
+    assert facts["ytd.personal_subjects"] == prior.personal_subjects + expected[0]
+    assert facts["ytd.sensitive_subjects"] == prior.sensitive_subjects + expected[1]

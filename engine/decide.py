@@ -184,6 +184,9 @@ class _Effects:
     prohibited: bool
     exemption_set: frozenset[str]
     exemptions: list[str]
+    exempts_uncounted: bool
+    """Some exemption that fired is one whose volumes count only under the pack option
+    ``exempt_volumes_counted`` (all but :data:`ALWAYS_COUNTED_EXEMPTIONS`)."""
     route_decided: bool
     mechanism: str
     options: list[str]
@@ -258,6 +261,7 @@ def _effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
         prohibited=prohibited,
         exemption_set=exemption_set,
         exemptions=[e for e in EXEMPTION_ORDER if e in exemption_set],
+        exempts_uncounted=bool(exemption_set - ALWAYS_COUNTED_EXEMPTIONS),
         route_decided=any(rule.then.decides_route for rule in fired),
         mechanism=mechanism,
         options=options,
@@ -522,7 +526,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
     prohibited = effects.prohibited
     counted = not prohibited and (
         bool(evaluation.options.get(UNCOUNTED_EXEMPTIONS_OPTION, False))
-        or not (effects.exemption_set - ALWAYS_COUNTED_EXEMPTIONS))
+        or not effects.exempts_uncounted)
     tally = evaluation.tally
     declared = request.declared_prior
     before_personal = evaluation.prior.personal_subjects + declared.personal_subjects

@@ -132,9 +132,9 @@ class Engine:
                 continue
             fired_now = fire(names, encoded)
             fired += fired_now
-            new = {exempt_by_rule[r] for r in fired_now if r in exempt_by_rule}
+            new = [exempt_by_rule[r] for r in fired_now if r in exempt_by_rule]
             if new:
-                exemptions = frozenset(facts["exemption"]) | new
+                exemptions = frozenset(facts["exemption"]).union(new)
                 facts["exemption"] = exemptions
                 for key, exemption in self._exemption_keys:
                     encoded[key] = 1 if exemption in exemptions else 0

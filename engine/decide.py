@@ -136,11 +136,14 @@ def new_ulid() -> str:
     # 26 Crockford base32 characters = 130 bits (two leading zero bits), ten bits at a time: the
     # first ten characters are the time (50 bits, made once per millisecond), the last 16 the
     # randomness (80 bits).
-    pairs = _PAIRS
-    return stamp[1] + "".join([pairs[(randomness >> shift) & 1023] for shift in _RANDOM_SHIFTS])
+    # Written out in two 40-bit halves: shifting the 80-bit number itself makes a new big integer per
+    # shift, and a comprehension is a call (0.3 us of 1.2, measured).
+    pairs, high, low = _PAIRS, randomness >> 40, randomness & 0xFF_FFFF_FFFF
+    return (stamp[1] + pairs[high >> 30] + pairs[(high >> 20) & 1023] + pairs[(high >> 10) & 1023]
+            + pairs[high & 1023] + pairs[low >> 30] + pairs[(low >> 20) & 1023] + pairs[(low >> 10) & 1023]
+            + pairs[low & 1023])
 
 
-_RANDOM_SHIFTS = tuple(range(70, -1, -10))
 _ULID_STAMP: tuple[int, str] = (-1, "")
 
 

@@ -307,6 +307,15 @@ def _gba_pair(exporter_mainland: bool, recipient_mainland: bool, exporter_jurisd
     return "none"
 
 
+def _party_facts(keys: tuple[str, ...], party: Party, city: str, mainland: bool) -> dict[str, FactValue]:
+    """A party's facts under its role's keys (``_ROLE_KEYS``); ``city`` normalised and ``mainland``
+    (in the nine Mainland GBA cities) worked out once by the caller, which also needs them."""
+    jurisdiction = party.jurisdiction
+    return {keys[0]: jurisdiction, keys[1]: city, keys[2]: party.kind, keys[3]: party.ciio,
+            keys[4]: (party.sector or "").strip().lower(), keys[5]: (party.zone or "").strip().lower(),
+            keys[6]: _in_gba(mainland, jurisdiction), keys[7]: mainland}
+
+
 def is_personal(data_set: DataSet) -> bool:
     return data_set.kind == "personal" and not data_set.anonymized
 
@@ -421,6 +430,9 @@ def _valid_under(policy: MechanismPolicy | None, effective: dt.date, filed: dt.d
 FactValue = bool | int | str | dt.date | frozenset[str] | None
 
 
+_ROLE_KEYS = {role: tuple(f"{role}.{name}" for name in ("jurisdiction", "city", "kind", "ciio", "sector", "zone",
+                                                         "in_gba", "in_gba_mainland"))
+              for role in ("exporter", "recipient")}
 _TAG_KEYS = {tag: f"data.subjects_tagged.{tag}" for tag in TAGS}
 _TAGS_ZERO = dict.fromkeys(_TAG_KEYS.values(), 0)
 _MECHANISM_KEYS = {mech: (f"mechanism.{mech}.present", f"mechanism.{mech}.valid", f"mechanism.{mech}.filed",
@@ -500,22 +512,8 @@ def derive_facts_and_tally(
         + declared.previous_year_personal_subjects,
         "since_prev_year.sensitive_subjects": ytd_sensitive + prior.previous_year_sensitive_subjects
         + declared.previous_year_sensitive_subjects,
-        "exporter.jurisdiction": exporter_jurisdiction,
-        "exporter.city": exporter_city,
-        "exporter.kind": exporter.kind,
-        "exporter.ciio": exporter.ciio,
-        "exporter.sector": (exporter.sector or "").strip().lower(),
-        "exporter.zone": (exporter.zone or "").strip().lower(),
-        "exporter.in_gba": _in_gba(exporter_mainland, exporter_jurisdiction),
-        "exporter.in_gba_mainland": exporter_mainland,
-        "recipient.jurisdiction": recipient_jurisdiction,
-        "recipient.city": recipient_city,
-        "recipient.kind": recipient.kind,
-        "recipient.ciio": recipient.ciio,
-        "recipient.sector": (recipient.sector or "").strip().lower(),
-        "recipient.zone": (recipient.zone or "").strip().lower(),
-        "recipient.in_gba": _in_gba(recipient_mainland, recipient_jurisdiction),
-        "recipient.in_gba_mainland": recipient_mainland,
+        **_party_facts(_ROLE_KEYS["exporter"], exporter, exporter_city, exporter_mainland),
+        **_party_facts(_ROLE_KEYS["recipient"], recipient, recipient_city, recipient_mainland),
     })
     mechanisms = safeguards.mechanisms
     if len(mechanisms) == 1:  # the usual case, without grouping by type

@@ -317,6 +317,7 @@ def _party_facts(keys: tuple[str, ...], party: Party, city: str, mainland: bool)
 
 
 def is_personal(data_set: DataSet) -> bool:
+    """Personal information that counts: a personal data set not truly anonymised (PIPL art. 73(4))."""
     return data_set.kind == "personal" and not data_set.anonymized
 
 
@@ -355,7 +356,7 @@ def _walk_data(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: b
         tags = data_set.tags
         if tags:
             tag_list += tags
-        if data_set.kind != "personal" or data_set.anonymized:
+        if not is_personal(data_set):
             continue  # not personal information (PIPL art. 73(4)): nothing to count
         has_personal = True
         subjects = data_set.subjects

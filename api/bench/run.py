@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import platform
 import shutil
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,6 +38,8 @@ class Settings:
     scaling: bool = False
     rule_counts: tuple[int, ...] = (10, 100, 400)
     batch_sizes: tuple[int, ...] = (1, 10, 100, 1000)
+    repeats: int = 3
+    """Runs of the timed measurements; each figure is the median of the runs' (see :func:`aggregate`)."""
 
 
 QUICK = Settings(rounds=40, rss_evaluations=100_000, rss_scale=10, http_seconds=5.0, batch_seconds=4.0,
@@ -67,10 +70,71 @@ def collect(settings: Settings, say: Callable[[str], None]) -> dict[str, Any]:
         # even if someone edits rules/ while the benchmark runs.
         rules = Path(folder) / "rules"
         shutil.copytree(rules_directory(None), rules)
-        return _collect(settings, say, rules)
+        started = time.perf_counter()
+        runs = []
+        for index in range(settings.repeats):
+            if settings.repeats > 1:
+                say(f"run {index + 1} of {settings.repeats}")
+            # Memory growth and the scaling tables once (the first run): they do not vary with what
+            # else the machine is doing, and they take most of a full run's time.
+            runs.append(_collect(settings, say, rules, once=index == 0))
+        result = aggregate(runs)
+        result["seconds"] = round(time.perf_counter() - started, 1)
+        return result
 
 
-def _collect(settings: Settings, say: Callable[[str], None], rules: Path) -> dict[str, Any]:
+RUN_KEYS = ("date", "durable_only_us_p50", "overhead_us_p50", "overhead_varied_us_p50", "http_decisions_per_s",
+            "http_p99_ms", "batch_decisions_per_s", "submit_per_s_sqlite", "submit_per_s_postgres")
+"""The figures each run keeps in the ``runs`` list of a repeated bench (the targets' and the baseline's)."""
+
+
+def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from several runs of the same measurements: every timed figure is the median of the
+    runs', so one run that falls in a slow spell of this shared machine (seen on 4 December:
+    everything half again as slow for tens of seconds, durable-rules alone included) neither makes
+    nor breaks a target; the spell still shows in ``runs``, which lists each run's own figures.
+
+    - errors: the largest of any run's; an audit is ok only if every run's was;
+    - sample counts (``*_timed``, ``batch_calls``): the sum, the samples behind the figure;
+    - the batch calls' spread: the slowest and the fastest call of all runs;
+    - a run that did not measure a figure (None) is left out of its median; a figure measured in one
+      run only (memory growth, the scaling tables) is that run's;
+    - text, the machine and tables come from the first run."""
+    if len(runs) == 1:
+        return dict(runs[0])
+    result: dict[str, Any] = {}
+    for key in dict.fromkeys(key for run in runs for key in run):
+        values = [run[key] for run in runs if run.get(key) is not None]
+        if not values or key in FIRST_RUN_KEYS:
+            result[key] = next((run[key] for run in runs if key in run), None)
+        elif all(isinstance(v, bool) for v in values):
+            result[key] = all(values)
+        elif key == "batch_call_spread_per_s":
+            result[key] = [min(low for low, _ in values), max(high for _, high in values)]
+        elif all(_is_number(v) for v in values):
+            if key.endswith("_errors"):
+                result[key] = max(values)
+            elif key.endswith("_timed") or key == "batch_calls":
+                result[key] = sum(values)
+            else:
+                middle = statistics.median(values)
+                result[key] = round(middle, 2) if isinstance(middle, float) else middle
+        else:
+            result[key] = values[0]
+    result["repeats"] = len(runs)
+    result["runs"] = [{key: run.get(key) for key in RUN_KEYS} for run in runs]
+    return result
+
+
+FIRST_RUN_KEYS = frozenset({"date", "nproc", "cpu", "memory_gb", "python", "load_1min_at_start", "rules",
+                            "rulesets", "http_load", "batch_size"})
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _collect(settings: Settings, say: Callable[[str], None], rules: Path, once: bool = True) -> dict[str, Any]:
     result: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **machine()}
     started = time.perf_counter()
 
@@ -82,11 +146,12 @@ def _collect(settings: Settings, say: Callable[[str], None], rules: Path) -> dic
     result.update(inprocess.interleaved_decision_timings(engine, requests, settings.rounds))
     result.update(inprocess.phase_timings(engine, requests, max(5, settings.rounds // 4)))
 
-    say(f"memory over {settings.rss_evaluations:,} evaluations ...")
-    rss = inprocess.rss_growth(engine, requests, settings.rss_evaluations,
-                               warmup=min(20_000, max(1000, settings.rss_evaluations // 5)))
-    result.update(rss)
-    result["rss_growth_mb"] = round(rss["rss_growth_mb_measured"] * settings.rss_scale, 2)
+    if once:
+        say(f"memory over {settings.rss_evaluations:,} evaluations ...")
+        rss = inprocess.rss_growth(engine, requests, settings.rss_evaluations,
+                                   warmup=min(20_000, max(1000, settings.rss_evaluations // 5)))
+        result.update(rss)
+        result["rss_growth_mb"] = round(rss["rss_growth_mb_measured"] * settings.rss_scale, 2)
 
     if settings.http:
         from api.bench import http
@@ -112,7 +177,7 @@ def _collect(settings: Settings, say: Callable[[str], None], rules: Path) -> dic
                 http.warm_up(baseline.url)
                 reference = http.dry_runs(baseline.url, settings.http_seconds, settings.connections, Path(folder))
             result["http_validate_only_per_s"] = round(reference["rps"], 1)
-            if settings.scaling:
+            if settings.scaling and once:
                 result["batch_scaling"] = [
                     {"batch_size": size, "decisions_per_s": round(
                         http.batch(server.url, size, 2.0)["decisions_per_s"], 1)}
@@ -140,7 +205,7 @@ def _collect(settings: Settings, say: Callable[[str], None], rules: Path) -> dic
             result["submit_per_s_postgres"] = figures["per_s"]
             result["audit_ok_postgres"] = figures["audit_ok"]
 
-    if settings.scaling:
+    if settings.scaling and once:
         say("cost against the number of rules ...")
         result["rule_scaling"] = inprocess.rule_scaling(requests, settings.rule_counts, max(5, settings.rounds // 10))
         result["single_ruleset_scaling"] = inprocess.single_ruleset_scaling(

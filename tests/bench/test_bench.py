@@ -18,13 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 KEYS = ("durable_only_us_p50", "decision_us_p50", "decision_us_p99", "overhead_us_p50", "http_decisions_per_s",
         "http_p99_ms", "batch_decisions_per_s", "submit_per_s_sqlite", "submit_per_s_postgres", "rss_growth_mb",
         "decision_varied_us_p50", "overhead_varied_us_p50")
+TARGET_KEYS = ("overhead_us_p50", "http_decisions_per_s", "batch_decisions_per_s", "submit_per_s_sqlite",
+               "submit_per_s_postgres")
 
 
 def run_bench(*extra: str) -> dict[str, object]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_")}
     completed = subprocess.run(
         [sys.executable, "-c", "from api.cli import main; main()", "bench", "--quick", "--json", "--rounds", "2",
-         "--rss-evaluations", "2000", "--seconds", "1", "--batch-size", "20", *extra],
+         "--rss-evaluations", "2000", "--seconds", "1", "--batch-size", "20", "--repeat", "2", *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.strip().splitlines()
@@ -48,6 +50,40 @@ def test_bench_quick_json_has_every_figure(postgres_url: str) -> None:
     assert isinstance(result["batch_calls"], int) and result["batch_calls"] >= 3
     low, high = result["batch_call_spread_per_s"]  # type: ignore[misc]
     assert 0 < low <= high
+    # Two runs: each target figure is the median (here the mean) of the two runs' own figures.
+    runs = result["runs"]
+    assert result["repeats"] == 2 and isinstance(runs, list) and len(runs) == 2
+    for key in TARGET_KEYS:
+        assert result[key] == pytest.approx((runs[0][key] + runs[1][key]) / 2, abs=0.01), key
+
+
+def test_repeated_runs_aggregate_to_medians() -> None:
+    """How several runs become one result: medians for figures, a failed measurement left out, the
+    worst of errors and audits, sample counts summed, the widest batch spread, one-off figures kept."""
+    from api.bench.run import aggregate
+
+    def run(overhead: float, http: float, postgres: float | None, errors: int, audit_ok: bool,
+            spread: list[int], **extra: object) -> dict[str, object]:
+        return {"date": f"d{overhead}", "nproc": 2, "overhead_us_p50": overhead, "http_decisions_per_s": http,
+                "submit_per_s_postgres": postgres, "http_errors": errors, "audit_ok_sqlite": audit_ok,
+                "decisions_timed": 100, "batch_call_spread_per_s": spread, **extra}
+
+    result = aggregate([
+        run(27.0, 2500.0, 600.0, 0, True, [4000, 7000], rss_growth_mb=1.5, rule_scaling=[{"rules": 10}]),
+        run(55.0, 1800.0, None, 2, True, [3000, 6000]),
+        run(29.0, 2700.0, 640.0, 0, False, [4500, 7800]),
+    ])
+    assert result["overhead_us_p50"] == 29.0  # the slow run neither makes nor breaks the figure
+    assert result["http_decisions_per_s"] == 2500.0
+    assert result["submit_per_s_postgres"] == 620.0  # the run that did not measure it is left out
+    assert result["http_errors"] == 2 and result["audit_ok_sqlite"] is False
+    assert result["decisions_timed"] == 300
+    assert result["batch_call_spread_per_s"] == [3000, 7800]
+    assert result["rss_growth_mb"] == 1.5 and result["rule_scaling"] == [{"rules": 10}]
+    assert result["date"] == "d27.0" and result["nproc"] == 2
+    assert result["repeats"] == 3
+    assert [r["overhead_us_p50"] for r in result["runs"]] == [27.0, 55.0, 29.0]
+    assert aggregate([run(27.0, 2500.0, 600.0, 0, True, [1, 2])])["overhead_us_p50"] == 27.0
 
 
 def test_synthetic_packs_load_and_compile() -> None:

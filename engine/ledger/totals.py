@@ -181,11 +181,9 @@ def released_by(conn: Connection, row: Any) -> tuple[int, int]:
     names = sorted({name for name, _tally in conn.execute(_NAMED_BY, {"d": row.decision_id})})
     if not names:
         return personal, sensitive
-    naming = [(decision_id, [DataSet.model_validate(item) for item in json.loads(request_json)["data"]])
-              for decision_id, request_json in conn.execute(
-                  _NAMING_ANY, {"e": row.exporter_id, "y": row.year, "yes": True, "names": names})]
-    in_both = _sensitive_in_both(conn, [decision_id for decision_id, data in naming
-                                        if any(data_set.sensitive for data_set in data)])
+    naming = [(decision_id, recorded_data(request_json)) for decision_id, request_json in conn.execute(
+        _NAMING_ANY, {"e": row.exporter_id, "y": row.year, "yes": True, "names": names})]
+    in_both = _sensitive_in_both(conn, [decision_id for decision_id, data in naming if _option_matters(data)])
     with_it = tally_in_order((data, found in in_both) for found, data in naming)
     without_it = tally_in_order((data, found in in_both) for found, data in naming if found != row.decision_id)
     return with_it[0] - without_it[0], with_it[1] - without_it[1]
@@ -224,9 +222,20 @@ def tallied_data(request_json: str, decision_json: Callable[[], str]) -> tuple[l
     tallies (the pack option ``tally_for`` read). ``decision_json`` gives the decision's text when
     called, which happens only when the option matters (a sensitive data set): a decision's text is
     about ten times its request's."""
-    data = [DataSet.model_validate(item) for item in json.loads(request_json)["data"]]
-    in_both = any(data_set.sensitive for data_set in data) and _counts_sensitive_in_both(decision_json())
+    data = recorded_data(request_json)
+    in_both = _option_matters(data) and _counts_sensitive_in_both(decision_json())
     return data, in_both
+
+
+def recorded_data(request_json: str) -> list[DataSet]:
+    """A recorded request's data sets, as the tally reads them."""
+    return [DataSet.model_validate(item) for item in json.loads(request_json)["data"]]
+
+
+def _option_matters(data: list[DataSet]) -> bool:
+    """Whether the pack option ``count_sensitive_in_both`` can change this transfer's tally: only a
+    sensitive data set is counted differently under it."""
+    return any(data_set.sensitive for data_set in data)
 
 
 def population_figures(data: list[DataSet], sensitive_in_both: bool) -> dict[str, dict[str, int]]:

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from engine import rete
-from engine.compiler import CompiledPackSet, FactEncoder, compile_pack_set, key_of
+from engine.compiler import CompiledPackSet, compile_pack_set
 from engine.decide import Evaluation, decide
 from engine.errors import BaygateError
-from engine.facts import EXEMPTION_IDS, PriorCounts, derive_facts_and_tally, option_facts
+from engine.facts import PriorCounts, derive_facts_and_tally, option_facts
 from engine.models import Decision, TransferRequest
 from engine.rulespec import PackSet, load_pack_set
 
@@ -92,11 +92,6 @@ class Engine:
         for stage in self.compiled.stages.values():
             for ruleset in stage:
                 rete.register(ruleset)
-        keys = self.compiled.keys
-        prefix = key_of("exemption")
-        self._exemption_keys = [(f"{prefix}__{e}", e) for e in EXEMPTION_IDS if f"{prefix}__{e}" in keys]
-        self._exemption_any = f"{prefix}__any" if f"{prefix}__any" in keys else None
-        self._encoder = FactEncoder(pack_set.registry, keys)
         self._rules_by_id = {rule.id: rule for rule in pack_set.rules}
         self._exempt_by_rule = {rule.id: rule.then.exempt for rule in pack_set.rules if rule.then.exempt}
         # Per stage, each ruleset with the window in which some rule of it is in force: a ruleset none
@@ -121,25 +116,22 @@ class Engine:
         return self.pack_set.digest
 
     def fire(self, facts: dict[str, Any]) -> list[str]:
-        """Run the stages on a fact sheet; returns fired rule ids in stage order. Sets ``exemption``."""
+        """Run the stages on a fact sheet; returns fired rule ids in stage order. Sets ``exemption``:
+        the exemptions a stage's rules found, which the next stages' rules read (each ruleset's
+        writer reads the sheet when its stage runs)."""
         exempt_by_rule = self._exempt_by_rule
-        facts["exemption"] = frozenset()
-        encoded = self._encoder.encode(facts)
+        exemptions: frozenset[str] = frozenset()
+        facts["exemption"] = exemptions
         fired: list[str] = []
         fire = rete.fire
         for names in self._rulesets_on(facts["planned_date"]):
             if not names:
                 continue
-            fired_now = fire(names, encoded)
+            fired_now = fire(names, facts)
             fired += fired_now
             new = [exempt_by_rule[r] for r in fired_now if r in exempt_by_rule]
             if new:
-                exemptions = frozenset(facts["exemption"]).union(new)
-                facts["exemption"] = exemptions
-                for key, exemption in self._exemption_keys:
-                    encoded[key] = 1 if exemption in exemptions else 0
-                if self._exemption_any is not None:
-                    encoded[self._exemption_any] = 1
+                facts["exemption"] = exemptions = exemptions.union(new)
         return fired
 
     def _rulesets_on(self, on: dt.date) -> tuple[tuple[str, ...], ...]:

@@ -1,10 +1,10 @@
 """In-process figures: a decision against durable-rules alone, memory growth, cost per rule count.
 
 "durable-rules alone" is the engine adapter (:func:`engine.rete.fire`: lock, fresh session id,
-stages, state deletion) asserting exactly the facts the evaluator asserted for the same request: the
-calls are recorded from a real evaluation and replayed, so any stage the engine skips is skipped in
-the baseline too. "A decision" is :meth:`Engine.evaluate`: fact derivation, encoding, the same
-rete calls and decision assembly.
+writing each ruleset's fact as JSON, stages, state deletion) asserting exactly the facts the
+evaluator asserted for the same request: the calls are recorded from a real evaluation and
+replayed, so any stage the engine skips is skipped in the baseline too. "A decision" is
+:meth:`Engine.evaluate`: fact derivation, the same rete calls and decision assembly.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def sample_requests() -> list[TransferRequest]:
 @contextmanager
 def _recording(calls: list[tuple[Any, ...]]) -> Iterator[None]:
     """Record every call the evaluator makes into rete.fire (arguments copied: the evaluator patches
-    its encoded fact between stages)."""
+    its fact sheet's exemptions between stages)."""
     real = rete.fire
 
     def recorder(*args: Any) -> Any:
@@ -254,7 +254,7 @@ def single_ruleset_scaling(requests: list[TransferRequest], counts: tuple[int, .
                            rounds: int) -> list[dict[str, Any]]:
     """durable-rules alone on ONE ruleset of 10, 100, 400 rules (the compiler's 60-rule cap bypassed:
     the synthetic rules match few enough per fact to stay under the alpha network's 64-entry stack)."""
-    from engine.compiler import SEEN_KEY, SEEN_RULE, CompiledRuleset, FactEncoder, compile_rule, ruleset_keys
+    from engine.compiler import SEEN_KEY, SEEN_RULE, CompiledRuleset, compile_rule, message_writer, ruleset_keys
 
     rows = []
     prior = PriorCounts()
@@ -266,10 +266,10 @@ def single_ruleset_scaling(requests: list[TransferRequest], counts: tuple[int, .
         definition: dict[str, Any] = {rule.id: compile_rule(rule, pack_set.registry) for rule in pack_set.rules}
         definition[SEEN_RULE] = {"all": [{"m": {SEEN_KEY: 1}}]}
         name = f"bench_single_{count}_{pack_set.digest.split(':')[-1][:12]}"
-        rete.register(CompiledRuleset(name, 2, definition, tuple(r.id for r in pack_set.rules)))
+        rete.register(CompiledRuleset(name, 2, definition, tuple(r.id for r in pack_set.rules),
+                                      message_writer(ruleset_keys(definition), pack_set.registry)))
         engine = Engine(pack_set)
-        encoder = FactEncoder(pack_set.registry, ruleset_keys(definition))
-        facts = [encoder.encode(_facts(engine, r, prior)) for r in requests]
+        facts = [_facts(engine, r, prior) | {"exemption": frozenset()} for r in requests]
         fired = [len(rete.fire([name], f)) for f in facts]
         samples = []
         for _ in range(rounds):
@@ -294,8 +294,9 @@ def shipped_engine(rules: Path | None = None) -> Engine:
 
 
 def phase_timings(engine: Engine, requests: list[TransferRequest], rounds: int) -> dict[str, float]:
-    """Where a decision's time above durable-rules goes: median microseconds of fact derivation,
-    encoding for the network, decision assembly and JSON encoding (the HTTP service's), per request."""
+    """Where a decision's time goes: median microseconds of fact derivation, writing the facts as
+    each ruleset's JSON message (part of durable-only, inside :func:`engine.rete.fire`), decision
+    assembly and JSON encoding of the decision (the HTTP service's), per request."""
     import datetime as dt
 
     from api.http.encode import decision_json
@@ -304,14 +305,18 @@ def phase_timings(engine: Engine, requests: list[TransferRequest], rounds: int) 
 
     prior = PriorCounts()
     clock = time.perf_counter
-    phases: dict[str, list[float]] = {"derive": [], "encode": [], "decide": [], "json": []}
+    phases: dict[str, list[float]] = {"derive": [], "write": [], "decide": [], "json": []}
+    writers = [ruleset.writer for stage in engine.compiled.stages.values() for ruleset in stage
+               if ruleset.writer is not None and ruleset.rule_ids]
     for _ in range(rounds):
         for request in requests:
             start = clock()
             facts, tally = derive_facts_and_tally(request, prior, engine.options, engine.pack_set.mechanisms)
             derived = clock()
-            engine._encoder.encode(facts)
-            encoded = clock()
+            facts["exemption"] = frozenset()
+            for write in writers:
+                write(facts, "s0")
+            written = clock()
             fired = engine.fire(facts)
             fired_at = clock()
             decision = decide(Evaluation(request=request, facts=facts, fired=fired, prior=prior, tally=tally,
@@ -320,7 +325,7 @@ def phase_timings(engine: Engine, requests: list[TransferRequest], rounds: int) 
             decision_json(decision, "en")
             done = clock()
             phases["derive"].append(derived - start)
-            phases["encode"].append(encoded - derived)
+            phases["write"].append(written - derived)
             phases["decide"].append(decided - fired_at)
             phases["json"].append(done - decided)
     return {f"{name}_us_p50": round(statistics.median(values) * 1e6, 1) for name, values in phases.items()}

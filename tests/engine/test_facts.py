@@ -79,20 +79,21 @@ def test_one_mechanism_gives_the_facts_the_general_path_gives() -> None:
     assert checked == len(MECHANISM_TYPES) * len(dates)
 
 
-def test_the_encoder_reads_a_missing_fact_as_unknown() -> None:
-    """The generated encoder subscripts the fact sheet; a sheet without some fact (not one from
-    derive_facts) is encoded as if that fact were unknown (None), not refused."""
-    from engine.compiler import FactEncoder
+def test_a_message_writer_reads_a_missing_fact_as_unknown() -> None:
+    """The generated writer subscripts the fact sheet; a sheet without some fact (not one from
+    derive_facts) is written as if that fact were unknown (None), not refused."""
+    from engine.compiler import key_encodings, message_writer
     from engine.facts import FactRegistry
 
-    encoder = FactEncoder(FactRegistry())
+    registry = FactRegistry()
+    write = message_writer(key_encodings(registry), registry)
     facts = derive_facts(TransferRequest.model_validate(base_request()), PriorCounts(), {}, {})
     facts["exemption"] = frozenset({"under_threshold"})
-    full = encoder.encode(facts)
+    full = write(facts, "s1")
     for name in ("exemption", "exporter.processes_subjects", "planned_date", "purpose", "data.tags"):
         lacking = {key: value for key, value in facts.items() if key != name}
-        assert encoder.encode(lacking) == encoder.encode({**lacking, name: None}), name
-        assert encoder.encode(lacking) != full or facts[name] in (None, frozenset()), name
+        assert write(lacking, "s1") == write({**lacking, name: None}, "s1"), name
+        assert write(lacking, "s1") != full or facts[name] in (None, frozenset()), name
 
 
 def test_gba_pairs_by_place() -> None:

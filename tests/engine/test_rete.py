@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import rete
-from engine.compiler import MAX_RULES_PER_RULESET, SEEN_KEY, SEEN_RULE, compile_pack_set
+from engine.compiler import MAX_RULES_PER_RULESET, SEEN_KEY, SEEN_RULE, compile_pack_set, ruleset_keys
 from engine.conditions import evaluate
 from engine.evaluator import Engine
-from engine.facts import PriorCounts, derive_facts
+from engine.facts import EXEMPTION_IDS, FactRegistry, PriorCounts, derive_facts
 from engine.models import TransferRequest
 from engine.rulespec import PackSet, load_pack_set
 from tests.engine.conftest import RULES, base_request
@@ -156,6 +156,49 @@ def requests(draw: st.DrawFn) -> TransferRequest:
         "declared_prior": {"personal_subjects": draw(st.sampled_from([0, 80_000])),
                            "previous_year_personal_subjects": draw(st.sampled_from([0, 70_000]))},
     })
+
+
+def _reference_encoding(facts: dict[str, Any], registry: FactRegistry) -> dict[str, Any]:
+    """The encoding DESIGN section 7 asks for, written plainly: booleans 1/0, dates their ordinal, a
+    set one 1/0 key per member and ``__any``, an optional fact a ``__present`` flag, unknown as 0/""."""
+    encoded: dict[str, Any] = {SEEN_KEY: 1}
+    for spec in registry:
+        key, value = spec.name.replace(".", "__"), facts.get(spec.name)
+        if spec.type == "set":
+            encoded.update({f"{key}__{member}": int(member in (value or ())) for member in spec.values})
+            encoded[f"{key}__any"] = int(bool(value))
+            continue
+        if spec.optional:
+            encoded[f"{key}__present"] = int(value is not None)
+        if spec.type == "bool":
+            encoded[key] = int(bool(value))
+        elif spec.type == "date":
+            encoded[key] = value.toordinal() if value is not None else 0
+        elif spec.type == "number":
+            encoded[key] = value if value is not None else 0
+        else:
+            encoded[key] = value if value is not None else ""
+    return encoded
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(request=requests(), exemptions=st.frozensets(st.sampled_from(EXEMPTION_IDS)))
+def test_each_ruleset_is_given_its_facts_encoded_as_json_dumps_would_write_them(
+        request: TransferRequest, exemptions: frozenset[str]) -> None:
+    """The compiled writers go straight from the fact sheet to JSON text: the text must be byte for
+    byte ``json.dumps`` of the plain encoding, cut to the keys the ruleset's rules read."""
+    import json
+
+    pack_set = _PACKS
+    facts = derive_facts(request, PriorCounts(), {"count_sensitive_in_both": False}, pack_set.mechanisms)
+    facts["exemption"] = exemptions
+    reference = _reference_encoding(facts, pack_set.registry)
+    for stage in compile_pack_set(pack_set).stages.values():
+        for ruleset in stage:
+            assert ruleset.writer is not None
+            keys = sorted(ruleset_keys(ruleset.definition))
+            expected = json.dumps({key: reference[key] for key in keys} | {"sid": "s7"}, separators=(",", ":"))
+            assert ruleset.writer(facts, "s7") == expected, ruleset.name
 
 
 def _reference_fire(pack_set: PackSet, facts: dict[str, Any]) -> set[str]:

@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.evaluator import Engine
 from engine.facts import (
     PriorCounts,
     derive_facts,
@@ -22,7 +23,7 @@ from engine.facts import (
     tally_of,
 )
 from engine.models import CLASSIFICATIONS, SENSITIVE_TYPES, TAGS, DataSet, Party, TransferRequest
-from tests.engine.conftest import base_request
+from tests.engine.conftest import base_request, load_scenarios
 
 PLACES = [("CN", "Shenzhen"), ("CN", " 深圳市 "), ("CN", "廣州"), ("CN", "Shanghai"), ("HK", None), ("MO", None),
           ("SG", None), ("US", "Guangzhou")]
@@ -94,6 +95,16 @@ def test_a_message_writer_reads_a_missing_fact_as_unknown() -> None:
         lacking = {key: value for key, value in facts.items() if key != name}
         assert write(lacking, "s1") == write({**lacking, name: None}, "s1"), name
         assert write(lacking, "s1") != full or facts[name] in (None, frozenset()), name
+
+
+def test_the_fact_sheet_holds_every_registered_fact(engine: Engine) -> None:
+    """Every fact a rule may read is on the sheet derive gives (the exemptions are added as stages
+    run), so the compiled writers never fall back to reading a fact as unknown for want of it."""
+    expected = {spec.name for spec in engine.pack_set.registry if not spec.derived}
+    for scenario in load_scenarios():
+        request = TransferRequest.model_validate(scenario["request"])
+        facts = derive_facts(request, PriorCounts(), engine.options, engine.pack_set.mechanisms)
+        assert set(facts) == expected, scenario["id"]
 
 
 def test_gba_pairs_by_place() -> None:

@@ -1,7 +1,7 @@
 """Compile validated rules into durable-rules JSON rulesets, and encode fact sheets for them.
 
 durable-rules is fragile around booleans, missing fields and ``$ex``/``$nex`` (measured: segfaults
-and hangs, see tests/test_rete.py), so the encoding keeps every value it sees an integer or a string
+and hangs, see tests/engine/test_rete.py), so the encoding keeps every value it sees an integer or a string
 and every key present: booleans become 1/0, dates their ordinal day, a set one 1/0 key per member,
 and an optional fact a ``__present`` flag beside its value. Conditions are put in negation normal
 form first (De Morgan), ``in`` becomes ``$or``, and every rule also tests its effective window
@@ -47,9 +47,8 @@ class CompiledRuleset:
     stage: int
     definition: dict[str, Any]
     rule_ids: tuple[str, ...]
-    writer: Writer | None = field(default=None, compare=False, repr=False)
-    """Writes a fact sheet as this ruleset's fact (:func:`message_writer`). Without one, the fact
-    given is already encoded (integers and strings under the compiled keys) and is written as it is."""
+    writer: Writer = field(compare=False, repr=False)
+    """Writes a fact sheet as this ruleset's durable-rules fact (:func:`message_writer`)."""
 
 
 @dataclass(frozen=True)
@@ -192,20 +191,19 @@ def message_writer(keys: Iterable[str], registry: FactRegistry) -> Writer:
     straight from the fact sheet to the JSON text through one %-format: every evaluation writes
     about 50 keys into three rulesets, and an encoded dict in between, read back a key at a time,
     cost about 6 us a decision (measured). Strings are escaped as ``json.dumps`` escapes them (ASCII),
-    so the text is byte for byte what ``json.dumps`` of the encoded fact would be. Every name, key and
-    member is written with ``repr``, so no fact name can inject code (and the registry's names are
-    identifiers and dots anyway).
+    and a number that is not an ``int`` is written by ``json.dumps``, so the text is byte for byte
+    what ``json.dumps`` of the encoded fact would be. No fact name or value reaches the source as
+    code: fact names and set members are written with ``repr``, keys go into the format as JSON.
     """
     encodings = key_encodings(registry)
     ordered = sorted(keys)
     unknown = [key for key in ordered if key != SEEN_KEY and key not in encodings]
-    if unknown:
-        raise ValueError(f"no fact is encoded as {', '.join(unknown)}")
+    assert not unknown, f"compiled conditions read keys no fact is encoded as: {unknown}"
     template = "{" + "".join(_DUMPS(key).replace("%", "%%") + (":1," if key == SEEN_KEY else ":%s,")
                              for key in ordered) + '"sid":"%s"}'
-    facts = [encodings[key] for key in ordered if key != SEEN_KEY]
-    subscripted = "".join(_expression(f"facts[{name!r}]", kind, member) + ", " for name, kind, member in facts)
-    got = "".join(_expression(f"facts.get({name!r})", kind, member) + ", " for name, kind, member in facts)
+    reads = [encodings[key] for key in ordered if key != SEEN_KEY]
+    subscripted = "".join(_expression(f"facts[{name!r}]", kind, member) + ", " for name, kind, member in reads)
+    got = "".join(_expression(f"facts.get({name!r})", kind, member) + ", " for name, kind, member in reads)
     source = (
         "def write_missing(facts, sid):\n"
         f"    return TEMPLATE % ({got}sid)\n"
@@ -215,7 +213,7 @@ def message_writer(keys: Iterable[str], registry: FactRegistry) -> Writer:
         "    except KeyError:  # not a sheet from derive_facts: a missing fact is unknown\n"
         "        return write_missing(facts, sid)\n"
     )
-    namespace: dict[str, Any] = {"TEMPLATE": template, "escape": encode_basestring_ascii}
+    namespace: dict[str, Any] = {"TEMPLATE": template, "escape": encode_basestring_ascii, "dumps": _DUMPS}
     exec(compile(source, "<baygate message writer>", "exec"), namespace)  # our own source, see above
     writer: Writer = namespace["write"]
     writer.source = source  # type: ignore[attr-defined]  # for whoever debugs a message
@@ -232,6 +230,6 @@ def _expression(value: str, kind: str, member: str) -> str:
         return f"(0 if {value} is None else 1)"
     if kind == "date":
         return f"(0 if {value} is None else {value}.toordinal())"
-    if kind == "number":
-        return f"({value} or 0)"
+    if kind == "number":  # an int as it is (the usual case); a float, or anything else, as json.dumps writes it
+        return f"(number if (number := {value} or 0).__class__ is int else dumps(number))"
     return f'escape({value} or "")'

@@ -15,18 +15,15 @@ timers that call into that state. So this module:
 
 from __future__ import annotations
 
-import functools
 import itertools
-import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from json.encoder import encode_basestring_ascii
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import durable_rules_engine
 from durable.engine import Ruleset
 
-from engine.compiler import SEEN_RULE, CompiledRuleset, ruleset_keys
+from engine.compiler import SEEN_RULE, CompiledRuleset, Writer
 from engine.errors import BaygateError
 
 
@@ -38,19 +35,11 @@ class ReteError(BaygateError):
 
 _LOCK = threading.Lock()
 _REGISTERED: dict[str, Ruleset] = {}
-_KEYS: dict[str, tuple[str, ...]] = {}
-"""Per ruleset, the fact keys its rules read: only these are asserted into it. durable-rules' cost
-grows with every property of a fact, read or not (measured: a 51-key fact into a ruleset that reads 7
-keys costs 35 us, the same fact cut to those 7 keys 8 us)."""
-_FORMATS: dict[str, str] = {}
-"""Per ruleset, its message as a %-format: ``{"key":%s,...,"sid":"%s"}`` over ``_KEYS``."""
-_WRITERS: dict[str, Callable[[Mapping[str, Any], str], str]] = {}
-"""Per ruleset, what writes a fact given to :func:`fire` as its message: the compiler's writer (fact
-sheet to JSON), or :func:`_message` for a ruleset compiled without one (the fact already encoded)."""
+_WRITERS: dict[str, Writer] = {}
+"""Per ruleset, its compiled writer: a fact sheet as the ruleset's JSON message, only the keys its
+rules read. durable-rules' cost grows with every property of a fact, read or not (measured: a 51-key
+fact into a ruleset that reads 7 keys costs 35 us, the same fact cut to those 7 keys 8 us)."""
 _SESSION_IDS = itertools.count(1)
-
-
-_DUMPS = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _unused_action(_closure: Any) -> None:  # pragma: no cover - actions are drained, never run
@@ -64,11 +53,7 @@ def register(ruleset: CompiledRuleset) -> None:
             return
         definition = {name: dict(rule, run=_unused_action) for name, rule in ruleset.definition.items()}
         _REGISTERED[ruleset.name] = Ruleset(ruleset.name, None, definition)
-        keys = tuple(sorted(ruleset_keys(ruleset.definition)))
-        _KEYS[ruleset.name] = keys
-        _FORMATS[ruleset.name] = "{" + "".join(_DUMPS(key).replace("%", "%%") + ":%s," for key in keys) \
-            + '"sid":"%s"}'
-        _WRITERS[ruleset.name] = ruleset.writer or functools.partial(_message, ruleset.name)
+        _WRITERS[ruleset.name] = ruleset.writer
 
 
 def registered_count() -> int:
@@ -85,38 +70,12 @@ def _action_name(message_json: str) -> str:
     return message_json[start:message_json.index('"', start)]
 
 
-def _message(name: str, fact: Mapping[str, Any], sid: str) -> str:
-    """The JSON of an encoded fact cut to the ruleset's keys, with the session id.
+def fire(ruleset_names: Iterable[str], facts: Mapping[str, Any]) -> list[str]:
+    """Assert a fact sheet into each named ruleset and return the names of the rules that fired.
 
-    Written through the ruleset's format rather than a new dict and ``json.dumps`` (5 -> 1.5 us a
-    ruleset, measured): integers are written as they are, strings with the escaping ``json.dumps``
-    uses (ASCII, so the text is byte for byte what it would write), anything else by ``json.dumps``.
-    A key the fact lacks is left out, as before."""
-    try:
-        values = [_json_value(fact[key]) for key in _KEYS[name]]
-    except KeyError:
-        subset = {key: fact[key] for key in _KEYS[name] if key in fact}
-        subset["sid"] = sid
-        return _DUMPS(subset)
-    values.append(sid)
-    return _FORMATS[name] % tuple(values)
-
-
-def _json_value(value: Any) -> Any:
-    kind = value.__class__
-    if kind is int:
-        return value
-    if kind is str:
-        return encode_basestring_ascii(value)
-    return _DUMPS(value)
-
-
-def fire(ruleset_names: Iterable[str], fact: Mapping[str, Any]) -> list[str]:
-    """Assert one fact into each named ruleset and return the names of the rules that fired.
-
-    ``fact`` is a fact sheet for rulesets compiled with a writer, an encoded fact for the others.
-    Each ruleset gets a fresh session id, and its state is deleted afterwards whatever happens, and
-    only the keys its rules read (a key no rule of the ruleset reads cannot change what matches).
+    Each ruleset gets the sheet as its compiled writer writes it (only the keys its rules read: a
+    key no rule of the ruleset reads cannot change what matches) under a fresh session id, and its
+    state is deleted afterwards whatever happens.
     Matched rules are drained through the C engine's action queue directly: durable's Python
     action machinery (closures, state JSON round trips, timers) is not needed to learn which rules
     matched, and costs about 7 us per fired rule.
@@ -126,7 +85,7 @@ def fire(ruleset_names: Iterable[str], fact: Mapping[str, Any]) -> list[str]:
         for name in ruleset_names:
             handle = _REGISTERED[name]._handle
             sid = f"s{next(_SESSION_IDS)}"
-            message = _WRITERS[name](fact, sid)
+            message = _WRITERS[name](facts, sid)
             try:
                 result = durable_rules_engine.assert_fact(handle, message)
             except Exception as exc:

@@ -181,21 +181,41 @@ def _reference_encoding(facts: dict[str, Any], registry: FactRegistry) -> dict[s
     return encoded
 
 
+class _NoFallback(dict[str, Any]):
+    """A fact sheet that fails the test if a writer reads it through ``get`` (its fallback for sheets
+    lacking a fact) instead of the subscripting path every real evaluation takes."""
+
+    def get(self, *args: Any) -> Any:
+        raise AssertionError(f"the writer fell back to get{args}")
+
+
+@st.composite
+def pack_options(draw: st.DrawFn) -> dict[str, Any]:
+    """A value for every option the shipped packs declare."""
+    values: dict[str, Any] = {}
+    for option_id, decl in _PACKS.options.items():
+        spec = decl.spec
+        values[option_id] = (draw(st.booleans()) if spec.type == "bool" else
+                             draw(st.sampled_from(spec.values)) if spec.type == "enum" else spec.default)
+    return values
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(request=requests(), exemptions=st.frozensets(st.sampled_from(EXEMPTION_IDS)))
+@given(request=requests(), options=pack_options(), exemptions=st.frozensets(st.sampled_from(EXEMPTION_IDS)))
 def test_each_ruleset_is_given_its_facts_encoded_as_json_dumps_would_write_them(
-        request: TransferRequest, exemptions: frozenset[str]) -> None:
+        request: TransferRequest, options: dict[str, Any], exemptions: frozenset[str]) -> None:
     """The compiled writers go straight from the fact sheet to JSON text: the text must be byte for
-    byte ``json.dumps`` of the plain encoding, cut to the keys the ruleset's rules read."""
+    byte ``json.dumps`` of the plain encoding, cut to the keys the ruleset's rules read, on the path
+    a real evaluation takes (a sheet from derive_facts, every option set)."""
     import json
 
     pack_set = _PACKS
-    facts = derive_facts(request, PriorCounts(), {"count_sensitive_in_both": False}, pack_set.mechanisms)
+    engine_options = Engine(pack_set, options).options
+    facts = _NoFallback(derive_facts(request, PriorCounts(), engine_options, pack_set.mechanisms))
     facts["exemption"] = exemptions
-    reference = _reference_encoding(facts, pack_set.registry)
-    for stage in compile_pack_set(pack_set).stages.values():
+    reference = _reference_encoding(dict(facts), pack_set.registry)
+    for stage in _COMPILED.stages.values():
         for ruleset in stage:
-            assert ruleset.writer is not None
             keys = sorted(ruleset_keys(ruleset.definition))
             expected = json.dumps({key: reference[key] for key in keys} | {"sid": "s7"}, separators=(",", ":"))
             assert ruleset.writer(facts, "s7") == expected, ruleset.name
@@ -232,40 +252,46 @@ def test_rete_network_agrees_with_the_reference_evaluator(request: TransferReque
 
 
 _PACKS = load_pack_set(RULES)
+_COMPILED = compile_pack_set(_PACKS)
 
 
 def test_alpha_stack_limit_is_an_error_not_a_crash() -> None:
     # More than 63 rules of one ruleset matching one fact overflow durable-rules' alpha stack (error
     # 303); the compiler keeps rulesets smaller, and rete turns the failure into an error, not a crash.
 
-    from engine.compiler import SEEN_KEY, SEEN_RULE, CompiledRuleset
+    from engine.compiler import CompiledRuleset, message_writer, ruleset_keys
 
-    definition: dict[str, Any] = {f"wide.{i}": {"all": [{"m": {"$gte": {"x": i}}}]} for i in range(70)}
+    definition: dict[str, Any] = {f"wide.{i}": {"all": [{"m": {"$gte": {"onward__count": i}}}]} for i in range(70)}
     definition[SEEN_RULE] = {"all": [{"m": {SEEN_KEY: 1}}]}
-    ruleset = CompiledRuleset("test_wide_ruleset", 2, definition, tuple(definition))
+    writer = message_writer(ruleset_keys(definition), FactRegistry())
+    ruleset = CompiledRuleset("test_wide_ruleset", 2, definition, tuple(definition), writer)
     rete.register(ruleset)
     with pytest.raises(rete.ReteError, match="could not evaluate"):
-        rete.fire([ruleset.name], {"x": 1000, SEEN_KEY: 1})
-    assert sorted(rete.fire([ruleset.name], {"x": 5, SEEN_KEY: 1})) == sorted(f"wide.{i}" for i in range(6))
+        rete.fire([ruleset.name], {"onward.count": 1000})
+    assert sorted(rete.fire([ruleset.name], {"onward.count": 5})) == sorted(f"wide.{i}" for i in range(6))
 
 
-@pytest.mark.parametrize("value", [0, 1, 738_000, -5, "HK", "", "深圳", 'quote " and \\ back', "tab\t%s%%",
-                                   1.5, True, None])
-def test_messages_are_byte_for_byte_what_json_dumps_writes(value: Any) -> None:
-    """rete writes each ruleset's message through a format string; durable-rules must receive exactly
-    the text json.dumps gave it before (ASCII escapes, same key order), whatever the value."""
+@pytest.mark.parametrize(("fact", "value"), [
+    *[("onward.count", v) for v in (0, 1, 738_000, -5, 1.5, None, "zz-other")],
+    *[("exporter.city", v) for v in ("HK", "", "深圳", 'quote " and \\ back', "tab\t%s%%", "\u2028", None)],
+    *[("leaves_mainland", v) for v in (True, False, None, 1)],
+    *[("planned_date", v) for v in (dt.date(2026, 12, 5), dt.date(1, 1, 1), None)],
+    *[("exporter.processes_subjects", v) for v in (None, 0, 10)],
+    *[("data.tags", v) for v in (frozenset(), frozenset({"research"}), None)],
+])
+def test_a_message_is_byte_for_byte_what_json_dumps_writes(fact: str, value: Any) -> None:
+    """The writer's %-format must give durable-rules exactly the text ``json.dumps`` of the encoded
+    fact would be (ASCII escapes, sorted keys), whatever the value, including values no derived
+    sheet holds (the completeness check writes its own sheets)."""
     import json
 
-    from engine.compiler import CompiledRuleset
+    from engine.compiler import key_encodings, message_writer
 
-    definition = {"fmt.rule": {"all": [{"m": {"$and": [{"b__x": 1}, {"a%s": 2}]}}]},
-                  SEEN_RULE: {"all": [{"m": {SEEN_KEY: 1}}]}}
-    ruleset = CompiledRuleset("test_message_format_v1", 2, definition, ("fmt.rule",))
-    rete.register(ruleset)
-    fact = {SEEN_KEY: 1, "b__x": value, "a%s": 7, "unread": "x"}
-    expected = json.dumps({key: fact[key] for key in sorted(("a%s", "b__x", SEEN_KEY))} | {"sid": "s9"},
+    registry = FactRegistry()
+    keys = [SEEN_KEY, *(key for key, (name, _, _) in key_encodings(registry).items() if name == fact)]
+    facts = {fact: value, "purpose": "other"}  # a fact the writer does not read: left out
+    expected = json.dumps({key: _reference_encoding(facts, registry)[key] for key in sorted(keys)} | {"sid": "s9"},
                           separators=(",", ":"))
-    assert rete._message(ruleset.name, fact, "s9") == expected
-    partial = {SEEN_KEY: 1, "b__x": value}  # a key missing: left out, as json.dumps of the subset did
-    assert rete._message(ruleset.name, partial, "s9") == json.dumps(
-        {"__seen": 1, "b__x": value, "sid": "s9"}, separators=(",", ":"))
+    assert message_writer(keys, registry)(facts, "s9") == expected
+
+

@@ -32,7 +32,7 @@ from typing import Any
 
 from engine.conditions import All, AnyOf, Condition, Leaf, negation_normal_form
 from engine.evaluator import Engine
-from engine.facts import FactValue, PriorCounts, derive_facts
+from engine.facts import FactRegistry, FactSpec, FactValue, PriorCounts, derive_facts
 from engine.models import TransferRequest
 from engine.rulespec import MECHANISM_LEVEL, RuleSpec
 
@@ -127,6 +127,9 @@ def dimensions(engine: Engine) -> dict[str, list[Any]]:
                 else:
                     bucket.add(OTHER)
             elif spec.type == "date":
+                if leaf.op == "exists":  # unknown, or some day (the rule's first)
+                    bucket |= {None, rule.effective_from}
+                    continue
                 for constant in constants:
                     bucket |= {constant, constant - dt.timedelta(days=1)}
     result: dict[str, list[Any]] = {}
@@ -182,7 +185,7 @@ def _pairwise(dims: dict[str, list[Any]], seed: int = 7) -> list[dict[str, Any]]
     return cases
 
 
-def _witness(rule: RuleSpec, dims: dict[str, list[Any]]) -> dict[str, Any]:
+def _witness(rule: RuleSpec, registry: FactRegistry) -> dict[str, Any]:
     """A case that satisfies the rule's condition (first satisfiable branch of each `any`)."""
     case: dict[str, Any] = {"planned_date": rule.effective_from}
 
@@ -194,26 +197,38 @@ def _witness(rule: RuleSpec, dims: dict[str, list[Any]]) -> dict[str, Any]:
             if cond.items:
                 satisfy(cond.items[0])
         elif isinstance(cond, Leaf):
-            case.update(_satisfying(cond))
+            case.update(_satisfying(cond, registry.get(cond.fact), rule.effective_from))
 
     satisfy(negation_normal_form(rule.when))
     return case
 
 
-def _satisfying(leaf: Leaf) -> dict[str, Any]:
+def _satisfying(leaf: Leaf, spec: FactSpec | None, on: dt.date) -> dict[str, Any]:
+    """Values that make ``leaf`` true, each of its fact's type (a sheet the network must accept):
+    a number or a day just past the constants for ``ne``/``not_in``, ``on`` for a day that exists."""
     name, op, value = leaf.fact, leaf.op, leaf.value
+    kind = spec.type if spec is not None else None
     if op == "exists":
-        return {name: 1 if value else None} if "#" not in name else {}
+        if kind == "set":
+            return {name: frozenset(spec.values[:1]) if value and spec is not None else frozenset()}
+        if not value:
+            return {name: None}
+        return {name: on if kind == "date" else 1}
     if op in ("contains", "not_contains"):
         return {f"{name}#{value}": op == "contains"}
     if op == "eq":
         return {name: value}
-    if op == "ne":
-        return {name: (not value) if isinstance(value, bool) else OTHER}
+    if op in ("ne", "not_in"):
+        excluded = value if op == "not_in" else (value,)
+        if kind == "bool":
+            return {name: not excluded[0]}
+        if kind == "number":
+            return {name: max(excluded) + 1}
+        if kind == "date":
+            return {name: max(excluded) + dt.timedelta(days=1)}
+        return {name: OTHER}
     if op == "in":
         return {name: value[0]}
-    if op == "not_in":
-        return {name: OTHER}
     if isinstance(value, dt.date):
         delta = dt.timedelta(days=1)
         return {name: {"gt": value + delta, "gte": value, "lt": value - delta, "lte": value}[op]}
@@ -321,7 +336,7 @@ def check_completeness(engine: Engine) -> CompletenessReport:
             chosen = rng.sample(names, k=rng.randint(1, 6))
             cases.append({name: rng.choice(dims[name]) for name in chosen})
     rules = route_rules(engine)
-    cases += [_witness(rule, dims) for rule in rules]
+    cases += [_witness(rule, engine.pack_set.registry) for rule in rules]
     if engine.pack_set.decides_from is not None:
         cases += [dict(case, planned_date=engine.pack_set.decides_from) for case in cases[:: max(1, len(cases) // 50)]]
     baseline = derive_facts(TransferRequest.model_validate(BASELINE_REQUEST), PriorCounts(), engine.options,
@@ -355,7 +370,7 @@ def check_completeness(engine: Engine) -> CompletenessReport:
     # (random changes of the other facts) before calling it dead.
     rng = random.Random(11)
     for rule in [r for r in rules if r.id not in fired_ever]:
-        witness = _witness(rule, dims)
+        witness = _witness(rule, engine.pack_set.registry)
         for _ in range(400):
             case = dict(witness)
             for name in rng.sample(list(dims), k=min(len(dims), rng.randint(1, 6))):

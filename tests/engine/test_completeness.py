@@ -100,3 +100,30 @@ rules:
 """, encoding="utf-8")
     report = check_completeness(Engine(load_pack_set(folder)))
     assert [f.detail for f in report.dead_rules] == ["rules/zz-dead.yaml:5: rule zz.never: no grid case fires it"]
+
+
+def test_negated_and_existence_tests_of_numbers_dates_and_sets_are_checked(tmp_path: Path) -> None:
+    """The check writes its own fact sheets: a number, date or set it makes up to satisfy `ne`,
+    `not_in` or `exists` must be of the fact's type, or durable-rules refuses the fact."""
+    folder = copy_rules(tmp_path)
+    (folder / "zz-negations.yaml").write_text("""pack: negations
+version: "1"
+title: Negated and existence tests of every kind of fact
+rules:
+  - id: zz.negations
+    when:
+      all:
+        - {fact: leaves_mainland, eq: true}
+        - {fact: onward.count, ne: 0}
+        - {fact: data.personal_subjects, not_in: [0, 5]}
+        - {fact: mechanism.standard_contract.effective_on, exists: true}
+        - {fact: mechanism.standard_contract.effective_on, ne: 2020-01-01}
+        - {fact: data.tags, exists: true}
+    then: {require: [standard_contract]}
+    cite: "Nothing (2024), art. 4"
+    effective: {from: 2024-03-22}
+    message: {en: "E", zh-Hans: "简", zh-Hant: "繁"}
+""", encoding="utf-8")
+    report = check_completeness(Engine(load_pack_set(folder)))
+    assert report.cases > 1000
+    assert report.dead_rules == []  # its witness, or a case near it, fired it

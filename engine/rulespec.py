@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,12 @@ PACK_KEYS = {"pack", "version", "title", "description", "options", "mechanisms",
              "decides_from"}
 OBLIGATION_KEYS = {"id", "text", "due", "cite", "satisfied_when", "unsure"}
 OPTION_KEYS = {"id", "type", "default", "description", "values", "readings", "stricter"}
+RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+"""Rule ids name durable-rules rules and are read back from its action messages by slicing the JSON
+key (engine/rete.py): no quotes, backslashes or spaces, and never the catch-all rule's ``__seen__``."""
+OPTION_ID = re.compile(r"[a-z][a-z0-9_]*")
+"""Option ids become facts (``option.<id>``) and compiled keys (``option__<id>``): lower case, digits
+and underscores only, so that two options can never share a key (``a.b`` and ``a__b`` would)."""
 
 
 @dataclass(frozen=True)
@@ -428,7 +436,7 @@ class _ConditionParser:
 
     def _scalar(self, name: str, ftype: str, values: tuple[str, ...], op: str, value: Any, line: int) -> Any:
         if ftype == "number":
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 self.fail(line, f"fact '{name}' is a number: '{op}' cannot compare it with {value!r}")
             return value
         if ftype == "bool":
@@ -477,6 +485,10 @@ def _parse_options(doc: Mapping[str, Any], pack: str, out: _Collector) -> list[O
         if not isinstance(option_id, str) or not option_id:
             out.add(line, None, "an option needs an id")
             continue
+        if not OPTION_ID.fullmatch(option_id):
+            out.add(line, None, f"option {option_id!r}: an option id is lower-case letters, digits and '_', "
+                                "starting with a letter")
+            continue
         if otype not in ("bool", "enum", "number"):
             out.add(line, None, f"option {option_id}: type must be bool, enum or number")
             continue
@@ -485,8 +497,9 @@ def _parse_options(doc: Mapping[str, Any], pack: str, out: _Collector) -> list[O
             out.add(line, None, f"option {option_id}: default must be true or false")
         if otype == "enum" and default not in values:
             out.add(line, None, f"option {option_id}: default must be one of its values {list(values)}")
-        if otype == "number" and (isinstance(default, bool) or not isinstance(default, int | float)):
-            out.add(line, None, f"option {option_id}: default must be a number")
+        if otype == "number" and (isinstance(default, bool) or not isinstance(default, int | float)
+                                  or not math.isfinite(default)):
+            out.add(line, None, f"option {option_id}: default must be a (finite) number")
         if not isinstance(description, str) or not description.strip():
             out.add(line, None, f"option {option_id}: needs a description")
             description = ""
@@ -683,6 +696,10 @@ def parse_pack(document: Any, display: str, registry: FactRegistry) -> tuple[Pac
         rule_id = node.get("id")
         if not isinstance(rule_id, str) or not rule_id:
             out.add(line, None, "a rule needs an id")
+            continue
+        if not RULE_ID.fullmatch(rule_id):
+            out.add(line, None, f"rule id {rule_id!r}: use letters, digits, '.', '-' and '_', starting with a "
+                                "letter or digit")
             continue
         before = len(out.issues)
         extra = set(map(str, node)) - RULE_KEYS

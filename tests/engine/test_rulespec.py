@@ -68,11 +68,46 @@ def test_a_good_pack_loads(tmp_path: Path) -> None:
     ('zh-Hant: "繁"}', 'zh-TW: "繁"}', "rule t.rule: message lacks the zh-Hant text"),
     ("obligations: [t.obligation]", "obligations: [t.nowhere]", "rule t.rule: undefined obligation id 't.nowhere'"),
     ("require: [standard_contract]", "require: [handshake]", "rule t.rule: unknown mechanism 'handshake'"),
+    ("gte: 100000", "gte: .inf", "rules/test.yaml:11: rule t.rule: fact 'ytd.personal_subjects' is a number"),
+    ("id: t.rule", 'id: \'t"rule\'', "rules/test.yaml:6: rule id 't\"rule': use letters, digits"),
+    ("id: t.rule", "id: __seen__", "rules/test.yaml:6: rule id '__seen__': use letters, digits"),
 ])
 def test_each_error_names_file_line_and_rule(tmp_path: Path, old: str, new: str, expected: str) -> None:
     assert old in GOOD_RULE
     found = issues(tmp_path, GOOD_RULE.replace(old, new))
     assert any(expected in issue for issue in found), found
+
+
+def option(option_id: str, default: str = "false", kind: str = "bool") -> str:
+    return f"""options:
+  - id: {option_id}
+    type: {kind}
+    default: {default}
+    description: A reading of the law
+    readings: {{"true": "Test Act (2024), art. 3", "false": "Test Act (2024), art. 4"}}
+"""
+
+
+@pytest.mark.parametrize("option_id, default, kind, expected", [
+    ("a.b", "false", "bool", "option 'a.b': an option id is lower-case letters"),
+    ("a__b", "false", "bool", None),
+    ("Strict", "false", "bool", "option 'Strict': an option id is lower-case letters"),
+    ("level", ".nan", "number", "option level: default must be a (finite) number"),
+    ("level", "3", "number", None),
+])
+def test_option_ids_and_defaults(tmp_path: Path, option_id: str, default: str, kind: str,
+                                 expected: str | None) -> None:
+    """An option id becomes a compiled key (``option__<id>``): ``a.b`` and ``a__b`` would share one."""
+    head = PACK_HEAD.replace("rules:\n", option(option_id, default, kind) + "rules:\n")
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "test.yaml").write_text(head + GOOD_RULE + OBLIGATIONS, encoding="utf-8")
+    if expected is None:
+        assert option_id in load_pack_set(folder).options
+        return
+    with pytest.raises(RulePackError) as info:
+        load_pack_set(folder)
+    assert any(expected in str(issue) for issue in info.value.issues), info.value.issues
 
 
 def test_duplicate_rule_id(tmp_path: Path) -> None:

@@ -184,8 +184,9 @@ def message_writer(keys: Iterable[str], registry: FactRegistry) -> Writer:
     keys its rules read; durable-rules' cost grows with every property of a fact, read or not), and
     integers and strings only, every key present: booleans 1/0, dates their ordinal day, a set one
     1/0 key per member (and ``__any``), an optional fact a ``__present`` flag beside its value; an
-    unknown value is 0 (numbers, booleans, dates) or "" (strings). A sheet lacking a fact (one not
-    from derive_facts) reads it as unknown.
+    unknown value (None) is 0 (numbers, booleans, dates) or "" (strings). A sheet lacking a fact the
+    ruleset reads raises ``KeyError``: every sheet derive_facts makes holds every fact, and reading a
+    missing one as unknown could change silently which rules fire.
 
     Generated as Python source, the way ``dataclasses`` and ``namedtuple`` build their methods, and
     straight from the fact sheet to the JSON text through one %-format: every evaluation writes
@@ -202,17 +203,8 @@ def message_writer(keys: Iterable[str], registry: FactRegistry) -> Writer:
     template = "{" + "".join(_DUMPS(key).replace("%", "%%") + (":1," if key == SEEN_KEY else ":%s,")
                              for key in ordered) + '"sid":"%s"}'
     reads = [encodings[key] for key in ordered if key != SEEN_KEY]
-    subscripted = "".join(_expression(f"facts[{name!r}]", kind, member) + ", " for name, kind, member in reads)
-    got = "".join(_expression(f"facts.get({name!r})", kind, member) + ", " for name, kind, member in reads)
-    source = (
-        "def write_missing(facts, sid):\n"
-        f"    return TEMPLATE % ({got}sid)\n"
-        "def write(facts, sid):\n"
-        "    try:\n"
-        f"        return TEMPLATE % ({subscripted}sid)\n"
-        "    except KeyError:  # not a sheet from derive_facts: a missing fact is unknown\n"
-        "        return write_missing(facts, sid)\n"
-    )
+    values = "".join(_expression(f"facts[{name!r}]", kind, member) + ", " for name, kind, member in reads)
+    source = f"def write(facts, sid):\n    return TEMPLATE % ({values}sid)\n"
     namespace: dict[str, Any] = {"TEMPLATE": template, "escape": encode_basestring_ascii, "dumps": _DUMPS}
     exec(compile(source, "<baygate message writer>", "exec"), namespace)  # our own source, see above
     writer: Writer = namespace["write"]

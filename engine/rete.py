@@ -28,7 +28,8 @@ from engine.errors import BaygateError
 
 
 class ReteError(BaygateError):
-    """durable-rules refused a fact (a limit of its C engine); the evaluation is not answered."""
+    """durable-rules refused a fact (a limit of its C engine), or the fact sheet lacked a fact a
+    ruleset reads; the evaluation is not answered."""
 
     code = "baygate.engine-error"
 
@@ -85,7 +86,10 @@ def fire(ruleset_names: Iterable[str], facts: Mapping[str, Any]) -> list[str]:
         for name in ruleset_names:
             handle = _REGISTERED[name]._handle
             sid = f"s{next(_SESSION_IDS)}"
-            message = _WRITERS[name](facts, sid)
+            try:
+                message = _WRITERS[name](facts, sid)
+            except KeyError as exc:
+                raise ReteError(f"ruleset {name} reads fact {exc.args[0]!r}, which the fact sheet lacks") from None
             try:
                 result = durable_rules_engine.assert_fact(handle, message)
             except Exception as exc:

@@ -4,8 +4,10 @@ pair is right place by place."""
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -80,25 +82,26 @@ def test_one_mechanism_gives_the_facts_the_general_path_gives() -> None:
     assert checked == len(MECHANISM_TYPES) * len(dates)
 
 
-def test_a_message_writer_reads_a_missing_fact_as_unknown() -> None:
-    """The generated writer subscripts the fact sheet; a sheet without some fact (not one from
-    derive_facts) is written as if that fact were unknown (None), not refused."""
+def test_a_fact_sheet_lacking_a_fact_a_ruleset_reads_is_refused(engine: Engine) -> None:
+    """A missing fact is never read as unknown (that could change silently which rules fire): the
+    writer raises, and the engine says which fact of which ruleset is missing."""
     from engine.compiler import key_encodings, message_writer
     from engine.facts import FactRegistry
+    from engine.rete import ReteError
 
     registry = FactRegistry()
     write = message_writer(key_encodings(registry), registry)
-    request = base_request(
-        exporter={"id": "E", "name": "E", "jurisdiction": "CN", "city": "Shenzhen", "processes_subjects": 10},
-        data=[{"kind": "personal", "subjects": 1000, "tags": ["research"]}])
-    facts = derive_facts(TransferRequest.model_validate(request), PriorCounts(), {}, {})
-    facts["exemption"] = frozenset({"under_threshold"})
-    full = write(facts, "s1")
+    facts = derive_facts(TransferRequest.model_validate(base_request()), PriorCounts(), {}, {})
+    facts["exemption"] = frozenset()
+    write(facts, "s1")
     for name in facts:
-        lacking = {key: value for key, value in facts.items() if key != name}
-        assert write(lacking, "s1") == write({**lacking, name: None}, "s1"), name
-    for name in ("exemption", "exporter.processes_subjects", "planned_date", "purpose", "data.tags"):
-        assert write({key: value for key, value in facts.items() if key != name}, "s1") != full, name
+        with pytest.raises(KeyError, match=re.escape(name)):
+            write({key: value for key, value in facts.items() if key != name}, "s1")
+    sheet = derive_facts(TransferRequest.model_validate(base_request()), PriorCounts(), engine.options,
+                         engine.pack_set.mechanisms)
+    del sheet["leaves_mainland"]
+    with pytest.raises(ReteError, match="reads fact 'leaves_mainland', which the fact sheet lacks"):
+        engine.fire(sheet)
 
 
 def test_the_fact_sheet_holds_every_registered_fact(engine: Engine) -> None:

@@ -254,7 +254,7 @@ def single_ruleset_scaling(requests: list[TransferRequest], counts: tuple[int, .
                            rounds: int) -> list[dict[str, Any]]:
     """durable-rules alone on ONE ruleset of 10, 100, 400 rules (the compiler's 60-rule cap bypassed:
     the synthetic rules match few enough per fact to stay under the alpha network's 64-entry stack)."""
-    from engine.compiler import SEEN_KEY, SEEN_RULE, CompiledRuleset, compile_rule, message_writer, ruleset_keys
+    from engine.compiler import compile_ruleset
 
     rows = []
     prior = PriorCounts()
@@ -263,11 +263,8 @@ def single_ruleset_scaling(requests: list[TransferRequest], counts: tuple[int, .
             Path(folder, "synthetic.yaml").write_text(synthetic_pack(count, f"bench-single-{count}"),
                                                       encoding="utf-8")
             pack_set = load_pack_set(folder)
-        definition: dict[str, Any] = {rule.id: compile_rule(rule, pack_set.registry) for rule in pack_set.rules}
-        definition[SEEN_RULE] = {"all": [{"m": {SEEN_KEY: 1}}]}
         name = f"bench_single_{count}_{pack_set.digest.split(':')[-1][:12]}"
-        rete.register(CompiledRuleset(name, 2, definition, tuple(r.id for r in pack_set.rules),
-                                      message_writer(ruleset_keys(definition), pack_set.registry)))
+        rete.register(compile_ruleset(name, 2, pack_set.rules, pack_set.registry))
         engine = Engine(pack_set)
         facts = [_facts(engine, r, prior) | {"exemption": frozenset()} for r in requests]
         fired = [len(rete.fire([name], f)) for f in facts]
@@ -306,8 +303,7 @@ def phase_timings(engine: Engine, requests: list[TransferRequest], rounds: int) 
     prior = PriorCounts()
     clock = time.perf_counter
     phases: dict[str, list[float]] = {"derive": [], "write": [], "decide": [], "json": []}
-    writers = [ruleset.writer for stage in engine.compiled.stages.values() for ruleset in stage
-               if ruleset.writer is not None and ruleset.rule_ids]
+    writers = [ruleset.writer for stage in engine.compiled.stages.values() for ruleset in stage if ruleset.rule_ids]
     for _ in range(rounds):
         for request in requests:
             start = clock()

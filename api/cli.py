@@ -1,7 +1,8 @@
 """The `baygate` command line (DESIGN section 6).
 
-Exit status: 0 permitted, 1 conditional, 2 prohibited (the strongest of several), 3 bad input (the
-error on stderr, naming file and field, never a traceback).
+Exit status: 0 permitted, 1 conditional, 2 prohibited (the strongest of several), 3 bad input or a
+usage error (the error on stderr, naming file and field), 4 could not finish (a one-line reason on
+stderr); never a traceback. ``api.exits`` maps every ending to these.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from api.exits import EXIT_BAD_INPUT, EXIT_BY_OUTCOME, GuardedGroup, fail, fail_on
 from api.render import LANGS, default_language, summary
 from engine.config import option_overrides, rules_directory
 from engine.errors import BaygateError, RulePackError
@@ -23,11 +25,9 @@ from engine.inputs import load_requests
 from engine.models import Decision, TransferRequest
 from engine.rulespec import load_pack_set
 
-EXIT_BY_OUTCOME = {"permitted": 0, "conditional": 1, "prohibited": 2}
-EXIT_BAD_INPUT = 3
 SHOWN_FINDINGS = 20
 
-app = typer.Typer(help="Decide cross-border data transfers between Shenzhen and Hong Kong.",
+app = typer.Typer(help="Decide cross-border data transfers between Shenzhen and Hong Kong.", cls=GuardedGroup,
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 rules_app = typer.Typer(help="Validate and list rule packs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
@@ -42,18 +42,13 @@ AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Evaluate under 
                                                 "this day (YYYY-MM-DD).")]
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    typer.echo(f"baygate: {message}", err=True)
-    raise typer.Exit(code)
-
-
 def load_engine(rules: str | None) -> Engine:
     try:
         return Engine(load_pack_set(rules_directory(rules)), option_overrides())
     except RulePackError as exc:
         fail("rule packs refused:\n" + str(exc))
     except BaygateError as exc:
-        fail(str(exc))
+        fail_on(exc)
 
 
 def read_sources(files: list[str]) -> list[tuple[str, list[TransferRequest], bool]]:
@@ -164,7 +159,7 @@ def rules_validate(
         typer.echo(f"{len(exc.issues)} error(s); the pack set is refused.", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except BaygateError as exc:
-        fail(str(exc))
+        fail_on(exc)
     typer.echo(f"{folder}: {len(pack_set.packs)} packs, {len(pack_set.rules)} rules, "
                f"{len(pack_set.obligations)} obligations: valid ({pack_set.digest})")
     if not complete:
@@ -278,8 +273,8 @@ from api import cli_bench, cli_ledger, cli_lifecycle, cli_serve  # noqa: E402, F
 
 
 def main() -> None:
-    try:
-        app()
-    except BaygateError as exc:  # pragma: no cover - commands render their own errors
-        typer.echo(f"baygate: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+    """The ``baygate`` entry point: the app's GuardedGroup maps every ending to its exit status."""
+    app()
+
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_BY_OUTCOME", "app", "fail", "fail_on", "main"]

@@ -2,9 +2,9 @@
 ``audit verify``, ``db upgrade``. Registered on ``api.cli.app`` when ``api.cli`` imports this module.
 
 Exit status as ``evaluate``: 0 permitted, 1 conditional, 2 prohibited (the strongest), 3 bad input,
-including a reference already recorded for a different request (HTTP 409), an unknown id (404) and
-an unreachable database (503), each with its message on stderr. ``audit verify`` exits 1 when the
-chain is broken, naming the first bad event.
+including a reference already recorded for a different request (HTTP 409) and an unknown id (404);
+4 when it could not finish (an unreachable database: 503), each with its message on stderr.
+``audit verify`` exits 1 when the chain is broken, naming the first bad event.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from api.cli import (
     emit,
     exit_for,
     fail,
+    fail_on,
     load_engine,
     parse_as_of,
     read_sources,
@@ -60,7 +61,7 @@ def open_ledger(db: str | None, rules: str | None = None) -> Ledger:
     try:
         return Ledger(database_url(db), rules_dirs=[rules_directory(rules)])
     except LedgerError as exc:
-        fail(f"{safe_url(database_url(db))}: {exc}")
+        fail_on(exc, safe_url(database_url(db)))
 
 
 @app.command()
@@ -85,7 +86,7 @@ def submit(
         try:
             ledger.store_packs(engine)
         except LedgerError as exc:
-            fail(f"{safe_url(database_url(db))}: {exc}")
+            fail_on(exc, safe_url(database_url(db)))
     decisions: list[tuple[str, Decision]] = []
     problems: list[str] = []
     for name, requests, _ in sources:
@@ -96,7 +97,7 @@ def submit(
                 problems.append(f"{name}: {exc}")
                 continue
             except LedgerError as exc:
-                fail(f"{name}: {exc}")
+                fail_on(exc, name)
             label = f"{name}, already recorded" if result.replayed else name
             decisions.append((label, result.decision))
     single = len(decisions) == 1 and len(sources) == 1 and not sources[0][2] and not problems
@@ -119,7 +120,7 @@ def withdraw(
     try:
         result = ledger.withdraw(transfer_id, exporter)
     except LedgerError as exc:
-        fail(str(exc))
+        fail_on(exc)
     if as_json:
         typer.echo(json.dumps(result.__dict__, ensure_ascii=False, indent=2))
         return
@@ -149,7 +150,7 @@ def ledger_show(
     try:
         recorded = ledger.get(transfer_id, exporter)
     except LedgerError as exc:
-        fail(str(exc))
+        fail_on(exc)
     if as_json:
         payload: dict[str, Any] = {
             "decision_id": recorded.decision.decision_id, "reference": recorded.decision.reference,
@@ -181,7 +182,7 @@ def ledger_counts(
     try:
         counts = ledger.counts(exporter, chosen_year)
     except LedgerError as exc:
-        fail(str(exc))
+        fail_on(exc)
     if as_json:
         typer.echo(json.dumps(counts, ensure_ascii=False))
         return
@@ -196,7 +197,7 @@ def audit_verify(as_json: JsonOption = False, db: DbOption = None) -> None:
     try:
         result = ledger.verify()
     except LedgerError as exc:
-        fail(str(exc))
+        fail_on(exc)
     if as_json:
         typer.echo(json.dumps(result.__dict__, ensure_ascii=False, indent=2))
     elif result.ok:

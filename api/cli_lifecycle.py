@@ -3,9 +3,10 @@ and the ``--as-of`` resolution that ``evaluate`` and ``submit`` share. Registere
 when ``api.cli`` imports this module.
 
 Exit status: ``rules diff`` 0 when no recorded transfer changes, 1 when some do; ``audit replay`` 0
-when every decision is reproduced, 1 when any differs; both 3 on bad input (a refused pack folder, an
-unreachable database, an unknown id). ``--as-of`` before the first stored pack version is bad input
-(3), naming the day asked and the first stored day.
+when every decision is reproduced, 1 when any differs; both 3 on bad input (a refused pack folder, no
+ledger there, an unknown id), 4 when they could not finish (an unreachable database, stored data that
+does not verify). ``--as-of`` before the first stored pack version is bad input (3), naming the day
+asked and the first stored day.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import EXIT_BAD_INPUT, JsonOption, fail, rules_app
+from api.cli import EXIT_BAD_INPUT, JsonOption, fail, fail_on, rules_app
 from api.cli_ledger import DbOption, audit_app, safe_url
+from api.exits import EXIT_COULD_NOT_FINISH
 from engine.config import database_url, option_overrides
 from engine.errors import BaygateError, RulePackError
 from engine.evaluator import Engine
@@ -38,7 +40,7 @@ def _open(db: str | None) -> Ledger:
     try:
         return Ledger(url, upgrade=False)
     except LedgerError as exc:
-        fail(f"{safe_url(url)}: {exc}")
+        fail_on(exc, safe_url(url))
 
 
 def _load(folder: str) -> PackSet:
@@ -67,9 +69,9 @@ def engine_for_day(engine: Engine, day: dt.date | None, db: str | None = None) -
             fail(f"--as-of {day} is before the first stored pack version (first stored day: {exc.first_day})")
         fail(f"--as-of {day}: {exc}")
     except BaygateError as exc:
-        fail(f"--as-of {day}: {exc}")
-    except Exception as exc:  # an unreadable database is bad input here, never today's packs instead
-        fail(f"--as-of {day}: cannot read the stored pack versions from {safe_url(url)}: {exc}")
+        fail_on(exc, f"--as-of {day}")
+    except Exception as exc:  # an unreadable database: no answer, never today's packs instead
+        fail_on(exc, f"--as-of {day}: cannot read the stored pack versions from {safe_url(url)}")
     finally:
         ledger.close()
 
@@ -91,7 +93,7 @@ def rules_diff(
     try:
         report = diff(ledger, old_set, new_set)
     except BaygateError as exc:
-        fail(str(exc))
+        fail_on(exc)
     finally:
         ledger.close()
     if as_json:
@@ -132,8 +134,10 @@ def audit_replay(
         if transfer_id is not None:
             only = [ledger.get(transfer_id).decision.decision_id]
         report = replay(ledger, only)
-    except (BaygateError, ValueError) as exc:
-        fail(str(exc))
+    except BaygateError as exc:
+        fail_on(exc)
+    except ValueError as exc:  # stored data that does not verify or parse: the ledger's integrity
+        fail(f"ledger integrity: {exc}", EXIT_COULD_NOT_FINISH)
     finally:
         ledger.close()
     if as_json:

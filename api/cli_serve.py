@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import EXIT_BAD_INPUT, app, fail
+from api.cli import EXIT_BAD_INPUT, app, fail, fail_on
 from api.http.lifecycle import RUN_DIR_ENV, Generations
 from api.http.security import is_loopback, load_keys
 from engine.config import option_overrides, rules_directory
@@ -45,7 +45,7 @@ def serve(
     try:
         keys = load_keys(os.environ)
     except BaygateError as exc:
-        fail(str(exc))
+        fail_on(exc)
     if not keys.configured:
         if not is_loopback(host):
             fail(f"--host {host}: no API keys are configured (BAYGATE_API_KEYS or BAYGATE_API_KEYS_FILE), "
@@ -64,7 +64,7 @@ def serve(
         typer.echo(str(exc), err=True)
         fail(f"{folder}: rule packs refused, not starting")
     except BaygateError as exc:
-        fail(str(exc))
+        fail_on(exc)
     metrics_dir = _multiprocess_dir(workers)
     # Workers load the published generation, so every worker (and every replacement) serves the
     # accepted packs; reloads publish the next one (api.http.lifecycle).

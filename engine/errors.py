@@ -10,9 +10,29 @@ from pydantic import ValidationError
 
 
 class BaygateError(Exception):
-    """Base of the errors users see; ``code`` is stable and documented."""
+    """Base of the errors users see; ``code`` is stable and documented.
+
+    By default one is the input's fault: CLI exit 3, HTTP 4xx. An error whose ``http_status`` is 500
+    or more, or a :class:`CouldNotFinish`, means the program could not finish: exit 4, HTTP 5xx
+    (``api.exits``)."""
 
     code = "baygate.error"
+
+
+class CouldNotFinish(BaygateError):
+    """The program could not finish what it was asked, through no fault of the input: a database that
+    cannot be reached, a ledger whose integrity fails, a machine out of memory. CLI exit 4; HTTP 503
+    unless a subclass says otherwise."""
+
+    code = "baygate.could-not-finish"
+    http_status = 503
+
+
+class ConfigError(BaygateError):
+    """A setting (an environment variable, a command-line value, a configuration file) that cannot be
+    used: the program refuses to start with a one-line reason naming the setting (exit 3)."""
+
+    code = "baygate.bad-config"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import BaygateError
+from engine.errors import BaygateError, CouldNotFinish
 from engine.evaluator import Engine, coerce_options
 from engine.facts import PriorCounts
 from engine.ledger.history import (
@@ -44,10 +44,12 @@ from engine.models import Decision, TransferRequest
 from engine.rulespec import PackSet, load_pack_set, pack_set_digest
 
 
-class PackVersionsUnavailable(BaygateError):
-    """The ledger does not hold the pack texts a recorded decision or an as-of day needs."""
+class PackVersionsUnavailable(CouldNotFinish):
+    """The ledger does not hold the pack texts a recorded decision or an as-of day needs (its integrity:
+    CLI exit 4, HTTP 500)."""
 
     code = "baygate.pack-versions-unavailable"
+    http_status = 500
 
 
 class AsOfError(BaygateError):

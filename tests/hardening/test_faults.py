@@ -183,12 +183,12 @@ def test_sqlite_busy_bounded_then_clear_error(tmp_path: Path) -> None:
                 assert "locked" in problem["detail"] and "nothing was written" in problem["detail"]
                 assert answer.headers["retry-after"]
             assert BUSY_SECONDS * 0.9 <= elapsed < BUSY_SECONDS * 2 + 2.5, elapsed  # retried, then gave up
-            # the CLI: exit 3 and the same clear message, after the same bounded wait
+            # the CLI: exit 4 (could not finish) and the same clear message, after the same bounded wait
             request_file = tmp_path / "one.json"
             request_file.write_bytes(dumps(good_request()))
             result = run_cli("submit", str(request_file), cwd=tmp_path, database_url=url,
                              env={"BAYGATE_SQLITE_BUSY_SECONDS": str(BUSY_SECONDS)})
-            assert result.returncode == 3, (result.returncode, result.stderr)
+            assert result.returncode == 4, (result.returncode, result.stderr)
             assert "locked" in result.stderr and "Traceback" not in result.stderr
         finally:
             holder.rollback()

@@ -76,14 +76,15 @@ def test_withdrawing_a_population_figure_a_later_transfer_relies_on_says_what_it
 
 def test_a_dry_run_on_a_ledger_of_an_earlier_version_asks_for_the_upgrade(tmp_path: Path) -> None:
     """A dry run writes nothing, so it does not upgrade: it refuses rather than count by the rules the
-    ledger was written under (exit 3, what to do), and counts once ``db upgrade`` has run."""
+    ledger was written under (exit 4, could not finish, and what to do), and counts once ``db upgrade``
+    has run."""
     db = tmp_path / "earlier.db"
     shutil.copy(ROOT / "tests" / "data" / "ledger-before-0005.db", db)
     request = tmp_path / "next.json"
     request.write_text(transfer("NEXT", 5_001).model_copy(update={"exporter": transfer("x").exporter.model_copy(
         update={"id": "WITHDRAWN-FIRST"})}).model_dump_json(), encoding="utf-8")
     refused = baygate("evaluate", str(request), db=db)
-    assert refused.returncode == 3
+    assert refused.returncode == 4
     assert "revision 0004" in refused.stderr and "baygate db upgrade" in refused.stderr
     assert baygate("db", "upgrade", db=db).returncode == 0
     counted = baygate("evaluate", "--json", str(request), db=db)

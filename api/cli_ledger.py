@@ -4,7 +4,8 @@
 Exit status as ``evaluate``: 0 permitted, 1 conditional, 2 prohibited (the strongest), 3 bad input,
 including a reference already recorded for a different request (HTTP 409) and an unknown id (404);
 4 when it could not finish (an unreachable database: 503), each with its message on stderr.
-``audit verify`` exits 1 when the chain is broken, naming the first bad event.
+``audit verify``: 0 intact, 1 tampered (naming the first bad event), 3 no ledger there or not a
+baygate ledger (never created), 4 could not finish.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from api.render import summary
 from engine.config import database_url, rules_directory
 from engine.ledger import Ledger, LedgerError, ReferenceConflict
 from engine.ledger.database import current_revision, head_revision, normalise_url
+from engine.ledger.presence import require_ledger
 from engine.models import Decision
 
 ledger_app = typer.Typer(help="Show recorded transfers and the exporters' counts.", no_args_is_help=True)
@@ -192,12 +194,18 @@ def ledger_counts(
 
 @audit_app.command("verify")
 def audit_verify(as_json: JsonOption = False, db: DbOption = None) -> None:
-    """Walk the audit chain; exit 1 naming the first event edited, deleted, inserted or reordered."""
-    ledger = open_ledger(db)
+    """Walk the audit chain and check every record against it.
+
+    Exit 0 intact; 1 tampered, naming the first bad event and what is wrong; 3 no ledger at that
+    address, or not a baygate ledger (nothing is ever created); 4 could not finish (the database
+    cannot be reached, out of memory): a monitor must never read "could not check" as either answer."""
+    ledger = open_existing_ledger(db)
     try:
         result = ledger.verify()
     except LedgerError as exc:
         fail_on(exc)
+    finally:  # anything else (out of memory, a lost connection) is exit 4 through api.exits, never 1
+        ledger.close()
     if as_json:
         typer.echo(json.dumps(result.__dict__, ensure_ascii=False, indent=2))
     elif result.ok:
@@ -205,6 +213,20 @@ def audit_verify(as_json: JsonOption = False, db: DbOption = None) -> None:
     if not result.ok:
         typer.echo(f"baygate: audit chain broken at {result.first_bad}: {result.problem}", err=True)
         raise typer.Exit(EXIT_AUDIT_BROKEN)
+
+
+def open_existing_ledger(db: str | None) -> Ledger:
+    """The ledger at ``--db``, read as it stands: exit 3 when there is none or it is not a baygate ledger
+    at the newest revision (nothing is created or upgraded), 4 when the database cannot be asked."""
+    url = database_url(db)
+    try:
+        revision = require_ledger(url)
+        if revision != head_revision():
+            fail(f"{safe_url(url)}: the ledger is at schema revision {revision}; this version reads revision "
+                 f"{head_revision()}: upgrade it (or a copy of it) with `baygate db upgrade` first")
+        return Ledger(url, upgrade=False)
+    except LedgerError as exc:
+        fail_on(exc, safe_url(url))
 
 
 @db_app.command("upgrade")

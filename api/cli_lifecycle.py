@@ -25,6 +25,7 @@ from engine.errors import BaygateError, RulePackError
 from engine.evaluator import Engine
 from engine.ledger import Ledger, LedgerError
 from engine.ledger.database import sqlite_path
+from engine.ledger.presence import require_ledger
 from engine.replay import AsOfError, PackLibrary, diff, engine_as_of, replay
 from engine.rulespec import PackSet, load_pack_set
 
@@ -34,10 +35,8 @@ EXIT_CHANGED = 1
 def _open(db: str | None) -> Ledger:
     """The ledger, read as it is: a lifecycle command never creates a database or upgrades one."""
     url = database_url(db)
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        fail(f"{safe_url(url)}: no ledger database there")
     try:
+        require_ledger(url)  # nothing there, or not a ledger: exit 3 (4 unreachable), and nothing is created
         return Ledger(url, upgrade=False)
     except LedgerError as exc:
         fail_on(exc, safe_url(url))

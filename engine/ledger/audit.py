@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Connection, Integer, String, Text, select, text
+from sqlalchemy import BigInteger, Boolean, Connection, Integer, String, Text, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
 from engine.ledger import packs as pack_store
@@ -137,6 +137,9 @@ def verify(connection: Connection) -> AuditResult:
     """Walk the chain in seq order and cross-check the recorded rows; stop at the first problem. Then
     the running totals: against the chain's own arithmetic (``totals.Recount``), and that against the
     counted transfers tallied again under the counting rules (``totals.retally``)."""
+    dropped = _missing_table(connection)
+    if dropped is not None:
+        return dropped
     try:
         malformed = _sqlite_storage_problem(connection)
         if malformed is not None:
@@ -317,6 +320,16 @@ def _sqlite_storage_problem(connection: Connection) -> AuditResult | None:
                 return AuditResult(False, 0, f"{table.name} {where}",
                                    f"{table.name} {where}: {column.name} holds {found[-1]}, which the ledger "
                                    "never writes (edited)")
+    return None
+
+
+def _missing_table(connection: Connection) -> AuditResult | None:
+    """A table of the ledger that is gone: the ledger names its revision, whose tables these are, so a
+    missing one was dropped (the command checked first that this is a ledger at the newest revision)."""
+    present = set(inspect(connection).get_table_names())
+    for table in _CHECKED_TABLES:
+        if table.name not in present:
+            return AuditResult(False, 0, f"table {table.name}", f"table {table.name} is missing (dropped)")
     return None
 
 

@@ -37,7 +37,6 @@ from sqlalchemy import Connection, bindparam, inspect, text
 
 from engine.facts import PriorCounts, tally_of
 from engine.ledger.errors import LedgerError
-from engine.ledger.schema import TALLIES
 from engine.models import DataSet
 
 # PriorCounts of one exporter (this year :y, last year :py) read from the running totals: a primary-key
@@ -391,40 +390,12 @@ class Recount:
         return Totals(dict(self._sums), populations)
 
 
-class MalformedTotal(ValueError):
-    """A stored total whose key or figure is not of its column's kind (an edit through raw SQL)."""
-
-    def __init__(self, difference: Difference) -> None:
-        super().__init__(difference.problem)
-        self.difference = difference
-
-
-def _whole(value: Any) -> bool:
-    """An integer as the drivers return one, nothing SQLite's lenient typing lets into the column."""
-    return type(value) is int
-
-
-def _malformed(exporter: Any, year: Any, what: str) -> MalformedTotal:
-    return MalformedTotal(Difference(str(exporter), year if _whole(year) else repr(year), None,
-                                     f"running totals of exporter {exporter} for {year!r}: {what} (edited)"))
-
-
 def stored(conn: Connection) -> Totals:
-    """Every exporter's totals as stored (what counting reads). Raises :class:`MalformedTotal` for a row
-    that counting would read differently from the way a lenient conversion reads it: a year that is
-    not a whole number is never found by counting's ``year IN (...)``, and must not pass for one."""
-    sums: dict[tuple[str, int], tuple[int, int]] = {}
-    for e, y, p, s in conn.execute(_STORED_SUMS):
-        if not (isinstance(e, str) and _whole(y) and _whole(p) and _whole(s)):
-            raise _malformed(e, y, f"stored ({y!r}, {p!r}, {s!r}) is not a year and two whole numbers")
-        sums[(e, y)] = (p, s)
-    populations: dict[tuple[str, int, str, str], int] = {}
-    for e, y, name, tally, subjects in conn.execute(_STORED_POPULATIONS):
-        if not (isinstance(e, str) and _whole(y) and isinstance(name, str) and tally in TALLIES
-                and _whole(subjects)):
-            raise _malformed(e, y, f"population {name!r} stored as ({y!r}, {tally!r}, {subjects!r}), not a year, "
-                                   "a tally and a whole number")
-        populations[(e, y, name, tally)] = subjects
+    """Every exporter's totals as stored (what counting reads). A value SQLite's lenient typing let into
+    a column (a year stored as ``2026.5``) never reaches here: ``audit verify`` checks every column's
+    storage class first (``audit._sqlite_storage_problem``), and PostgreSQL's columns are typed."""
+    sums = {(e, y): (p, s) for e, y, p, s in conn.execute(_STORED_SUMS)}
+    populations = {(e, y, name, tally): subjects for e, y, name, tally, subjects in conn.execute(_STORED_POPULATIONS)}
     return Totals(sums, populations)
 
 
@@ -459,8 +430,4 @@ def first_difference(expected: Totals, found: Totals,
 
 def check(conn: Connection, expected: Totals) -> Difference | None:
     """The stored totals against ``expected`` (the chain's :class:`Recount`; ``audit verify``)."""
-    try:
-        found = stored(conn)
-    except MalformedTotal as malformed:
-        return malformed.difference
-    return first_difference(expected, found)
+    return first_difference(expected, stored(conn))

@@ -32,6 +32,7 @@ from api.http.routes_rules import router as rules_router
 from api.http.routes_transfers import router as transfers_router
 from api.http.security import is_loopback
 from api.http.settings import Settings
+from api.web import install as install_web
 from engine.errors import BaygateError
 from engine.evaluator import Engine
 from engine.ledger import Ledger, upgrade
@@ -85,12 +86,15 @@ def create_app(settings: Settings) -> FastAPI:
             state.ledger.close()
             metrics.process_exit()
 
-    app = FastAPI(title="baygate", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc come from api.web with their assets served here, not from FastAPI's CDN defaults.
+    app = FastAPI(title="baygate", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.service = state
     app.state.lifecycle = lifecycle
     problems.install(app)
     for router in (evaluate_router, transfers_router, rules_router, health_router):
         app.include_router(router)
+    install_web(app)  # the page at / (routes only: no middleware, nothing on the API's requests)
     app.add_middleware(DryRunLane, state=state)
     app.add_middleware(CatchUpMiddleware, lifecycle=lifecycle)
     app.add_middleware(GuardMiddleware, max_body=settings.max_body_bytes,

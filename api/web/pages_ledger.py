@@ -1,0 +1,133 @@
+"""The ledger (issue 23 point 3), a transfer's page and its printable record (point 5), withdrawal,
+and an exporter's page (point 4). Reads go through the ledger's own reads (``Ledger.get``,
+``Ledger.counts``) and the list, history and report reads of ``engine.ledger.listing`` and
+``engine.ledger.exporter_report``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from api.http.security import AUDITOR, SUBMITTER
+from api.web.decision_view import decision_view
+from api.web.exporter_view import tally_view
+from api.web.render import Page, PageDep, PageError
+from engine.ledger import AmbiguousReference, NotFound, RecordedTransfer
+from engine.ledger import exporter_report as report
+from engine.ledger.listing import OUTCOMES, STATUSES, chain_head_now, list_transfers, transfer_history
+from engine.thresholds import TALLY_FACTS, thresholds_in_force
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+
+Text = Annotated[str | None, Query(max_length=128)]
+
+
+def _get(page: Page, transfer_id: str, exporter: str | None = None) -> RecordedTransfer:
+    try:
+        return page.state.use_ledger().get(transfer_id, exporter)
+    except NotFound as exc:
+        raise PageError(404, str(exc)) from None
+    except AmbiguousReference as exc:
+        raise PageError(409, str(exc)) from None
+
+
+@router.get("/transfers")
+async def ledger_list(page: PageDep, exporter: Text = None, year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                      outcome: Text = None, status: Text = None, after: Text = None) -> Response:
+    page.need(AUDITOR)
+    outcome = outcome if outcome in OUTCOMES else None
+    status = status if status in STATUSES else None
+    exporter = exporter.strip() if exporter and exporter.strip() else None
+    listing = await run_in_threadpool(list_transfers, page.state.use_ledger(), exporter=exporter, year=year,
+                                      outcome=outcome, status=status, after=after, limit=PAGE_SIZE)
+    return page.render("ledger.html", listing=listing, filters={"exporter": exporter or "", "year": year or "",
+                                                                "outcome": outcome or "", "status": status or ""},
+                       after=after)
+
+
+def _transfer_context(page: Page, transfer_id: str, exporter: str | None) -> dict[str, Any]:
+    record = _get(page, transfer_id, exporter)
+    decision = record.decision.model_dump(mode="json")
+    history = transfer_history(page.state.use_ledger(), record.decision.decision_id)
+    return {"record": record, "request": record.request.model_dump(mode="json"), "panel": decision_view(decision),
+            "history": history}
+
+
+@router.get("/transfers/{transfer_id}")
+async def transfer_page(page: PageDep, transfer_id: str, exporter: Text = None, recorded: Text = None) -> Response:
+    page.need(AUDITOR)
+    context = await run_in_threadpool(_transfer_context, page, transfer_id, exporter)
+    return page.render("transfer.html", recorded=recorded, **context)
+
+
+@router.get("/transfers/{transfer_id}/record")
+async def printable_record(page: PageDep, transfer_id: str, exporter: Text = None) -> Response:
+    """The decision record a compliance officer attaches to a filing, with the chain's head now."""
+    page.need(AUDITOR)
+    context = await run_in_threadpool(_transfer_context, page, transfer_id, exporter)
+    head = await run_in_threadpool(chain_head_now, page.state.use_ledger())
+    return page.render("record.html", head=head, printed_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+                       **context)
+
+
+@router.get("/transfers/{transfer_id}/withdraw")
+async def withdraw_confirm(page: PageDep, transfer_id: str, exporter: Text = None) -> Response:
+    page.need(SUBMITTER)
+    record = await run_in_threadpool(_get, page, transfer_id, exporter)
+    return page.render("withdraw.html", record=record)
+
+
+@router.post("/transfers/{transfer_id}/withdraw")
+async def withdraw(page: PageDep, transfer_id: str, exporter: Text = None) -> Response:
+    await page.check_csrf()
+    page.need(SUBMITTER)
+    ledger = page.state.use_ledger()
+    try:
+        result = await run_in_threadpool(ledger.withdraw, transfer_id, exporter)
+    except NotFound as exc:
+        raise PageError(404, str(exc)) from None
+    except AmbiguousReference as exc:
+        raise PageError(409, str(exc)) from None
+    if page.viewer.may(AUDITOR):
+        return page.redirect(f"/transfers/{result.decision_id}")
+    return page.render("withdrawn.html", result=result)
+
+
+@router.get("/exporters")
+async def exporters(page: PageDep, year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                    id: Text = None) -> Response:
+    page.need(AUDITOR)
+    if id and id.strip():  # the "open" form
+        return page.redirect(f"/exporters/{quote(id.strip(), safe='')}")
+    year = year or dt.date.today().year
+    rows = await run_in_threadpool(report.busiest_exporters, page.state.use_ledger(), year)
+    return page.render("exporters.html", rows=rows, year=year)
+
+
+def _exporter_context(page: Page, exporter_id: str, year: int) -> dict[str, Any]:
+    ledger = page.state.use_ledger()
+    today = dt.date.today()
+    counts = ledger.counts(exporter_id, year)
+    thresholds = thresholds_in_force(page.state.engine.pack_set, today)
+    curve = report.year_curve(ledger, exporter_id, year)
+    tallies = [tally_view(fact, int(counts["personal_subjects" if fact == "ytd.personal_subjects"
+                                         else "sensitive_subjects"]), thresholds.get(fact, []), curve, year)
+               for fact in TALLY_FACTS]
+    return {"exporter_id": exporter_id, "year": year, "tallies": tallies,
+            "due": report.obligations_due(ledger, exporter_id, today),
+            "expiring": report.mechanisms_expiring(ledger, exporter_id, today)}
+
+
+@router.get("/exporters/{exporter_id}")
+async def exporter_page(page: PageDep, exporter_id: str,
+                        year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+    page.need(AUDITOR)
+    context = await run_in_threadpool(_exporter_context, page, exporter_id, year or dt.date.today().year)
+    return page.render("exporter.html", **context)

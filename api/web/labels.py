@@ -8,6 +8,7 @@ checks that against ``engine.models``, so a value added there cannot appear on t
 from __future__ import annotations
 
 from api.web.i18n import N_
+from engine import models
 
 PARTY_KINDS = {
     "company": N_("Company"),
@@ -145,3 +146,22 @@ def label(table: dict[str, str], code: str | None) -> str:
     if code is None:
         return ""
     return table.get(code, code)
+
+
+def choices(table: dict[str, str], values: tuple[str, ...]) -> dict[str, str]:
+    """The values the model accepts, in its order, with their labels: a form offers nothing the request
+    would refuse, and a value the labels do not know yet still shows (as its code)."""
+    return {value: table.get(value, value) for value in values}
+
+
+FORM_CHOICES = {
+    "party_kinds": choices(PARTY_KINDS, models.PARTY_KINDS),
+    "purposes": choices(PURPOSES, models.PURPOSES),
+    "modes": choices(MODES, models.MODES),
+    "data_kinds": choices(DATA_KINDS, ("personal", "non_personal")),
+    "sensitive": choices(SENSITIVE, models.SENSITIVE_TYPES),
+    "classifications": choices(CLASSIFICATIONS, models.CLASSIFICATIONS),
+    "tags": choices(TAGS, models.TAGS),
+    "mechanisms": choices(MECHANISMS, models.MECHANISM_TYPES),
+    "approvals": choices(APPROVALS, models.APPROVAL_KINDS),
+}

@@ -39,15 +39,17 @@ def _get(page: Page, transfer_id: str, exporter: str | None = None) -> RecordedT
 
 
 @router.get("/transfers")
-async def ledger_list(page: PageDep, exporter: Text = None, year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                      outcome: Text = None, status: Text = None, after: Text = None) -> Response:
+async def ledger_list(page: PageDep, exporter: Text = None, year: Text = None, outcome: Text = None,
+                      status: Text = None, after: Text = None) -> Response:
+    """The filter form sends every field, empty ones too: an empty or unreadable year means any year."""
     page.need(AUDITOR)
+    year_number = int(year) if year and year.strip().isdigit() else None
     outcome = outcome if outcome in OUTCOMES else None
     status = status if status in STATUSES else None
     exporter = exporter.strip() if exporter and exporter.strip() else None
-    listing = await run_in_threadpool(list_transfers, page.state.use_ledger(), exporter=exporter, year=year,
-                                      outcome=outcome, status=status, after=after, limit=PAGE_SIZE)
-    return page.render("ledger.html", listing=listing, filters={"exporter": exporter or "", "year": year or "",
+    listing = await run_in_threadpool(list_transfers, page.state.use_ledger(), exporter=exporter,
+                                      year=year_number, outcome=outcome, status=status, after=after, limit=PAGE_SIZE)
+    return page.render("ledger.html", listing=listing, filters={"exporter": exporter or "", "year": year_number or "",
                                                                 "outcome": outcome or "", "status": status or ""},
                        after=after)
 

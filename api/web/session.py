@@ -23,7 +23,7 @@ import hmac
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,7 +158,7 @@ def csrf_ok(viewer: Viewer, presented: str | None) -> bool:
     return bool(presented) and hmac.compare_digest(viewer.csrf.encode(), str(presented).encode())
 
 
-def secret_for_workers(environ: dict[str, str]) -> None:
+def secret_for_workers(environ: MutableMapping[str, str]) -> None:
     """``baygate serve``: when no secret is configured, one for all workers of this run."""
     if not environ.get(SECRET_FILE_ENV) and not environ.get(SECRET_ENV):
         environ[SECRET_ENV] = secrets.token_urlsafe(48)

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -195,7 +196,7 @@ def test_screen_an_inventory(browser: Browser) -> None:
     page.goto(f"{browser.base}/screen")
     with page.expect_download() as info:
         page.click("text=Download the template")
-    header = next(csv.reader(io.StringIO(open(info.value.path(), encoding="utf-8").read())))
+    header = next(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
     assert header[0] == "reference" and "mechanism_type" in header
     flow = {"reference": "INV-1", "exporter_id": "91440300MA5INV0001", "exporter_name": "Qianhai Co",
             "exporter_jurisdiction": "CN", "exporter_city": "Shenzhen", "recipient_id": "31230000",
@@ -217,7 +218,7 @@ def test_screen_an_inventory(browser: Browser) -> None:
     browser.shot(page, "screen")
     with page.expect_download() as info:
         page.click("text=Download the results as CSV")
-    results = list(csv.reader(io.StringIO(open(info.value.path(), encoding="utf-8").read())))
+    results = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
     assert results[1][2] == "permitted"
     assert results[2][1].startswith("'="), "a formula-like cell is escaped"
 

@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from api.web.i18n import LOCALE_DIR, page_language, translations
-from tests.web.conftest import ROOT, sign_in, OFFICER
+from tests.web.conftest import OFFICER, ROOT, sign_in
 
 
 def _catalog(path: Path) -> dict[object, object]:

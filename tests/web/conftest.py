@@ -22,7 +22,8 @@ SUBMITTER = "submitter-" + "s" * 22
 
 
 @pytest.fixture(scope="module")
-def app_client(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def app_client(tmp_path_factory: pytest.TempPathFactory,
+               monkeypatch_module: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch_module.setenv("BAYGATE_SESSION_SECRET", "web-tests-" + "x" * 40)
     tmp = tmp_path_factory.mktemp("web")
     keys = keys_from([("submitter", OFFICER), ("auditor", OFFICER), ("auditor", AUDITOR), ("submitter", SUBMITTER)])

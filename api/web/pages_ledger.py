@@ -25,6 +25,8 @@ from engine.thresholds import TALLY_FACTS, thresholds_in_force
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+LIST_LIMIT = 100
+"""Rows of an exporter's page lists shown at most (the soonest first); the page says how many more."""
 
 Text = Annotated[str | None, Query(max_length=128)]
 
@@ -122,9 +124,10 @@ def _exporter_context(page: Page, exporter_id: str, year: int) -> dict[str, Any]
     tallies = [tally_view(fact, int(counts["personal_subjects" if fact == "ytd.personal_subjects"
                                          else "sensitive_subjects"]), thresholds.get(fact, []), curve, year)
                for fact in TALLY_FACTS]
-    return {"exporter_id": exporter_id, "year": year, "tallies": tallies,
-            "due": report.obligations_due(ledger, exporter_id, today),
-            "expiring": report.mechanisms_expiring(ledger, exporter_id, today)}
+    due = report.obligations_due(ledger, exporter_id, today)
+    expiring = report.mechanisms_expiring(ledger, exporter_id, today)
+    return {"exporter_id": exporter_id, "year": year, "tallies": tallies, "due": due[:LIST_LIMIT],
+            "due_total": len(due), "expiring": expiring[:LIST_LIMIT], "expiring_total": len(expiring)}
 
 
 @router.get("/exporters/{exporter_id}")

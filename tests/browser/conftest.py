@@ -72,7 +72,7 @@ class Browser:
 
     def shot(self, page: Any, name: str) -> None:
         if self.screenshots is not None:
-            page.screenshot(path=str(self.screenshots / f"{name}.png"), full_page=True)
+            page.screenshot(path=str(self.screenshots / f"{name}.png"))
 
 
 @pytest.fixture(scope="session")

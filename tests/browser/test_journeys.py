@@ -143,6 +143,7 @@ def test_150000_customers_under_a_gba_contract_recorded_then_withdrawn(browser: 
     page.goto(decision_url)
     page.click("text=Withdraw…")
     page.wait_for_url(re.compile(r"/withdraw$"))
+    browser.shot(page, "withdraw")
     page.click("button.danger")
     page.wait_for_url(decision_url)
     assert page.locator(".badge-withdrawn").count() == 1
@@ -297,6 +298,8 @@ def test_no_other_host_and_accessibility(browser: Browser) -> None:
                if v["impact"] in ("serious", "critical")]
         if bad:
             serious[path] = bad
+        if path == "/exporters":
+            browser.shot(page, "exporters")
     for path in ("/docs", "/redoc"):
         page.goto(f"{browser.base}{path}")
         page.wait_for_load_state("networkidle")

@@ -98,6 +98,7 @@ def test_an_auditor_may_read_but_not_assess_or_record(app_client: TestClient) ->
     token = sign_in(app_client, AUDITOR)
     page = app_client.get("/")
     assert 'id="record"' not in page.text and 'id="assess"' not in page.text
+    assert 'href="/screen"' not in page.text and 'href="/transfers"' in page.text
     form = form_of("AUD-1", "91440300MA5AUDIT01")
     assert app_client.post("/assess/record", data={"csrf_token": token, **form}).status_code == 403
     assert app_client.post("/assess/decide", data=form, headers={"X-CSRF-Token": token}).status_code == 403
@@ -114,6 +115,7 @@ def test_a_submitter_alone_records_but_does_not_read_the_ledger(app_client: Test
     assert response.status_code == 200 and "Recorded as decision" in response.text
     assert app_client.get("/transfers").status_code == 403
     assert app_client.get("/exporters/91440300MA5SUBMIT1").status_code == 403
+    assert 'href="/transfers"' not in response.text and 'href="/screen"' in response.text
 
 
 def test_record_list_withdraw_and_the_exporter_page(app_client: TestClient) -> None:

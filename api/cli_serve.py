@@ -21,7 +21,6 @@ import typer
 from api.cli import EXIT_BAD_INPUT, app, fail, fail_on
 from api.http.lifecycle import RUN_DIR_ENV, Generations
 from api.http.security import is_loopback, load_keys
-from api.web.session import secret_for_workers
 from engine.config import option_overrides, rules_directory
 from engine.errors import BaygateError, RulePackError
 from engine.rulespec import load_pack_set
@@ -66,6 +65,8 @@ def serve(
         fail(f"{folder}: rule packs refused, not starting")
     except BaygateError as exc:
         fail_on(exc)
+    from api.web.session import secret_for_workers
+
     secret_for_workers(os.environ)  # the web page's sessions: one signing secret for every worker
     metrics_dir = _multiprocess_dir(workers)
     # Workers load the published generation, so every worker (and every replacement) serves the

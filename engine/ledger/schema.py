@@ -57,9 +57,10 @@ transfers = Table(
 Index("ix_transfers_counts", transfers.c.exporter_id, transfers.c.year, transfers.c.counted,
       transfers.c.withdrawn_at, transfers.c.personal_subjects, transfers.c.sensitive_subjects)
 Index("ix_transfers_reference", transfers.c.reference)
-# Listing newest first under a filter (revision 0006): the filter, then the decision id (a ULID).
-Index("ix_transfers_exporter_newest", transfers.c.exporter_id, transfers.c.decision_id)
-Index("ix_transfers_outcome_newest", transfers.c.outcome, transfers.c.decision_id)
+# Listing newest first under a filter (revision 0006): the filter, then the chain position.
+Index("ix_transfers_event_seq", transfers.c.event_seq)
+Index("ix_transfers_exporter_seq", transfers.c.exporter_id, transfers.c.event_seq)
+Index("ix_transfers_outcome_seq", transfers.c.outcome, transfers.c.event_seq)
 Index("ix_transfers_withdrawn", transfers.c.withdrawn_at)
 # An exporter's counted individuals by recording day (revision 0006): covers the curve's reads.
 Index("ix_transfers_curve", transfers.c.exporter_id, transfers.c.year, transfers.c.counted, transfers.c.withdrawn_at,

@@ -10,7 +10,7 @@ import pytest
 
 from engine.evaluator import Engine
 from engine.ledger import Ledger
-from engine.ledger.listing import chain_head_now, list_transfers, transfer_history
+from engine.ledger.chain_reads import chain_head_now, list_transfers, transfer_history
 from engine.models import TransferRequest
 from engine.rulespec import load_pack_set
 from tests.web.conftest import ROOT

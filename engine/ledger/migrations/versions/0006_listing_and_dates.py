@@ -1,11 +1,12 @@
 """Indexes for listing transfers and for an exporter's page; the dates inside recorded decisions.
 
-The ledger page (issue 23) and ``GET /v1/transfers`` (issue 22) list transfers newest first (by
-decision id, a ULID) under filters. On 100,000 transfers (SQLite, measured by benchmarks/web_pages.py)
+The ledger page (issue 23) and ``GET /v1/transfers`` (issue 22) list transfers newest first (by chain
+position, ``event_seq``) under filters. On 100,000 transfers (SQLite, measured by benchmarks/web_pages.py)
 one exporter's newest 50 took 246 ms (its 20,000 rows fetched and sorted) and an outcome no transfer has
 1,270 ms (the whole table read: rows hold the request and decision texts). An index that starts with the
-filter and ends with the decision id reads 50 entries in order; withdrawn transfers are few, and an index
-on ``withdrawn_at`` finds them without a scan.
+filter and ends with ``event_seq`` reads 50 entries in order (the indexes the interface issue's list
+uses, under the same names); withdrawn transfers are few, and an index on ``withdrawn_at`` finds them
+without a scan.
 
 An exporter's page read the same large rows: the year's curve (recording day and counted individuals)
 and the dates inside the stored JSON (obligations falling due, mechanisms expiring): 6.3 s for an
@@ -40,8 +41,9 @@ CURVE = ["exporter_id", "year", "counted", "withdrawn_at", "recorded_at", "perso
 def upgrade() -> None:
     from engine.ledger.exporter_report import dated_rows
 
-    op.create_index("ix_transfers_exporter_newest", "transfers", ["exporter_id", "decision_id"])
-    op.create_index("ix_transfers_outcome_newest", "transfers", ["outcome", "decision_id"])
+    op.create_index("ix_transfers_event_seq", "transfers", ["event_seq"])
+    op.create_index("ix_transfers_exporter_seq", "transfers", ["exporter_id", "event_seq"])
+    op.create_index("ix_transfers_outcome_seq", "transfers", ["outcome", "event_seq"])
     op.create_index("ix_transfers_withdrawn", "transfers", ["withdrawn_at"])
     op.create_index("ix_transfers_curve", "transfers", CURVE)
     dated = op.create_table(
@@ -78,5 +80,6 @@ def downgrade() -> None:
     op.drop_table("dated_items")
     op.drop_index("ix_transfers_curve", table_name="transfers")
     op.drop_index("ix_transfers_withdrawn", table_name="transfers")
-    op.drop_index("ix_transfers_outcome_newest", table_name="transfers")
-    op.drop_index("ix_transfers_exporter_newest", table_name="transfers")
+    op.drop_index("ix_transfers_outcome_seq", table_name="transfers")
+    op.drop_index("ix_transfers_exporter_seq", table_name="transfers")
+    op.drop_index("ix_transfers_event_seq", table_name="transfers")

@@ -1,9 +1,9 @@
 """Reading recorded transfers in pages, a transfer's history, and the chain's head.
 
-The web page's ledger list (issue 23 point 3) needs these before the interface issue's
-``GET /v1/transfers`` and ``baygate ledger list`` land (issue 22 point 6): this is the minimum, kept
-where that work can take it over (newest first, keyset pages on the decision id, a ULID that sorts by
-time). Every read is one short statement on the ledger's own engine; none walks the table.
+``list_transfers`` is the minimum the web page's ledger list (issue 23 point 3) needs until the
+interface issue's ``Ledger.list_transfers`` lands (issue 22 point 6), which replaces it: the same order
+(newest first by chain position, ``event_seq``) through the same indexes (revision 0006). Every read is
+one short statement on the ledger's own engine; none walks the table.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class TransferRow:
 class TransferPage:
     items: list[TransferRow]
     next_cursor: str | None
-    """The decision id to continue after (``after=``); None on the last page."""
+    """The chain position to continue after (``after=``); None on the last page."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,8 @@ class ChainHead:
 
 _LIST_COLUMNS = (transfers.c.decision_id, transfers.c.reference, transfers.c.exporter_id, transfers.c.outcome,
                  transfers.c.year, transfers.c.counted, transfers.c.personal_subjects,
-                 transfers.c.sensitive_subjects, transfers.c.recorded_at, transfers.c.withdrawn_at)
+                 transfers.c.sensitive_subjects, transfers.c.recorded_at, transfers.c.withdrawn_at,
+                 transfers.c.event_seq)
 
 
 def list_transfers(ledger: Ledger, *, exporter: str | None = None, year: int | None = None,
@@ -82,9 +83,9 @@ def list_transfers(ledger: Ledger, *, exporter: str | None = None, year: int | N
         conditions.append(transfers.c.withdrawn_at.is_not(None))
     elif status == "recorded":
         conditions.append(transfers.c.withdrawn_at.is_(None))
-    if after:
-        conditions.append(transfers.c.decision_id < after)
-    query = select(*_LIST_COLUMNS).order_by(transfers.c.decision_id.desc()).limit(limit + 1)
+    if after and after.isdigit():
+        conditions.append(transfers.c.event_seq < int(after))
+    query = select(*_LIST_COLUMNS).order_by(transfers.c.event_seq.desc()).limit(limit + 1)
     if conditions:
         query = query.where(and_(*conditions))
     with ledger.sql_engine.connect() as conn:
@@ -92,7 +93,8 @@ def list_transfers(ledger: Ledger, *, exporter: str | None = None, year: int | N
     items = [TransferRow(r.decision_id, r.reference, r.exporter_id, r.outcome, int(r.year), bool(r.counted),
                          int(r.personal_subjects), int(r.sensitive_subjects), r.recorded_at, r.withdrawn_at)
              for r in rows[:limit]]
-    return TransferPage(items, items[-1].decision_id if len(rows) > limit else None)
+    more = len(rows) > limit
+    return TransferPage(items, str(int(rows[limit - 1].event_seq)) if more and items else None)
 
 
 def transfer_history(ledger: Ledger, decision_id: str) -> list[ChainEvent]:

@@ -75,8 +75,11 @@ class Browser:
             page.screenshot(path=str(self.screenshots / f"{name}.png"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(web_server: Server) -> Iterator[Browser]:
+    """Module-scoped, though the journeys are one module: Playwright's sync API keeps an event loop
+    running in the main thread while it is open, which tests after it that call ``asyncio.run`` would
+    trip over."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:

@@ -126,9 +126,9 @@ def _exporter_context(page: Page, exporter_id: str, year: int) -> dict[str, Any]
                                          else "sensitive_subjects"]), thresholds.get(fact, []), curve, year)
                for fact in TALLY_FACTS]
     due, due_total = report.obligations_due(ledger, exporter_id, today, limit=LIST_LIMIT)
-    expiring = report.mechanisms_expiring(ledger, exporter_id, today)
+    expiring, expiring_total = report.mechanisms_expiring(ledger, exporter_id, today, limit=LIST_LIMIT)
     return {"exporter_id": exporter_id, "year": year, "tallies": tallies, "due": due,
-            "due_total": due_total, "expiring": expiring[:LIST_LIMIT], "expiring_total": len(expiring)}
+            "due_total": due_total, "expiring": expiring, "expiring_total": expiring_total}
 
 
 @router.get("/exporters/{exporter_id}")

@@ -75,15 +75,18 @@ def test_dates_of_transfers_recorded_before_revision_0006_are_filled_in(tmp_path
     ledger.close()
     reopened = Ledger(url, rules_dirs=[ROOT / "rules"])  # upgrades: revision 0006 fills dated_items
     today = dt.date(2026, 12, 6)
-    assert [m.reference for m in exporter_report.mechanisms_expiring(reopened, "EXP-OLD", today)] == ["CERT-1"]
+    assert [m.reference for m in exporter_report.mechanisms_expiring(reopened, "EXP-OLD", today)[0]] == ["CERT-1"]
     second = TransferRequest.model_validate({**_request(2, "EXP-OLD").model_dump(mode="json"), **expiring})
     reopened.submit(engine, second)
-    assert exporter_report.mechanisms_expiring(reopened, "EXP-OLD", today)[0].transfers == 1  # not caught up yet
+    assert exporter_report.mechanisms_expiring(reopened, "EXP-OLD", today)[0][0].transfers == 1  # not caught up
     assert exporter_report.catch_up(reopened) == 1
-    assert exporter_report.mechanisms_expiring(reopened, "EXP-OLD", today)[0].transfers == 2
+    assert exporter_report.mechanisms_expiring(reopened, "EXP-OLD", today)[0][0].transfers == 2
     assert exporter_report.catch_up(reopened) == 0
     with reopened.sql_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(dated_items)).scalar() == 2
+    reopened.withdraw(first.reference)  # a withdrawn transfer has nothing due and relies on nothing
+    assert exporter_report.catch_up(reopened) == 1
+    assert exporter_report.mechanisms_expiring(reopened, "EXP-OLD", today)[0][0].transfers == 1
     reopened.close()
 
 
@@ -100,7 +103,8 @@ def test_catching_up_on_postgresql(postgres_url: str) -> None:
             {**_request(number, "EXP-PG").model_dump(mode="json"), **expiring}))
     assert exporter_report.catch_up(ledger) == 2
     assert exporter_report.catch_up(ledger) == 0
-    found = exporter_report.mechanisms_expiring(ledger, "EXP-PG", dt.date(2026, 12, 6))
+    found, total = exporter_report.mechanisms_expiring(ledger, "EXP-PG", dt.date(2026, 12, 6))
+    assert total == 1
     assert [(m.reference, m.transfers) for m in found] == [("CERT-PG", 2)]
     page = list_transfers(ledger, exporter="EXP-PG", limit=1)
     assert len(page.items) == 1 and page.next_cursor is not None

@@ -11,8 +11,8 @@ without a scan.
 An exporter's page read the same large rows: the year's curve (recording day and counted individuals)
 and the dates inside the stored JSON (obligations falling due, mechanisms expiring): 6.3 s for an
 exporter with 20,000 transfers. ``ix_transfers_curve`` covers the curve; ``dated_items`` holds each
-recorded transfer's due dates and expiry dates as rows, indexed by exporter and day, filled here for the
-transfers already recorded and kept up to date by ``engine.ledger.exporter_report.catch_up`` (from the
+recorded, not withdrawn transfer's due dates and expiry dates as rows, indexed by exporter and day, filled
+here for the transfers already recorded and kept up to date by ``engine.ledger.exporter_report.catch_up`` (from the
 chain's events after ``dated_items_watermark``), so that recording a transfer writes nothing more.
 
 On PostgreSQL this runs inside the upgrade's transaction, which holds writes to ``transfers`` while it
@@ -62,7 +62,7 @@ def upgrade() -> None:
     connection = op.get_bind()
     batch: list[dict[str, str]] = []
     for row in connection.execute(sa.text("SELECT decision_id, exporter_id, request_json, decision_json "
-                                          "FROM transfers")):
+                                          "FROM transfers WHERE withdrawn_at IS NULL")):
         batch += dated_rows(row.decision_id, row.exporter_id, json.loads(row.request_json),
                             json.loads(row.decision_json))
         if len(batch) >= 5000:

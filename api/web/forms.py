@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from api.web.i18n import N_
 from engine.errors import problems_from_validation
 from engine.models import TransferRequest
 
@@ -157,6 +158,31 @@ def _copy(node: Any) -> Any:
     if isinstance(node, list):
         return [_copy(v) for v in node]
     return node
+
+
+FIELD_LABELS = {
+    "reference": N_("Your reference"), "planned_date": N_("Planned date"), "purpose": N_("Purpose"),
+    "mode": N_("How"), "exporter": N_("Exporter"), "recipient": N_("Recipient"),
+    "onward_recipients": N_("Onward recipient"), "name": N_("Name"), "id": N_("Identifier"),
+    "jurisdiction": N_("Where it is"), "city": N_("City (Mainland)"), "kind": N_("Kind of party"),
+    "data": N_("Data set"), "subjects": N_("Individuals"), "sensitive": N_("Sensitive personal information in it"),
+    "classification": N_("Classification"), "safeguards": N_("Safeguards in place"),
+    "mechanisms": N_("Mechanism in place"), "type": N_("Mechanism"), "effective_on": N_("In effect from"),
+    "filed_on": N_("Filed on"), "expires_on": N_("Expires on"), "approvals": N_("Approval held"),
+    "authority": N_("Authority"), "granted_on": N_("Granted on"),
+    "pia_completed_on": N_("Impact assessment completed on"),
+    "declared_prior": N_("Earlier volumes this ledger has not recorded"),
+}
+"""Words for the parts of a field's path, for the list of what is still missing (already translated
+where the form shows them)."""
+
+
+def path_words(path: str) -> list[str]:
+    """``data.1.subjects`` -> ["Data set", "2", "Individuals"] (English msgids and numbers from 1)."""
+    words = []
+    for part in path.split("."):
+        words.append(str(int(part) + 1) if part.isdigit() else FIELD_LABELS.get(part, part))
+    return words
 
 
 def field_id(path: str) -> str:

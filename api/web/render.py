@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.http.deps import LANGUAGES, ServiceState, get_state
 from api.web import labels
-from api.web.forms import field_id
+from api.web.forms import field_id, path_words
 from api.web.i18n import HTML_LANG, LANG_COOKIE, LANGUAGE_NAMES, format_number, gettext_callables, page_language
 from api.web.session import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Sessions, Viewer, csrf_ok, secure_cookie
 
@@ -41,6 +41,7 @@ environment.globals["label"] = labels.label
 environment.globals["LANGUAGES"] = LANGUAGES
 environment.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
 environment.globals["fid"] = field_id
+environment.globals["path_words"] = path_words
 
 
 def pick(values: Any, path: str) -> Any:

@@ -181,3 +181,12 @@ def test_every_page_keeps_to_this_host(app_client: TestClient) -> None:
     for asset in ("/-/static/vendor/htmx/htmx.min.js", "/-/static/vendor/swagger-ui/swagger-ui-bundle.js",
                   "/-/static/vendor/redoc/redoc.standalone.js", "/-/static/baygate.css"):
         assert app_client.get(asset).status_code == 200, asset
+
+
+def test_what_is_missing_is_named_in_the_page_language(app_client: TestClient) -> None:
+    token = sign_in(app_client, OFFICER)
+    form = {k: v for k, v in form_of("MISS-1", "91440300MA5MISS001").items() if k != "exporter.id"}
+    panel = app_client.post("/assess/decide", data=form, headers={"X-CSRF-Token": token, "Accept-Language": "zh-HK"})
+    assert "資料輸出方 › 識別號碼" in panel.text and "必填" in panel.text
+    english = app_client.post("/assess/decide", data=form, headers={"X-CSRF-Token": token})
+    assert "Exporter › Identifier" in english.text

@@ -11,7 +11,9 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-router = APIRouter(include_in_schema=False)
+from api.web.render import WebRoute
+
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 VENDOR = "/-/static/vendor"
 DOCS_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
                "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; "

@@ -7,10 +7,10 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.web.render import PageDep
+from api.web.render import PageDep, WebRoute
 from api.web.session import SESSION_COOKIE, key_identity
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
 
 def _safe_next(target: str | None) -> str:

@@ -20,13 +20,13 @@ from starlette.datastructures import UploadFile
 from api.http.security import AUDITOR, SUBMITTER
 from api.web.decision_view import decision_view
 from api.web.forms import EMPTY_REQUEST, form_values, request_dict, validate
-from api.web.render import PageDep, PageError
+from api.web.render import PageDep, PageError, WebRoute
 from engine.errors import BaygateError
 from engine.facts import in_gba_mainland
 from engine.inputs import parse_document
 from engine.models import Party, TransferRequest
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 MAX_UPLOAD = 1024 * 1024
 
 

@@ -17,13 +17,13 @@ from fastapi.responses import Response
 from api.http.security import AUDITOR, SUBMITTER
 from api.web.decision_view import decision_view
 from api.web.exporter_view import tally_view
-from api.web.render import Page, PageDep, PageError
+from api.web.render import Page, PageDep, PageError, WebRoute
 from engine.ledger import AmbiguousReference, NotFound, RecordedTransfer
 from engine.ledger import exporter_report as report
 from engine.ledger.chain_reads import OUTCOMES, STATUSES, chain_head_now, list_transfers, transfer_history
 from engine.thresholds import TALLY_FACTS, thresholds_in_force
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 PAGE_SIZE = 50
 LIST_LIMIT = 100
 """Rows of an exporter's page lists shown at most (the soonest first); the page says how many more."""

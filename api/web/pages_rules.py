@@ -10,10 +10,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from api.http.security import AUDITOR, RULES_ADMIN
-from api.web.render import PageDep
+from api.web.render import PageDep, WebRoute
 from engine.coverage import coverage_rows
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
 
 @router.get("/rules")

@@ -13,10 +13,10 @@ from starlette.datastructures import UploadFile
 
 from api.http.security import SUBMITTER
 from api.web.inventory import COLUMNS, InventoryError, Row, read_inventory, results_csv, template_csv
-from api.web.render import Page, PageDep
+from api.web.render import Page, PageDep, WebRoute
 from engine.errors import BaygateError
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 MAX_UPLOAD = 2 * 1024 * 1024
 
 

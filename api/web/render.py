@@ -11,6 +11,7 @@ the same roles the API uses (``submitter`` evaluates and records, ``auditor`` re
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.http.deps import LANGUAGES, ServiceState, get_state
@@ -25,6 +27,7 @@ from api.web import labels
 from api.web.forms import field_id, path_words
 from api.web.i18n import HTML_LANG, LANG_COOKIE, LANGUAGE_NAMES, format_number, gettext_callables, page_language
 from api.web.session import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Sessions, Viewer, csrf_ok, secure_cookie
+from engine.errors import BaygateError, CouldNotFinish
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -76,6 +79,24 @@ class PageError(Exception):
         self.status = status
         self.message = message
         self.values = values
+
+
+class WebRoute(APIRoute):
+    """The page's routes: an error of the engine or the ledger (a database that cannot be reached, a
+    reference two exporters use) is shown as a page in the person's language, not as the API's JSON
+    problem. Only the page's routers use it; the API's routes are untouched."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except BaygateError as exc:
+                status = int(getattr(exc, "http_status", 0) or (503 if isinstance(exc, CouldNotFinish) else 422))
+                raise PageError(status, str(exc)) from exc
+
+        return page_handler
 
 
 @dataclass

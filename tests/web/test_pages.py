@@ -190,3 +190,17 @@ def test_what_is_missing_is_named_in_the_page_language(app_client: TestClient) -
     assert "資料輸出方 › 識別號碼" in panel.text and "必填" in panel.text
     english = app_client.post("/assess/decide", data=form, headers={"X-CSRF-Token": token})
     assert "Exporter › Identifier" in english.text
+
+
+def test_a_ledger_that_cannot_be_reached_is_a_page_not_json(tmp_path: Any, monkeypatch: Any) -> None:
+    from api.http.app import create_app
+    from api.http.settings import Settings
+    from tests.web.conftest import ROOT
+
+    monkeypatch.setenv("BAYGATE_SESSION_SECRET", "web-tests-" + "y" * 40)
+    missing = tmp_path / "no" / "such" / "folder" / "ledger.db"
+    settings = Settings(rules_dir=ROOT / "rules", database_url=f"sqlite:///{missing}", keys=Settings.from_env({}).keys)
+    with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as client:
+        response = client.get("/transfers")
+        assert response.status_code == 503
+        assert response.headers["content-type"].startswith("text/html") and "<h1>" in response.text

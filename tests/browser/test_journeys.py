@@ -138,6 +138,10 @@ def test_150000_customers_under_a_gba_contract_recorded_then_withdrawn(browser: 
     page.goto(f"{decision_url}/record")
     assert page.locator("[data-checkpoint]").count() == 1
     browser.shot(page, "record")
+    page.emulate_media(media="print")  # the print stylesheet: the record alone, no navigation or buttons
+    assert not page.locator("header.top").is_visible() and not page.locator("[data-print]").is_visible()
+    assert page.locator("[data-checkpoint]").is_visible()
+    page.emulate_media(media="screen")
 
     # Withdraw, with confirmation: the counts are released.
     page.goto(decision_url)

@@ -204,3 +204,13 @@ def test_a_ledger_that_cannot_be_reached_is_a_page_not_json(tmp_path: Any, monke
         response = client.get("/transfers")
         assert response.status_code == 503
         assert response.headers["content-type"].startswith("text/html") and "<h1>" in response.text
+
+
+def test_sign_in_returns_only_to_a_page_of_this_site(app_client: TestClient) -> None:
+    for target, expected in (("/transfers?year=2026", "/transfers?year=2026"), ("//evil.example/x", "/"),
+                             ("https://evil.example/", "/"), ("javascript:alert(1)", "/"), ("", "/")):
+        app_client.cookies.clear()
+        token = csrf_of(app_client.get("/signin").text)
+        response = app_client.post("/signin", data={"csrf_token": token, "key": OFFICER, "next": target},
+                                   follow_redirects=False)
+        assert response.headers["location"] == expected, target

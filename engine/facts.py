@@ -20,6 +20,7 @@ from engine.models import (
     MODES,
     PARTY_KINDS,
     PURPOSES,
+    RETIRED_PARTY_KIND,
     SENSITIVE_TYPES,
     TAGS,
     DataSet,
@@ -41,7 +42,11 @@ EXEMPTION_IDS = (
     "emergency",
     "under_threshold",
     "ftz_negative_list",
+    "statutory_duty",
 )
+EXEMPT_VOLUMES_COUNTED_OPTION = "exempt_volumes_counted"
+"""The pack option under which volumes sent under an exemption other than art. 5(4) are counted (the
+stricter reading); by default they are not (DESIGN section 5)."""
 
 # The nine Mainland cities of the Greater Bay Area (粤港澳大湾区内地九市), in the spellings users write.
 GBA_MAINLAND_CITIES: dict[str, str] = {}
@@ -71,6 +76,12 @@ class FactSpec:
     optional: bool = False
     derived: bool = False
     """Derived by rules (exemptions) rather than from the request: read in a later stage."""
+    retired: tuple[tuple[str, str], ...] = ()
+    """Values no longer accepted, each with the value it is read as in what was recorded before (a pack
+    text stored in the ledger): ``public_body`` of a party kind is read as ``state_organ``."""
+    form: Literal["", "jurisdiction", "lower_case"] = ""
+    """What a literal compared with this string fact must look like to ever match (``rules validate``
+    refuses ``eq: hk`` where requests say ``HK``): an ISO 3166-1 alpha-2 code, or lower case text."""
 
 
 def _base_registry() -> list[FactSpec]:
@@ -101,6 +112,10 @@ def _base_registry() -> list[FactSpec]:
                  "and generated outside the Mainland with nothing Mainland added (art. 4)."),
         FactSpec("data.any_collected_in_mainland", "bool", "Some personal data set was collected in the "
                  "Mainland."),
+        FactSpec("data.any_collected_outside_mainland", "bool", "Some personal data set was collected and "
+                 "generated outside the Mainland with nothing Mainland added (art. 4)."),
+        FactSpec("data.collected_abroad_subjects", "number", "Individuals in the personal data sets "
+                 "collected outside the Mainland."),
         FactSpec("ytd.personal_subjects", "number", "Non-sensitive tally since 1 January of the planned "
                  "date's year: ledger + declared_prior + this transfer."),
         FactSpec("ytd.sensitive_subjects", "number", "Sensitive tally since 1 January of that year, "
@@ -109,6 +124,10 @@ def _base_registry() -> list[FactSpec]:
                  "the previous year, this transfer included (the 2022-2024 regime)."),
         FactSpec("since_prev_year.sensitive_subjects", "number", "Sensitive tally since 1 January of the "
                  "previous year, this transfer included."),
+        FactSpec("since_prev_year.individuals", "number", "Individuals whose personal information was "
+                 "provided since 1 January of the previous year, sensitive or not (the two tallies together; "
+                 "under count_sensitive_in_both the non-sensitive tally alone, which then holds them all), "
+                 "this transfer included: the 2022-2024 regime counted every individual."),
         FactSpec("safeguards.separate_consent", "bool", "Separate consent (PIPL art. 39) or, for a Hong "
                  "Kong exporter, DPP3 prescribed consent is in place."),
         FactSpec("safeguards.notice_given", "bool", "Notice (PIPL art. 39; DPP1(3)) was given."),
@@ -119,12 +138,17 @@ def _base_registry() -> list[FactSpec]:
     ]
     for role in ("exporter", "recipient"):
         specs += [
-            FactSpec(f"{role}.jurisdiction", "string", f"The {role}'s jurisdiction (ISO 3166-1 alpha-2)."),
-            FactSpec(f"{role}.city", "string", f"The {role}'s city, lower case ('' when not given)."),
-            FactSpec(f"{role}.kind", "enum", f"The {role}'s kind.", PARTY_KINDS),
+            FactSpec(f"{role}.jurisdiction", "string", f"The {role}'s jurisdiction (ISO 3166-1 alpha-2).",
+                     form="jurisdiction"),
+            FactSpec(f"{role}.city", "string", f"The {role}'s city, lower case ('' when not given).",
+                     form="lower_case"),
+            FactSpec(f"{role}.kind", "enum", f"The {role}'s kind.", PARTY_KINDS,
+                     retired=((RETIRED_PARTY_KIND, "state_organ"),)),
             FactSpec(f"{role}.ciio", "bool", f"The {role} is a critical information infrastructure operator."),
-            FactSpec(f"{role}.sector", "string", f"The {role}'s sector, lower case ('' when not given)."),
-            FactSpec(f"{role}.zone", "string", f"The {role}'s special zone, lower case ('' when not given)."),
+            FactSpec(f"{role}.sector", "string", f"The {role}'s sector, lower case ('' when not given).",
+                     form="lower_case"),
+            FactSpec(f"{role}.zone", "string", f"The {role}'s special zone, lower case ('' when not given).",
+                     form="lower_case"),
             FactSpec(f"{role}.in_gba", "bool", f"The {role} is in the nine Mainland GBA cities, Hong Kong or "
                      "Macao."),
             FactSpec(f"{role}.in_gba_mainland", "bool", f"The {role} is in one of the nine Mainland GBA "
@@ -210,6 +234,8 @@ class Tally(NamedTuple):
     """Each named population's figure in this transfer, in the non-sensitive tally."""
     sensitive_populations: dict[str, int]
     """The same in the sensitive tally."""
+    collected_abroad_left_out: bool = False
+    """Some data set collected outside the Mainland was left out of both tallies (CountingPolicy)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +245,9 @@ class ValidityTerm:
     issued_from: dt.date
     issued_to: dt.date | None
     years: int
+    option: str | None = None
+    """A pack option (bool) under which the term is ``option_years`` instead (a contested reading)."""
+    option_years: int | None = None
 
 
 @dataclass(frozen=True)
@@ -246,11 +275,40 @@ class MechanismPolicy:
             answer = self._answers[key] = _valid_under(self, effective, filed, expires, on)
         return answer
 
+    def under(self, options: Mapping[str, bool | int | str]) -> MechanismPolicy:
+        """This policy with each term an option lengthens or shortens set as ``options`` say: an engine
+        works with the policy of its own options (they are fixed for its life)."""
+        if not any(term.option for term in self.validity):
+            return self
+        terms = tuple(ValidityTerm(term.issued_from, term.issued_to, term.option_years)
+                      if term.option and term.option_years and options.get(term.option) is True else term
+                      for term in self.validity)
+        return MechanismPolicy(filing_working_days=self.filing_working_days, validity=terms)
+
     def default_expiry(self, issued: dt.date) -> dt.date | None:
         for term in self.validity:
             if term.issued_from <= issued and (term.issued_to is None or issued <= term.issued_to):
                 return _add_years(issued, term.years) - dt.timedelta(days=1)
         return None
+
+
+@dataclass(frozen=True)
+class CountingPolicy:
+    """What the packs say counting leaves out (DESIGN section 5), declared by them (``counting:``)
+    because it is law, not engine code: from ``collected_abroad_uncounted_from``, a personal data set
+    collected and generated outside the Mainland (2024 Provisions art. 4: the exemption attaches to the
+    data set) is left out of the tallies, unless the pack option ``exempt_volumes_counted`` counts
+    exempt volumes."""
+
+    collected_abroad_uncounted_from: dt.date | None = None
+    cite: str = ""
+
+    def leaves_out_collected_abroad(self, on: dt.date, options: Mapping[str, bool | int | str]) -> bool:
+        start = self.collected_abroad_uncounted_from
+        return start is not None and start <= on and not options.get(EXEMPT_VOLUMES_COUNTED_OPTION, False)
+
+
+NO_COUNTING_POLICY = CountingPolicy()
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
@@ -321,7 +379,8 @@ def is_personal(data_set: DataSet) -> bool:
     return data_set.kind == "personal" and not data_set.anonymized
 
 
-def tally_of(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: bool) -> Tally:
+def tally_of(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: bool,
+             leave_out_collected_abroad: bool = False) -> Tally:
     """This transfer's individuals in each tally, population-aware.
 
     The two tallies count different things (Provisions (2024), arts. 7-8: individuals whose personal
@@ -331,19 +390,21 @@ def tally_of(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: boo
     it counts in, only the increase over the largest earlier figure for it in that tally: members whose
     contact details were sent are new to the sensitive tally when their health records follow. Two data
     sets of one transfer naming the same population count once per tally, at the larger figure.
+    With ``leave_out_collected_abroad`` (:class:`CountingPolicy`), a data set collected outside the
+    Mainland counts in neither tally.
     """
-    return _walk_data(data, prior, sensitive_in_both, dict(_TAGS_ZERO))
+    return _walk_data(data, prior, sensitive_in_both, dict(_TAGS_ZERO), leave_out_collected_abroad)
 
 
 def _walk_data(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: bool,
-               facts: dict[str, FactValue]) -> Tally:
+               facts: dict[str, FactValue], leave_out_collected_abroad: bool = False) -> Tally:
     """:func:`tally_of`, and the fact sheet's ``data.*`` facts written into ``facts`` (which holds
     every ``data.subjects_tagged.*`` fact at 0 already), in one walk.
 
     Counting lives here alone: the ledger (through :func:`tally_of`) and the rules (through
     :func:`derive_facts_and_tally`) read the same walk, so they cannot count differently. One walk
     rather than two because every decision runs it (one less loop and call: about 1 us, measured)."""
-    personal = sensitive = 0
+    personal = sensitive = collected_abroad = 0
     largest_personal: dict[str, int] = {}
     largest_sensitive: dict[str, int] = {}
     classification_list: list[str] = []
@@ -363,13 +424,17 @@ def _walk_data(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: b
         kinds = data_set.sensitive
         if kinds:
             sensitive_list += kinds
-        if not data_set.collected_outside_mainland:
-            any_collected_in = True
-            all_collected_outside = False
         if tags:
             for tag in dict.fromkeys(tags):  # a tag listed twice counts its individuals once
                 key = _TAG_KEYS[tag]
                 facts[key] = facts[key] + subjects  # type: ignore[operator]
+        if not data_set.collected_outside_mainland:
+            any_collected_in = True
+            all_collected_outside = False
+        else:
+            collected_abroad += subjects
+            if leave_out_collected_abroad:
+                continue  # exempt with its data set (art. 4): in neither tally
         in_personal = not kinds or sensitive_in_both
         population = data_set.population
         if population is None:
@@ -399,7 +464,10 @@ def _walk_data(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: b
     facts["data.sensitive_subjects"] = sensitive
     facts["data.all_collected_outside_mainland"] = has_personal and all_collected_outside
     facts["data.any_collected_in_mainland"] = any_collected_in
-    return Tally(personal, sensitive, largest_personal, largest_sensitive)
+    facts["data.any_collected_outside_mainland"] = collected_abroad > 0
+    facts["data.collected_abroad_subjects"] = collected_abroad
+    return Tally(personal, sensitive, largest_personal, largest_sensitive,
+                 leave_out_collected_abroad and collected_abroad > 0)
 
 
 def _mechanism_valid(mech: Mechanism, on: dt.date, policy: MechanismPolicy | None) -> bool:
@@ -453,13 +521,14 @@ def derive_facts(
     prior: PriorCounts,
     options: Mapping[str, bool | int | str],
     mechanism_policies: Mapping[str, MechanismPolicy],
+    counting: CountingPolicy = NO_COUNTING_POLICY,
 ) -> dict[str, FactValue]:
     """The fact sheet: every registered fact (but derived ones) with its value for this request.
 
     Optional facts that are unknown are None; the compiler and the reference evaluator treat a
     comparison with an unknown value as false.
     """
-    return derive_facts_and_tally(request, prior, options, mechanism_policies)[0]
+    return derive_facts_and_tally(request, prior, options, mechanism_policies, counting=counting)[0]
 
 
 def derive_facts_and_tally(
@@ -468,11 +537,13 @@ def derive_facts_and_tally(
     options: Mapping[str, bool | int | str],
     mechanism_policies: Mapping[str, MechanismPolicy],
     options_as_facts: Mapping[str, FactValue] | None = None,
+    counting: CountingPolicy = NO_COUNTING_POLICY,
 ) -> tuple[dict[str, FactValue], Tally]:
     """:func:`derive_facts` and this transfer's tally (the evaluator needs both; computed once).
 
     Every decision runs this, so it walks the request once per list and fills keys spelt in advance.
-    ``options_as_facts``: :func:`option_facts` of ``options`` when the caller keeps it.
+    ``options_as_facts``: :func:`option_facts` of ``options`` when the caller keeps it. ``counting``:
+    the packs' :class:`CountingPolicy`.
     """
     exporter, recipient = request.exporter, request.recipient
     on = request.planned_date
@@ -481,10 +552,14 @@ def derive_facts_and_tally(
     # The facts no request sets unless it says so (tags at 0, no mechanism, no approval) copied in one
     # go; the rest is written over them below.
     facts: dict[str, FactValue] = dict(_FACTS_TEMPLATE)
-    tally = _walk_data(request.data, prior, bool(options.get("count_sensitive_in_both", False)), facts)
+    in_both = bool(options.get("count_sensitive_in_both", False))
+    tally = _walk_data(request.data, prior, in_both, facts, counting.leaves_out_collected_abroad(on, options))
     onward = request.onward_recipients
     ytd_personal = prior.personal_subjects + declared.personal_subjects + tally.personal_subjects
     ytd_sensitive = prior.sensitive_subjects + declared.sensitive_subjects + tally.sensitive_subjects
+    since_personal = ytd_personal + prior.previous_year_personal_subjects + declared.previous_year_personal_subjects
+    since_sensitive = (ytd_sensitive + prior.previous_year_sensitive_subjects
+                       + declared.previous_year_sensitive_subjects)
     pia = safeguards.pia_completed_on
     exporter_jurisdiction, recipient_jurisdiction = exporter.jurisdiction, recipient.jurisdiction
     exporter_city, recipient_city = normalise_city(exporter.city), normalise_city(recipient.city)
@@ -509,10 +584,10 @@ def derive_facts_and_tally(
         "safeguards.notice_given": safeguards.notice_given,
         "safeguards.pia_done": pia is not None and pia <= on,
         "exporter.processes_subjects": exporter.processes_subjects,
-        "since_prev_year.personal_subjects": ytd_personal + prior.previous_year_personal_subjects
-        + declared.previous_year_personal_subjects,
-        "since_prev_year.sensitive_subjects": ytd_sensitive + prior.previous_year_sensitive_subjects
-        + declared.previous_year_sensitive_subjects,
+        "since_prev_year.personal_subjects": since_personal,
+        "since_prev_year.sensitive_subjects": since_sensitive,
+        # Sensitive individuals are in the sensitive tally only, unless the option puts them in both.
+        "since_prev_year.individuals": since_personal if in_both else since_personal + since_sensitive,
         **_party_facts(_ROLE_KEYS["exporter"], exporter, exporter_city, exporter_mainland),
         **_party_facts(_ROLE_KEYS["recipient"], recipient, recipient_city, recipient_mainland),
     })
@@ -550,6 +625,9 @@ def option_facts(options: Mapping[str, bool | int | str]) -> dict[str, FactValue
     return {f"option.{option_id}": value for option_id, value in options.items()}
 
 
-def tally_for(request: TransferRequest, prior: PriorCounts, options: Mapping[str, bool | int | str]) -> Tally:
-    """This transfer's contribution, as the ledger records it."""
-    return tally_of(request.data, prior, bool(options.get("count_sensitive_in_both", False)))
+def tally_for(request: TransferRequest, prior: PriorCounts, options: Mapping[str, bool | int | str],
+              collected_abroad_uncounted: bool = False) -> Tally:
+    """This transfer's contribution, as the ledger records it; ``collected_abroad_uncounted`` as its
+    decision's counts say (the decision knows the packs' :class:`CountingPolicy`)."""
+    return tally_of(request.data, prior, bool(options.get("count_sensitive_in_both", False)),
+                    collected_abroad_uncounted)

@@ -19,7 +19,13 @@ MAX_SUBJECTS = 2_000_000_000
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
 
-PartyKind = Literal["company", "research_institution", "public_body", "individual"]
+PartyKind = Literal["company", "research_institution", "public_institution", "state_organ", "individual"]
+RETIRED_PARTY_KIND = "public_body"
+"""Accepted until 2026-12 and read as a state organ, which sent public hospitals' emergency transfers to a
+security assessment. New requests that use it are refused (naming both kinds that replace it); recorded
+requests that carry it are read as ``state_organ``, the meaning they were decided under."""
+STORED_REQUEST = {"stored_request": True}
+"""Validation context for requests read back from the ledger (:func:`read_stored_request`)."""
 Purpose = Literal[
     "contract_performance",
     "business_services",
@@ -34,6 +40,7 @@ Purpose = Literal[
     "healthcare",
     "judicial_request",
     "statutory_duty",
+    "direct_marketing",
     "other",
 ]
 Mode = Literal["provide", "remote_access", "storage_abroad"]
@@ -109,7 +116,12 @@ class Party(_Strict):
         "parties: it decides Greater Bay Area membership.",
         examples=["Shenzhen"],
     )
-    kind: PartyKind = Field(default="company", description="What kind of party this is.")
+    kind: PartyKind = Field(
+        default="company",
+        description="company; research_institution; public_institution (事业单位: public hospitals, "
+        "universities: ordinary processors); state_organ (国家机关, and bodies authorised by law to manage "
+        "public affairs: PIPL arts. 36-37); individual.",
+    )
     ciio: bool = Field(default=False, description="Critical information infrastructure operator.")
     sector: ShortText | None = Field(
         default=None, description="Free text, e.g. banking, credit_reporting, healthcare."
@@ -122,6 +134,18 @@ class Party(_Strict):
         description="Individuals whose personal information the party processes in all "
         "(the 2022-2024 regime's 1,000,000 test). Unknown when null.",
     )
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _retired_kind(cls, kind: Any, info: ValidationInfo) -> Any:
+        if kind != RETIRED_PARTY_KIND:
+            return kind
+        if info.context and info.context.get("stored_request"):
+            return "state_organ"  # what a recorded request meant by it when it was decided
+        raise ValueError(
+            "'public_body' is no longer accepted: use 'state_organ' for a state organ (国家机关) or a body "
+            "authorised by law to manage public affairs (PIPL arts. 36-37), or 'public_institution' for a "
+            "public institution (事业单位) such as a public hospital or university, an ordinary processor")
 
     @field_validator("city")
     @classmethod
@@ -269,6 +293,14 @@ class TransferRequest(_Strict):
     declared_prior: DeclaredPrior = Field(default_factory=DeclaredPrior)
 
 
+def read_stored_request(data: Any) -> TransferRequest:
+    """A request read back from the ledger (a dict, or its JSON text): validated as a new one, except
+    that a kind retired since it was recorded is read as what it meant then (``public_body``)."""
+    if isinstance(data, str | bytes):
+        return TransferRequest.model_validate_json(data, context=STORED_REQUEST)
+    return TransferRequest.model_validate(data, context=STORED_REQUEST)
+
+
 # --------------------------------------------------------------------------------------------
 # The decision
 
@@ -339,6 +371,11 @@ class Counts(_Strict):
     sensitive_subjects_after: int
     counted: bool = Field(
         default=True, description="Whether this transfer adds to the tallies if recorded as permitted."
+    )
+    collected_abroad_uncounted: bool = Field(
+        default=False,
+        description="Data sets collected outside the Mainland (2024 Provisions art. 4) were left out of "
+        "the tallies; the rest of the transfer was counted as usual.",
     )
 
 

@@ -40,7 +40,7 @@ from engine.ledger.history import (
     stored_packs,
 )
 from engine.ledger.store import Ledger
-from engine.models import Decision, TransferRequest
+from engine.models import Decision, TransferRequest, read_stored_request
 from engine.rulespec import PackSet, load_pack_set, pack_set_digest
 
 
@@ -133,7 +133,7 @@ class PackLibrary:
                     target = root / f"{number:03d}-{relative.name}"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(self.ledger.pack_content(pack.digest), encoding="utf-8")
-            return load_pack_set(root)
+            return load_pack_set(root, stored=True)
 
     def pack_set(self, digest: str, versions: Mapping[str, str]) -> PackSet:
         """The pack set a decision names (its ``rules.digest`` and ``rules.packs``), from stored texts.
@@ -278,7 +278,7 @@ def replay(ledger: Ledger, only: Iterable[str] | None = None, library: PackLibra
         try:
             pack_set = library.pack_set(str(rules.get("digest")), rules.get("packs") or {})
             engine = library.engine(pack_set, coerce_options(pack_set, rules.get("options") or {}))
-            request = TransferRequest.model_validate(recorded.request)
+            request = read_stored_request(recorded.request)
             as_of = dt.date.fromisoformat(str(rules.get("as_of"))) if rules.get("as_of") else None
             decision = _plain(engine.evaluate(request, recorded.prior, as_of=as_of))
         except BaygateError as exc:
@@ -349,7 +349,7 @@ def diff(ledger: Ledger, old: PackSet, new: PackSet) -> DiffReport:
     report = DiffReport(old.digest, new.digest)
     for recorded in recorded_decisions(ledger):
         report.checked += 1
-        request = TransferRequest.model_validate(recorded.request)
+        request = read_stored_request(recorded.request)
         options = (recorded.decision.get("rules") or {}).get("options") or {}
         before = _route(library, old, options, request, recorded.prior)
         after = _route(library, new, options, request, recorded.prior)

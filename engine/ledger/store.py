@@ -41,7 +41,7 @@ from engine.ledger.errors import (
 )
 from engine.ledger.packs import pack_text
 from engine.ledger.schema import pack_sets, packs, transfers
-from engine.models import Decision, TransferRequest
+from engine.models import Decision, TransferRequest, read_stored_request
 
 
 @dataclass(frozen=True)
@@ -468,7 +468,7 @@ class Ledger:
                                      year)
             decision = engine.evaluate(request, prior, as_of=item.as_of)
             decision_json = canonical(decision.model_dump(mode="json"))
-            tally = tally_for(request, prior, engine.options)
+            tally = tally_for(request, prior, engine.options, decision.counts.collected_abroad_uncounted)
         except Exception as exc:  # refused before writing anything: this submission alone fails
             item.error = exc
             return []
@@ -597,7 +597,7 @@ class Ledger:
         with self._read() as conn:
             row = self._find(conn, id_or_reference, exporter_id)
         return RecordedTransfer(
-            request=TransferRequest.model_validate(json.loads(row.request_json)),
+            request=read_stored_request(json.loads(row.request_json)),
             decision=Decision.model_validate(json.loads(row.decision_json)),
             exporter_id=row.exporter_id, recorded_at=row.recorded_at, withdrawn=row.withdrawn_at is not None,
             withdrawn_at=row.withdrawn_at, counted=bool(row.counted), event_seq=int(row.event_seq))

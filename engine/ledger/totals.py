@@ -182,26 +182,35 @@ def released_by(conn: Connection, row: Any) -> tuple[int, int]:
         return personal, sensitive
     naming = [(decision_id, recorded_data(request_json)) for decision_id, request_json in conn.execute(
         _NAMING_ANY, {"e": row.exporter_id, "y": row.year, "yes": True, "names": names})]
-    in_both = _sensitive_in_both(conn, [decision_id for decision_id, data in naming if _option_matters(data)])
-    with_it = tally_in_order((data, found in in_both) for found, data in naming)
-    without_it = tally_in_order((data, found in in_both) for found, data in naming if found != row.decision_id)
+    tallied = _as_tallied(conn, naming)
+    with_it = tally_in_order((data, in_both) for _found, data, in_both in tallied)
+    without_it = tally_in_order((data, in_both) for found, data, in_both in tallied if found != row.decision_id)
     return with_it[0] - without_it[0], with_it[1] - without_it[1]
 
 
-def _sensitive_in_both(conn: Connection, decision_ids: list[str]) -> set[str]:
-    """Which of these transfers were decided with sensitive subjects counted in both tallies (the pack
-    option ``tally_for`` read). Asked only for transfers with sensitive data, where the option matters:
-    a decision's JSON is ten times its request's, and a withdrawal holds the exporter's lock."""
-    found: set[str] = set()
-    for start in range(0, len(decision_ids), 500):  # SQLite bounds the parameters of one statement
-        found.update(decision_id for decision_id, decision_json in conn.execute(
-            _DECISIONS, {"ids": decision_ids[start:start + 500]})
-            if _counts_sensitive_in_both(decision_json))
-    return found
+def _as_tallied(conn: Connection, naming: list[tuple[str, list[DataSet]]]) -> list[tuple[str, list[DataSet], bool]]:
+    """Each transfer's data sets as its tally read them (:func:`as_tallied`). A decision's JSON is read
+    only where it can matter (a sensitive data set, one collected abroad): it is ten times its
+    request's, and a withdrawal holds the exporter's lock."""
+    wanted = [decision_id for decision_id, data in naming if _decision_matters(data)]
+    decisions: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # SQLite bounds the parameters of one statement
+        decisions.update(conn.execute(_DECISIONS, {"ids": wanted[start:start + 500]}).tuples().all())
+    return [(decision_id, *as_tallied(data, decisions.get(decision_id))) for decision_id, data in naming]
 
 
-def _counts_sensitive_in_both(decision_json: str) -> bool:
-    return bool(json.loads(decision_json)["rules"]["options"].get("count_sensitive_in_both", False))
+def as_tallied(data: list[DataSet], decision_json: str | None) -> tuple[list[DataSet], bool]:
+    """A recorded transfer's data sets as its tally read them, and whether sensitive subjects counted in
+    both tallies (the pack option ``count_sensitive_in_both``), from its decision: the data sets its
+    counts say were left out (collected outside the Mainland: ``counts.collected_abroad_uncounted``)
+    are dropped, which leaves exactly the tally ``tally_of`` gave (they count in neither tally)."""
+    if decision_json is None or not _decision_matters(data):
+        return data, False
+    decision = json.loads(decision_json)
+    in_both = _option_matters(data) and bool(decision["rules"]["options"].get("count_sensitive_in_both", False))
+    if (decision.get("counts") or {}).get("collected_abroad_uncounted"):
+        data = [data_set for data_set in data if not data_set.collected_outside_mainland]
+    return data, in_both
 
 
 # ---------------------------------------------------------------------------------------- tallying again
@@ -217,13 +226,12 @@ def names_a_population(request_json: str) -> bool:
 
 
 def tallied_data(request_json: str, decision_json: Callable[[], str]) -> tuple[list[DataSet], bool]:
-    """A recorded transfer's data sets, and whether its decision counted sensitive subjects in both
-    tallies (the pack option ``tally_for`` read). ``decision_json`` gives the decision's text when
-    called, which happens only when the option matters (a sensitive data set): a decision's text is
-    about ten times its request's."""
+    """A recorded transfer's data sets as its tally read them, and whether its decision counted
+    sensitive subjects in both tallies (:func:`as_tallied`). ``decision_json`` gives the decision's
+    text when called, which happens only when it can matter (a sensitive data set, one collected
+    abroad): a decision's text is about ten times its request's."""
     data = recorded_data(request_json)
-    in_both = _option_matters(data) and _counts_sensitive_in_both(decision_json())
-    return data, in_both
+    return as_tallied(data, decision_json() if _decision_matters(data) else None)
 
 
 def recorded_data(request_json: str) -> list[DataSet]:
@@ -235,6 +243,12 @@ def _option_matters(data: list[DataSet]) -> bool:
     """Whether the pack option ``count_sensitive_in_both`` can change this transfer's tally: only a
     sensitive data set is counted differently under it."""
     return any(data_set.sensitive for data_set in data)
+
+
+def _decision_matters(data: list[DataSet]) -> bool:
+    """Whether the decision can say something of this transfer's tally the request does not: the
+    option above, or data sets collected abroad left out of it."""
+    return any(data_set.sensitive or data_set.collected_outside_mainland for data_set in data)
 
 
 def population_figures(data: list[DataSet], sensitive_in_both: bool) -> dict[str, dict[str, int]]:

@@ -12,11 +12,16 @@ Facts vary independently in the grid, but a real request cannot produce every co
 transfer with sensitive data has a sensitive tally of at least one), so each case is normalised to
 what a request could produce before it is evaluated.
 
-- A *hole*: a case leaving the Mainland with personal or important data that no route rule decides
-  (the engine would fail closed to ``engine.no-route``), on a planned date the packs say they decide
-  (``decides_from``: before it the engine fails closed on purpose and asks for legal review).
+- A *hole*: a case that no rule deciding the route (``require``, ``prohibit``, ``exempt``, ``review``,
+  ``no_mechanism``) decides, on a planned date the packs say they decide (``decides_from``: before it
+  the engine fails closed on purpose and asks for legal review). The engine fails closed on such a
+  case (``engine.no-route``); were it not to, it would be a bare "permitted" — one no rule decided.
+  Every case counts: out of the Mainland, within it, from Hong Kong, from elsewhere.
 - A *conflict*: route rules at the strongest level that accept no common mechanism.
-- A *dead rule*: a route rule no case fires.
+- A *dead rule*: a rule (of any effect) no case fires.
+
+The parties' jurisdictions are dimensions of their own; ``direction`` and ``leaves_mainland`` follow
+from them, as they do for a request.
 """
 
 from __future__ import annotations
@@ -95,18 +100,25 @@ def route_rules(engine: Engine) -> list[RuleSpec]:
     return [rule for rule in engine.pack_set.rules if rule.then.decides_route]
 
 
+JURISDICTION_FACTS = ("exporter.jurisdiction", "recipient.jurisdiction")
+FROM_JURISDICTIONS = ("direction", "leaves_mainland")
+"""Facts a request never sets apart from the parties' jurisdictions: not dimensions of the grid."""
+DIRECTION_PARTIES = {"cn_to_hk": ("CN", "HK"), "cn_to_mo": ("CN", "MO"), "cn_to_other": ("CN", "SG"),
+                     "hk_to_cn": ("HK", "CN"), "hk_to_other": ("HK", "SG"), "other": ("CN", "CN")}
+
+
 def dimensions(engine: Engine) -> dict[str, list[Any]]:
-    """Fact name -> the representative values the route rules make interesting."""
+    """Fact name -> the representative values the rules make interesting."""
     registry = engine.pack_set.registry
-    values: dict[str, set[Any]] = {}
+    values: dict[str, set[Any]] = {name: {"CN", "HK", "MO", OTHER} for name in JURISDICTION_FACTS}
     dates: set[dt.date] = set()
-    for rule in route_rules(engine):
+    for rule in engine.pack_set.rules:
         dates |= {rule.effective_from, rule.effective_from - dt.timedelta(days=1)}
         if rule.effective_to is not None:
             dates |= {rule.effective_to, rule.effective_to + dt.timedelta(days=1)}
         for leaf in _leaves(rule.when):
             spec = registry.get(leaf.fact)
-            if spec is None or spec.derived:
+            if spec is None or spec.derived or leaf.fact in FROM_JURISDICTIONS:
                 continue
             bucket = values.setdefault(leaf.fact, set())
             constants = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
@@ -253,19 +265,7 @@ def _normalise(case: dict[str, Any], baseline: dict[str, FactValue], engine: Eng
             facts[name] = value
     for base, chosen in members.items():
         facts[base] = frozenset(chosen)
-    direction = facts.get("direction")
-    if "direction" in case:
-        facts["leaves_mainland"] = direction in ("cn_to_hk", "cn_to_mo", "cn_to_other")
-        facts["exporter.jurisdiction"] = {"hk_to_cn": "HK", "hk_to_other": "HK"}.get(str(direction), "CN")
-        facts["recipient.jurisdiction"] = {"cn_to_hk": "HK", "cn_to_mo": "MO", "cn_to_other": "SG",
-                                           "hk_to_cn": "CN", "hk_to_other": "SG"}.get(str(direction), "CN")
-    elif facts.get("leaves_mainland"):
-        facts["exporter.jurisdiction"] = "CN"
-        if facts.get("recipient.jurisdiction") == "CN":
-            facts["recipient.jurisdiction"] = "HK"
-    else:
-        facts["exporter.jurisdiction"] = "CN"
-        facts["recipient.jurisdiction"] = "CN"
+    _parties(case, facts)
     if facts.get("data.has_core") or facts.get("data.has_state_secret"):
         facts["data.has_important"] = True
     tags = set(facts.get("data.tags") or ())
@@ -316,6 +316,31 @@ def _normalise(case: dict[str, Any], baseline: dict[str, FactValue], engine: Eng
     return facts
 
 
+def _parties(case: dict[str, Any], facts: dict[str, Any]) -> None:
+    """The parties' jurisdictions of a case (a witness may name a direction or leaves_mainland instead:
+    they give the jurisdictions its named ones leave open), then direction and leaves_mainland from
+    them as a request gives them (engine.facts.direction_of)."""
+    exporter, recipient = facts.get("exporter.jurisdiction"), facts.get("recipient.jurisdiction")
+    if "direction" in case:
+        exporter, recipient = DIRECTION_PARTIES.get(str(case["direction"]), ("CN", "CN"))
+    elif "leaves_mainland" in case:
+        exporter, recipient = ("CN", "HK") if case["leaves_mainland"] else ("CN", "CN")
+    exporter = facts["exporter.jurisdiction"] = case.get("exporter.jurisdiction", exporter)
+    recipient = facts["recipient.jurisdiction"] = case.get("recipient.jurisdiction", recipient)
+    for name, value in (("exporter.jurisdiction", exporter), ("recipient.jurisdiction", recipient)):
+        if value == OTHER:
+            facts[name] = "ZZ"  # a jurisdiction no rule names (user-assigned code, not a real one)
+    exporter, recipient = facts["exporter.jurisdiction"], facts["recipient.jurisdiction"]
+    if exporter == "CN":
+        facts["direction"] = ("other" if recipient == "CN"
+                              else {"HK": "cn_to_hk", "MO": "cn_to_mo"}.get(recipient, "cn_to_other"))
+    elif exporter == "HK":
+        facts["direction"] = "other" if recipient == "HK" else ("hk_to_cn" if recipient == "CN" else "hk_to_other")
+    else:
+        facts["direction"] = "other"
+    facts["leaves_mainland"] = exporter == "CN" and recipient != "CN"
+
+
 def check_completeness(engine: Engine) -> CompletenessReport:
     started = time.perf_counter()
     dims = dimensions(engine)
@@ -335,14 +360,14 @@ def check_completeness(engine: Engine) -> CompletenessReport:
         for _ in range(RANDOM_CASES // 2):
             chosen = rng.sample(names, k=rng.randint(1, 6))
             cases.append({name: rng.choice(dims[name]) for name in chosen})
-    rules = route_rules(engine)
+    rules = list(engine.pack_set.rules)
     cases += [_witness(rule, engine.pack_set.registry) for rule in rules]
     if engine.pack_set.decides_from is not None:
         cases += [dict(case, planned_date=engine.pack_set.decides_from) for case in cases[:: max(1, len(cases) // 50)]]
     baseline = derive_facts(TransferRequest.model_validate(BASELINE_REQUEST), PriorCounts(), engine.options,
-                            engine.pack_set.mechanisms)
+                            engine.mechanisms)
     by_id = {rule.id: rule for rule in engine.pack_set.rules}
-    route_ids = {rule.id for rule in rules}
+    route_ids = {rule.id for rule in route_rules(engine)}
     scope_from = engine.pack_set.decides_from
     fired_ever: set[str] = set()
     holes: list[Finding] = []
@@ -352,13 +377,18 @@ def check_completeness(engine: Engine) -> CompletenessReport:
         facts = _normalise(case, baseline, engine)
         for key, value in options.items():
             facts[f"option.{key}"] = value
-        fired = [by_id[r] for r in engine.fire(facts) if r in route_ids]
-        fired_ever |= {rule.id for rule in fired}
+        fired_ids = engine.fire(facts)
+        fired_ever.update(fired_ids)
+        fired = [by_id[r] for r in fired_ids if r in route_ids]
         in_scope = scope_from is None or facts["planned_date"] >= scope_from  # type: ignore[operator]
-        out = in_scope and facts.get("leaves_mainland") and (
-            facts.get("data.has_personal") or facts.get("data.has_important"))
-        if out and not fired:
-            holes.append(Finding("hole", "no route rule decides this outbound case", _printable(case)))
+        if in_scope and not fired:
+            outbound = facts.get("leaves_mainland") and (facts.get("data.has_personal")
+                                                         or facts.get("data.has_important"))
+            what = ("no route rule decides this outbound case" if outbound
+                    else "no rule decides this case: it would be a bare 'permitted' (the engine fails closed)")
+            holes.append(Finding("hole", what, _printable({**case, "exporter.jurisdiction":
+                                                           facts["exporter.jurisdiction"],
+                                                           "recipient.jurisdiction": facts["recipient.jurisdiction"]})))
         requires = [rule for rule in fired if rule.then.require]
         if requires and not any(rule.then.prohibit for rule in fired):
             top = max(MECHANISM_LEVEL[m] for rule in requires for m in rule.then.require)
@@ -381,7 +411,8 @@ def check_completeness(engine: Engine) -> CompletenessReport:
                 fired_ever.add(rule.id)
                 cases.append(case)
                 break
-    dead = [Finding("dead-rule", f"{rule.file}:{rule.line}: rule {rule.id}: no grid case fires it")
+    dead = [Finding("dead-rule", f"{rule.file}:{rule.line}: rule {rule.id}: no case of the grid fires it "
+                    "(a literal no request can give, or conditions that contradict each other)")
             for rule in rules if rule.id not in fired_ever]
     return CompletenessReport(len(cases), method, len(dims), product, time.perf_counter() - started,
                               holes, conflicts, dead)

@@ -5,8 +5,13 @@
   requirement wins, and its options are those every requirement at that level accepts, plus any a
   rule declares ``also_satisfied_by``, less the gated ones (``eligible``) no rule made eligible.
 - A mechanism in place counts only where it is among the options and valid on the planned date.
-- Fail closed: a transfer out of the Mainland with personal or important data that no route rule
-  decided is conditional with the reason ``engine.no-route``, never permitted.
+- Fail closed: no decision is permitted unless a rule that fired decided its route (``require``,
+  ``prohibit``, ``exempt``, ``review`` or ``no_mechanism``): otherwise it is conditional with the reason
+  ``engine.no-route`` and a review in ``missing`` (a transfer out of the Mainland with personal or
+  important data, an exporter whose law no pack covers, anything the packs do not speak to).
+- A rule asking for a ``review`` makes the transfer conditional on it (a ``review`` item in ``missing``).
+- Where exemptions hold but a stronger rule still requires a mechanism or prohibits, a reason
+  (``engine.exemption-overridden``) says the exemption does not lift it.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pydantic import BaseModel
 
 from engine.conditions import Condition, describe_value, facts_read, negation_normal_form
 from engine.conditions import _evaluate_nnf as evaluate_nnf
-from engine.facts import FactValue, PriorCounts, Tally
+from engine.facts import EXEMPT_VOLUMES_COUNTED_OPTION, EXEMPTION_IDS, FactValue, PriorCounts, Tally
 from engine.models import (
     Counts,
     Decision,
@@ -40,20 +45,23 @@ from engine.models import (
 from engine.rulespec import MECHANISM_LEVEL, PackSet, RuleSpec
 from engine.texts import (
     NO_ROUTE_CITATION,
+    NO_ROUTE_REVIEW,
     NO_ROUTE_RULE,
+    OVERRIDDEN_RULE,
+    exemption_overridden,
     missing_approval,
     missing_mechanism,
     no_eligible_mechanism,
     no_route,
+    no_route_decided,
 )
 from engine.workdays import add_working_days
 
 M = TypeVar("M", bound=BaseModel)
 
 OPTION_ORDER = ("gba_standard_contract", "standard_contract", "certification", "security_assessment")
-EXEMPTION_ORDER = ("non_personal", "foreign_reexport", "contract_necessity", "hr_management", "emergency",
-                   "under_threshold", "ftz_negative_list")
-UNCOUNTED_EXEMPTIONS_OPTION = "exempt_volumes_counted"
+EXEMPTION_ORDER = EXEMPTION_IDS
+UNCOUNTED_EXEMPTIONS_OPTION = EXEMPT_VOLUMES_COUNTED_OPTION
 ALWAYS_COUNTED_EXEMPTIONS = frozenset({"under_threshold", "non_personal"})
 """Art. 5(4) volumes are exactly what the thresholds measure; non-personal data has none to count."""
 
@@ -64,7 +72,7 @@ def _precedence(rule: RuleSpec) -> tuple[int, int]:
         rank = 0
     elif then.require:
         rank = 3 - max(MECHANISM_LEVEL[m] for m in then.require)
-    elif then.exempt:
+    elif then.exempt or then.review or then.no_mechanism:
         rank = 3
     elif then.eligible or then.also_satisfied_by:
         rank = 4
@@ -197,6 +205,10 @@ class _Effects:
     """``mechanism.<m>.valid`` for each option: one of them true means a mechanism is in place."""
     needs_review: bool
     """A mechanism is required but no known mechanism fits (the options came out empty)."""
+    reviews: tuple[tuple[str, Messages], ...]
+    """(id, text) of every legal review a fired rule asks for (``review``)."""
+    overriding: tuple[RuleSpec, ...]
+    """Where exemptions hold: the rules whose prohibition or top-level requirement they do not lift."""
     approvals: tuple[tuple[str, str], ...]
     """(kind, its ``approval.<kind>`` fact) of every approval the fired rules ask for."""
     obligation_ids: tuple[str, ...]
@@ -237,11 +249,15 @@ def _effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
     prohibited = any(rule.then.prohibit for rule in fired)
     mechanism = "none"
     options: list[str] = []
+    overriding: tuple[RuleSpec, ...] = ()
     if prohibited:
         mechanism = "prohibited"
+        overriding = tuple(rule for rule in fired if rule.then.prohibit)
     elif requirements:
         top = max(MECHANISM_LEVEL[m] for req in requirements for m in req)
         at_top = [set(req) for req in requirements if max(MECHANISM_LEVEL[m] for m in req) == top]
+        overriding = tuple(rule for rule in fired
+                           if rule.then.require and max(MECHANISM_LEVEL[m] for m in rule.then.require) == top)
         accepted = set.intersection(*at_top)
         accepted |= {m for rule in fired for m in rule.then.also_satisfied_by}
         eligible = {m for rule in fired for m in rule.then.eligible}
@@ -256,7 +272,8 @@ def _effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
     for rule in fired:
         reads.update(dict.fromkeys(plan.reads[rule.id]))
     reads.update(dict.fromkeys(_obligation_reads(obligation_ids, plan)))
-    reads.update(dict.fromkeys(("leaves_mainland", "data.has_personal", "data.has_important")))
+    reads.update(dict.fromkeys(("leaves_mainland", "data.has_personal", "data.has_important",
+                                "exporter.jurisdiction", "recipient.jurisdiction")))
     reads.update(dict.fromkeys(option_valid_keys))
     reads.update(dict.fromkeys(key for _, key in approvals))
     return _Effects(
@@ -270,6 +287,8 @@ def _effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
         options=options,
         option_valid_keys=option_valid_keys,
         needs_review=bool(requirements) and not prohibited and not options,
+        reviews=tuple((rule.then.review, rule.message) for rule in fired if rule.then.review),
+        overriding=overriding if exemption_set else (),
         approvals=approvals,
         obligation_ids=obligation_ids,
         reads=tuple(reads),
@@ -473,17 +492,22 @@ def _assemble(effects: _Effects, facts: Mapping[str, FactValue], request: Transf
     """Reasons, what is missing, obligations and the outcome: reads only ``effects.reads`` of the
     facts, and of the request only its mechanisms and planned date (see the key in :func:`decide`)."""
     reasons = [_reason(rule, facts, plan) for rule in effects.rules]
-    missing: list[MissingItem] = []
+    missing: list[MissingItem] = [_missing(review=review, text=text) for review, text in effects.reviews]
 
-    if (not effects.route_decided and facts.get("leaves_mainland")
-            and (facts.get("data.has_personal") or facts.get("data.has_important"))):
-        text = no_route()
+    if not effects.route_decided:  # never a bare permit: fail closed
+        read = ("leaves_mainland", "data.has_personal", "data.has_important", "exporter.jurisdiction",
+                "recipient.jurisdiction")
+        outbound = facts.get("leaves_mainland") and (facts.get("data.has_personal")
+                                                     or facts.get("data.has_important"))
+        text = no_route() if outbound else no_route_decided(str(facts.get("exporter.jurisdiction") or ""),
+                                                            str(facts.get("recipient.jurisdiction") or ""))
         reasons.append(_build(Reason, {
             "rule": NO_ROUTE_RULE, "effect": "fail_closed", "message": text, "citation": NO_ROUTE_CITATION,
-            "unsure": None, "facts": {"leaves_mainland": True,
-                                      "data.has_personal": facts.get("data.has_personal"),
-                                      "data.has_important": facts.get("data.has_important")}}))
-        missing.append(_missing(review="legal review of the route", text=text))
+            "unsure": None, "facts": {name: describe_value(facts.get(name)) for name in read}}))
+        missing.append(_missing(review=NO_ROUTE_REVIEW, text=text))
+
+    if effects.overriding:
+        reasons.append(_overridden(effects))
 
     options = effects.options
     if effects.needs_review:
@@ -502,6 +526,16 @@ def _assemble(effects: _Effects, facts: Mapping[str, FactValue], request: Transf
         missing += due_missing
     outcome: Outcome = "prohibited" if effects.prohibited else ("conditional" if missing else "permitted")
     return _Assembled(tuple(reasons), tuple(missing), tuple(obligations), outcome)
+
+
+def _overridden(effects: _Effects) -> Reason:
+    """The reason saying that the exemptions listed do not lift what a stronger rule imposes."""
+    rules = effects.overriding
+    return _build(Reason, {
+        "rule": OVERRIDDEN_RULE, "effect": "note",
+        "message": exemption_overridden(effects.exemptions, effects.mechanism, [rule.id for rule in rules]),
+        "citation": "; ".join(dict.fromkeys(rule.cite for rule in rules)),
+        "unsure": None, "facts": {"exemption": list(effects.exemptions)}})
 
 
 def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
@@ -541,6 +575,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         "personal_subjects_after": before_personal + (tally.personal_subjects if counted else 0),
         "sensitive_subjects_after": before_sensitive + (tally.sensitive_subjects if counted else 0),
         "counted": counted,
+        "collected_abroad_uncounted": tally.collected_abroad_left_out,
     })
     return _build(Decision, {
         "decision_id": new_ulid(),

@@ -88,6 +88,8 @@ class Engine:
         self.pack_set = pack_set
         self.options = coerce_options(pack_set, options or {})
         self._option_facts = option_facts(self.options)
+        self.mechanisms = {name: policy.under(self.options) for name, policy in pack_set.mechanisms.items()}
+        """The packs' mechanism policies under this engine's options (a validity term may depend on one)."""
         self.compiled: CompiledPackSet = compile_pack_set(pack_set)
         for stage in self.compiled.stages.values():
             for ruleset in stage:
@@ -148,8 +150,8 @@ class Engine:
     def evaluate(self, request: TransferRequest, prior: PriorCounts | None = None,
                  as_of: dt.date | None = None) -> Decision:
         prior = prior or _NO_PRIOR
-        facts, tally = derive_facts_and_tally(request, prior, self.options, self.pack_set.mechanisms,
-                                              self._option_facts)
+        facts, tally = derive_facts_and_tally(request, prior, self.options, self.mechanisms,
+                                              self._option_facts, self.pack_set.counting)
         fired = self.fire(facts)
         evaluation = Evaluation(
             request=request, facts=facts, fired=fired, prior=prior, tally=tally, options=self.options,

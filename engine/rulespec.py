@@ -23,8 +23,18 @@ from ruamel.yaml.parser import RoundTripParser
 
 from engine.conditions import COMPARISON_OPS, All, AnyOf, Condition, Leaf, Not, facts_read
 from engine.errors import RuleIssue, RulePackError
-from engine.facts import EXEMPTION_IDS, FactRegistry, MechanismPolicy, OptionSpec, ValidityTerm
+from engine.facts import (
+    EXEMPTION_IDS,
+    NO_COUNTING_POLICY,
+    CountingPolicy,
+    FactRegistry,
+    MechanismPolicy,
+    OptionSpec,
+    ValidityTerm,
+)
+from engine.literals import hint, literal_problem
 from engine.models import APPROVAL_KINDS, MECHANISM_TYPES, Messages
+from engine.placeholders import render
 
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 MECHANISM_LEVEL = {"standard_contract": 1, "gba_standard_contract": 1, "certification": 1,
@@ -35,9 +45,11 @@ MAX_NESTING = 40
 
 RULE_KEYS = {"id", "title", "when", "then", "cite", "effective", "message", "unsure"}
 EFFECT_KEYS = {"require", "prohibit", "exempt", "eligible", "also_satisfied_by", "obligations",
-               "approvals", "note"}
+               "approvals", "note", "review", "no_mechanism"}
 PACK_KEYS = {"pack", "version", "title", "description", "options", "mechanisms", "rules", "obligations",
-             "decides_from"}
+             "decides_from", "counting"}
+REVIEW_ID = re.compile(r"[a-z][a-z0-9-]*")
+"""A review's id (the ``id`` of its ``missing`` item): short, lower case, hyphenated."""
 OBLIGATION_KEYS = {"id", "text", "due", "cite", "satisfied_when", "unsure"}
 OPTION_KEYS = {"id", "type", "default", "description", "values", "readings", "stricter"}
 RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -60,6 +72,12 @@ class Effects:
     obligations: tuple[str, ...] = ()
     approvals: tuple[str, ...] = ()
     note: bool = False
+    review: str | None = None
+    """A legal review the engine cannot replace (e.g. a law no pack covers): the transfer is
+    conditional on it, and ``missing`` names it by this id."""
+    no_mechanism: bool = False
+    """The law this rule applies asks for no transfer mechanism (e.g. Hong Kong, where PDPO s. 33 is not
+    in operation): it decides the route as 'none', which any other rule's requirement still outranks."""
 
     @property
     def kind(self) -> str:
@@ -70,6 +88,10 @@ class Effects:
             return "require_mechanism"
         if self.exempt:
             return "exempt"
+        if self.review:
+            return "require_review"
+        if self.no_mechanism:
+            return "no_mechanism"
         if self.eligible:
             return "eligible"
         if self.also_satisfied_by:
@@ -82,8 +104,9 @@ class Effects:
 
     @property
     def decides_route(self) -> bool:
-        """Whether firing decides the route (fail closed: see DESIGN section 4)."""
-        return bool(self.require or self.prohibit or self.exempt)
+        """Whether firing decides the route (fail closed: see DESIGN section 4). No decision is
+        permitted unless some rule that fired decides it."""
+        return bool(self.require or self.prohibit or self.exempt or self.review or self.no_mechanism)
 
 
 @dataclass(frozen=True)
@@ -156,6 +179,7 @@ class Pack:
     mechanisms: Mapping[str, MechanismPolicy]
     decides_from: dt.date | None = None
     """The first planned date for which the pack claims to decide every outbound route."""
+    counting: CountingPolicy = NO_COUNTING_POLICY
 
 
 @dataclass(frozen=True)
@@ -169,6 +193,7 @@ class PackSet:
     obligations: Mapping[str, ObligationSpec] = field(default_factory=dict)
     options: Mapping[str, OptionDecl] = field(default_factory=dict)
     mechanisms: Mapping[str, MechanismPolicy] = field(default_factory=dict)
+    counting: CountingPolicy = NO_COUNTING_POLICY
 
     @property
     def decides_from(self) -> dt.date | None:
@@ -358,11 +383,13 @@ def _date(value: Any) -> dt.date | None:
 
 
 class _ConditionParser:
-    def __init__(self, registry: FactRegistry, out: _Collector, rule_id: str | None) -> None:
+    def __init__(self, registry: FactRegistry, out: _Collector, rule_id: str | None, stored: bool = False) -> None:
         self.registry = registry
         self.out = out
         self.rule_id = rule_id
         self.ok = True
+        self.stored = stored
+        """Reading a pack text recorded in the ledger: a retired literal is read as what it meant."""
 
     def fail(self, line: int, message: str) -> None:
         self.ok = False
@@ -451,8 +478,13 @@ class _ConditionParser:
         if not isinstance(value, str):
             self.fail(line, f"fact '{name}' is a {ftype}: '{op}' cannot compare it with {value!r}")
             return value
-        if ftype == "enum" and values and value not in values:
-            self.fail(line, f"'{value}' is not a value of fact '{name}' (values: {', '.join(values)})")
+        spec = self.registry.get(name)
+        if spec is not None:
+            if self.stored:
+                value = dict(spec.retired).get(value, value)
+            problem = literal_problem(spec, value)
+            if problem is not None:
+                self.fail(line, problem)
         return value
 
 
@@ -513,7 +545,25 @@ def _parse_options(doc: Mapping[str, Any], pack: str, out: _Collector) -> list[O
     return decls
 
 
-def _parse_mechanisms(doc: Mapping[str, Any], out: _Collector) -> dict[str, MechanismPolicy]:
+def _validity_option(term: Mapping[str, Any], mechanism: str, registry: FactRegistry | None, line: int,
+                     out: _Collector) -> tuple[str | None, int | None]:
+    """``years_under_option: {OPTION: YEARS}`` of a validity term: another term under a bool option."""
+    node = term.get("years_under_option")
+    if node is None:
+        return None, None
+    if isinstance(node, Mapping) and len(node) == 1:
+        option, years = next(iter(node.items()))
+        spec = registry.get(f"option.{option}") if registry is not None else None
+        if spec is not None and spec.type == "bool" and isinstance(years, int) and not isinstance(years, bool) \
+                and years >= 1:
+            return str(option), years
+    out.add(line, None, f"mechanism {mechanism}: years_under_option takes {{OPTION: YEARS}}, a bool option a pack "
+            "declares and a whole number of years")
+    return None, None
+
+
+def _parse_mechanisms(doc: Mapping[str, Any], out: _Collector,
+                      registry: FactRegistry | None = None) -> dict[str, MechanismPolicy]:
     result: dict[str, MechanismPolicy] = {}
     node = doc.get("mechanisms") or {}
     if not isinstance(node, Mapping):
@@ -541,9 +591,31 @@ def _parse_mechanisms(doc: Mapping[str, Any], out: _Collector) -> dict[str, Mech
                         f"mechanism {name}: each validity_when_no_expiry entry needs issued_from (a date) "
                         "and years (a whole number)")
                 continue
-            terms.append(ValidityTerm(start, end, years))
+            option = _validity_option(term, name, registry, _line_of(body, "validity_when_no_expiry") or line, out)
+            terms.append(ValidityTerm(start, end, years, *option))
         result[str(name)] = MechanismPolicy(filing_working_days=days, validity=tuple(terms))
     return result
+
+
+def _parse_counting(doc: Mapping[str, Any], out: _Collector) -> CountingPolicy:
+    """``counting: {collected_outside_mainland: {uncounted_from: DATE, cite: ...}}`` (CountingPolicy)."""
+    node = doc.get("counting")
+    if node is None:
+        return NO_COUNTING_POLICY
+    line = _line_of(doc, "counting")
+    known = {"collected_outside_mainland"}
+    if not isinstance(node, Mapping) or set(map(str, node)) - known:
+        out.add(line, None, "'counting' is a mapping with collected_outside_mainland: {uncounted_from: "
+                "YYYY-MM-DD, cite: ...}")
+        return NO_COUNTING_POLICY
+    body = node.get("collected_outside_mainland")
+    start = _date(body.get("uncounted_from")) if isinstance(body, Mapping) else None
+    cite = body.get("cite") if isinstance(body, Mapping) else None
+    if start is None or not isinstance(cite, str) or not cite.strip():
+        out.add(_line_of(node, "collected_outside_mainland") or line, None,
+                "counting.collected_outside_mainland needs uncounted_from (a date) and cite")
+        return NO_COUNTING_POLICY
+    return CountingPolicy(start, cite.strip())
 
 
 def _parse_effects(node: Any, line: int, rule_id: str, out: _Collector) -> Effects | None:
@@ -567,8 +639,8 @@ def _parse_effects(node: Any, line: int, rule_id: str, out: _Collector) -> Effec
             return ()
         for value in values:
             if value not in MECHANISM_TYPES:
-                out.add(_line_of(node, key), rule_id,
-                        f"unknown mechanism '{value}' in '{key}' (known: {', '.join(MECHANISM_TYPES)})")
+                out.add(_line_of(node, key), rule_id, f"unknown mechanism '{value}' in '{key}'"
+                        f"{hint(value, MECHANISM_TYPES)} (known: {', '.join(MECHANISM_TYPES)})")
                 ok = False
         return values
 
@@ -582,29 +654,45 @@ def _parse_effects(node: Any, line: int, rule_id: str, out: _Collector) -> Effec
     exempt = node.get("exempt")
     if exempt is not None and exempt not in EXEMPTION_IDS:
         out.add(_line_of(node, "exempt"), rule_id,
-                f"unknown exemption '{exempt}' (known: {', '.join(EXEMPTION_IDS)})")
+                f"unknown exemption '{exempt}'{hint(str(exempt), EXEMPTION_IDS)} (known: {', '.join(EXEMPTION_IDS)})")
         ok = False
     obligations = _tuple_of_str(node.get("obligations", []))
     if obligations is None:
         out.add(_line_of(node, "obligations"), rule_id, "'obligations' takes a list of obligation ids")
         ok = False
     approvals = _tuple_of_str(node.get("approvals", []))
-    if approvals is None or any(a not in APPROVAL_KINDS for a in approvals):
+    if approvals is None:
         out.add(_line_of(node, "approvals"), rule_id,
                 f"'approvals' takes a list of approval kinds ({', '.join(APPROVAL_KINDS)})")
         ok = False
-    note = node.get("note", False)
-    if not isinstance(note, bool):
-        out.add(_line_of(node, "note"), rule_id, "'note' takes true or false")
+    for approval in approvals or ():
+        if approval not in APPROVAL_KINDS:
+            out.add(_line_of(node, "approvals"), rule_id, f"unknown approval kind '{approval}'"
+                    f"{hint(approval, APPROVAL_KINDS)} (known: {', '.join(APPROVAL_KINDS)})")
+            ok = False
+    note, no_mechanism = node.get("note", False), node.get("no_mechanism", False)
+    for key, flag in (("note", note), ("no_mechanism", no_mechanism)):
+        if not isinstance(flag, bool):
+            out.add(_line_of(node, key), rule_id, f"'{key}' takes true or false")
+            ok = False
+    review = node.get("review")
+    if review is not None and (not isinstance(review, str) or not REVIEW_ID.fullmatch(review)):
+        out.add(_line_of(node, "review"), rule_id, "'review' takes a short id in lower case with hyphens "
+                "(e.g. macao-pdpa): the id of the legal review the transfer then waits for")
         ok = False
-    if prohibit and (require or exempt):
-        out.add(line, rule_id, "a rule that prohibits cannot also require or exempt")
+    if prohibit and (require or exempt or review or no_mechanism):
+        out.add(line, rule_id, "a rule that prohibits cannot also require, exempt, ask for a review or say "
+                "no mechanism is needed")
+        ok = False
+    if no_mechanism is True and (require or exempt or review):
+        out.add(line, rule_id, "'no_mechanism' says the law needs no mechanism: it cannot go with require, "
+                "exempt or review in one rule")
         ok = False
     if not ok:
         return None
     effects = Effects(require=require, prohibit=bool(prohibit), exempt=exempt, eligible=eligible,
                       also_satisfied_by=also, obligations=obligations or (), approvals=approvals or (),
-                      note=bool(note))
+                      note=bool(note), review=review, no_mechanism=bool(no_mechanism))
     if effects.kind == "note" and not note:
         out.add(line, rule_id, "'then' has no effect (use note: true for a reason without consequence)")
         return None
@@ -659,8 +747,10 @@ def _stage(then: Effects, reads: set[str], registry: FactRegistry) -> int:
     return 2
 
 
-def parse_pack(document: Any, display: str, registry: FactRegistry) -> tuple[Pack | None, list[RuleIssue]]:
-    """One pack: every rule checked; the pack is returned only when it has no issue."""
+def parse_pack(document: Any, display: str, registry: FactRegistry,
+               stored: bool = False) -> tuple[Pack | None, list[RuleIssue]]:
+    """One pack: every rule checked; the pack is returned only when it has no issue. ``stored``: the
+    text was recorded in the ledger (see :func:`load_pack_set`)."""
     out = _Collector(display)
     if not isinstance(document, Mapping):
         out.add(1, None, "a rule pack is a mapping with pack, version, title and rules")
@@ -676,7 +766,8 @@ def parse_pack(document: Any, display: str, registry: FactRegistry) -> tuple[Pac
         out.add(1, None, "missing 'version' (quote it, e.g. \"2024.03\")")
         version = "?"
     options = _parse_options(document, str(name), out)
-    mechanisms = _parse_mechanisms(document, out)
+    mechanisms = _parse_mechanisms(document, out, registry)
+    counting = _parse_counting(document, out)
     decides_from = None
     if document.get("decides_from") is not None:
         decides_from = _date(document["decides_from"])
@@ -716,9 +807,14 @@ def parse_pack(document: Any, display: str, registry: FactRegistry) -> tuple[Pac
         if "when" not in node:
             out.add(line, rule_id, "missing 'when' (the condition)")
             continue
-        parser = _ConditionParser(registry_for_pack, out, rule_id)
+        parser = _ConditionParser(registry_for_pack, out, rule_id, stored)
         when = parser.parse(node["when"], _line_of(node, "when") or line)
         then = _parse_effects(node.get("then"), _line_of(node, "then") or line, rule_id, out)
+        if message is not None and parser.ok:
+            texts, problems = render(message.model_dump(), when)
+            for problem in problems:
+                out.add(_line_of(node, "message") or line, rule_id, problem)
+            message = Messages.model_validate(texts) if not problems else None
         if len(out.issues) > before or then is None or effective is None or message is None:
             continue
         if then.exempt and "exemption" in facts_read(when) and _stage(then, facts_read(when), registry) != 1:
@@ -751,7 +847,7 @@ def parse_pack(document: Any, display: str, registry: FactRegistry) -> tuple[Pac
         due = _parse_due(node.get("due"), _line_of(node, "due") or line, oid, registry, out)
         satisfied = None
         if node.get("satisfied_when") is not None:
-            parser = _ConditionParser(registry, out, f"(obligation) {oid}")
+            parser = _ConditionParser(registry, out, f"(obligation) {oid}", stored)
             satisfied = parser.parse(node["satisfied_when"], _line_of(node, "satisfied_when") or line)
         if len(out.issues) > before or text is None or due is None:
             continue
@@ -762,7 +858,7 @@ def parse_pack(document: Any, display: str, registry: FactRegistry) -> tuple[Pac
         return None, out.issues
     digest = pack_digest(document)
     return Pack(str(name), str(version), str(document.get("title") or name), display, digest, tuple(rules),
-                tuple(obligations), tuple(options), mechanisms, decides_from), []
+                tuple(obligations), tuple(options), mechanisms, decides_from, counting), []
 
 
 def _display_name(path: Path, root: Path) -> str:
@@ -772,8 +868,13 @@ def _display_name(path: Path, root: Path) -> str:
         return str(path)
 
 
-def load_pack_set(directory: Path | str, files: Iterable[Path] | None = None) -> PackSet:
-    """Load and validate every pack of a folder; raise RulePackError listing every issue."""
+def load_pack_set(directory: Path | str, files: Iterable[Path] | None = None, *, stored: bool = False) -> PackSet:
+    """Load and validate every pack of a folder; raise RulePackError listing every issue.
+
+    ``stored``: the folder holds pack texts recorded in the ledger (replay, as-of evaluation), which
+    may compare a fact with a value retired since (``public_body``): such a literal is read as what it
+    meant then, as a stored request's is (engine.models.read_stored_request), so that a recorded
+    decision replays as it was made. A folder a user writes is held to the current values."""
     root = Path(directory)
     if files is None:
         if not root.is_dir():
@@ -802,7 +903,7 @@ def load_pack_set(directory: Path | str, files: Iterable[Path] | None = None) ->
     registry = FactRegistry(decl.spec for decl in option_decls.values())
     packs: list[Pack] = []
     for document, display in documents:
-        pack, pack_issues = parse_pack(document, display, registry)
+        pack, pack_issues = parse_pack(document, display, registry, stored)
         issues += pack_issues
         if pack is not None:
             packs.append(pack)
@@ -810,6 +911,7 @@ def load_pack_set(directory: Path | str, files: Iterable[Path] | None = None) ->
     seen_obligations: dict[str, ObligationSpec] = {}
     seen_packs: dict[str, Pack] = {}
     mechanisms: dict[str, MechanismPolicy] = {}
+    counting = NO_COUNTING_POLICY
     for pack in packs:
         if pack.name in seen_packs:
             issues.append(RuleIssue(pack.file, 1, None, f"pack name '{pack.name}' is also used by "
@@ -833,6 +935,10 @@ def load_pack_set(directory: Path | str, files: Iterable[Path] | None = None) ->
                 issues.append(RuleIssue(pack.file, 1, None, f"mechanism {mech} is declared differently "
                                         "by another pack"))
             mechanisms[mech] = policy
+        if pack.counting != NO_COUNTING_POLICY:
+            if counting != NO_COUNTING_POLICY and counting != pack.counting:
+                issues.append(RuleIssue(pack.file, 1, None, "'counting' is declared differently by another pack"))
+            counting = pack.counting
     for rule in seen_rules.values():
         for oid in rule.then.obligations:
             if oid not in seen_obligations:
@@ -843,5 +949,5 @@ def load_pack_set(directory: Path | str, files: Iterable[Path] | None = None) ->
     return PackSet(
         packs=tuple(packs), registry=registry, digest=digest,
         rules=tuple(rule for pack in packs for rule in pack.rules),
-        obligations=seen_obligations, options=option_decls, mechanisms=mechanisms,
+        obligations=seen_obligations, options=option_decls, mechanisms=mechanisms, counting=counting,
     )

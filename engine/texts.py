@@ -9,7 +9,34 @@ from __future__ import annotations
 from engine.models import Messages
 
 NO_ROUTE_RULE = "engine.no-route"
-NO_ROUTE_CITATION = "baygate engine policy: fail closed (DESIGN section 4)"
+NO_ROUTE_CITATION = "baygate engine policy: fail closed (docs/law/README.md, 'How the engine decides')"
+NO_ROUTE_REVIEW = "legal review of the route"
+OVERRIDDEN_RULE = "engine.exemption-overridden"
+
+EXEMPTION_ARTICLES = {
+    "non_personal": ("Provisions (2024) art. 3", "《促进和规范数据跨境流动规定》第三条",
+                     "《促進和規範數據跨境流動規定》第三條"),
+    "foreign_reexport": ("Provisions (2024) art. 4", "《促进和规范数据跨境流动规定》第四条",
+                         "《促進和規範數據跨境流動規定》第四條"),
+    "contract_necessity": ("Provisions (2024) art. 5(1)", "《促进和规范数据跨境流动规定》第五条第一项",
+                           "《促進和規範數據跨境流動規定》第五條第一項"),
+    "hr_management": ("Provisions (2024) art. 5(2)", "《促进和规范数据跨境流动规定》第五条第二项",
+                      "《促進和規範數據跨境流動規定》第五條第二項"),
+    "emergency": ("Provisions (2024) art. 5(3)", "《促进和规范数据跨境流动规定》第五条第三项",
+                  "《促進和規範數據跨境流動規定》第五條第三項"),
+    "under_threshold": ("Provisions (2024) art. 5(4)", "《促进和规范数据跨境流动规定》第五条第四项",
+                        "《促進和規範數據跨境流動規定》第五條第四項"),
+    "ftz_negative_list": ("Provisions (2024) art. 6", "《促进和规范数据跨境流动规定》第六条",
+                          "《促進和規範數據跨境流動規定》第六條"),
+    "statutory_duty": ("Network Data Security Management Regulations art. 35(6)",
+                       "《网络数据安全管理条例》第三十五条第六项", "《網絡數據安全管理條例》第三十五條第六項"),
+}
+LEVEL_NAMES = {
+    "prohibited": ("the prohibition", "禁止出境的规定", "禁止出境的規定"),
+    "security_assessment": ("the security assessment", "数据出境安全评估的要求", "數據出境安全評估的要求"),
+    "standard_contract": ("the standard contract or certification", "订立标准合同或者通过认证的要求",
+                          "訂立標準合同或通過認證的要求"),
+}
 
 MECHANISM_NAMES = {
     "security_assessment": ("CAC security assessment", "网信部门数据出境安全评估", "網信部門數據出境安全評估"),
@@ -29,6 +56,33 @@ def no_route() -> Messages:
         "No rule decided the route for this transfer out of the Mainland; seek legal review.",
         "没有规则确定该数据出境的路径，请寻求法律审查。",
         "沒有規則確定該數據出境的路徑，請尋求法律審查。",
+    )
+
+
+def no_route_decided(exporter_jurisdiction: str, recipient_jurisdiction: str) -> Messages:
+    """A transfer that is not one out of the Mainland and that no rule decided (no pack covers its
+    exporter's law, or the packs say nothing of this case): never a bare 'permitted'."""
+    pair = f"{exporter_jurisdiction or '?'} -> {recipient_jurisdiction or '?'}"
+    return msg(
+        f"No rule decided this transfer ({pair}): the rule packs do not cover it. Seek legal review under "
+        "the law that governs the exporter.",
+        f"没有规则确定该传输（{pair}）：规则包未涵盖此情形。请按适用于输出方的法律寻求法律审查。",
+        f"沒有規則確定該傳輸（{pair}）：規則包未涵蓋此情形。請按適用於輸出方的法律尋求法律審查。",
+    )
+
+
+def exemption_overridden(exemptions: list[str], level: str, rule_ids: list[str]) -> Messages:
+    """Where exemptions hold but a stronger rule still requires a mechanism or prohibits."""
+    names = [EXEMPTION_ARTICLES.get(e, (e, e, e)) for e in exemptions]
+    what = LEVEL_NAMES.get(level, (level, level, level))
+    rules = ", ".join(rule_ids)
+    return msg(
+        f"The conditions of {'; '.join(f'{e} ({n[0]})' for e, n in zip(exemptions, names, strict=True))} hold, "
+        f"but an exemption does not lift {what[0]} that {rules} imposes: that rule decides the route.",
+        f"虽然符合{'；'.join(n[1] for n in names)}规定的豁免条件，但豁免不解除{rules}所规定的{what[1]}，"
+        "出境路径以该规则为准。",
+        f"雖然符合{'；'.join(n[2] for n in names)}規定的豁免條件，但豁免不解除{rules}所規定的{what[2]}，"
+        "出境路徑以該規則為準。",
     )
 
 

@@ -283,7 +283,7 @@ def single_ruleset_scaling(requests: list[TransferRequest], counts: tuple[int, .
 def _facts(engine: Engine, request: TransferRequest, prior: PriorCounts | None = None) -> dict[str, Any]:
     from engine.facts import derive_facts
 
-    return derive_facts(request, prior or PriorCounts(), engine.options, engine.pack_set.mechanisms)
+    return derive_facts(request, prior or PriorCounts(), engine.options, engine.mechanisms)
 
 
 def shipped_engine(rules: Path | None = None) -> Engine:
@@ -307,7 +307,7 @@ def phase_timings(engine: Engine, requests: list[TransferRequest], rounds: int) 
     for _ in range(rounds):
         for request in requests:
             start = clock()
-            facts, tally = derive_facts_and_tally(request, prior, engine.options, engine.pack_set.mechanisms)
+            facts, tally = derive_facts_and_tally(request, prior, engine.options, engine.mechanisms)
             derived = clock()
             facts["exemption"] = frozenset()
             for write in writers:

@@ -118,7 +118,7 @@ Feature: Mainland — mechanisms in place, filing windows, bans and general duti
     And the rule cn.foreign-judicial-request does not apply
 
   Scenario: A state organ exporting personal information needs a security assessment
-    Given the exporter is a public body in Shenzhen
+    Given the exporter is a state organ in Shenzhen
     And the transfer carries personal information of 50 individuals
     When the transfer is evaluated
     Then the mechanism is security assessment

@@ -124,8 +124,8 @@ Feature: Mainland sector rules on top of the general regime
     Then the outcome is conditional
     And the mechanism is security assessment
     And the mechanism options are security assessment
-    And the rule sec.automotive.pi-over-100k applies
     And the rule sec.automotive.important-data applies
+    And the rule sec.automotive.pi-over-100k does not apply
 
   Scenario Outline: Population health information: hosting abroad is barred, providing a copy is not
     Given the mode is <mode>

@@ -21,7 +21,8 @@ def _d(name: str) -> str:
 
 
 ROLE = r"the (?P<role>exporter|recipient)"
-KIND = r"(?P<kind>company|research institution|public body|individual|university|state organ)"
+KIND = (r"(?P<kind>company|research institution|public institution|public hospital|public university|individual|"
+        r"university|state organ|government department)")
 
 PHRASES: list[Phrase] = [
     # parties

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 
-from engine.facts import GBA_MAINLAND_CITIES
+from engine.facts import EXEMPTION_IDS, GBA_MAINLAND_CITIES
 from engine.models import (
     APPROVAL_KINDS,
     CLASSIFICATIONS,
@@ -78,8 +78,10 @@ PARTY_KIND = Vocabulary("party kind", PARTY_KINDS, {
     "company": ("company", "business", "公司", "企业", "企業", "商业机构", "商業機構"),
     "research_institution": ("research institution", "research institute", "university",
                              "科研机构", "科研機構", "研究机构", "研究機構", "大学", "大學"),
-    "public_body": ("public body", "state organ", "government department", "国家机关", "國家機關",
-                    "公共机构", "公營機構", "政府部门", "政府部門"),
+    "state_organ": ("state organ", "government department", "government office", "国家机关", "國家機關",
+                    "政府部门", "政府部門"),
+    "public_institution": ("public institution", "public hospital", "public university", "事业单位", "事業單位",
+                           "公立医院", "公立醫院", "公立大学", "公立大學"),
     "individual": ("individual", "person", "个人", "個人", "自然人"),
 })
 
@@ -100,7 +102,9 @@ PURPOSE = Vocabulary("purpose", PURPOSES, {
     "healthcare": ("healthcare", "health care", "医疗服务", "医疗", "醫療服務", "醫療"),
     "judicial_request": ("judicial request", "a judicial request", "court order", "司法协助请求",
                          "司法执法请求", "司法協助請求", "司法執法請求"),
-    "statutory_duty": ("statutory duty", "法定职责", "法定義務", "法定職責"),
+    "statutory_duty": ("statutory duty", "statutory obligation", "法定职责", "法定义务", "法定義務", "法定職責"),
+    "direct_marketing": ("direct marketing", "the recipient's direct marketing", "直接营销", "直接促销",
+                         "直接促銷"),
     "other": ("other", "其他", "其它"),
 })
 
@@ -167,8 +171,7 @@ OUTCOME = Vocabulary("outcome", ("permitted", "conditional", "prohibited"), {
     "prohibited": ("prohibited", "forbidden", "禁止", "不得出境"),
 })
 
-EXEMPTION = Vocabulary("exemption", ("non_personal", "foreign_reexport", "contract_necessity",
-                                     "hr_management", "emergency", "under_threshold", "ftz_negative_list"), {
+EXEMPTION = Vocabulary("exemption", EXEMPTION_IDS, {
     "non_personal": ("non personal", "no personal information", "非个人数据", "不含个人信息",
                      "非個人資料", "不含個人資料"),
     "foreign_reexport": ("foreign reexport", "foreign re-export", "境外回传", "境外數據回傳", "境外回傳"),
@@ -177,8 +180,9 @@ EXEMPTION = Vocabulary("exemption", ("non_personal", "foreign_reexport", "contra
     "hr_management": ("hr management", "人力资源管理", "人力資源管理"),
     "emergency": ("emergency", "紧急情况", "緊急情況"),
     "under_threshold": ("under threshold", "de minimis", "不满10万人", "不满十万人", "不滿10萬人",
-                        "不滿十萬人"),
+                        "不滿十萬人", "未达门槛", "未達門檻"),
     "ftz_negative_list": ("ftz negative list", "负面清单", "自贸区负面清单", "負面清單", "自貿區負面清單"),
+    "statutory_duty": ("statutory duty", "法定职责", "法定職責"),
 })
 
 APPROVAL = Vocabulary("approval", APPROVAL_KINDS, {

@@ -17,6 +17,7 @@ import datetime as dt
 import importlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,7 +236,7 @@ class World:
         self.check(set(self.answer().exemptions) == set(exemptions), f"expected exemptions {sorted(exemptions)}")
 
     def check_cites(self, text: str) -> None:
-        self.check(any(text.lower() in r.citation.lower() for r in self.answer().reasons),
+        self.check(any(cites(r.citation, text) for r in self.answer().reasons),
                    f"expected a reason citing {text!r}")
 
     def check_says(self, text: str) -> None:
@@ -294,6 +295,38 @@ class World:
             raise AssertionError("nothing has been submitted")
         if bool(self.last_submission.replayed) != replayed:
             raise AssertionError(f"expected the submission {'' if replayed else 'not '}to be a replay")
+
+
+_ARTICLES = re.compile(r"\b(?P<unit>arts|ss)\.\s*(?P<list>(?:[0-9][0-9A-Za-z()]*)"
+                       r"(?:\s*(?:,|-|and)\s*[0-9][0-9A-Za-z()]*)*)")
+
+
+def _spelt_out(citation: str) -> str:
+    """The citation with every list of articles (or sections) spelt out one at a time, each also after
+    its instrument: "PIPL (2021), arts. 36, 37" adds "art. 36", "art. 37", "PIPL (2021), art. 36" and
+    "PIPL (2021), art. 37"; a range "arts. 3-6" adds arts. 3 to 6."""
+    extra: list[str] = []
+    for piece in citation.split(";"):
+        for match in _ARTICLES.finditer(piece):
+            instrument = piece[: match.start()].strip().rstrip(",")
+            items: list[str] = []
+            unit = "art." if match.group("unit") == "arts" else "s."
+            for part in re.split(r"\s*(?:,|and)\s*", match.group("list")):
+                bounds = part.split("-")
+                if len(bounds) == 2 and bounds[0].isdigit() and bounds[1].isdigit():
+                    items += [str(n) for n in range(int(bounds[0]), int(bounds[1]) + 1)]
+                elif part:
+                    items.append(part)
+            for item in items:
+                extra += [f"{unit} {item}", f"{instrument}, {unit} {item}"]
+    return " ; ".join([citation, *extra])
+
+
+def cites(citation: str, text: str) -> bool:
+    """Whether ``citation`` cites ``text`` exactly: "art. 3" is found in "art. 3(1)" and "arts. 3, 38"
+    but not in "art. 38" (nor "DPP3" in "DPP31"); article lists and ranges count article by article."""
+    pattern = r"(?<![0-9A-Za-z])" + re.escape(text.strip()) + r"(?![0-9A-Za-z])"
+    return re.search(pattern, _spelt_out(citation), flags=re.IGNORECASE) is not None
 
 
 def ledger_class() -> Any | None:

@@ -97,9 +97,35 @@ rules:
     cite: "Nothing (2024), art. 3"
     effective: {from: 2024-03-22}
     message: {en: "E", zh-Hans: "简", zh-Hant: "繁"}
+  - id: zz.never-note
+    when:
+      all:
+        - {fact: exporter.jurisdiction, eq: HK}
+        - {fact: leaves_mainland, eq: true}
+    then: {note: true}
+    cite: "Nothing (2024), art. 4"
+    effective: {from: 2024-03-22}
+    message: {en: "E", zh-Hans: "简", zh-Hant: "繁"}
 """, encoding="utf-8")
     report = check_completeness(Engine(load_pack_set(folder)))
-    assert [f.detail for f in report.dead_rules] == ["rules/zz-dead.yaml:5: rule zz.never: no grid case fires it"]
+    why = "no case of the grid fires it (a literal no request can give, or conditions that contradict each other)"
+    # Any rule, not only one that decides the route: a note whose conditions contradict is dead too.
+    assert [f.detail for f in report.dead_rules] == [f"rules/zz-dead.yaml:5: rule zz.never: {why}",
+                                                     f"rules/zz-dead.yaml:14: rule zz.never-note: {why}"]
+
+
+def test_a_case_no_rule_decides_is_a_hole_whatever_its_direction(tmp_path: Path) -> None:
+    """A case the packs say nothing decisive about would be a bare 'permitted' (the engine fails closed
+    on it): a Hong Kong exporter without the PDPO rule, an exporter elsewhere without the scope rule."""
+    folder = copy_rules(tmp_path)
+    drop_rule(folder, "hk-pdpo.yaml", "hk.s33-not-in-force")
+    drop_rule(folder, "scope.yaml", "scope.foreign-exporter")
+    report = check_completeness(Engine(load_pack_set(folder)))
+    bare = [f.case for f in report.holes if "bare 'permitted'" in f.detail]
+    assert any(case["exporter.jurisdiction"] == "HK" and case["recipient.jurisdiction"] == "CN"
+               and case.get("data.has_personal", True) for case in bare)
+    assert any(case["exporter.jurisdiction"] not in ("CN", "HK", "MO") for case in bare)
+    assert not [f for f in report.holes if "outbound" in f.detail]  # the Mainland outbound routes are all there
 
 
 def test_negated_and_existence_tests_of_numbers_dates_and_sets_are_checked(tmp_path: Path) -> None:

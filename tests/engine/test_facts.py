@@ -188,3 +188,39 @@ def test_the_one_walk_over_the_data_gives_the_plain_definitions(data: list[dict[
     assert tally_of(request.data, prior, sensitive_in_both) == tally
     assert facts["ytd.personal_subjects"] == prior.personal_subjects + expected[0]
     assert facts["ytd.sensitive_subjects"] == prior.sensitive_subjects + expected[1]
+
+
+def test_the_2022_regime_counts_every_individual(engine: Engine) -> None:
+    """since_prev_year.individuals: both tallies, this year and last, ledger and declared, this transfer
+    included; under count_sensitive_in_both the non-sensitive tally, which then holds everyone."""
+    request = TransferRequest.model_validate(base_request(
+        planned_date="2023-10-10", declared_prior={"personal_subjects": 1, "previous_year_sensitive_subjects": 2},
+        data=[{"kind": "personal", "subjects": 10}, {"kind": "personal", "subjects": 20, "sensitive": ["biometric"]}]))
+    prior = PriorCounts(personal_subjects=100, sensitive_subjects=200, previous_year_personal_subjects=300,
+                        previous_year_sensitive_subjects=400)
+    facts = derive_facts(request, prior, engine.options, engine.mechanisms)
+    assert facts["since_prev_year.personal_subjects"] == 10 + 100 + 1 + 300
+    assert facts["since_prev_year.sensitive_subjects"] == 20 + 200 + 2 + 400
+    assert facts["since_prev_year.individuals"] == 411 + 622
+    both = derive_facts(request, prior, {**engine.options, "count_sensitive_in_both": True}, engine.mechanisms)
+    assert both["since_prev_year.individuals"] == both["since_prev_year.personal_subjects"] == 30 + 100 + 1 + 300
+
+
+def test_sets_collected_abroad_are_left_out_of_the_tally_from_art_4s_date(engine: Engine) -> None:
+    data = [{"kind": "personal", "subjects": 300_000, "collected_outside_mainland": True,
+             "sensitive": ["medical_health"]}, {"kind": "personal", "subjects": 50_000}]
+    for day, left_out in (("2024-03-21", False), ("2024-03-22", True)):
+        request = TransferRequest.model_validate(base_request(planned_date=day, data=data))
+        facts, tally = derive_facts_and_tally(request, PriorCounts(), engine.options, engine.mechanisms,
+                                              counting=engine.pack_set.counting)
+        assert tally.collected_abroad_left_out is left_out
+        assert facts["data.collected_abroad_subjects"] == 300_000
+        assert (facts["ytd.personal_subjects"], facts["ytd.sensitive_subjects"]) == \
+            ((50_000, 0) if left_out else (50_000, 300_000))
+        assert tally_of(request.data, PriorCounts(), False, left_out)[:2] == (tally.personal_subjects,
+                                                                             tally.sensitive_subjects)
+    counted = {**engine.options, "exempt_volumes_counted": True}
+    request = TransferRequest.model_validate(base_request(planned_date="2026-12-01", data=data))
+    facts, tally = derive_facts_and_tally(request, PriorCounts(), counted, engine.mechanisms,
+                                          counting=engine.pack_set.counting)
+    assert not tally.collected_abroad_left_out and facts["ytd.sensitive_subjects"] == 300_000

@@ -27,12 +27,17 @@ def _decide(engine: Engine, **overrides: Any) -> Any:
 
 
 def test_a_fact_no_rule_matches_does_not_crash(engine: Engine) -> None:
-    # Hong Kong -> Hong Kong, non-personal: no shipped rule matches. durable-rules would raise
-    # MessageNotHandledException and then crash on deleting the state; the catch-all rule prevents it.
+    # A Macao exporter before Macao's Personal Data Protection Act (in force 2006-02-18), non-personal
+    # data: no shipped rule matches. durable-rules would raise MessageNotHandledException and then crash
+    # on deleting the state; the catch-all rule prevents it. And no decision is a bare permit: the
+    # engine fails closed.
     decision = _decide(engine, recipient={"id": "B", "name": "B", "jurisdiction": "HK"},
-                       exporter={"id": "A", "name": "A", "jurisdiction": "HK"},
-                       data=[{"kind": "non_personal"}])
-    assert decision.outcome == "permitted" and decision.reasons == []
+                       exporter={"id": "A", "name": "A", "jurisdiction": "MO"},
+                       data=[{"kind": "non_personal"}], planned_date="2005-06-01")
+    assert decision.outcome == "conditional"
+    assert [r.rule for r in decision.reasons] == ["engine.no-route"]
+    assert [m.review for m in decision.missing] == ["legal review of the route"]
+    assert "MO -> HK" in decision.reasons[0].message.en
 
 
 def test_more_evaluations_than_live_session_ids(engine: Engine) -> None:
@@ -118,7 +123,7 @@ def requests(draw: st.DrawFn) -> TransferRequest:
         jurisdiction = draw(st.sampled_from(JURISDICTIONS))
         return {"id": role, "name": role, "jurisdiction": jurisdiction,
                 "city": draw(st.sampled_from(CITIES)) if jurisdiction == "CN" else None,
-                "kind": draw(st.sampled_from(["company", "research_institution", "public_body"])),
+                "kind": draw(st.sampled_from(["company", "research_institution", "public_institution", "state_organ"])),
                 "ciio": draw(st.booleans()),
                 "sector": draw(st.sampled_from([None, "banking", "healthcare", "retail"])),
                 "processes_subjects": draw(st.sampled_from([None, 10, 1_000_000]))}

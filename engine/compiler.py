@@ -144,12 +144,20 @@ def compile_rule(rule: RuleSpec, registry: FactRegistry) -> dict[str, Any]:
 
 
 def compile_pack_set(pack_set: PackSet, prefix: str = "baygate") -> CompiledPackSet:
-    """Rulesets of at most MAX_RULES_PER_RULESET rules, grouped by stage."""
+    """Rulesets of at most MAX_RULES_PER_RULESET rules, grouped by stage.
+
+    Within a stage, rules whose window has closed (an ``effective.to``) are put in rulesets apart from
+    the open-ended ones: a rule split at the date its law changed leaves its earlier windows behind,
+    and the evaluator skips a ruleset none of whose rules is in force on the planned date — so a
+    decision for today does not walk the rules of 2022-2025 (a ruleset fired costs about 8 us)."""
     stages: dict[int, tuple[CompiledRuleset, ...]] = {}
     short = pack_set.digest.split(":")[-1][:16]
     for stage in STAGES:
         rules = [rule for rule in pack_set.rules if rule.stage == stage]
-        chunks = [rules[i:i + MAX_RULES_PER_RULESET] for i in range(0, len(rules), MAX_RULES_PER_RULESET)]
+        groups = ([rule for rule in rules if rule.effective_to is not None],
+                  [rule for rule in rules if rule.effective_to is None])
+        chunks = [group[i:i + MAX_RULES_PER_RULESET] for group in groups
+                  for i in range(0, len(group), MAX_RULES_PER_RULESET)]
         stages[stage] = tuple(compile_ruleset(f"{prefix}_{short}_s{stage}_{index}", stage, chunk, pack_set.registry)
                               for index, chunk in enumerate(chunks))
     return CompiledPackSet(pack_set.digest, stages)

@@ -28,7 +28,8 @@ def decide(engine: Engine, city: str, counterpart: str = "HK") -> tuple[str, lis
 
 @pytest.mark.parametrize("city", [name for english, chinese in NINE.items() for name in (english, *chinese)])
 def test_each_of_the_nine_mainland_gba_cities_may_use_the_gba_contract(engine: Engine, city: str) -> None:
-    assert decide(engine, city) == ("standard_contract", ["gba_standard_contract", "standard_contract", "certification"])
+    all_three = ["gba_standard_contract", "standard_contract", "certification"]
+    assert decide(engine, city) == ("standard_contract", all_three)
     assert "gba_standard_contract" in decide(engine, city, counterpart="MO")[1]
 
 

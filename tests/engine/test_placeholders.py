@@ -63,7 +63,8 @@ def test_a_malformed_placeholder_is_refused(tmp_path: Path) -> None:
 
 def test_the_shipped_threshold_messages_use_placeholders() -> None:
     """Wherever a shipped message states a volume threshold, it comes from the rule."""
-    text = "\n".join(path.read_text(encoding="utf-8") for path in sorted((Path(__file__).parents[2] / "rules").glob("*.yaml")))
+    rules = Path(__file__).parents[2] / "rules"
+    text = "\n".join(path.read_text(encoding="utf-8") for path in sorted(rules.glob("*.yaml")))
     for placeholder in ("{ytd.personal_subjects:lt}", "{ytd.personal_subjects:gte}", "{ytd.sensitive_subjects:gte}",
                         "{ytd.sensitive_subjects:lt}", "{since_prev_year.individuals:gte}",
                         "{exporter.processes_subjects:gt}", "{data.subjects_tagged.automotive:gt}"):

@@ -176,3 +176,44 @@ Feature: Each day's law cites the instruments in force that day
       | Hong Kong | Hong Kong | 2026-12-01 | personal information of 1,000 individuals   | permitted   | hk.within-hong-kong     |
       | Hong Kong | Shenzhen  | 2026-12-01 | non-personal data                           | permitted   | hk.no-personal-data     |
       | Singapore | Hong Kong | 2026-12-01 | personal information of 1,000 individuals   | conditional | scope.foreign-exporter  |
+
+  Scenario Outline: Human genetic resources: the authority and the instruments of the day
+    Given the purpose is research
+    And the transfer is planned for <date>
+    And the transfer carries sensitive personal information (medical health) of 600 individuals
+    And the data is tagged human genetic resources
+    When the transfer is evaluated
+    Then the rule <rule> applies
+    And the rule <review> applies
+
+    Examples:
+      | date       | rule                      | review                       |
+      | 2023-09-01 | sec.hgr.prior-report.2023 | sec.hgr.security-review.2023 |
+      | 2024-06-03 | sec.hgr.prior-report      | sec.hgr.security-review      |
+
+  Scenario Outline: Sector rules before the instruments added to them later
+    Given the transfer is planned for <date>
+    And the transfer carries personal information of 2,000 individuals
+    And the data is tagged <tag>
+    When the transfer is evaluated
+    Then the rule <rule> applies
+
+    Examples:
+      | date       | tag                  | rule                                 |
+      | 2020-06-01 | human genetic resources | sec.hgr.prior-report.2019         |
+      | 2020-06-01 | credit reporting     | sec.credit-reporting.2013            |
+      | 2019-06-03 | personal financial   | sec.personal-financial.2011          |
+      | 2016-06-01 | population health    | sec.population-health.provision.2014 |
+
+  Scenario Outline: A judicial request before PIPL took effect (2021-11-01): the Data Security Law alone
+    Given the purpose is judicial request
+    And the transfer is planned for 2021-10-11
+    And the transfer carries personal information of 20 individuals
+    And <approval>
+    When the transfer is evaluated
+    Then the rule <rule> applies
+
+    Examples:
+      | approval                                                          | rule                                  |
+      | the data is classified as general                                 | cn.foreign-judicial-request.2021      |
+      | an approval for foreign judicial request was granted on 2021-10-01 | cn.judicial-request-approved.2021 |

@@ -25,7 +25,7 @@ COLUMNS: tuple[tuple[str, bool, str], ...] = (
     ("exporter_name", True, ""),
     ("exporter_jurisdiction", True, N_("CN, HK, MO or another ISO code")),
     ("exporter_city", False, N_("required for CN: decides GBA membership")),
-    ("exporter_kind", False, N_("company (default), research_institution, public_body, individual")),
+    ("exporter_kind", False, N_("company (default), research_institution, public_institution, state_organ, individual")),
     ("exporter_ciio", False, N_("yes/no")),
     ("recipient_id", True, ""),
     ("recipient_name", True, ""),

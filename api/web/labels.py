@@ -13,7 +13,6 @@ from engine import models
 PARTY_KINDS = {
     "company": N_("Company"),
     "research_institution": N_("Research institution"),
-    "public_body": N_("Public body (state organ, public hospital, university)"),
     "public_institution": N_("Public institution (public hospital, university)"),
     "state_organ": N_("State organ"),
     "individual": N_("Individual"),

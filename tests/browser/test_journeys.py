@@ -75,6 +75,8 @@ def test_hospital_health_records_to_hong_kong(browser: Browser) -> None:
     browser.sign_in(page := browser.page())
     start_assessment(page, browser, "HOSP-2026-001", "healthcare")
     party(page, "exporter", "Shenzhen Third People's Hospital", "12440300MB2C89XX1H", "CN", "Shenzhen")
+    page.select_option("#f-exporter-kind", "public_institution")  # a public hospital (事业单位)
+    page.fill("#f-exporter-sector", "healthcare")
     party(page, "recipient", "Kowloon Clinical Research Centre", "31234567", "HK")
     page.fill("#f-data-0-subjects", "8,000")
     page.check("#f-data-0-sensitive-medical_health")

@@ -149,3 +149,12 @@ def test_batch_over_10000_items_is_413_and_empty_or_malformed_is_422(server: Ser
     for body in ({"requests": []}, {"request": [make_request()]}, [make_request()]):
         answer = client.post("/v1/evaluate/batch", json=body)
         assert answer.status_code == 422 and answer.headers["content-type"] == PROBLEM, body
+
+
+def test_the_retired_public_body_is_refused_naming_both_kinds_that_replace_it(server: Server) -> None:
+    body = make_request()
+    body["exporter"]["kind"] = "public_body"
+    answer = server.client("submitter").post("/v1/evaluate", json=body)
+    assert answer.status_code == 422
+    error = next(e for e in answer.json()["errors"] if e["path"] == "exporter.kind")
+    assert "state_organ" in error["message"] and "public_institution" in error["message"], error

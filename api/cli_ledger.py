@@ -35,7 +35,9 @@ from api.cli import (
 )
 from api.render import summary
 from engine.config import database_url, rules_directory
+from engine.errors import InputError
 from engine.ledger import Ledger, LedgerError, ReferenceConflict
+from engine.ledger.actors import Actor, check_reason, local_user
 from engine.ledger.database import current_revision, head_revision, normalise_url
 from engine.ledger.presence import require_ledger
 from engine.models import Decision
@@ -51,7 +53,18 @@ DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (defaul
                                               "sqlite:///baygate.db).")]
 ExporterOption = Annotated[str | None, typer.Option("--exporter", help="Exporter id, when a reference is used "
                                                     "by several exporters.")]
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (recorded in the audit chain with the "
+                                                  "event, beside the actor: this command acts as the local "
+                                                  "operating-system user, user:LOGIN).")]
 EXIT_AUDIT_BROKEN = 1
+
+
+def cli_actor(reason: str | None) -> Actor:
+    """The command line acts as the operating-system user running it, with the ``--reason`` given."""
+    try:
+        return local_user(check_reason(reason, "--reason"))
+    except InputError as exc:
+        fail(str(exc))
 
 
 def safe_url(url: str) -> str:
@@ -74,8 +87,11 @@ def submit(
     as_of: AsOfOption = None,
     rules: RulesOption = None,
     db: DbOption = None,
+    reason: ReasonOption = None,
 ) -> None:
-    """Decide transfers and record them in the ledger (the reference is the idempotency key)."""
+    """Decide transfers and record them in the ledger (the reference is the idempotency key). Recorded
+    as done by the local operating-system user (user:LOGIN), with --reason if given."""
+    actor = cli_actor(reason)
     chosen = check_lang(lang)
     day = parse_as_of(as_of)
     sources = read_sources(files)
@@ -86,7 +102,7 @@ def submit(
     if day is None:
         # Deciding with the current packs puts them in service: as-of evaluation reads that record.
         try:
-            ledger.store_packs(engine)
+            ledger.store_packs(engine, actor)
         except LedgerError as exc:
             fail_on(exc, safe_url(database_url(db)))
     decisions: list[tuple[str, Decision]] = []
@@ -94,7 +110,7 @@ def submit(
     for name, requests, _ in sources:
         for request in requests:
             try:
-                result = ledger.submit(engine, request, as_of=day)
+                result = ledger.submit(engine, request, as_of=day, actor=actor)
             except ReferenceConflict as exc:
                 problems.append(f"{name}: {exc}")
                 continue
@@ -116,11 +132,14 @@ def withdraw(
     exporter: ExporterOption = None,
     as_json: JsonOption = False,
     db: DbOption = None,
+    reason: ReasonOption = None,
 ) -> None:
-    """Withdraw a recorded transfer: its counts are released and the withdrawal is recorded."""
+    """Withdraw a recorded transfer: its counts are released and the withdrawal is recorded, as done by
+    the local operating-system user (user:LOGIN), with --reason if given."""
+    actor = cli_actor(reason)
     ledger = open_ledger(db)
     try:
-        result = ledger.withdraw(transfer_id, exporter)
+        result = ledger.withdraw(transfer_id, exporter, actor=actor)
     except LedgerError as exc:
         fail_on(exc)
     if as_json:
@@ -159,6 +178,8 @@ def ledger_show(
             "exporter": recorded.exporter_id, "recorded_at": recorded.recorded_at,
             "withdrawn": recorded.withdrawn, "withdrawn_at": recorded.withdrawn_at,
             "counted": recorded.counted, "event": recorded.event_seq,
+            "recorded_by": recorded.recorded_by, "reason": recorded.reason,
+            "withdrawn_by": recorded.withdrawn_by, "withdrawal_reason": recorded.withdrawal_reason,
             "request": recorded.request.model_dump(mode="json"),
             "decision": recorded.decision.model_dump(mode="json"),
         }
@@ -168,7 +189,15 @@ def ledger_show(
     counted = "counted" if recorded.counted else "not counted"
     typer.echo(f"Recorded {recorded.recorded_at} (event {recorded.event_seq}), exporter {recorded.exporter_id}, "
                f"{state}, {counted}")
+    typer.echo(f"Recorded by {_who(recorded.recorded_by, recorded.reason)}")
+    if recorded.withdrawn:
+        typer.echo(f"Withdrawn by {_who(recorded.withdrawn_by, recorded.withdrawal_reason)}")
     typer.echo(summary(recorded.decision, chosen, recorded.decision.decision_id))
+
+
+def _who(actor: str | None, reason: str | None) -> str:
+    who = actor or "(not recorded: written before actors were)"
+    return f"{who}, reason: {reason}" if reason else f"{who}, no reason given"
 
 
 @ledger_app.command("counts")

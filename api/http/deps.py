@@ -19,8 +19,10 @@ from api.http.encode import OPENAPI_EXAMPLES
 from api.http.problems import ProblemError
 from api.http.security import AUDITOR, RULES_ADMIN, SUBMITTER
 from api.http.settings import Settings
+from engine.errors import InputError
 from engine.evaluator import Engine
 from engine.ledger import Ledger, upgrade
+from engine.ledger.actors import LOOPBACK, Actor, check_reason, key_actor
 from engine.models import TransferRequest
 
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
@@ -111,9 +113,48 @@ def require(*roles: str) -> Callable[..., Awaitable[frozenset[str]]]:
 
 Submitter = Annotated[frozenset[str], Depends(require(SUBMITTER))]
 Auditor = Annotated[frozenset[str], Depends(require(AUDITOR))]
+AuditorOrSubmitter = Annotated[frozenset[str], Depends(require(AUDITOR, SUBMITTER))]
 RulesReader = Annotated[frozenset[str], Depends(require(AUDITOR, RULES_ADMIN))]
 RulesAdmin = Annotated[frozenset[str], Depends(require(RULES_ADMIN))]
 AnyKey = Annotated[frozenset[str], Depends(require())]
+
+
+REASON_HEADER = "x-reason"
+
+
+def reason_header(request: Request) -> str | None:
+    """``X-Reason``: the reason recorded with the event a call causes. Read as UTF-8 (HTTP hands header
+    bytes over as Latin-1), so a reason in Chinese arrives as written; a 422 names the header otherwise."""
+    raw = request.headers.get(REASON_HEADER)
+    if raw is None:
+        return None
+    try:
+        return check_reason(raw.encode("latin-1").decode("utf-8"), "X-Reason")
+    except UnicodeError:
+        problem = "not UTF-8 text"
+    except InputError as exc:
+        problem = exc.problems[0].message
+    raise ProblemError(422, "bad-input", f"X-Reason: {problem}",
+                       errors=[{"path": "X-Reason", "message": problem, "in": "header"}])
+
+
+async def _actor(request: Request) -> Actor:
+    """Who is acting (recorded with every event the call causes): the API key's name, or ``loopback``
+    when no keys are configured (the service then answers this machine only)."""
+    keys = get_state(request).settings.keys
+    reason = reason_header(request)
+    if not keys.configured:
+        return Actor(LOOPBACK, reason)
+    key = bearer_key(request.headers.get("authorization"))
+    caller = keys.identify(key) if key is not None else None
+    if caller is None:  # the route's role check runs first and refuses such a call; kept for safety
+        raise ProblemError(401, "unauthenticated", "send Authorization: Bearer KEY",
+                           headers={"WWW-Authenticate": 'Bearer realm="baygate"'})
+    return key_actor(caller.name, reason)
+
+
+ActorDep = Annotated[Actor, Depends(_actor)]
+"""The acting key's name and the X-Reason given, for routes that record an event."""
 
 
 def choose_language(header: str | None) -> str:

@@ -43,6 +43,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.http import metrics
 from engine.evaluator import Engine
+from engine.ledger.actors import SERVICE, Actor
 from engine.ledger.packs import pack_text
 from engine.replay import PackLibrary, engine_as_of
 from engine.rulespec import PackSet, load_pack_set
@@ -207,28 +208,32 @@ class PackLifecycle:
                      os.getpid(), generation, previous, engine.digest)
             self.note_loaded(engine)
 
-    def published(self, engine: Engine) -> None:
-        """After this worker swapped in a reload from disk: publish it for the other workers."""
+    def published(self, engine: Engine, actor: Actor | None = None) -> None:
+        """After this worker swapped in a reload from disk: publish it for the other workers, and record
+        in the ledger who put it in service (``actor``: the reloading key, or the service on SIGHUP)."""
         if self.generations is not None:
             self.generation = self.generations.publish(engine.pack_set, self.state.settings.rules_dir)
             self.stamp = self.generations.stamp()
-        self.note_loaded(engine)
+        self.note_loaded(engine, actor)
 
-    def note_loaded(self, engine: Engine) -> None:
-        """Count a pack version now registered in this process; store its texts in the ledger (when a
-        version comes into use: as-of reads ``first_used_at``), and retire past the limit."""
+    def note_loaded(self, engine: Engine, actor: Actor | None = None, in_service: bool = True) -> None:
+        """Count a pack version now registered in this process; when it is put in service, store its
+        texts in the ledger and record the change of set (as-of reads both), and retire past the limit.
+        A version loaded for ``?as_of=`` is not put in service: it came from the ledger, and recording
+        it would tell as-of evaluation that the service went back to it."""
         self.loaded.add(engine.digest)
-        self.store(engine)
+        if in_service:
+            self.store(engine, actor)
         if len(self.loaded) > self.limit and not self.retiring and self.generations is not None:
             self.retiring = True
             log.info("worker %s holds %d rule pack versions (limit %d): asking to be replaced",
                      os.getpid(), len(self.loaded), self.limit)
             self.generations.request_retirement(os.getpid())
 
-    def store(self, engine: Engine) -> None:
+    def store(self, engine: Engine, actor: Actor | None = None) -> None:
         """Best effort: a database that is down must not stop a reload; submissions store packs too."""
         try:
-            self.state.use_ledger().store_packs(engine)
+            self.state.use_ledger().store_packs(engine, actor or Actor(SERVICE))
         except Exception as exc:
             log.warning("could not record rule packs %s in the ledger now (%s); the first submission "
                         "will", engine.digest, exc)
@@ -244,7 +249,7 @@ class PackLifecycle:
             library.refresh()
             engine = engine_as_of(library, day, self.state.engine, self.state.settings.options)
         if engine.digest not in self.loaded:
-            self.note_loaded(engine)
+            self.note_loaded(engine, in_service=False)
         return engine
 
 

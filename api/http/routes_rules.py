@@ -17,7 +17,7 @@ from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Field
 
 from api.http import metrics
-from api.http.deps import RulesAdmin, RulesReader, StateDep
+from api.http.deps import ActorDep, RulesAdmin, RulesReader, StateDep
 from api.http.lifecycle import lifecycle_of
 from api.http.problems import ProblemError, responses
 from engine.compiler import compile_pack_set
@@ -108,7 +108,7 @@ def validate_rules(state: StateDep, _roles: RulesAdmin,
 
 
 @router.post("/reload", response_model=ReloadResult, responses=responses(401, 403, 422))
-def reload_rules(http: Request, state: StateDep, _roles: RulesAdmin) -> ReloadResult:
+def reload_rules(http: Request, state: StateDep, _roles: RulesAdmin, actor: ActorDep) -> ReloadResult:
     """Load the packs from the service's rules folder, validate and compile them whole, then swap them
     in atomically, in every worker: the set is published (api.http.lifecycle) before this answers, and
     each worker swaps it in before its next answer. A bad set: 422 naming file, line and rule id, and
@@ -133,6 +133,6 @@ def reload_rules(http: Request, state: StateDep, _roles: RulesAdmin) -> ReloadRe
             metrics.RELOADS.inc()
             metrics.set_rules_digest(engine.digest)
             log.info("rule packs reloaded: %s -> %s", previous.digest, engine.digest)
-            lifecycle_of(http.app.state).published(engine)
+            lifecycle_of(http.app.state).published(engine, actor)
     return ReloadResult(reloaded=swapped, previous_digest=previous.digest, digest=engine.digest,
                         packs=pack_infos(engine.pack_set))

@@ -17,10 +17,19 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.http import metrics
-from api.http.deps import Auditor, LanguageDep, RequestBodyDoc, StateDep, Submitter
+from api.http.deps import (
+    ActorDep,
+    Auditor,
+    AuditorOrSubmitter,
+    LanguageDep,
+    RequestBodyDoc,
+    StateDep,
+    Submitter,
+)
 from api.http.encode import decision_dict, decision_json, dumps
-from api.http.problems import responses
+from api.http.problems import ProblemError, responses
 from api.http.routes_evaluate import count_decision, json_response
+from api.http.security import AUDITOR
 from engine.errors import BaygateError
 from engine.models import Decision, TransferRequest
 
@@ -42,6 +51,12 @@ class TransferRecord(BaseModel):
     withdrawn_at: str | None
     counted: bool = Field(description="Whether its subjects count in the exporter's tallies.")
     event_seq: int = Field(description="Its event in the audit chain.")
+    recorded_by: str | None = Field(default=None, description="Who recorded it: `key:NAME` (an API key), "
+                                    "`user:LOGIN` (the command line), `loopback` or `service`; null for "
+                                    "transfers recorded before actors were.")
+    reason: str | None = Field(default=None, description="The reason given when it was recorded (X-Reason).")
+    withdrawn_by: str | None = None
+    withdrawal_reason: str | None = None
 
 
 class Withdrawal(BaseModel):
@@ -80,11 +95,13 @@ class AuditReport(BaseModel):
                               "its decision (Idempotent-Replayed: true)."},
                         **responses(401, 403, 409, 413, 422, 503)},
              summary="Decide a transfer and record it")
-def submit(request: RequestBodyDoc, state: StateDep, _roles: Submitter, lang: LanguageDep) -> Response:
-    """Evaluate with the exporter's recorded counts and record request and decision together."""
+def submit(request: RequestBodyDoc, state: StateDep, _roles: Submitter, lang: LanguageDep,
+           actor: ActorDep) -> Response:
+    """Evaluate with the exporter's recorded counts and record request and decision together, with the
+    acting key's name and the `X-Reason` header, if given, in the audit chain."""
     started = time.perf_counter()
     try:
-        result = state.use_ledger().submit(state.engine, request)
+        result = state.use_ledger().submit(state.engine, request, actor=actor)
     except BaygateError as exc:
         metrics.SUBMISSIONS.labels(exc.code.removeprefix("baygate.")).inc()
         raise
@@ -101,26 +118,33 @@ def submit(request: RequestBodyDoc, state: StateDep, _roles: Submitter, lang: La
 
 @router.get("/v1/transfers/{transfer_id}", response_model=TransferRecord,
             responses=responses(401, 403, 404, 409, 503))
-def get_transfer(transfer_id: TransferId, state: StateDep, _roles: Auditor, lang: LanguageDep,
-                 exporter_id: ExporterQuery = None) -> Response:
-    """A recorded transfer by decision id or reference (409 when a reference is ambiguous)."""
+def get_transfer(transfer_id: TransferId, state: StateDep, roles: AuditorOrSubmitter, lang: LanguageDep,
+                 actor: ActorDep, exporter_id: ExporterQuery = None) -> Response:
+    """A recorded transfer by decision id or reference (409 when a reference is ambiguous). An auditor
+    reads any; a submitter key the transfers it recorded (the `Location` of its 201)."""
     record = state.use_ledger().get(transfer_id, exporter_id)
+    if AUDITOR not in roles and record.recorded_by != actor.name:
+        raise ProblemError(403, "forbidden", "a submitter key reads only the transfers it recorded; this one "
+                                             "needs the role auditor")
     body: dict[str, Any] = {
         "request": record.request.model_dump(mode="json"),
         "decision": decision_dict(record.decision, lang),
         "exporter_id": record.exporter_id, "recorded_at": record.recorded_at,
         "withdrawn": record.withdrawn, "withdrawn_at": record.withdrawn_at,
         "counted": record.counted, "event_seq": record.event_seq,
+        "recorded_by": record.recorded_by, "reason": record.reason,
+        "withdrawn_by": record.withdrawn_by, "withdrawal_reason": record.withdrawal_reason,
     }
     return json_response(dumps(body), lang)
 
 
 @router.post("/v1/transfers/{transfer_id}/withdraw", response_model=Withdrawal,
              responses=responses(401, 403, 404, 409, 503))
-def withdraw(transfer_id: TransferId, state: StateDep, _roles: Submitter,
+def withdraw(transfer_id: TransferId, state: StateDep, _roles: Submitter, actor: ActorDep,
              exporter_id: ExporterQuery = None) -> Withdrawal:
-    """Withdraw a recorded transfer: its counts are released; withdrawing twice changes nothing."""
-    result = state.use_ledger().withdraw(transfer_id, exporter_id)
+    """Withdraw a recorded transfer: its counts are released; withdrawing twice changes nothing. The
+    acting key's name and the `X-Reason` header, if given, are recorded with the withdrawal."""
+    result = state.use_ledger().withdraw(transfer_id, exporter_id, actor=actor)
     if not result.already_withdrawn:
         metrics.WITHDRAWALS.inc()
     return Withdrawal(**dataclasses.asdict(result))

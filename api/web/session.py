@@ -95,9 +95,9 @@ def _name_of(roles: frozenset[str]) -> str:
 def roles_of_fingerprint(keys: KeyRing, fingerprint: str) -> frozenset[str]:
     """Roles of the configured key a session's fingerprint names (empty: no longer configured)."""
     roles = set()
-    for role, digest in keys.entries:
-        if hmac.compare_digest(_fingerprint(digest), fingerprint):
-            roles.add(role)
+    for entry in keys.entries:  # named keys (ledger-trust): KeyEntry(name, role, digest)
+        if hmac.compare_digest(_fingerprint(entry.digest), fingerprint):
+            roles.add(entry.role)
     return frozenset(roles)
 
 

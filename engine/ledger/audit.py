@@ -31,6 +31,7 @@ from engine.ledger.schema import (
     events,
     exporter_year_population_figures,
     exporter_year_totals,
+    pack_sets,
     packs,
     transfer_populations,
     transfers,
@@ -184,11 +185,14 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
     for pop in connection.execute(select(transfer_populations)):  # figures as stored: see submission_data
         populations.setdefault(pop.decision_id, {}).setdefault(pop.tally, {})[pop.population] = pop.subjects
     stored_packs = {row.digest: row for row in connection.execute(select(packs))}
+    recorded_sets = {int(row.event_seq): row for row in connection.execute(select(pack_sets))
+                     if row.event_seq is not None}  # changes recorded before revision 0007 have no event
     head = connection.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).one()
 
     seen_transfers: set[str] = set()
     withdrawn: set[str] = set()
     seen_packs: set[str] = set()
+    kinds: dict[int, str] = {}  # of the events other than submissions (few)
     recount = totals.Recount()
     prev_hash = GENESIS
     count = 0
@@ -222,7 +226,7 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
             recount.submission(event.subject, data, checked)
             prev_hash = event.hash
             continue
-        problem = _check_event(body, rows, stored_packs, withdrawn)
+        problem = _check_event(body, rows, stored_packs, withdrawn, recorded_sets)
         if problem:
             return bad(problem)
         if event.kind == "withdrawal":
@@ -231,6 +235,7 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
             recount.recount(data)
         elif event.kind == "pack":
             seen_packs.add(event.subject)
+        kinds[seq] = event.kind
         prev_hash = event.hash
     if int(head.seq) != count or head.hash != prev_hash:
         return AuditResult(False, count, count + 1 if int(head.seq) > count else int(head.seq),
@@ -247,6 +252,11 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
                                "against the chain (edited)")
     for digest in sorted(set(stored_packs) - seen_packs):
         return AuditResult(False, count, f"pack {digest}", f"pack {digest} has no event (inserted)")
+    for seq in sorted(recorded_sets):
+        kind = kinds.get(seq)
+        if kind != "pack_set":
+            return AuditResult(False, count, f"pack set {seq}",
+                               f"the pack set change recorded at event {seq} has no pack_set event there (inserted)")
     return count, recount, rows
 
 
@@ -336,11 +346,11 @@ def _missing_table(connection: Connection) -> AuditResult | None:
 _STORAGE: dict[type[Any], tuple[str, ...]] = {Integer: ("integer",), BigInteger: ("integer",),
                                               Boolean: ("integer",), String: ("text",), Text: ("text",)}
 _CHECKED_TABLES = (transfers, transfer_populations, exporter_year_totals, exporter_year_population_figures, packs,
-                   events, chain_head)
+                   pack_sets, events, chain_head)
 
 
 def _check_event(body: dict[str, Any], rows: dict[str, Any], stored_packs: dict[str, Any],
-                 withdrawn: set[str]) -> str | None:
+                 withdrawn: set[str], recorded_sets: dict[int, Any]) -> str | None:
     """Does the recorded row this event speaks of still say what the event hashed?"""
     data = body.get("data") or {}
     kind = body.get("kind")
@@ -366,6 +376,17 @@ def _check_event(body: dict[str, Any], rows: dict[str, Any], stored_packs: dict[
             return f"pack {subject}: its stored text was edited"
         if not pack_store.text_has_digest(pack.content, str(subject)):
             return f"pack {subject}: its stored text does not have its digest"
+        return None
+    if kind == "pack_set":
+        recorded = recorded_sets.get(int(body["seq"]))
+        if recorded is None:
+            return f"the pack set change to {subject} was deleted"
+        try:
+            members = json.loads(recorded.members)
+        except ValueError:
+            members = None
+        if (recorded.set_digest, recorded.started_at) != (subject, body.get("at")) or members != data.get("members"):
+            return f"the pack set change to {subject}: its recorded set or moment was edited"
         return None
     return f"unknown event kind {kind!r}"
 
@@ -393,4 +414,5 @@ def submission_data(row: Any, populations: Mapping[str, Mapping[str, int]]) -> d
         "rules_digest": row.rules_digest,
         "recorded_at": row.recorded_at,
         "sensitive_populations": dict(sorted(populations.get("sensitive", {}).items())),
+        "actor": getattr(row, "recorded_by", None),
     }

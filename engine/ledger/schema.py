@@ -51,6 +51,7 @@ transfers = Table(
     Column("event_seq", BigInteger, nullable=False),
     Column("withdrawn_at", String(40), nullable=True),
     Column("withdrawn_seq", BigInteger, nullable=True),
+    Column("recorded_by", String(160), nullable=True),  # the submission's actor (revision 0007)
     UniqueConstraint("exporter_id", "reference", name="uq_transfers_exporter_reference"),
 )
 # Covers every column the counts read (revision 0003): counting never visits the table's rows.
@@ -122,6 +123,7 @@ pack_sets = Table(
     Column("set_digest", String(80), nullable=False),
     Column("members", Text, nullable=False),  # JSON list of [pack name, pack digest], sorted
     Column("started_at", String(40), nullable=False),
+    Column("event_seq", BigInteger, nullable=True),  # its pack_set event (revision 0007; null before)
 )
 """Every change of the pack set in service, with its moment: as-of evaluation follows rollbacks."""
 

@@ -31,6 +31,7 @@ from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
 from engine.ledger import audit, database, totals
 from engine.ledger import group as group_io
+from engine.ledger.actors import Actor, local_user, of_event
 from engine.ledger.audit import AuditResult, canonical, sha256
 from engine.ledger.errors import (
     AmbiguousReference,
@@ -40,7 +41,7 @@ from engine.ledger.errors import (
     ReferenceConflict,
 )
 from engine.ledger.packs import pack_text
-from engine.ledger.schema import pack_sets, packs, transfers
+from engine.ledger.schema import events, pack_sets, packs, transfers
 from engine.models import Decision, TransferRequest, read_stored_request
 
 
@@ -81,6 +82,13 @@ class RecordedTransfer:
     withdrawn_at: str | None
     counted: bool
     event_seq: int
+    recorded_by: str | None = None
+    """The actor of the submission (``key:NAME``, ``user:LOGIN``, ...; engine.ledger.actors); None for
+    transfers recorded before actors were (revision 0007)."""
+    reason: str | None = None
+    """The reason given with the submission, if any."""
+    withdrawn_by: str | None = None
+    withdrawal_reason: str | None = None
 
 
 # The statements every submission runs, built once: building SQLAlchemy Core constructs and their
@@ -171,6 +179,7 @@ class _Submission:
     request_json: str
     request_sha: str
     pack_texts: dict[str, tuple[Any, str]]
+    actor: Actor = field(default_factory=local_user)
     done: threading.Event = field(default_factory=threading.Event)
     result: SubmitResult | None = None
     error: BaseException | None = None
@@ -355,7 +364,8 @@ class Ledger:
 
     # ------------------------------------------------------------------ submit
 
-    def submit(self, engine: Engine, request: TransferRequest, as_of: dt.date | None = None) -> SubmitResult:
+    def submit(self, engine: Engine, request: TransferRequest, as_of: dt.date | None = None,
+               actor: Actor | None = None) -> SubmitResult:
         """Evaluate with the ledger's counts and record request and decision in one transaction.
 
         The same reference with the same request returns the recorded decision (``replayed``); with a
@@ -368,14 +378,18 @@ class Ledger:
         returns only once its submission is committed. Evaluation holds the GIL, so running the
         group's evaluations in one thread costs no parallelism; the commit flushes it saves are the
         cost that serialised submissions (docs/performance.md).
-        """
-        return self._commit(self._queue(engine, request, as_of))
 
-    def _queue(self, engine: Engine, request: TransferRequest, as_of: dt.date | None) -> _Submission:
+        ``actor``: who submits, and why (recorded in the submission event; default: the operating-system
+        user this process runs as).
+        """
+        return self._commit(self._queue(engine, request, as_of, actor))
+
+    def _queue(self, engine: Engine, request: TransferRequest, as_of: dt.date | None,
+               actor: Actor | None = None) -> _Submission:
         """Queue a submission for the next group commit (``_commit`` records it)."""
         request_json = request_canonical(request)
         item = _Submission(engine, request, as_of, request_json, sha256(request_json),
-                           self._pack_texts_to_store(engine))
+                           self._pack_texts_to_store(engine), actor or local_user())
         with self._waiting_lock:
             self._waiting.append(item)
         return item
@@ -481,12 +495,12 @@ class Ledger:
             "year": year, "counted": counted,
             "personal_subjects": tally.personal_subjects if counted else 0,
             "sensitive_subjects": tally.sensitive_subjects if counted else 0,
-            "rules_digest": decision.rules.digest, "recorded_at": now,
+            "rules_digest": decision.rules.digest, "recorded_at": now, "recorded_by": item.actor.name,
         }
         populations = {"personal": tally.populations, "sensitive": tally.sensitive_populations} if counted else {}
-        data = audit.submission_data(SimpleNamespace(**row), populations)
+        data = {**audit.submission_data(SimpleNamespace(**row), populations), "reason": item.actor.reason}
         chain.lock()
-        stored_now = self._store_packs(conn, item.pack_texts, now, chain)
+        stored_now = self._store_packs(conn, item.pack_texts, now, item.actor, chain)
         seq = chain.append("submission", decision.decision_id, now, data)
         transfer_rows.append({**row, "event_seq": seq})
         population_rows += [{"decision_id": decision.decision_id, "population": name, "tally": tally_name,
@@ -509,7 +523,7 @@ class Ledger:
         return {pack.digest: (pack, pack_text(pack, self.rules_dirs))
                 for pack in unknown if pack.digest not in present}
 
-    def _store_packs(self, conn: Connection, texts: Mapping[str, tuple[Any, str]], now: str,
+    def _store_packs(self, conn: Connection, texts: Mapping[str, tuple[Any, str]], now: str, actor: Actor,
                      chain: audit.ChainWriter | None = None) -> list[str]:
         """Store each pack first used now, with its event; called holding the chain lock."""
         if not texts:
@@ -519,7 +533,7 @@ class Ledger:
             if digest in present:
                 continue
             event = {"name": pack.name, "version": pack.version, "file": pack.file,
-                     "content_sha256": sha256(content)}
+                     "content_sha256": sha256(content), **actor.fields()}
             seq = (chain.append("pack", digest, now, event) if chain is not None
                    else audit.append_event(conn, "pack", digest, now, event))
             conn.execute(insert(packs).values(digest=digest, name=pack.name, version=pack.version,
@@ -527,23 +541,27 @@ class Ledger:
                                               event_seq=seq))
         return list(texts)
 
-    def store_packs(self, engine: Engine) -> list[str]:
+    def store_packs(self, engine: Engine, actor: Actor | None = None) -> list[str]:
         """Put the engine's pack set in service: store the texts of its packs the ledger does not hold
         yet (with their audit events) and, when the set differs from the last one in service, record
-        the set and the moment (``pack_sets``), so that as-of evaluation follows rollbacks too.
-        Called at service start, on reload and by ``baygate submit``; returns the digests stored."""
+        the set and the moment (``pack_sets``) with a ``pack_set`` event naming ``actor`` (who reloaded,
+        or the service at start-up), so that as-of evaluation follows rollbacks too and the chain says
+        who changed the rules. Called at service start, on reload and by ``baygate submit``; returns
+        the digests stored."""
         texts = self._pack_texts_to_store(engine)
         if not texts and self._in_service == engine.digest:
             return []
+        actor = actor or local_user()
         with self._write() as conn:
             audit.lock_chain(conn)
             now = _now()
-            stored = self._store_packs(conn, texts, now) if texts else []
+            stored = self._store_packs(conn, texts, now, actor) if texts else []
             latest = conn.execute(select(pack_sets.c.set_digest).order_by(pack_sets.c.seq.desc()).limit(1)).scalar()
             if latest != engine.digest:
                 members = sorted([pack.name, pack.digest] for pack in engine.pack_set.packs)
+                seq = audit.append_event(conn, "pack_set", engine.digest, now, {"members": members, **actor.fields()})
                 conn.execute(insert(pack_sets).values(set_digest=engine.digest, members=json.dumps(members),
-                                                      started_at=now))
+                                                      started_at=now, event_seq=seq))
         self._stored_packs.update(stored)
         self._in_service = engine.digest
         return stored
@@ -567,11 +585,14 @@ class Ledger:
                                      f"({exporters}); give the exporter id or the decision id")
         return rows[0]
 
-    def withdraw(self, id_or_reference: str, exporter_id: str | None = None) -> WithdrawResult:
+    def withdraw(self, id_or_reference: str, exporter_id: str | None = None,
+                 actor: Actor | None = None) -> WithdrawResult:
         """Withdraw a recorded transfer (decision id or reference): its counts are released (from the
         running totals, in the same transaction: the totals become what they would be had it never been
         recorded, ``totals.released_by``), and the withdrawal is recorded as an audit event with what it
-        released. Withdrawing twice records nothing new."""
+        released and who withdrew it (``actor``, default the operating-system user). Withdrawing twice
+        records nothing new."""
+        actor = actor or local_user()
         with self._write() as conn:
             found = self._find(conn, id_or_reference, exporter_id)
             database.lock_exporter(conn, found.exporter_id)
@@ -584,7 +605,7 @@ class Ledger:
             now = _now()
             seq = audit.append_event(conn, "withdrawal", row.decision_id, now, {
                 "exporter": row.exporter_id, "reference": row.reference,
-                "released_personal_subjects": personal, "released_sensitive_subjects": sensitive})
+                "released_personal_subjects": personal, "released_sensitive_subjects": sensitive, **actor.fields()})
             conn.execute(update(transfers).where(transfers.c.decision_id == row.decision_id)
                          .values(withdrawn_at=now, withdrawn_seq=seq))
             if row.counted:
@@ -596,11 +617,19 @@ class Ledger:
         """A recorded transfer by decision id or reference (with the exporter id when ambiguous)."""
         with self._read() as conn:
             row = self._find(conn, id_or_reference, exporter_id)
+            seqs = [int(row.event_seq)] + ([int(row.withdrawn_seq)] if row.withdrawn_seq is not None else [])
+            bodies = {int(seq): json.loads(body) for seq, body in conn.execute(
+                select(events.c.seq, events.c.body).where(events.c.seq.in_(seqs)))}
+        _, reason = of_event(bodies.get(int(row.event_seq), {}).get("data") or {})
+        withdrawn_by, withdrawal_reason = (of_event(bodies.get(int(row.withdrawn_seq), {}).get("data") or {})
+                                           if row.withdrawn_seq is not None else (None, None))
         return RecordedTransfer(
             request=read_stored_request(json.loads(row.request_json)),
             decision=Decision.model_validate(json.loads(row.decision_json)),
             exporter_id=row.exporter_id, recorded_at=row.recorded_at, withdrawn=row.withdrawn_at is not None,
-            withdrawn_at=row.withdrawn_at, counted=bool(row.counted), event_seq=int(row.event_seq))
+            withdrawn_at=row.withdrawn_at, counted=bool(row.counted), event_seq=int(row.event_seq),
+            recorded_by=row.recorded_by, reason=reason, withdrawn_by=withdrawn_by,
+            withdrawal_reason=withdrawal_reason)
 
     def pack_content(self, digest: str) -> str:
         """The stored YAML text of a pack, by the digest a decision's ``rules`` names (for replays)."""

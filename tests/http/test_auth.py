@@ -13,7 +13,7 @@ ROUTES: list[tuple[str, str, object, set[str]]] = [
     ("POST", "/v1/evaluate", "request", {"submitter"}),
     ("POST", "/v1/evaluate/batch", "batch", {"submitter"}),
     ("POST", "/v1/transfers", "request", {"submitter"}),
-    ("GET", "/v1/transfers/NO-SUCH", None, {"auditor"}),
+    ("GET", "/v1/transfers/NO-SUCH", None, {"auditor", "submitter"}),  # a submitter: its own only
     ("POST", "/v1/transfers/NO-SUCH/withdraw", None, {"submitter"}),
     ("GET", "/v1/exporters/NO-SUCH/counts", None, {"auditor"}),
     ("GET", "/v1/rules", None, {"auditor", "rules_admin"}),

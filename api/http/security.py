@@ -4,9 +4,9 @@ Keys come from ``BAYGATE_API_KEYS`` and from the file named by ``BAYGATE_API_KEY
 (entries are separated by new lines or commas; ``#`` starts a comment line) is either
 
 - ``name role key``: a named key (the file's usual form), e.g. ``etl-pipeline submitter 8f1c...``;
-- ``role=key``: the earlier form, still accepted. Such a key is named after its role and the first
-  eight hex digits of its SHA-256 (``submitter-1a2b3c4d``): a stable name that tells nothing usable
-  about the key.
+- ``role=key``: the earlier form, still accepted. Such a key is named ``key-`` and the first eight
+  hex digits of its SHA-256 (``key-1a2b3c4d``): a stable name, the same for each role the key is given,
+  that tells nothing usable about the key.
 
 One key may carry several roles (several entries with the same name and key). The name is what the
 ledger records as the actor of every event the key causes (``key:NAME``), so a name stands for one
@@ -112,7 +112,7 @@ def parse_entries(text: str, source: str) -> KeyRing:
         elif "=" in item:
             role, _, key = item.partition("=")
             role, key = role.strip(), key.strip()
-            name = f"{role}-{_digest(key).hex()[:8]}"
+            name = f"key-{_digest(key).hex()[:8]}"  # the same for every role the key is given
         else:
             raise KeyConfigError(f"{where} is neither 'name role key' nor role=key")
         if not key:

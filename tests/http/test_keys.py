@@ -26,11 +26,13 @@ def test_a_file_names_its_keys_and_one_key_may_carry_several_roles(tmp_path: Pat
 
 
 def test_the_earlier_role_equals_key_form_still_works_and_its_name_is_stable() -> None:
+    both = load_keys({"BAYGATE_API_KEYS": f"submitter={SUBMIT},auditor={SUBMIT}"}).identify(SUBMIT)
+    assert both is not None and both.roles == frozenset({"submitter", "auditor"})
     ring = load_keys({"BAYGATE_API_KEYS": f"submitter={SUBMIT}, auditor = {AUDIT}"})
     first = ring.identify(SUBMIT)
     again = load_keys({"BAYGATE_API_KEYS": f"auditor={AUDIT},submitter={SUBMIT}"}).identify(SUBMIT)
     assert first is not None and again is not None and first.name == again.name
-    assert first.name.startswith("submitter-") and len(first.name) == len("submitter-") + 8
+    assert first.name.startswith("key-") and len(first.name) == len("key-") + 8
     assert SUBMIT not in first.name
     assert ring.roles_for(AUDIT) == frozenset({"auditor"})
 

@@ -33,6 +33,8 @@ INTEGER_FIELDS = {"subjects", "processes_subjects", "personal_subjects", "sensit
 CHOOSERS = {"jurisdiction": "jurisdiction_other", "city": "city_other"}
 PARTY_PREFIXES = ("exporter", "recipient")
 _INDEX = re.compile(r"^\d{1,4}$")
+NOT_REQUEST = frozenset({"csrf_token", "record_reason"})
+"""Form fields that are not part of the request (the reason goes into the ledger's event)."""
 
 
 def _set(tree: dict[str, Any], path: list[str], value: Any) -> None:
@@ -83,7 +85,7 @@ def request_dict(form: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """The request's JSON from the form's fields (name, value) pairs."""
     grouped: dict[str, list[str]] = {}
     for name, value in form:
-        if name == "csrf_token" or not re.fullmatch(r"[a-z_]+(\.[a-z_0-9]+)*", name):
+        if name in NOT_REQUEST or not re.fullmatch(r"[a-z_]+(\.[a-z_0-9]+)*", name):
             continue
         grouped.setdefault(name, []).append(value)
     tree: dict[str, Any] = {}

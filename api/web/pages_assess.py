@@ -9,6 +9,7 @@ The decision panel is a dry run on every change of the form (htmx posts the form
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,13 +18,14 @@ from fastapi.responses import Response
 from ruamel.yaml import YAML
 from starlette.datastructures import UploadFile
 
-from api.http.security import AUDITOR, SUBMITTER
+from api.http.security import SUBMITTER
 from api.web.decision_view import decision_view
 from api.web.forms import EMPTY_REQUEST, form_values, request_dict, validate
 from api.web.render import PageDep, PageError, WebRoute
 from engine.errors import BaygateError
 from engine.facts import in_gba_mainland
 from engine.inputs import parse_document
+from engine.ledger.actors import check_reason
 from engine.models import Party, TransferRequest
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
@@ -90,17 +92,16 @@ async def record(request: Request, page: PageDep) -> Response:
                            gba=_gba_notes(data))
     ledger = page.state.use_ledger()
     try:
-        result = await run_in_threadpool(ledger.submit, page.state.engine, transfer)
+        reason = check_reason(str((await request.form()).get("record_reason") or ""), "record_reason")
+        actor = page.viewer.actor(reason)
+        result = await run_in_threadpool(partial(ledger.submit, page.state.engine, transfer, actor=actor))
     except BaygateError as exc:
-        return page.render("assess.html", status=409 if "already recorded" in str(exc) else 503,
-                           values=form_values(data), errors={"(request)": str(exc)}, panel=None,
-                           gba=_gba_notes(data))
+        status = int(getattr(exc, "http_status", 0) or 422)
+        return page.render("assess.html", status=status, values=form_values(data), errors={"(request)": str(exc)},
+                           panel=None, gba=_gba_notes(data))
+    # The recorder may read what it recorded (an auditor reads everything): the transfer's page.
     decision_id = result.decision.decision_id
-    if page.viewer.may(AUDITOR):
-        return page.redirect(f"/transfers/{decision_id}?recorded={'again' if result.replayed else 'new'}")
-    panel = decision_view(result.decision.model_dump(mode="json"))
-    return page.render("assess.html", values=form_values(data), errors={}, panel=panel, gba=_gba_notes(data),
-                       recorded=decision_id, replayed=result.replayed)
+    return page.redirect(f"/transfers/{decision_id}?recorded={'again' if result.replayed else 'new'}")
 
 
 @router.post("/assess/download")

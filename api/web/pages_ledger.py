@@ -7,10 +7,11 @@ and an exporter's page (point 4). Reads go through the ledger's own reads (``Led
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -20,6 +21,7 @@ from api.web.exporter_view import tally_view
 from api.web.render import Page, PageDep, PageError, WebRoute
 from engine.ledger import AmbiguousReference, NotFound, RecordedTransfer
 from engine.ledger import exporter_report as report
+from engine.ledger.actors import check_reason
 from engine.ledger.chain_reads import OUTCOMES, STATUSES, chain_head_now, list_transfers, transfer_history
 from engine.thresholds import TALLY_FACTS, thresholds_in_force
 
@@ -64,18 +66,29 @@ def _transfer_context(page: Page, transfer_id: str, exporter: str | None) -> dic
             "history": history}
 
 
+def _may_read(page: Page, record: RecordedTransfer) -> None:
+    """An auditor reads every transfer; a submitter the transfers its key recorded (as the API allows)."""
+    if page.viewer.may(AUDITOR):
+        return
+    page.need(SUBMITTER)
+    if record.recorded_by != page.viewer.actor().name:
+        raise PageError(403, "forbidden", role=AUDITOR)
+
+
 @router.get("/transfers/{transfer_id}")
 async def transfer_page(page: PageDep, transfer_id: str, exporter: Text = None, recorded: Text = None) -> Response:
-    page.need(AUDITOR)
+    page.need(AUDITOR, SUBMITTER)
     context = await run_in_threadpool(_transfer_context, page, transfer_id, exporter)
+    _may_read(page, context["record"])
     return page.render("transfer.html", recorded=recorded, **context)
 
 
 @router.get("/transfers/{transfer_id}/record")
 async def printable_record(page: PageDep, transfer_id: str, exporter: Text = None) -> Response:
     """The decision record a compliance officer attaches to a filing, with the chain's head now."""
-    page.need(AUDITOR)
+    page.need(AUDITOR, SUBMITTER)
     context = await run_in_threadpool(_transfer_context, page, transfer_id, exporter)
+    _may_read(page, context["record"])
     head = await run_in_threadpool(chain_head_now, page.state.use_ledger())
     return page.render("record.html", head=head, printed_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
                        **context)
@@ -89,19 +102,19 @@ async def withdraw_confirm(page: PageDep, transfer_id: str, exporter: Text = Non
 
 
 @router.post("/transfers/{transfer_id}/withdraw")
-async def withdraw(page: PageDep, transfer_id: str, exporter: Text = None) -> Response:
+async def withdraw(request: Request, page: PageDep, transfer_id: str, exporter: Text = None) -> Response:
     await page.check_csrf()
     page.need(SUBMITTER)
     ledger = page.state.use_ledger()
+    reason = check_reason(str((await request.form()).get("reason") or ""))  # an InputError is a 422 page
     try:
-        result = await run_in_threadpool(ledger.withdraw, transfer_id, exporter)
+        result = await run_in_threadpool(partial(ledger.withdraw, transfer_id, exporter,
+                                                 actor=page.viewer.actor(reason)))
     except NotFound as exc:
         raise PageError(404, str(exc)) from None
     except AmbiguousReference as exc:
         raise PageError(409, str(exc)) from None
-    if page.viewer.may(AUDITOR):
-        return page.redirect(f"/transfers/{result.decision_id}")
-    return page.render("withdrawn.html", result=result)
+    return page.redirect(f"/transfers/{result.decision_id}")
 
 
 @router.get("/exporters")

@@ -32,6 +32,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from api.http.security import ROLES, KeyRing
 from engine.errors import BaygateError
+from engine.ledger.actors import LOOPBACK, Actor, key_actor
 
 log = logging.getLogger("baygate.web")
 
@@ -43,8 +44,8 @@ SECRET_FILE_ENV = "BAYGATE_SESSION_SECRET_FILE"
 MIN_SECRET_LENGTH = 32
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-OPEN_NAME = "local"
-"""Who acts on a service without keys (loopback only): recorded under this name."""
+OPEN_NAME = "loopback"
+"""Who acts on a service without keys (loopback only): recorded as ``loopback``, as the API records it."""
 
 
 class SessionConfigError(BaygateError):
@@ -77,28 +78,25 @@ def _fingerprint(digest: bytes) -> str:
 
 
 def key_identity(keys: KeyRing, presented: str) -> tuple[str, frozenset[str], str] | None:
-    """(name, roles, fingerprint) of a presented API key, or None when it is not configured.
-
-    Keys carry roles only until named keys land (issue 19 point 5); until then a key's name is its
-    roles, e.g. ``submitter+auditor``."""
-    roles = keys.roles_for(presented)
-    if not roles:
+    """(name, roles, fingerprint) of a presented API key, or None when it is not configured. The name is
+    the key's (``name role key`` lines), what the ledger records as ``key:NAME``."""
+    caller = keys.identify(presented)
+    if caller is None:
         return None
     digest = hashlib.sha256(presented.encode("utf-8")).digest()
-    return _name_of(roles), roles, _fingerprint(digest)
+    return caller.name, caller.roles, _fingerprint(digest)
 
 
-def _name_of(roles: frozenset[str]) -> str:
-    return "+".join(role for role in ROLES if role in roles)
-
-
-def roles_of_fingerprint(keys: KeyRing, fingerprint: str) -> frozenset[str]:
-    """Roles of the configured key a session's fingerprint names (empty: no longer configured)."""
+def identity_of_fingerprint(keys: KeyRing, fingerprint: str) -> tuple[str | None, frozenset[str]]:
+    """The name and roles of the configured key a session's fingerprint names, as configured now (a key
+    removed or renamed signs its sessions out or renames them); (None, empty) when it is gone."""
+    name: str | None = None
     roles = set()
-    for entry in keys.entries:  # named keys (ledger-trust): KeyEntry(name, role, digest)
+    for entry in keys.entries:
         if hmac.compare_digest(_fingerprint(entry.digest), fingerprint):
+            name = entry.name
             roles.add(entry.role)
-    return frozenset(roles)
+    return name, frozenset(roles)
 
 
 @dataclass(frozen=True)
@@ -116,6 +114,12 @@ class Viewer:
 
     def may(self, role: str) -> bool:
         return role in self.roles
+
+    def actor(self, reason: str | None = None) -> Actor:
+        """Who the ledger records as acting: ``key:NAME``, or ``loopback`` on a service without keys."""
+        if not self.keys_configured or self.name is None:
+            return Actor(LOOPBACK, reason)
+        return key_actor(self.name, reason)
 
 
 class Sessions:
@@ -139,12 +143,13 @@ class Sessions:
         if not keys.configured:
             return Viewer(OPEN_NAME, frozenset(ROLES), data["c"], False), (data if issue else None)
         fingerprint = data.get("f")
-        roles = roles_of_fingerprint(keys, fingerprint) if isinstance(fingerprint, str) else frozenset()
-        if not roles:
+        name, roles = (identity_of_fingerprint(keys, fingerprint) if isinstance(fingerprint, str)
+                       else (None, frozenset()))
+        if name is None or not roles:
             if fingerprint is not None:  # the key is gone: keep the CSRF token, forget the identity
                 data, issue = {"c": data["c"]}, True
             return Viewer(None, frozenset(), data["c"], True), (data if issue else None)
-        return Viewer(str(data.get("n")), roles, data["c"], True), (data if issue else None)
+        return Viewer(name, roles, data["c"], True), (data if issue else None)
 
     def signed_in(self, name: str, fingerprint: str) -> dict[str, Any]:
         """A new session after sign-in, with a new CSRF token (the one before sign-in is not reused)."""

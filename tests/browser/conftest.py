@@ -42,7 +42,8 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("web")
-    keys = f"submitter={OFFICER_KEY},auditor={OFFICER_KEY},submitter={SUBMITTER_KEY},auditor={AUDITOR_KEY}"
+    keys = (f"officer submitter {OFFICER_KEY},officer auditor {OFFICER_KEY},sam submitter {SUBMITTER_KEY},"
+            f"audra auditor {AUDITOR_KEY}")
     server = start_server(tmp, f"sqlite:///{tmp / 'ledger.db'}",
                           extra_env={"BAYGATE_API_KEYS": keys, "BAYGATE_SESSION_SECRET": SESSION_SECRET})
     yield server

@@ -118,6 +118,7 @@ def test_150000_customers_under_a_gba_contract_recorded_then_withdrawn(browser: 
     assert "CUST-2026-150K" in page.inner_text("h1")
     assert page.locator("[data-outcome='permitted']").count() == 1
     assert page.locator("table.history tbody tr").count() == 1
+    assert page.locator("[data-recorded-by='key:officer']").count() == 1  # recorded under the key's name
     decision_url = page.url.split("?")[0]
     browser.shot(page, "transfer")
 
@@ -273,7 +274,7 @@ def test_sign_in_and_csrf(browser: Browser) -> None:
     page.click("form.signin button[type=submit]")
     assert page.locator("p.error").count() == 1
     browser.sign_in(page, OFFICER_KEY)
-    assert "submitter+auditor" in page.inner_text("header")
+    assert "officer" in page.inner_text("header")
     session = next(c for c in browser.context.cookies() if c["name"] == "baygate_session")
     assert session["httpOnly"] and session["sameSite"] == "Strict"
     assert OFFICER_KEY not in session["value"]

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
-from api.http.security import keys_from
+from api.http.security import named_keys
 from api.http.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,8 @@ def app_client(tmp_path_factory: pytest.TempPathFactory,
                monkeypatch_module: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch_module.setenv("BAYGATE_SESSION_SECRET", "web-tests-" + "x" * 40)
     tmp = tmp_path_factory.mktemp("web")
-    keys = keys_from([("submitter", OFFICER), ("auditor", OFFICER), ("auditor", AUDITOR), ("submitter", SUBMITTER)])
+    keys = named_keys([("officer", "submitter", OFFICER), ("officer", "auditor", OFFICER),
+                       ("audra", "auditor", AUDITOR), ("sam", "submitter", SUBMITTER)])
     settings = Settings(rules_dir=ROOT / "rules", database_url=f"sqlite:///{tmp / 'ledger.db'}", keys=keys)
     with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as client:
         yield client

@@ -59,7 +59,7 @@ def test_the_session_cookie_is_httponly_strict_and_holds_no_key(app_client: Test
     header = response.headers["set-cookie"]
     assert "HttpOnly" in header and "SameSite=strict" in header
     assert OFFICER not in header
-    assert "Signed in as submitter+auditor" in app_client.get("/").text
+    assert "Signed in as officer" in app_client.get("/").text
 
 
 def test_a_tampered_or_foreign_cookie_signs_nobody_in(app_client: TestClient) -> None:
@@ -107,15 +107,19 @@ def test_an_auditor_may_read_but_not_assess_or_record(app_client: TestClient) ->
     assert app_client.get("/rules").status_code == 200
 
 
-def test_a_submitter_alone_records_but_does_not_read_the_ledger(app_client: TestClient) -> None:
+def test_a_submitter_alone_reads_what_it_recorded_and_not_the_ledger(app_client: TestClient) -> None:
+    officer_token = sign_in(app_client, OFFICER)
+    others = record(app_client, officer_token, form_of("SUB-0", "91440300MA5SUBMIT1"))
     token = sign_in(app_client, SUBMITTER)
     form = {**form_of("SUB-1", "91440300MA5SUBMIT1"), **gba_contract(TODAY - dt.timedelta(days=20),
                                                                       TODAY - dt.timedelta(days=15))}
-    response = app_client.post("/assess/record", data={"csrf_token": token, **form})
-    assert response.status_code == 200 and "Recorded as decision" in response.text
+    own = record(app_client, token, {**form, "record_reason": "quarterly sync"})
+    page = app_client.get(f"/transfers/{own}")
+    assert page.status_code == 200 and 'data-recorded-by="key:sam"' in page.text and "quarterly sync" in page.text
+    assert app_client.get(f"/transfers/{others}").status_code == 403
     assert app_client.get("/transfers").status_code == 403
     assert app_client.get("/exporters/91440300MA5SUBMIT1").status_code == 403
-    assert 'href="/transfers"' not in response.text and 'href="/screen"' in response.text
+    assert 'href="/transfers"' not in page.text and 'href="/screen"' in page.text
 
 
 def test_record_list_withdraw_and_the_exporter_page(app_client: TestClient) -> None:
@@ -141,9 +145,11 @@ def test_record_list_withdraw_and_the_exporter_page(app_client: TestClient) -> N
     second = decision_id
     confirm = app_client.get(f"/transfers/{second}/withdraw")
     assert confirm.status_code == 200 and "Yes, withdraw it" in confirm.text
-    done = app_client.post(f"/transfers/{second}/withdraw", data={"csrf_token": token}, follow_redirects=False)
+    done = app_client.post(f"/transfers/{second}/withdraw", data={"csrf_token": token, "reason": "contract ended"},
+                           follow_redirects=False)
     assert done.status_code == 303
-    assert "badge-withdrawn" in app_client.get(f"/transfers/{second}").text
+    withdrawn = app_client.get(f"/transfers/{second}").text
+    assert "badge-withdrawn" in withdrawn and "key:officer" in withdrawn and "contract ended" in withdrawn
     assert 'data-headroom="99999"' in app_client.get(f"/exporters/{exporter}").text
 
     printable = app_client.get(f"/transfers/{second}/record")

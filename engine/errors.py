@@ -4,9 +4,14 @@ and rule. The CLI renders them on stderr with exit status 3; the HTTP service as
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
+
+from engine.strict import InvalidScalar
 
 
 class BaygateError(Exception):
@@ -77,11 +82,40 @@ def problems_from_validation(error: ValidationError, prefix: tuple[int | str, ..
     problems = []
     for item in error.errors(include_url=False):
         location = tuple(part for part in item["loc"] if not _is_type_tag(part))
-        message = item["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
-        problems.append(FieldProblem(field_path(prefix + location), message))
+        problems.append(FieldProblem(field_path(prefix + location), friendly_message(item)))
     return problems
+
+
+YAML_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
+
+
+def friendly_message(item: Mapping[str, Any]) -> str:
+    """One of Pydantic's error items worded for the person who wrote the file: what was found and what
+    to write instead (a YAML ``yes`` is text here, a count in quotes is text, an impossible date)."""
+    message = str(item.get("msg", "invalid"))
+    if message.startswith("Value error, "):
+        return message[len("Value error, "):]
+    found = item.get("input")
+    kind = item.get("type")
+    if isinstance(found, InvalidScalar) and kind != "extra_forbidden":
+        return found.describe()
+    if kind == "bool_type":
+        if isinstance(found, str) and found.strip().lower() in YAML_WORDS:
+            return (f"expected true or false, got {found!r}: YAML's yes/no/on/off are text here, "
+                    "write true or false")
+        return f"expected true or false, got {_shown(found)}"
+    if kind == "int_type":
+        if isinstance(found, str):
+            return f"expected a whole number, got the text {_shown(found)}: write the number without quotes"
+        return f"expected a whole number, got {_shown(found)}"
+    if kind == "string_type" and isinstance(found, dt.date):
+        return f"expected text, got a YAML date ({found.isoformat()}): put it in quotes"
+    return message
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:40] + "..."
 
 
 def _is_type_tag(part: int | str) -> bool:

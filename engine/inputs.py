@@ -1,40 +1,96 @@
 """Read transfer requests from YAML or JSON text: one request or a list of them.
 
 Every problem is reported with the source and the field path (``req.yaml: data[1].subjects: ...``;
-for a list, ``req.yaml: [2].purpose: ...``) and never as a traceback. YAML aliases are refused
-(no "billion laughs"), as are deep nesting, non-UTF-8 bytes and oversized input.
+for a list, ``req.yaml: [2].purpose: ...``) and never as a traceback. Refused: YAML aliases (no
+"billion laughs"), deep nesting, non-UTF-8 bytes, oversized input, duplicate keys in JSON as in YAML.
+A value that cannot be built (an impossible YAML date or time, an integer of more than 4,300 digits,
+a YAML ``!!binary`` or ``!!set``) reaches validation as an ``InvalidScalar``, so the error names its
+field (``engine.strict``). YAML is read by ``engine.yamlreader`` (libyaml's parser: a 2.4 MB list in
+about a second); JSON by the standard library, with a hook that refuses duplicate keys.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import json
 from typing import Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
-from engine.errors import FieldProblem, InputError, problems_from_validation
+from engine import yamlreader
+from engine.errors import FieldProblem, InputError, field_path, problems_from_validation
 from engine.models import TransferRequest
+from engine.strict import InvalidScalar
 
 MAX_INPUT_BYTES = 20_000_000
 MAX_DEPTH = 32
+MAX_INT_DIGITS = yamlreader.MAX_INT_DIGITS
+"""Python's own limit on converting text to an integer (``sys.get_int_max_str_digits``)."""
 
 
-def _depth(node: Any, level: int = 0) -> int:
-    if level > MAX_DEPTH:
-        return level
-    if isinstance(node, dict):
-        return max((_depth(v, level + 1) for v in node.values()), default=level)
-    if isinstance(node, list):
-        return max((_depth(v, level + 1) for v in node), default=level)
-    return level
+class DuplicateKey(ValueError):
+    """A JSON object with the same key twice: which one counts would be a guess. ``key`` is its path
+    (``data[1].subjects``) once :func:`loads_json` has found it."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+    def problem(self) -> FieldProblem:
+        return FieldProblem(self.key, "this key appears twice in one object: which one counts would be a guess")
 
 
-class _NoAliasYAML(YAML):
-    pass
+class _Repeated:
+    """Stands for the value of a key seen twice, while looking for where that was."""
+
+
+def _mark_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        mapping[key] = _Repeated() if key in mapping else value
+    return mapping
+
+
+def _path_of_repeated(node: Any, path: tuple[int | str, ...] = ()) -> tuple[int | str, ...] | None:
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        if isinstance(value, _Repeated):
+            return (*path, key)
+        found = _path_of_repeated(value, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return mapping
+
+
+def _bounded_int(text: str) -> int | InvalidScalar:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        return InvalidScalar.of(text, "number", f"more than {MAX_INT_DIGITS:,} digits")
+    return int(text)
+
+
+def loads_json(text: str | bytes) -> Any:
+    """JSON -> Python data, refusing duplicate keys (``DuplicateKey``). An integer of more than 4,300
+    digits becomes an ``InvalidScalar`` (the standard parser would raise without saying where)."""
+    try:
+        return json.loads(text, object_pairs_hook=_refuse_duplicates)
+    except DuplicateKey as exc:  # rare: read again to name the key by its path
+        marked = json.loads(text, object_pairs_hook=_mark_duplicates, parse_int=_bounded_int)
+        path = _path_of_repeated(marked)
+        raise DuplicateKey(field_path(path) if path else exc.key) from None
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError) or "digits" not in str(exc):
+            raise
+    return json.loads(text, object_pairs_hook=_refuse_duplicates, parse_int=_bounded_int)
 
 
 def parse_document(raw: bytes, source: str) -> Any:
@@ -51,66 +107,41 @@ def parse_document(raw: bytes, source: str) -> Any:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            data = json.loads(text)
+            data = loads_json(text)
         except RecursionError:
             raise InputError(source, [FieldProblem("", f"nesting deeper than {MAX_DEPTH} levels")]) from None
+        except DuplicateKey as exc:
+            raise InputError(source, [exc.problem()]) from None
         except json.JSONDecodeError as exc:
             if stripped.startswith("{") or exc.pos > 0:
                 raise InputError(source, [FieldProblem("", f"line {exc.lineno}: invalid JSON: {exc.msg}")]) from None
-            data = _load_yaml(text, source)
-    else:
-        data = _load_yaml(text, source)
-    if _depth(data) > MAX_DEPTH:
-        raise InputError(source, [FieldProblem("", f"nesting deeper than {MAX_DEPTH} levels")])
-    return data
+            return _load_yaml(text, source)
+        if _depth(data) > MAX_DEPTH:  # YAML's reader refuses it while reading
+            raise InputError(source, [FieldProblem("", f"nesting deeper than {MAX_DEPTH} levels")])
+        return data
+    return _load_yaml(text, source)
+
+
+def _depth(node: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(node, dict):
+        return max((_depth(v, level + 1) for v in node.values()), default=level)
+    if isinstance(node, list):
+        return max((_depth(v, level + 1) for v in node), default=level)
+    return level
 
 
 def _load_yaml(text: str, source: str) -> Any:
-    yaml = _NoAliasYAML(typ="safe", pure=True)
-    yaml.allow_duplicate_keys = False
-    # One pass over the events before anything is built, stopping at the first alias or at too deep a
-    # nesting: building first would expand an alias bomb, and the recursive composer overflows the
-    # stack on deep nesting (the scanner is slow on thousands of open brackets, so stop early).
-    depth = 0
     try:
-        for event in yaml.parse(io.StringIO(text)):
-            kind = type(event).__name__
-            if kind == "AliasEvent":
-                raise InputError(source, [FieldProblem("", "YAML aliases (*name) are not accepted in requests")])
-            if kind in ("MappingStartEvent", "SequenceStartEvent"):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise InputError(source, [FieldProblem("", f"nesting deeper than {MAX_DEPTH} levels")])
-            elif kind in ("MappingEndEvent", "SequenceEndEvent"):
-                depth -= 1
-    except YAMLError as exc:
-        raise InputError(source, [FieldProblem("", _yaml_problem(exc))]) from None
-    try:
-        return yaml.load(text)
-    except YAMLError as exc:
-        raise InputError(source, [FieldProblem("", _yaml_problem(exc))]) from None
-
-
-def _yaml_problem(exc: YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return f"line {mark.line + 1}: invalid YAML: {problem}" if mark is not None else f"invalid YAML: {problem}"
-
-
-def _normalise(node: Any) -> Any:
-    """YAML timestamps with a time part become dates; other values pass through."""
-    if isinstance(node, dict):
-        return {k: _normalise(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_normalise(v) for v in node]
-    if isinstance(node, dt.datetime):
-        return node.date()
-    return node
+        return yamlreader.load(text, MAX_DEPTH)
+    except yamlreader.YamlRefused as refused:
+        where = f"line {refused.line}: " if refused.line else ""
+        raise InputError(source, [FieldProblem("", where + refused.message)]) from None
 
 
 def requests_from_data(data: Any, source: str) -> tuple[list[TransferRequest], bool]:
     """Validate one request or a list; returns (requests, was_a_list). All problems are raised together."""
-    data = _normalise(data)
     is_list = isinstance(data, list)
     items = data if is_list else [data]
     if is_list and not items:
@@ -129,6 +160,27 @@ def requests_from_data(data: Any, source: str) -> tuple[list[TransferRequest], b
     if problems:
         raise InputError(source, problems)
     return requests, is_list
+
+
+def items_from_data(data: Any, source: str) -> tuple[list[TransferRequest | InputError], bool]:
+    """Validate one request or a list item by item (DESIGN section 6: a list file is decided item by
+    item): each item is its request, or the InputError naming its problems (paths within the item).
+    Returns (items, was_a_list); a document that is no request at all raises InputError."""
+    is_list = isinstance(data, list)
+    items = data if is_list else [data]
+    if is_list and not items:
+        raise InputError(source, [FieldProblem("", "the list of requests is empty")])
+    results: list[TransferRequest | InputError] = []
+    for index, item in enumerate(items):
+        where = f"{source}[{index}]" if is_list else source
+        if not isinstance(item, dict):
+            results.append(InputError(where, [FieldProblem("", "a request must be a mapping")]))
+            continue
+        try:
+            results.append(TransferRequest.model_validate(item))
+        except ValidationError as exc:
+            results.append(InputError(where, problems_from_validation(exc)))
+    return results, is_list
 
 
 def load_requests(raw: bytes, source: str) -> tuple[list[TransferRequest], bool]:

@@ -3,7 +3,9 @@
 These records are the one source of truth for the CLI, the HTTP service (they become its OpenAPI
 schema) and the ledger, so every field carries a description. They import nothing from FastAPI,
 SQLAlchemy or durable-rules. Unknown fields are rejected (``extra="forbid"``) because a misspelt
-safeguard that is silently ignored would turn into a wrong legal answer.
+safeguard that is silently ignored would turn into a wrong legal answer. Values are read strictly
+(``engine.strict``): dates as ISO dates, flags as true/false, counts as whole numbers, for the same
+reason.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer
+
+from engine.strict import Count, Flag, IsoDate, Reference
 
 MAX_SUBJECTS = 2_000_000_000
 """More individuals than live on Earth in one transfer is an input error, not a volume."""
@@ -85,10 +89,11 @@ PARTY_KINDS: tuple[str, ...] = PartyKind.__args__  # type: ignore[attr-defined]
 CLASSIFICATIONS: tuple[str, ...] = Classification.__args__  # type: ignore[attr-defined]
 MODES: tuple[str, ...] = Mode.__args__  # type: ignore[attr-defined]
 
-Subjects = Annotated[int, Field(ge=0, le=MAX_SUBJECTS)]
+Subjects = Annotated[Count, Field(ge=0, le=MAX_SUBJECTS)]
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 ShortText = Annotated[str, Field(min_length=1, max_length=128)]
-Date = Annotated[dt.date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
+Date = Annotated[IsoDate, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
+TransferReference = Annotated[Reference, Field(min_length=1, max_length=128)]
 
 
 class _Strict(BaseModel):
@@ -122,7 +127,7 @@ class Party(_Strict):
         "universities: ordinary processors); state_organ (国家机关, and bodies authorised by law to manage "
         "public affairs: PIPL arts. 36-37); individual.",
     )
-    ciio: bool = Field(default=False, description="Critical information infrastructure operator.")
+    ciio: Flag = Field(default=False, description="Critical information infrastructure operator.")
     sector: ShortText | None = Field(
         default=None, description="Free text, e.g. banking, credit_reporting, healthcare."
     )
@@ -175,10 +180,10 @@ class DataSet(_Strict):
         default="general", description="general, important (notified or published as such), core, state_secret."
     )
     tags: list[Tag] = Field(default_factory=list, max_length=len(TAGS), description="Sector tags.")
-    anonymized: bool = Field(
+    anonymized: Flag = Field(
         default=False, description="Truly anonymised (PIPL art. 73(4)): then not personal information."
     )
-    collected_outside_mainland: bool = Field(
+    collected_outside_mainland: Flag = Field(
         default=False,
         description="Collected and generated outside the Mainland, with no Mainland personal information "
         "or important data added while processed there (2024 Provisions art. 4).",
@@ -242,11 +247,11 @@ class Approval(_Strict):
 class Safeguards(_Strict):
     """What is already in place."""
 
-    separate_consent: bool = Field(
+    separate_consent: Flag = Field(
         default=False,
         description="PIPL art. 39 separate consent; for a Hong Kong exporter, DPP3 prescribed consent.",
     )
-    notice_given: bool = Field(
+    notice_given: Flag = Field(
         default=False,
         description="PIPL art. 39 notice; for a Hong Kong exporter, DPP1(3) classes of transferees.",
     )
@@ -269,8 +274,9 @@ class DeclaredPrior(_Strict):
 class TransferRequest(_Strict):
     """A proposed transfer: who exports, who receives, what data, why, and what is in place."""
 
-    reference: ShortText = Field(
-        description="The caller's id; with the exporter id, the idempotency key of a submission.",
+    reference: TransferReference = Field(
+        description="The caller's id; with the exporter id, the idempotency key of a submission. Control, "
+        "zero-width, bidirectional and other invisible characters are refused.",
         examples=["SZH-2026-0042"],
     )
     exporter: Party = Field(description="The party that sends the data.")
@@ -279,7 +285,7 @@ class TransferRequest(_Strict):
         default_factory=list, max_length=100, description="Parties the recipient will pass the data on to."
     )
     purpose: Purpose = Field(description="Why the data is sent; taken at its word and said so in reasons.")
-    new_purpose: bool = Field(
+    new_purpose: Flag = Field(
         default=False,
         description="Serves a purpose other than the one the data was collected for (PDPO DPP3).",
     )

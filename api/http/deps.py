@@ -6,7 +6,6 @@ and a hop there costs more than checking a key or parsing a header.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from engine.evaluator import Engine
 from engine.ledger import Ledger, upgrade
 from engine.ledger.actors import LOOPBACK, Actor, check_reason, key_actor
 from engine.models import TransferRequest
+from engine.strict import IsoDate
 
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 
@@ -196,7 +196,7 @@ async def _language(request: Request) -> str:
 
 LanguageDep = Annotated[str, Depends(_language)]
 
-AsOfQuery = Annotated[dt.date | None, Query(
+AsOfQuery = Annotated[IsoDate | None, Query(
     description="Evaluate under the rule packs as they stood on this day (YYYY-MM-DD); default today. "
     "The packs' own `effective` dates still follow the transfer's planned_date.",
     examples=["2026-11-24"])]

@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from engine.errors import BaygateError, FieldProblem, InputError, RulePackError, field_path
+from engine.errors import BaygateError, FieldProblem, InputError, RulePackError, field_path, friendly_message
 from engine.evaluator import OptionError
+from engine.inputs import DuplicateKey
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("baygate.http")
@@ -35,6 +36,7 @@ TITLES = {
     "not-found": "Not found",
     "method-not-allowed": "Method not allowed",
     "reference-conflict": "This reference was already used with another request",
+    "transfer-withdrawn": "This transfer was withdrawn; its decision no longer stands",
     "ambiguous-reference": "Several exporters used this reference; give exporter_id",
     "too-large": "The request is too large",
     "database-unavailable": "The database is unavailable; nothing was written",
@@ -135,9 +137,7 @@ def _validation_problems(error: RequestValidationError) -> list[dict[str, str]]:
         location = tuple(item.get("loc", ()))
         where = str(location[0]) if location else "body"
         rest = tuple(part for part in location[1:] if not (isinstance(part, str) and "[" in part))
-        message = str(item.get("msg", "invalid"))
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+        message = friendly_message(item)
         if item.get("type") == "json_invalid":
             reason = item.get("ctx", {}).get("error", message)
             rest, message = (), f"the body is not valid JSON: {reason}"
@@ -175,6 +175,9 @@ def install(app: FastAPI) -> None:
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and isinstance(exc.__cause__, DuplicateKey):
+            return JSONResponse(input_problem([exc.__cause__.problem()]), status_code=422,
+                                media_type=PROBLEM_MEDIA_TYPE)
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError | RecursionError):
             # FastAPI's body reader turns these into a bare 400 "error parsing the body": name the problem
             why = ("is not valid UTF-8" if isinstance(exc.__cause__, UnicodeDecodeError)

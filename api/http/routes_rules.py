@@ -20,12 +20,13 @@ from api.http import metrics
 from api.http.deps import ActorDep, RulesAdmin, RulesReader, StateDep
 from api.http.lifecycle import lifecycle_of
 from api.http.problems import ProblemError, responses
+from api.http.strictjson import StrictJsonRoute
 from engine.compiler import compile_pack_set
 from engine.errors import RulePackError
 from engine.evaluator import Engine, coerce_options
 from engine.rulespec import PackSet, load_pack_set
 
-router = APIRouter(prefix="/v1/rules", tags=["rules"])
+router = APIRouter(prefix="/v1/rules", tags=["rules"], route_class=StrictJsonRoute)
 log = logging.getLogger("baygate.http")
 
 

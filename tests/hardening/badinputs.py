@@ -45,6 +45,23 @@ def _without(*path: Any) -> dict[str, Any]:
     return body
 
 
+YAML_REQUEST = """reference: {reference}
+exporter: {{id: 91440300MA5STRICT1, name: Strict Co, jurisdiction: CN, city: Shenzhen, ciio: {ciio}}}
+recipient: {{id: "71234561", name: Harbour Ltd, jurisdiction: HK}}
+purpose: business_services
+planned_date: {planned_date}
+data:
+  - {{kind: personal, subjects: {subjects}}}
+"""
+
+
+def _yaml(reference: str = "STRICT-1", ciio: str = "false", planned_date: str = "2026-12-01",
+          subjects: str = "1000") -> bytes:
+    """A valid YAML request with one value replaced as written (no quoting: YAML reads it)."""
+    return YAML_REQUEST.format(reference=reference, ciio=ciio, planned_date=planned_date,
+                               subjects=subjects).encode()
+
+
 ALIAS_BOMB = ("a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10))).encode()
 DEEP_JSON = b"[" * 50_000 + b"]" * 50_000
@@ -99,9 +116,47 @@ CASES: list[Bad] = [
     # allows a reader to): the CLI requires UTF-8, so this case is the CLI's only.
     Bad("utf16", json.dumps(good_request()).encode("utf-16"), ("utf-8", "utf8", "json", "decode"),
         json_body=False),
-    Bad("list-with-one-bad-item", _j([good_request(), {**good_request(), "mode": "teleport"}]), ("[1].mode",),
+    Bad("list-with-one-bad-item", _j([good_request(), {**good_request(), "mode": "teleport"}]),
+        ("[1].mode", "[1]: mode"),
         json_body=False),
     Bad("empty-list", b"[]", ("empty", "mapping", "object", "body")),
+    # Strict reading (issue 18, point 2): nothing is guessed
+    Bad("json-duplicate-key", _j(good_request())[:-1] + b', "reference": "OTHER"}', ("reference", "twice")),
+    Bad("json-duplicate-nested-key", _j(good_request()).replace(b'"subjects": ', b'"subjects": 1, "subjects": ', 1),
+        ("data[0].subjects",)),
+    Bad("epoch-date", _j({**good_request(), "planned_date": 1764547200}), ("planned_date", "YYYY-MM-DD")),
+    Bad("epoch-date-string", _j({**good_request(), "planned_date": "1764547200"}), ("planned_date",)),
+    Bad("date-and-time-string", _j({**good_request(), "planned_date": "2026-12-01T00:00:00"}), ("planned_date",)),
+    Bad("basic-iso-date", _j({**good_request(), "planned_date": "20261201"}), ("planned_date",)),
+    Bad("bool-from-yes", _j(_with(("exporter", "ciio"), "yes")), ("exporter.ciio", "true or false")),
+    Bad("bool-from-f", _j(_with(("safeguards", "separate_consent"), "f")), ("safeguards.separate_consent",)),
+    Bad("bool-from-1", _j(_with(("exporter", "ciio"), 1)), ("exporter.ciio",)),
+    Bad("count-from-string", _j(_with(("data", 0, "subjects"), "12")), ("data[0].subjects", "without quotes")),
+    Bad("count-from-whole-float", _j(_with(("data", 0, "subjects"), 12.0)), ("data[0].subjects",)),
+    Bad("count-from-bool", _j(_with(("data", 0, "subjects"), True)), ("data[0].subjects",)),
+    Bad("huge-int-json", _j(_with(("data", 0, "subjects"), 7)).replace(b'"subjects": 7',
+                                                                       b'"subjects": 1' + b"0" * 5000),
+        ("data[0].subjects", "4,300")),
+    Bad("reference-control", _j({**good_request(), "reference": "SZH\u0007-1"}), ("reference", "U+0007")),
+    Bad("reference-zero-width", _j({**good_request(), "reference": "SZH\u200b-1"}), ("reference", "U+200B")),
+    Bad("reference-bidi", _j({**good_request(), "reference": "SZH\u202e-1"}), ("reference", "U+202E")),
+    Bad("yaml-yes", _yaml(ciio="yes"), ("exporter.ciio", "true or false"), json_body=False),
+    Bad("yaml-impossible-date", _yaml(planned_date="2026-02-30"), ("planned_date", "2026-02-30"), json_body=False),
+    Bad("yaml-month-13", _yaml(planned_date="2026-13-01"), ("planned_date",), json_body=False),
+    Bad("yaml-day-00", _yaml(planned_date="2026-12-00"), ("planned_date",), json_body=False),
+    Bad("yaml-year-0000", _yaml(planned_date="0000-12-01"), ("planned_date",), json_body=False),
+    Bad("yaml-hour-25", _yaml(planned_date="2026-12-01 25:00:00"), ("planned_date",), json_body=False),
+    Bad("yaml-minute-61", _yaml(planned_date="2026-12-01T10:61:00"), ("planned_date",), json_body=False),
+    Bad("yaml-offset-24h", _yaml(planned_date="2026-12-01T10:00:00+24:00"), ("planned_date", "offset"),
+        json_body=False),
+    Bad("yaml-timestamp-tag", _yaml(planned_date="!!timestamp 2026-02-30"), ("planned_date",), json_body=False),
+    Bad("yaml-date-and-time", _yaml(planned_date="2026-12-01 10:00:00"), ("planned_date", "date and time"),
+        json_body=False),
+    Bad("yaml-impossible-date-in-reference", _yaml(reference="2026-02-30"), ("reference",), json_body=False),
+    Bad("yaml-impossible-date-in-unknown-key", _yaml() + b"remarks: 2026-02-30\n", ("remarks",), json_body=False),
+    Bad("yaml-huge-int", _yaml(subjects="1" + "0" * 5000), ("data[0].subjects", "4,300"), json_body=False),
+    Bad("yaml-binary", _yaml(reference="!!binary aGVsbG8="), ("reference", "binary"), json_body=False),
+    Bad("yaml-set", _yaml(reference="!!set {a: null}"), ("reference", "set"), json_body=False),
 ]
 
 OVERSIZED_FILE_BYTES = 20_000_001

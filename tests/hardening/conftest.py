@@ -71,6 +71,38 @@ def audit_events(server: Server) -> int:
     return int(report["events"])
 
 
+@dataclass
+class InProcess:
+    """The service's ASGI app in this process (Starlette's TestClient runs its lifespan): every route,
+    middleware and handler as uvicorn serves them, without a process or a socket per test."""
+
+    client: Any
+    keys: dict[str, str]
+    database_url: str
+
+    def headers(self, role: str | None = None, **extra: str) -> dict[str, str]:
+        auth = {"Authorization": f"Bearer {self.keys[role]}"} if role else {}
+        return {**auth, **extra}
+
+
+@pytest.fixture(scope="session")
+def inprocess(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcess]:
+    import warnings
+
+    from api.http.app import create_app
+    from api.http.security import keys_from
+    from api.http.settings import Settings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # starlette's note on httpx versions
+        from fastapi.testclient import TestClient
+    tmp = tmp_path_factory.mktemp("inprocess")
+    url = f"sqlite:///{tmp / 'ledger.db'}"
+    settings = Settings(rules_dir=ROOT / "rules", database_url=url, keys=keys_from(KEYS.items()))
+    with TestClient(create_app(settings)) as client:
+        yield InProcess(client, dict(KEYS), url)
+
+
 @pytest.fixture(scope="session")
 def hserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server with keys on a SQLite ledger, shared by the hardening tests that do not break it."""
@@ -84,4 +116,5 @@ def dumps(body: Any) -> bytes:
     return json.dumps(body).encode()
 
 
-__all__ = ["KEYS", "CliResult", "Server", "audit_events", "dumps", "good_request", "run_cli", "start_server"]
+__all__ = ["KEYS", "CliResult", "InProcess", "Server", "audit_events", "dumps", "good_request", "run_cli",
+           "start_server"]

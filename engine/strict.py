@@ -1,0 +1,105 @@
+"""Strict reading of request values: a field takes what it says it takes, and nothing is guessed.
+
+A lenient reader turns a mistake into a legal answer: ``"1764547200"`` read as 2025-12-01, ``"f"`` or a
+YAML ``no`` read as a flag, ``"12"`` as a count. So the request model uses these types:
+
+- :data:`IsoDate`: a date given as an ISO date only, a YAML date or a string ``2026-12-01``; never an
+  epoch number, a numeric string or a date and time;
+- :data:`Flag`: ``true`` or ``false`` only (JSON or YAML booleans), never ``"yes"``, ``"f"``, ``1``;
+- :data:`Count`: a whole number only, never ``"12"``, ``12.0`` or ``true``;
+- :data:`Reference`: text without control, zero-width, bidirectional or other invisible characters,
+  which would make a reference read differently from what is stored.
+
+Readers of YAML and JSON (``engine.inputs``) put an :class:`InvalidScalar` where a value could not be
+built at all (``2026-02-30``, hour 25, an integer of more than 4,300 digits, a YAML ``!!binary``), so
+the field's validation names it with its path instead of an exception without one;
+``engine.errors.friendly_message`` words these errors. Party ids are canonicalised elsewhere
+(issue 19): a ``PartyId`` type would sit beside :data:`Reference` here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Strict
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+CATEGORY_NAMES = {"Cc": "a control character", "Cs": "a lone surrogate", "Co": "a private-use character"}
+
+
+@dataclass(frozen=True)
+class InvalidScalar:
+    """A value a reader could not build: its text (shortened) and why. No field type accepts it."""
+
+    text: str
+    kind: str
+    reason: str
+
+    @classmethod
+    def of(cls, text: str, kind: str, reason: str) -> InvalidScalar:
+        shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+        return cls(shown, kind, reason)
+
+    def describe(self) -> str:
+        return f"{self.text!r} is not a valid {self.kind}: {self.reason}"
+
+
+def iso_date_only(value: Any) -> Any:
+    """A date object (not a date and time) or a ``YYYY-MM-DD`` string passes to the date parser;
+    anything else is refused with what to write instead."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and len(value) == 10 and ISO_DATE.fullmatch(value):
+        return value
+    if isinstance(value, InvalidScalar):
+        raise ValueError(value.describe())
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"expected a date (YYYY-MM-DD), got a date and time ({value.isoformat()}): "
+                         "write the date alone")
+    raise ValueError(f"expected a date as YYYY-MM-DD (a YAML date, or a string such as \"2026-12-01\"), "
+                     f"got {_shown(value)}")
+
+
+def parse_iso_date(text: str) -> dt.date:
+    """A command-line or query date: ``YYYY-MM-DD`` only (``date.fromisoformat`` would also take
+    ``20261201`` and week dates). Raises ValueError naming what is expected."""
+    if not (len(text) == 10 and ISO_DATE.fullmatch(text)):
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {text!r}")
+    return dt.date.fromisoformat(text)
+
+
+def visible_text(value: str) -> str:
+    """Refuse characters a reader cannot see: controls, zero-width and bidirectional marks, other
+    format characters, separators other than the space, surrogates and unassigned code points
+    (``str.isprintable`` is false for exactly these, and costs nothing on the usual text)."""
+    if value.isprintable():
+        return value
+    for position, char in enumerate(value):
+        if not char.isprintable():
+            name = unicodedata.name(char, "") or CATEGORY_NAMES.get(unicodedata.category(char), "unassigned")
+            raise ValueError(f"character U+{ord(char):04X} ({name}) at position {position + 1}: control, "
+                             "zero-width, bidirectional and other invisible characters are not accepted "
+                             "(the text would read differently from what is stored)")
+    return value  # pragma: no cover - isprintable was false, so some character is not printable
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:40] + "..."
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(iso_date_only)]
+"""A date written as an ISO date: a YAML date, or a string ``YYYY-MM-DD`` (JSON, YAML quoted)."""
+
+Flag = Annotated[bool, Strict()]
+"""``true`` or ``false`` only."""
+
+Count = Annotated[int, Strict()]
+"""A whole number only (JSON or YAML integer), never text or a float."""
+
+Reference = Annotated[str, AfterValidator(visible_text)]
+"""Text a person reads and compares: no invisible characters."""

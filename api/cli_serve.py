@@ -21,8 +21,11 @@ import typer
 from api.cli import EXIT_BAD_INPUT, app, fail, fail_on
 from api.http.lifecycle import RUN_DIR_ENV, Generations
 from api.http.security import is_loopback, load_keys
-from engine.config import option_overrides, rules_directory
+from api.http.settings import Settings
+from engine.config import rules_directory
 from engine.errors import BaygateError, RulePackError
+from engine.evaluator import coerce_options
+from engine.ledger.database import make_engine
 from engine.rulespec import load_pack_set
 
 
@@ -59,12 +62,15 @@ def serve(
     folder = rules_directory()
     try:
         pack_set = load_pack_set(folder)  # refuse a bad pack set before any worker starts
-        options = option_overrides()
+        settings = Settings.from_env()  # every setting a worker reads, checked once here (see Settings)
+        options = settings.options
+        coerce_options(pack_set, options)
+        make_engine(settings.database_url).dispose()  # the backend and its settings (no connection yet)
     except RulePackError as exc:
         typer.echo(str(exc), err=True)
         fail(f"{folder}: rule packs refused, not starting")
     except BaygateError as exc:
-        fail_on(exc)
+        fail_on(exc, "not starting")
     from api.web.session import secret_for_workers
 
     secret_for_workers(os.environ)  # the web page's sessions: one signing secret for every worker

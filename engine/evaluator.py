@@ -66,16 +66,24 @@ def coerce_options(pack_set: PackSet, overrides: Mapping[str, Any]) -> dict[str,
             else:
                 raise OptionError(f"option {key}: expected true or false, got {raw!r}")
         elif spec.type == "number":
-            try:
-                value = int(raw)
-            except (TypeError, ValueError):
-                raise OptionError(f"option {key}: expected a number, got {raw!r}") from None
+            value = _whole_number(key, raw)
         else:
             if str(raw) not in spec.values:
                 raise OptionError(f"option {key}: expected one of {', '.join(spec.values)}, got {raw!r}")
             value = str(raw)
         options[key] = value
     return options
+
+
+def _whole_number(key: str, raw: Any) -> int:
+    """A number option: a whole number, or its digits as text (environment variables are text); never a
+    float truncated (12.7 is not 12), a flag, or a number of more than 4,300 digits."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    text = raw.strip() if isinstance(raw, str) else None
+    if text is not None and text.lstrip("+-").isdigit() and text.isascii() and len(text) <= 30:
+        return int(text)
+    raise OptionError(f"option {key}: expected a whole number, got {str(raw)[:40]!r}")
 
 
 class Engine:

@@ -17,10 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.parser import RoundTripParser
-
 from engine.conditions import COMPARISON_OPS, All, AnyOf, Condition, Leaf, Not, facts_read
 from engine.errors import RuleIssue, RulePackError
 from engine.facts import (
@@ -34,14 +30,13 @@ from engine.facts import (
 )
 from engine.literals import hint, literal_problem
 from engine.models import APPROVAL_KINDS, MECHANISM_TYPES, Messages
+from engine.packfiles import looks_like_pack, pack_files, read_yaml
 from engine.placeholders import render
 
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 MECHANISM_LEVEL = {"standard_contract": 1, "gba_standard_contract": 1, "certification": 1,
                    "security_assessment": 2}
 DUE_KINDS = ("before_transfer", "after_transfer", "ongoing", "on_change")
-MAX_PACK_BYTES = 2_000_000
-MAX_NESTING = 40
 
 RULE_KEYS = {"id", "title", "when", "then", "cite", "effective", "message", "unsure"}
 EFFECT_KEYS = {"require", "prohibit", "exempt", "eligible", "also_satisfied_by", "obligations",
@@ -270,84 +265,6 @@ class _Collector:
 
     def add(self, line: int, rule_id: str | None, message: str) -> None:
         self.issues.append(RuleIssue(self.file, line, rule_id, message))
-
-
-def _depth(node: Any, level: int = 0) -> int:
-    if level > MAX_NESTING:
-        return level
-    if isinstance(node, Mapping):
-        return max((_depth(v, level + 1) for v in node.values()), default=level)
-    if isinstance(node, list):
-        return max((_depth(v, level + 1) for v in node), default=level)
-    return level
-
-
-class _Refused(Exception):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
-class _GuardedParser(RoundTripParser):
-    """Refuses anchors and aliases ("billion laughs"; legal YAML of no use in a rule pack) and nesting
-    deeper than MAX_NESTING as the events are handed to the composer: before any node is built, so an
-    alias bomb is never expanded and deep nesting never reaches the recursive composer's stack limit,
-    at no cost to a normal pack (no second pass)."""
-
-    _depth = 0
-
-    def get_event(self) -> Any:
-        event = super().get_event()
-        kind = type(event).__name__
-        if kind == "AliasEvent" or getattr(event, "anchor", None):
-            raise _Refused(int(event.start_mark.line) + 1, "YAML anchors and aliases are not allowed in rule packs")
-        if kind in ("MappingStartEvent", "SequenceStartEvent"):
-            self._depth += 1
-            if self._depth > MAX_NESTING:
-                raise _Refused(int(event.start_mark.line) + 1, f"nesting deeper than {MAX_NESTING} levels")
-        elif kind in ("MappingEndEvent", "SequenceEndEvent"):
-            self._depth -= 1
-        return event
-
-
-def read_yaml(path: Path, display: str) -> tuple[Any, list[RuleIssue]]:
-    """Parse one YAML file, refusing huge files, alias bombs and broken syntax with a line number."""
-    collector = _Collector(display)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        collector.add(0, None, f"cannot read the file: {exc.strerror}")
-        return None, collector.issues
-    if len(raw) > MAX_PACK_BYTES:
-        collector.add(1, None, f"file is larger than {MAX_PACK_BYTES} bytes")
-        return None, collector.issues
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        collector.add(raw[: exc.start].count(b"\n") + 1, None, "file is not valid UTF-8")
-        return None, collector.issues
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
-    yaml.Parser = _GuardedParser
-    try:
-        document = yaml.load(text)
-    except _Refused as refused:
-        collector.add(refused.line, None, refused.message)
-        return None, collector.issues
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        error_line = int(mark.line) + 1 if mark is not None else 0
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        collector.add(error_line, None, f"YAML syntax error: {problem}")
-        return None, collector.issues
-    if document is None:  # an empty (e.g. truncated) file must not pass as a set without that pack
-        collector.add(1, None, "the file is empty: a rule pack is a mapping with pack, version, title and rules")
-        return None, collector.issues
-    if _depth(document) > MAX_NESTING:
-        collector.add(1, None, f"nesting deeper than {MAX_NESTING} levels")
-        return None, collector.issues
-    return document, collector.issues
 
 
 # --------------------------------------------------------------------------------------------
@@ -752,8 +669,9 @@ def parse_pack(document: Any, display: str, registry: FactRegistry,
     """One pack: every rule checked; the pack is returned only when it has no issue. ``stored``: the
     text was recorded in the ledger (see :func:`load_pack_set`)."""
     out = _Collector(display)
-    if not isinstance(document, Mapping):
-        out.add(1, None, "a rule pack is a mapping with pack, version, title and rules")
+    if not isinstance(document, Mapping) or not looks_like_pack(document):
+        out.add(1, None, "not a rule pack: a rule pack is a mapping with pack, version, title and rules "
+                         "(what this file holds is not shown)")
         return None, out.issues
     unknown = set(map(str, document)) - PACK_KEYS
     if unknown:
@@ -876,16 +794,17 @@ def load_pack_set(directory: Path | str, files: Iterable[Path] | None = None, *,
     meant then, as a stored request's is (engine.models.read_stored_request), so that a recorded
     decision replays as it was made. A folder a user writes is held to the current values."""
     root = Path(directory)
+    walked = files is None  # the folder's own files must stay inside it (a link out is refused)
     if files is None:
         if not root.is_dir():
             raise RulePackError([RuleIssue(str(root), 0, None, "rule folder does not exist")])
-        files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        files = pack_files(root)
     paths = list(files)
     issues: list[RuleIssue] = []
     documents: list[tuple[Any, str]] = []
     for path in paths:
         display = _display_name(path, root)
-        document, read_issues = read_yaml(path, display)
+        document, read_issues = read_yaml(path, display, root if walked else None)
         issues += read_issues
         if document is not None:
             documents.append((document, display))

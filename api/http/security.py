@@ -24,14 +24,15 @@ import hmac
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from engine.errors import BaygateError
+from engine.files import FileRefused, read_regular_file
 
 SUBMITTER = "submitter"
 AUDITOR = "auditor"
 RULES_ADMIN = "rules_admin"
 ROLES = (SUBMITTER, AUDITOR, RULES_ADMIN)
+MAX_KEY_FILE_BYTES = 1_000_000
 MIN_KEY_LENGTH = 16
 """A shorter key can be guessed; refusing it at start-up is cheaper than finding out later."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -147,16 +148,29 @@ def _one_name_one_key(ring: KeyRing) -> KeyRing:
 def load_keys(environ: Mapping[str, str]) -> KeyRing:
     """Keys from the environment variable and the key file together."""
     rings: list[KeyRing] = []
-    if environ.get("BAYGATE_API_KEYS"):
-        rings.append(parse_entries(environ["BAYGATE_API_KEYS"], "BAYGATE_API_KEYS"))
+    if environ.get("BAYGATE_API_KEYS") is not None and environ["BAYGATE_API_KEYS"] != "":
+        rings.append(_not_blank(parse_entries(environ["BAYGATE_API_KEYS"], "BAYGATE_API_KEYS"), "BAYGATE_API_KEYS"))
     path = environ.get("BAYGATE_API_KEYS_FILE")
+    if path is not None and path.strip() == "" and path != "":
+        raise KeyConfigError("BAYGATE_API_KEYS_FILE is blank: name the key file, or unset it")
     if path:
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise KeyConfigError(f"BAYGATE_API_KEYS_FILE: cannot read {path}: {exc.strerror}") from None
-        rings.append(parse_entries(text, path))
+            text = read_regular_file(path, MAX_KEY_FILE_BYTES).decode("utf-8")
+        except FileRefused as exc:
+            raise KeyConfigError(f"BAYGATE_API_KEYS_FILE: {exc}") from None
+        except UnicodeDecodeError:
+            raise KeyConfigError(f"BAYGATE_API_KEYS_FILE: {path} is not UTF-8 text") from None
+        rings.append(_not_blank(parse_entries(text, path), f"BAYGATE_API_KEYS_FILE ({path})"))
     return _one_name_one_key(KeyRing(tuple(entry for ring in rings for entry in ring.entries)))
+
+
+def _not_blank(ring: KeyRing, source: str) -> KeyRing:
+    """A key setting that is set but holds no key (``"   "``, ``",,,"``, a file of comments) is refused:
+    read as "no keys", it would serve every route without a key."""
+    if not ring.configured:
+        raise KeyConfigError(f"{source} is set but holds no key (role=key pairs): refusing to serve every "
+                             "route without a key; unset it to serve this machine only, without keys")
+    return ring
 
 
 def keys_from(pairs: Iterable[tuple[str, str]]) -> KeyRing:

@@ -18,9 +18,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
+from engine.errors import ConfigError
 from engine.ledger.errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -38,18 +39,38 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def parse_url(url: str) -> URL:
+    """The URL parsed, or ConfigError: a malformed URL is a setting to fix (exit 3, a service that
+    refuses to start), and the message never repeats it (it may hold a password)."""
+    try:
+        return make_url(normalise_url(url))
+    except (ArgumentError, ValueError, TypeError):
+        raise ConfigError("the database URL cannot be parsed (expected sqlite:///FILE or "
+                          "postgresql://USER:PASSWORD@HOST:PORT/DATABASE); it is not repeated here, it may "
+                          "hold a password") from None
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL, or None for another backend or an in-memory database."""
-    parsed = make_url(normalise_url(url))
+    parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
 
 
+def in_memory(url: str) -> bool:
+    """Whether a URL names an in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``): one that
+    ends with the process, so nothing recorded there is kept."""
+    parsed = parse_url(url)
+    return parsed.get_backend_name() == "sqlite" and (not parsed.database or parsed.database == ":memory:"
+                                                      or "mode=memory" in str(parsed.query.get("mode", "")))
+
+
 def make_engine(url: str) -> Engine:
     """A SQLAlchemy engine with the pragmas and transaction behaviour the ledger relies on."""
+    parsed = parse_url(url)
     url = normalise_url(url)
-    backend = make_url(url).get_backend_name()
+    backend = parsed.get_backend_name()
     if backend == "sqlite":
         busy = sqlite_busy_seconds()
         engine = create_engine(url, connect_args={"timeout": busy, "check_same_thread": False})
@@ -57,8 +78,8 @@ def make_engine(url: str) -> Engine:
         return engine
     if backend == "postgresql":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    raise DatabaseUnavailable(f"unsupported database URL {make_url(url).render_as_string()!r}: "
-                              "use sqlite:///FILE or postgresql://...")
+    raise ConfigError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
+                      "use sqlite:///FILE or postgresql://...")
 
 
 SQLITE_SYNCHRONOUS_LEVELS = ("FULL", "NORMAL")
@@ -68,7 +89,7 @@ def sqlite_synchronous() -> str:
     """``BAYGATE_SQLITE_SYNCHRONOUS``: FULL (default) or NORMAL."""
     level = os.environ.get("BAYGATE_SQLITE_SYNCHRONOUS", "FULL").strip().upper() or "FULL"
     if level not in SQLITE_SYNCHRONOUS_LEVELS:
-        raise DatabaseUnavailable(f"BAYGATE_SQLITE_SYNCHRONOUS={level!r}: expected FULL or NORMAL")
+        raise ConfigError(f"BAYGATE_SQLITE_SYNCHRONOUS={level!r}: expected FULL or NORMAL")
     return level
 
 
@@ -125,7 +146,7 @@ def sqlite_busy_seconds() -> float:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds <= 3600:
-        raise DatabaseUnavailable(f"BAYGATE_SQLITE_BUSY_SECONDS={raw!r}: expected seconds from 0 to 3600")
+        raise ConfigError(f"BAYGATE_SQLITE_BUSY_SECONDS={raw!r}: expected seconds from 0 to 3600")
     return seconds
 
 

@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from api.exits import EXIT_BAD_INPUT, EXIT_BY_OUTCOME, GuardedGroup, fail, fail_on
-from api.render import LANGS, default_language, summary
-from engine.config import option_overrides, rules_directory
-from engine.errors import BaygateError, RulePackError
+from api.render import LANGS, default_language
+from api.results import ItemResult, ResultPrinter
+from api.sources import read_sources, single_request
+from engine.config import option_overrides, rules_directory, safe_url
+from engine.errors import BaygateError, InputError, RulePackError
 from engine.evaluator import Engine
 from engine.facts import FactRegistry
-from engine.inputs import load_requests
-from engine.models import Decision, TransferRequest
 from engine.rulespec import load_pack_set
+from engine.strict import parse_iso_date
 
 SHOWN_FINDINGS = 20
 
@@ -51,42 +51,11 @@ def load_engine(rules: str | None) -> Engine:
         fail_on(exc)
 
 
-def read_sources(files: list[str]) -> list[tuple[str, list[TransferRequest], bool]]:
-    """Every file (or - for standard input) read and validated before anything is decided."""
-    loaded = []
-    problems = []
-    expanded: list[str] = []
-    for name in files:
-        path = Path(name)
-        if name != "-" and path.is_dir():
-            found = sorted(str(p) for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
-            if not found:
-                problems.append(f"{name}: folder holds no .yaml, .yml or .json request")
-            expanded += found
-        else:
-            expanded.append(name)
-    for name in expanded:
-        try:
-            raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-        except OSError as exc:
-            problems.append(f"{name}: cannot read: {exc.strerror}")
-            continue
-        try:
-            requests, was_list = load_requests(raw, "<stdin>" if name == "-" else name)
-        except BaygateError as exc:
-            problems.append(str(exc))
-            continue
-        loaded.append((name, requests, was_list))
-    if problems:
-        fail("bad input:\n" + "\n".join(problems))
-    return loaded
-
-
 def parse_as_of(value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        return parse_iso_date(value)
     except ValueError:
         fail(f"--as-of: not a date (YYYY-MM-DD): {value!r}")
 
@@ -98,20 +67,9 @@ def check_lang(lang: str | None) -> str:
     return chosen
 
 
-def decision_json(decision: Decision) -> Any:
-    return decision.model_dump(mode="json")
-
-
-def emit(decisions: list[tuple[str, Decision]], as_json: bool, lang: str, single: bool) -> None:
-    if as_json:
-        payload = [decision_json(d) for _, d in decisions]
-        typer.echo(json.dumps(payload[0] if single else payload, ensure_ascii=False, indent=2))
-        return
-    typer.echo("\n\n".join(summary(d, lang, source) for source, d in decisions))
-
-
-def exit_for(decisions: list[Decision]) -> int:
-    return max((EXIT_BY_OUTCOME[d.outcome] for d in decisions), default=0)
+RequireLedgerOption = Annotated[bool, typer.Option(
+    "--require-ledger", help="Refuse (exit 3) when no ledger is at the database address, rather than decide on "
+    "the requests' declared counts alone.")]
 
 
 @app.command()
@@ -121,24 +79,43 @@ def evaluate(
     lang: LangOption = None,
     as_of: AsOfOption = None,
     rules: RulesOption = None,
+    require_ledger: RequireLedgerOption = False,
 ) -> None:
-    """Decide transfers without recording anything (dry run)."""
+    """Decide transfers without recording anything (dry run), item by item: exit 3 if any request was
+    refused, else the strongest decision's."""
     chosen = check_lang(lang)
     day = parse_as_of(as_of)
     sources = read_sources(files)
     from api.cli_lifecycle import engine_for_day
 
     engine = engine_for_day(load_engine(rules), day)
-    from api.counts import prior_counts_reader
+    from api.counts import prior_counts_source, with_no_ledger_reason
 
-    reader = prior_counts_reader()
-    decisions = []
-    for name, requests, _ in sources:
-        for request in requests:
-            decisions.append((name, engine.evaluate(request, reader(request), as_of=day)))
-    single = len(decisions) == 1 and len(sources) == 1 and not sources[0][2]
-    emit(decisions, as_json, chosen, single)
-    raise typer.Exit(exit_for([d for _, d in decisions]))
+    counts = prior_counts_source()
+    where = safe_url(counts.url)
+    if not counts.ledger_found and require_ledger:
+        fail(f"{where}: no ledger there (--require-ledger): nothing decided")
+    warned = counts.ledger_found
+    printer = ResultPrinter(as_json, chosen, single_request(sources))
+    for source in sources:
+        if source.error is not None:
+            printer.add(ItemResult.refused(source.name, None, source.error))
+            continue
+        for position, item in enumerate(source.items):
+            if isinstance(item, InputError):
+                printer.add(ItemResult.refused(source.name, source.index(position), item))
+                continue
+            decision = engine.evaluate(item, counts.read(item), as_of=day)
+            if not counts.ledger_found:
+                decision = with_no_ledger_reason(decision, where)
+                if not warned:
+                    warned = True
+                    typer.echo(f"baygate: warning: no ledger at {where}: deciding on the requests' declared "
+                               "counts (declared_prior) alone; each decision says so (reason engine.no-ledger); "
+                               "--require-ledger refuses instead", err=True)
+            printer.add(ItemResult(source.name, source.index(position), "decided", decision))
+    printer.close()
+    raise typer.Exit(printer.exit_status())
 
 
 @rules_app.command("validate")

@@ -2,7 +2,8 @@
 ``audit verify``, ``db upgrade``. Registered on ``api.cli.app`` when ``api.cli`` imports this module.
 
 Exit status as ``evaluate``: 0 permitted, 1 conditional, 2 prohibited (the strongest), 3 bad input,
-including a reference already recorded for a different request (HTTP 409) and an unknown id (404);
+including a reference already recorded for a different request or withdrawn (HTTP 409) and an
+unknown id (404); a list is submitted item by item, each result printed (``api.results``);
 4 when it could not finish (an unreachable database: 503), each with its message on stderr.
 ``audit verify``: 0 intact, 1 tampered (naming the first bad event), 3 no ledger there or not a
 baygate ledger (never created), 4 could not finish.
@@ -15,7 +16,6 @@ import json
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.engine import make_url
 
 from api.cli import (
     AsOfOption,
@@ -25,22 +25,27 @@ from api.cli import (
     RulesOption,
     app,
     check_lang,
-    emit,
-    exit_for,
     fail,
     fail_on,
     load_engine,
     parse_as_of,
-    read_sources,
 )
 from api.render import summary
-from engine.config import database_url, rules_directory
+from api.results import ItemResult, ResultPrinter
+from api.sources import read_sources, single_request
+from engine.config import database_url, rules_directory, safe_url
 from engine.errors import InputError
-from engine.ledger import Ledger, LedgerError, ReferenceConflict
+from engine.ledger import (
+    AmbiguousReference,
+    Ledger,
+    LedgerError,
+    ReferenceConflict,
+    SubmitResult,
+    TransferWithdrawn,
+)
 from engine.ledger.actors import Actor, check_reason, local_user
-from engine.ledger.database import current_revision, head_revision, normalise_url
+from engine.ledger.database import current_revision, head_revision, in_memory
 from engine.ledger.presence import require_ledger
-from engine.models import Decision
 
 ledger_app = typer.Typer(help="Show recorded transfers and the exporters' counts.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the audit chain.", no_args_is_help=True)
@@ -67,14 +72,15 @@ def cli_actor(reason: str | None) -> Actor:
         fail(str(exc))
 
 
-def safe_url(url: str) -> str:
-    """The URL with any password hidden, for messages."""
-    return make_url(normalise_url(url)).render_as_string(hide_password=True)
-
-
 def open_ledger(db: str | None, rules: str | None = None) -> Ledger:
+    """The ledger at ``--db`` (or the configured one), created or upgraded as needed; never an in-memory
+    database, whose records would be gone when the command ends (it would say "recorded" and keep nothing)."""
+    url = database_url(db)
+    if in_memory(url):
+        fail(f"{safe_url(url)} is an in-memory database: nothing recorded there would be kept, and it holds "
+             "no ledger to read; give a file (sqlite:///baygate.db) or a PostgreSQL URL")
     try:
-        return Ledger(database_url(db), rules_dirs=[rules_directory(rules)])
+        return Ledger(url, rules_dirs=[rules_directory(rules)])
     except LedgerError as exc:
         fail_on(exc, safe_url(database_url(db)))
 
@@ -105,25 +111,38 @@ def submit(
             ledger.store_packs(engine, actor)
         except LedgerError as exc:
             fail_on(exc, safe_url(database_url(db)))
-    decisions: list[tuple[str, Decision]] = []
-    problems: list[str] = []
-    for name, requests, _ in sources:
-        for request in requests:
-            try:
-                result = ledger.submit(engine, request, as_of=day, actor=actor)
-            except ReferenceConflict as exc:
-                problems.append(f"{name}: {exc}")
+    printer = ResultPrinter(as_json, chosen, single_request(sources))
+    for source in sources:
+        if source.error is not None:
+            printer.add(ItemResult.refused(source.name, None, source.error))
+            continue
+        for position, item in enumerate(source.items):
+            index = source.index(position)
+            if isinstance(item, InputError):
+                printer.add(ItemResult.refused(source.name, index, item))
                 continue
-            except LedgerError as exc:
-                fail_on(exc, name)
-            label = f"{name}, already recorded" if result.replayed else name
-            decisions.append((label, result.decision))
-    single = len(decisions) == 1 and len(sources) == 1 and not sources[0][2] and not problems
-    if decisions:
-        emit(decisions, as_json, chosen, single)
-    if problems:
-        fail("\n".join(problems))
-    raise typer.Exit(exit_for([d for _, d in decisions]))
+            try:
+                result = ledger.submit(engine, item, as_of=day, actor=actor)
+            except (ReferenceConflict, AmbiguousReference) as exc:
+                printer.add(ItemResult.refused(source.name, index, exc))
+                continue
+            except LedgerError as exc:  # could not finish: what was recorded so far is printed above
+                printer.close()
+                fail_on(exc, source.name if index is None else f"{source.name}[{index}]")
+            printer.add(submit_result(source.name, index, result))
+    printer.close()
+    raise typer.Exit(printer.exit_status())
+
+
+def submit_result(source: str, index: int | None, result: SubmitResult) -> ItemResult:
+    """A submission's result: recorded, already recorded, or refused when its transfer was withdrawn
+    since (answering the recorded decision would read as if it still stood and counted)."""
+    if result.withdrawn_at is not None:
+        decision = result.decision
+        return ItemResult.refused(source, index, TransferWithdrawn(decision.reference, decision.decision_id,
+                                                                   result.withdrawn_at),
+                                  decision_id=decision.decision_id, withdrawn_at=result.withdrawn_at)
+    return ItemResult(source, index, "already_recorded" if result.replayed else "recorded", result.decision)
 
 
 @app.command()

@@ -1,8 +1,9 @@
 """Recorded transfers: submit (``POST /v1/transfers``), read, withdraw; the exporter's counts; audit.
 
 Submission is idempotent on (exporter id, reference): the same request again answers the recorded
-decision (200, ``Idempotent-Replayed: true``); another request under a used reference is a 409 and
-nothing is written. The ledger does each in one transaction, so a 503 means nothing was half-written.
+decision (200, ``Idempotent-Replayed: true``), unless the transfer was withdrawn since (409
+``transfer-withdrawn``: its decision no longer stands); another request under a used reference is a
+409 and nothing is written. The ledger does each in one transaction, so a 503 means nothing was half-written.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from api.http.encode import decision_dict, decision_json, dumps
 from api.http.problems import ProblemError, responses
 from api.http.routes_evaluate import count_decision, json_response
 from api.http.security import AUDITOR
+from api.http.strictjson import StrictJsonRoute
 from engine.errors import BaygateError
+from engine.ledger import TransferWithdrawn
 from engine.models import Decision, TransferRequest
 
-router = APIRouter(tags=["transfers"])
+router = APIRouter(tags=["transfers"], route_class=StrictJsonRoute)
 
 TransferId = Annotated[str, Path(description="The decision id or the caller's reference.", max_length=128)]
 ExporterQuery = Annotated[str | None, Query(
@@ -106,6 +109,9 @@ def submit(request: RequestBodyDoc, state: StateDep, _roles: Submitter, lang: La
         metrics.SUBMISSIONS.labels(exc.code.removeprefix("baygate.")).inc()
         raise
     decision: Decision = result.decision
+    if result.withdrawn_at is not None:  # the same request again, but its transfer was withdrawn since
+        metrics.SUBMISSIONS.labels("transfer-withdrawn").inc()
+        raise TransferWithdrawn(decision.reference, decision.decision_id, result.withdrawn_at)
     if result.replayed:
         metrics.SUBMISSIONS.labels("replayed").inc()
     else:

@@ -10,6 +10,7 @@ from engine.ledger.errors import (
     NotFound,
     PackContentUnavailable,
     ReferenceConflict,
+    TransferWithdrawn,
 )
 from engine.ledger.store import Ledger, RecordedTransfer, SubmitResult, WithdrawResult
 
@@ -25,6 +26,7 @@ __all__ = [
     "RecordedTransfer",
     "ReferenceConflict",
     "SubmitResult",
+    "TransferWithdrawn",
     "WithdrawResult",
     "upgrade",
 ]

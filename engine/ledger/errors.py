@@ -23,6 +23,22 @@ class ReferenceConflict(LedgerError):
     http_status = 409
 
 
+class TransferWithdrawn(LedgerError):
+    """The same request again, under a reference whose transfer was withdrawn: its decision no longer
+    stands and nothing is recorded again (a new reference records it anew)."""
+
+    code = "baygate.transfer-withdrawn"
+    http_status = 409
+
+    def __init__(self, reference: str, decision_id: str, withdrawn_at: str) -> None:
+        super().__init__(f"reference {reference!r} (decision {decision_id}) was recorded and then withdrawn at "
+                         f"{withdrawn_at}: its decision no longer stands and it is not recorded again; "
+                         "submit it under a new reference to record it anew")
+        self.reference = reference
+        self.decision_id = decision_id
+        self.withdrawn_at = withdrawn_at
+
+
 class AmbiguousReference(LedgerError):
     """A reference used by several exporters, given without the exporter id that tells them apart."""
 

@@ -51,7 +51,7 @@ _COUNTS_SQL = (
     "FROM exporter_year_population_figures "
     "WHERE exporter_id IN :es AND year IN :ys")
 _EXISTING_SQL = ("SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, "
-                 "recorded_at FROM transfers WHERE exporter_id IN :es AND reference IN :rs")
+                 "recorded_at, withdrawn_at FROM transfers WHERE exporter_id IN :es AND reference IN :rs")
 _TRANSFER_COLUMNS = [c.name for c in transfers.columns if c.name not in ("withdrawn_at", "withdrawn_seq")]
 _INSERT_TRANSFER = text(f"INSERT INTO transfers ({', '.join(_TRANSFER_COLUMNS)}) "
                         f"VALUES ({', '.join(':' + c for c in _TRANSFER_COLUMNS)})")

@@ -47,10 +47,13 @@ from engine.models import Decision, TransferRequest, read_stored_request
 
 @dataclass(frozen=True)
 class SubmitResult:
-    """A recorded decision; ``replayed`` when the same request was already recorded under its reference."""
+    """A recorded decision; ``replayed`` when the same request was already recorded under its reference,
+    and then ``withdrawn_at`` when it has been withdrawn since (its decision no longer counts: the
+    surfaces say so rather than answer it as if it stood)."""
 
     decision: Decision
     replayed: bool
+    withdrawn_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -472,7 +475,8 @@ class Ledger:
         try:
             if existing is not None:
                 if existing.request_sha256 == item.request_sha:
-                    item.result = SubmitResult(Decision.model_validate(json.loads(existing.decision_json)), True)
+                    item.result = SubmitResult(Decision.model_validate(json.loads(existing.decision_json)), True,
+                                               existing.withdrawn_at)
                     return []
                 raise ReferenceConflict(_conflict_message(existing, item.request_json))
             prior = _prior_from_rows(((kind, row_year if kind == 0 else name, first, second)

@@ -1,0 +1,126 @@
+"""One result per request for ``evaluate`` and ``submit`` (DESIGN section 6): a list file is decided item
+by item, and each item's result is printed in order, in text and as JSON.
+
+A result is one of: ``decided`` (a dry run), ``recorded``, ``already_recorded`` (the same request was
+recorded under its reference before: its recorded decision), or ``refused`` with its problem (a file
+that does not parse, an item that does not validate, a reference already used for another request or
+withdrawn). The exit status is 3 if any result was refused, else the strongest decision's.
+
+:class:`ResultPrinter` prints each result as it comes (nothing is held back), so a command that
+decides or records a long list in groups can stream: call ``printer.add(result)`` per item in order,
+then ``printer.close()`` and exit with ``printer.exit_status()``. Text: decisions to stdout, refusals
+to stderr as ``baygate: FILE[INDEX]: problem``. JSON: one request from a one-request file is the
+decision object alone (as before); anything else is a list, one object per item:
+``{"source": FILE, "index": N|null, "result": "recorded", "decision": {...}}`` or
+``{"source": ..., "index": ..., "result": "refused", "problem": {"code": ..., "detail": ..., "errors":
+[{"path": ..., "message": ...}]}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import typer
+
+from api.exits import EXIT_BAD_INPUT, EXIT_BY_OUTCOME
+from api.render import summary
+from engine.errors import BaygateError, FieldProblem, InputError
+from engine.models import Decision
+
+ResultKind = Literal["decided", "recorded", "already_recorded", "refused"]
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What became of one request: its decision, or why it was refused."""
+
+    source: str
+    index: int | None
+    """Position in a list file (0-based); None for a file holding one request (or the file itself)."""
+    kind: ResultKind
+    decision: Decision | None = None
+    code: str | None = None
+    """For a refusal: the stable error code (baygate.bad-input, baygate.reference-conflict, ...)."""
+    detail: str | None = None
+    errors: tuple[FieldProblem, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def refused(cls, source: str, index: int | None, error: BaygateError, **extra: Any) -> ItemResult:
+        if isinstance(error, InputError):
+            detail = "; ".join(str(p) for p in error.problems[:5]) + ("; ..." if len(error.problems) > 5 else "")
+            return cls(source, index, "refused", code=error.code, detail=detail, errors=tuple(error.problems),
+                       extra=extra)
+        return cls(source, index, "refused", code=error.code, detail=str(error), extra=extra)
+
+    @property
+    def label(self) -> str:
+        return self.source if self.index is None else f"{self.source}[{self.index}]"
+
+    def exit_status(self) -> int:
+        if self.kind == "refused" or self.decision is None:
+            return EXIT_BAD_INPUT
+        return EXIT_BY_OUTCOME[self.decision.outcome]
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"source": self.source, "index": self.index, "result": self.kind}
+        if self.decision is not None:
+            body["decision"] = self.decision.model_dump(mode="json")
+        if self.kind == "refused":
+            problem: dict[str, Any] = {"code": self.code, "detail": self.detail}
+            if self.errors:
+                problem["errors"] = [{"path": p.path, "message": p.message} for p in self.errors]
+            body["problem"] = problem
+        body.update(self.extra)
+        return body
+
+    def problem_lines(self) -> str:
+        """A refusal as the stderr lines ``baygate: FILE[INDEX]: path: message``."""
+        if self.errors:
+            return "\n".join(f"baygate: {self.label}: {p}" for p in self.errors)
+        return f"baygate: {self.label}: {self.detail}"
+
+
+class ResultPrinter:
+    """Prints results in order as they come; see the module docstring for the formats."""
+
+    def __init__(self, as_json: bool, lang: str, single: bool) -> None:
+        self.as_json = as_json
+        self.lang = lang
+        self.single = single
+        self.count = 0
+        self.refused = 0
+        self.strongest = 0
+
+    def add(self, result: ItemResult) -> None:
+        status = result.exit_status()
+        if result.kind == "refused":
+            self.refused += 1
+            typer.echo(result.problem_lines(), err=True)
+        else:
+            self.strongest = max(self.strongest, status)
+        if self.as_json:
+            self._json(result)
+        elif result.decision is not None:
+            label = result.label + (", already recorded" if result.kind == "already_recorded" else "")
+            typer.echo(("\n" if self.count else "") + summary(result.decision, self.lang, label))
+        self.count += 1
+
+    def _json(self, result: ItemResult) -> None:
+        if self.single:
+            if result.decision is not None:
+                typer.echo(json.dumps(result.decision.model_dump(mode="json"), ensure_ascii=False, indent=2))
+            return
+        text = json.dumps(result.as_json(), ensure_ascii=False, indent=2)
+        typer.echo(("[\n" if self.count == 0 else ",\n") + text, nl=False)
+
+    def close(self) -> None:
+        if self.as_json and not self.single:
+            typer.echo("\n]" if self.count else "[]")
+        if self.refused and self.count > 1:
+            typer.echo(f"baygate: {self.refused} of {self.count} requests refused", err=True)
+
+    def exit_status(self) -> int:
+        return EXIT_BAD_INPUT if self.refused else self.strongest

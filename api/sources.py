@@ -1,0 +1,77 @@
+"""The request files of ``evaluate`` and ``submit``: named files, folders of them, or ``-`` (standard
+input), read safely (``engine.files``: regular files only, the size checked before reading) and split
+into items, each a request or its problem (DESIGN section 6: a list file is decided item by item).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import BaygateError, FieldProblem, InputError
+from engine.files import FileRefused, read_regular_file, read_stream
+from engine.inputs import MAX_INPUT_BYTES, items_from_data, parse_document
+from engine.models import TransferRequest
+
+REQUEST_SUFFIXES = (".yaml", ".yml", ".json")
+STDIN = "<stdin>"
+
+
+@dataclass
+class Source:
+    """One file's requests in order, or the error that refused the whole file."""
+
+    name: str
+    items: list[TransferRequest | InputError] = field(default_factory=list)
+    was_list: bool = False
+    error: BaygateError | None = None
+
+    def index(self, position: int) -> int | None:
+        """The item's index as shown (``file[2]``), or None for a file of one request."""
+        return position if self.was_list else None
+
+
+def expand(names: list[str]) -> list[str | Source]:
+    """Folders become their request files (sorted); a folder with none is a refused Source."""
+    expanded: list[str | Source] = []
+    for name in names:
+        path = Path(name)
+        if name != "-" and path.is_dir():
+            found = sorted(str(p) for p in path.iterdir() if p.suffix in REQUEST_SUFFIXES)
+            if not found:
+                expanded.append(Source(name, error=InputError(name, [FieldProblem(
+                    "", "folder holds no .yaml, .yml or .json request")])))
+            expanded += found
+        else:
+            expanded.append(name)
+    return expanded
+
+
+def read_source(name: str) -> Source:
+    """One file (or ``-``) read and validated item by item; never raises for bad input."""
+    shown = STDIN if name == "-" else name
+    try:
+        raw = (read_stream(sys.stdin.buffer, MAX_INPUT_BYTES, STDIN) if name == "-"
+               else read_regular_file(name, MAX_INPUT_BYTES))
+        items, was_list = items_from_data(parse_document(raw, shown), shown)
+    except FileRefused as exc:
+        return Source(shown, error=InputError(exc.path, [FieldProblem("", exc.reason)]))
+    except BaygateError as exc:
+        return Source(shown, error=exc)
+    return Source(shown, items, was_list)
+
+
+def read_sources(names: list[str]) -> list[Source]:
+    """Every file read and validated before anything is decided (so a missing file is named before
+    any decision is printed); each keeps its items in order."""
+    return [entry if isinstance(entry, Source) else read_source(entry) for entry in expand(names)]
+
+
+def count_requests(sources: list[Source]) -> int:
+    return sum(len(source.items) if source.error is None else 1 for source in sources)
+
+
+def single_request(sources: list[Source]) -> bool:
+    """One request from a one-request file: JSON prints the decision object alone (DESIGN section 6)."""
+    return len(sources) == 1 and sources[0].error is None and not sources[0].was_list and len(sources[0].items) == 1

@@ -1,0 +1,109 @@
+"""Honest answers (issue 18, points 5 and 9): a list is decided item by item, each item's result in
+order in both outputs; a withdrawn transfer submitted again says it is withdrawn; a dry run without a
+ledger says it decided on the declared counts alone, and ``--require-ledger`` refuses instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from api.cli import app
+from tests.hardening.conftest import InProcess, dumps, good_request
+
+
+def invoke(*args: str, db: Path | None = None) -> tuple[int, str, str]:
+    env = {"BAYGATE_DATABASE_URL": f"sqlite:///{db}"} if db else None
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def write(path: Path, body: Any) -> str:
+    path.write_bytes(dumps(body))
+    return str(path)
+
+
+def test_evaluate_answers_each_item_of_a_list_in_order(tmp_path: Path) -> None:
+    items = [good_request(), {**good_request(), "purpose": "espionage"}, good_request()]
+    listed = write(tmp_path / "list.json", items)
+    code, out, err = invoke("evaluate", "--json", listed, db=tmp_path / "ledger.db")
+    assert code == 3  # one was refused
+    results = json.loads(out)
+    assert [(r["index"], r["result"]) for r in results] == [(0, "decided"), (1, "refused"), (2, "decided")]
+    assert results[1]["problem"]["errors"][0]["path"] == "purpose"
+    assert [r["decision"]["reference"] for r in (results[0], results[2])] == [items[0]["reference"],
+                                                                              items[2]["reference"]]
+    assert f"{listed}[1]: purpose:" in err and "1 of 3 requests refused" in err
+    code, out, err = invoke("evaluate", listed, db=tmp_path / "ledger.db")  # text: the same order
+    assert code == 3 and out.index(f"{listed}[0]") < out.index(f"{listed}[2]") and f"{listed}[1]" in err
+
+
+def test_without_refusals_the_exit_is_the_strongest_decision(tmp_path: Path) -> None:
+    code, out, _ = invoke("evaluate", "--json", write(tmp_path / "two.json", [good_request(), good_request()]),
+                          db=tmp_path / "ledger.db")
+    results = json.loads(out)
+    strongest = max({"permitted": 0, "conditional": 1, "prohibited": 2}[r["decision"]["outcome"]] for r in results)
+    assert code == strongest and {r["result"] for r in results} == {"decided"}
+
+
+def test_submit_a_list_with_a_conflict_in_the_middle(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    first = good_request()
+    assert invoke("submit", write(tmp_path / "first.json", first), db=db)[0] in (0, 1, 2)
+    conflicting = {**first, "purpose": "research"}  # the same reference, another request
+    items = [good_request(), first, conflicting, good_request()]
+    listed = write(tmp_path / "list.json", items)
+    code, out, err = invoke("submit", "--json", listed, db=db)
+    assert code == 3
+    results = json.loads(out)
+    assert [r["result"] for r in results] == ["recorded", "already_recorded", "refused", "recorded"]
+    assert results[2]["problem"]["code"] == "baygate.reference-conflict"
+    assert f"{listed}[2]:" in err and "already recorded" in err.lower()
+    code, out, err = invoke("submit", listed, db=db)  # again, as text: each line says what became of it
+    assert code == 3
+    assert out.count("already recorded") == 3 and f"{listed}[2]" in err
+
+
+def test_a_withdrawn_transfer_submitted_again_says_so(tmp_path: Path, inprocess: InProcess) -> None:
+    db = tmp_path / "ledger.db"
+    body = good_request()
+    path = write(tmp_path / "one.json", body)
+    assert invoke("submit", path, db=db)[0] in (0, 1, 2)
+    assert invoke("withdraw", body["reference"], db=db)[0] == 0
+    code, out, err = invoke("submit", "--json", path, db=db)
+    assert code == 3 and out == "" and "withdrawn" in err and "counted" not in out
+    # HTTP: a 409 problem, not "200 permitted, counted: true"
+    headers = inprocess.headers("submitter")
+    again = good_request()
+    assert inprocess.client.post("/v1/transfers", json=again, headers=headers).status_code == 201
+    withdrawn = inprocess.client.post(f"/v1/transfers/{again['reference']}/withdraw", headers=headers)
+    assert withdrawn.status_code == 200, withdrawn.text
+    answer = inprocess.client.post("/v1/transfers", json=again, headers=headers)
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["code"] == "baygate.transfer-withdrawn" and "withdrawn" in answer.json()["detail"]
+
+
+def test_a_dry_run_without_a_ledger_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path / "one.json", good_request())
+    code, out, err = invoke("evaluate", "--json", path, db=tmp_path / "none.db")
+    decision = json.loads(out)
+    assert decision["reasons"][0]["rule"] == "engine.no-ledger" and "declared_prior" in decision["reasons"][0][
+        "message"]["en"]
+    assert "warning: no ledger" in err and code in (0, 1, 2)
+    assert not (tmp_path / "none.db").exists()
+    code, out, err = invoke("evaluate", "--require-ledger", path, db=tmp_path / "none.db")
+    assert code == 3 and out == "" and "--require-ledger" in err
+
+
+def test_a_dry_run_with_a_ledger_has_no_such_reason(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    assert invoke("submit", write(tmp_path / "a.json", good_request()), db=db)[0] in (0, 1, 2)
+    code, out, err = invoke("evaluate", "--json", "--require-ledger", write(tmp_path / "b.json", good_request()),
+                            db=db)
+    assert code in (0, 1, 2) and "no ledger" not in err
+    assert all(r["rule"] != "engine.no-ledger" for r in json.loads(out)["reasons"])

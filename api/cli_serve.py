@@ -19,9 +19,10 @@ from typing import Annotated
 import typer
 
 from api.cli import EXIT_BAD_INPUT, app, fail, fail_on
+from api.http.accesslog import ACCESS_LOG_IDS_ENV
 from api.http.lifecycle import RUN_DIR_ENV, Generations
 from api.http.security import is_loopback, load_keys
-from api.http.settings import Settings
+from api.http.settings import Settings, head_limits
 from engine.config import rules_directory
 from engine.errors import BaygateError, RulePackError
 from engine.evaluator import coerce_options
@@ -43,6 +44,9 @@ def serve(
     = 30,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request "
                                              "(method, path, status; never keys).")] = True,
+    access_log_ids: Annotated[bool, typer.Option("--access-log-ids/--no-access-log-ids", help="Log paths as "
+                                                 "sent, with transfer and exporter ids (default: ids and query "
+                                                 "values left out).")] = False,
 ) -> None:
     """Run the HTTP API (OpenAPI at /docs)."""
     try:
@@ -59,10 +63,12 @@ def serve(
         os.environ["BAYGATE_RULES"] = rules
     if db:
         os.environ["BAYGATE_DATABASE_URL"] = db
+    os.environ[ACCESS_LOG_IDS_ENV] = "1" if access_log_ids else "0"
     folder = rules_directory()
     try:
         pack_set = load_pack_set(folder)  # refuse a bad pack set before any worker starts
         settings = Settings.from_env()  # every setting a worker reads, checked once here (see Settings)
+        _, max_head = head_limits()
         options = settings.options
         coerce_options(pack_set, options)
         make_engine(settings.database_url).dispose()  # the backend and its settings (no connection yet)
@@ -88,7 +94,7 @@ def serve(
 
     try:
         config = uvicorn.Config("api.http.app:create_app_from_env", factory=True, host=host, port=port,
-                                workers=workers, http=HTTP_PROTOCOL,
+                                workers=workers, http=HTTP_PROTOCOL, h11_max_incomplete_event_size=max_head,
                                 timeout_graceful_shutdown=grace, access_log=access_log, log_level="info")
         Supervisor(config, [config.bind_socket()], generations, folder, options).run()
     finally:

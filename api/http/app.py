@@ -22,7 +22,8 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import metrics, problems
-from api.http.deps import BODY_SCOPE_KEY, ServiceState
+from api.http.accesslog import ACCESS_LOG_IDS_ENV, redact_access_log
+from api.http.deps import BODY_SCOPE_KEY, ROLES_SCOPE_KEY, ServiceState, bearer_key
 from api.http.lifecycle import RUN_DIR_ENV, CatchUpMiddleware, PackLifecycle, initial_pack_set
 from api.http.problems import problem_body
 from api.http.routes_evaluate import DryRunLane
@@ -30,7 +31,7 @@ from api.http.routes_evaluate import router as evaluate_router
 from api.http.routes_health import router as health_router
 from api.http.routes_rules import router as rules_router
 from api.http.routes_transfers import router as transfers_router
-from api.http.security import is_loopback
+from api.http.security import KeyRing, is_loopback
 from api.http.settings import Settings
 from api.web.mount import install as install_web
 from engine.errors import BaygateError
@@ -87,8 +88,10 @@ def create_app(settings: Settings) -> FastAPI:
             metrics.process_exit()
 
     # /docs and /redoc come from api.web with their assets served here, not from FastAPI's CDN defaults.
+    # redirect_slashes=False: Starlette would answer /v1/evaluate/ with a redirect to an absolute URL built
+    # from the request's Host header (an open redirect to wherever the caller says we are); a 404 instead.
     app = FastAPI(title="baygate", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.service = state
     app.state.lifecycle = lifecycle
     problems.install(app)
@@ -97,8 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_web(app)  # the page at / (routes only: no middleware, nothing on the API's requests)
     app.add_middleware(DryRunLane, state=state)
     app.add_middleware(CatchUpMiddleware, lifecycle=lifecycle)
-    app.add_middleware(GuardMiddleware, max_body=settings.max_body_bytes,
-                       open_mode=not settings.keys.configured)
+    app.add_middleware(GuardMiddleware, max_body=settings.max_body_bytes, keys=settings.keys)
     return app
 
 
@@ -110,18 +112,28 @@ def create_app_from_env() -> FastAPI:
         from api.http.parentwatch import die_with_parent
 
         die_with_parent()
+    if os.environ.get(ACCESS_LOG_IDS_ENV, "") != "1":
+        redact_access_log()
     return create_app(Settings.from_env())
 
 
-class GuardMiddleware:
-    """Pure ASGI (BaseHTTPMiddleware would cost a task per request): refuses non-loopback clients when
-    no keys are configured, refuses bodies over the limit with 413 before the app reads them, and
-    measures latency by route template (never by raw path: ids would explode the label space)."""
+GUARDED_PREFIXES = ("/v1/", "/metrics")
+"""Paths that need a key: every route but health, the API docs and the web page's own assets."""
 
-    def __init__(self, app: ASGIApp, max_body: int, open_mode: bool) -> None:
+
+class GuardMiddleware:
+    """Pure ASGI (BaseHTTPMiddleware would cost a task per request), in this order: refuses non-loopback
+    clients when no keys are configured; answers 401 to a caller without a valid key before anything
+    of the request is read or parsed (the body's size, its JSON: no detail for a stranger); refuses
+    bodies over the limit with 413 before the app reads them; answers HEAD on GET routes (as GET, the
+    body left out); and measures latency by route template (never by raw path: ids would explode the
+    label space). The roles of the key are left in the scope (``ROLES_SCOPE_KEY``) for the dry-run lane."""
+
+    def __init__(self, app: ASGIApp, max_body: int, keys: KeyRing) -> None:
         self.app = app
         self.max_body = max_body
-        self.open_mode = open_mode
+        self.keys = keys
+        self.open_mode = not keys.configured
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -129,10 +141,13 @@ class GuardMiddleware:
             return
         started = time.perf_counter()
         status_holder = [500]
+        head = scope["method"] == "HEAD"
 
         async def send_counting(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
+            elif head and message["type"] == "http.response.body" and message.get("body"):
+                message = {**message, "body": b""}  # HEAD: the GET answer's headers, no body
             await send(message)
 
         try:
@@ -141,6 +156,17 @@ class GuardMiddleware:
                 await _problem(send_counting, 403, "forbidden-client",
                                "no API keys are configured, so this service answers this machine only")
                 return
+            if not self.open_mode and scope["path"].startswith(GUARDED_PREFIXES):
+                roles = self.keys.roles_for(key) if (key := bearer_key(_header(scope, b"authorization"))) else None
+                if not roles:
+                    await _problem(send_counting, 401, "unauthenticated",
+                                   "the key is not known" if key else "send Authorization: Bearer KEY",
+                                   headers=[(b"www-authenticate", b'Bearer realm="baygate", error="invalid_token"'
+                                             if key else b'Bearer realm="baygate"')])
+                    return
+                scope[ROLES_SCOPE_KEY] = roles
+            if head:
+                scope = {**scope, "method": "GET"}
             if scope["method"] in ("POST", "PUT", "PATCH"):
                 body = await self._read_body(scope, receive)
                 if body is None:
@@ -181,6 +207,14 @@ class GuardMiddleware:
         return b"".join(chunks)
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a header (as Starlette's ``Headers.get`` reads it), or None."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
 def _replay(body: bytes) -> Receive:
     sent = False
 
@@ -194,10 +228,11 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _problem(send: Send, status: int, slug: str, detail: str, **extensions: Any) -> None:
+async def _problem(send: Send, status: int, slug: str, detail: str,
+                   headers: list[tuple[bytes, bytes]] | None = None, **extensions: Any) -> None:
     content = problems.dumps_problem(problem_body(status, slug, detail, **extensions))
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", problems.PROBLEM_MEDIA_TYPE.encode()),
                             (b"content-length", str(len(content)).encode()),
-                            (b"connection", b"close")]})
+                            (b"connection", b"close"), *(headers or [])]})
     await send({"type": "http.response.body", "body": content})

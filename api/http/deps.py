@@ -30,6 +30,9 @@ LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 BODY_SCOPE_KEY = "baygate.body"
 """Where GuardMiddleware leaves the request body it read (the bytes), for routes.DryRunLane."""
 
+ROLES_SCOPE_KEY = "baygate.roles"
+"""Where GuardMiddleware leaves the roles of the request's key (it has checked the key already)."""
+
 
 @dataclass
 class ServiceState:

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse
 from engine.errors import BaygateError, FieldProblem, InputError, RulePackError, field_path, friendly_message
 from engine.evaluator import OptionError
 from engine.inputs import DuplicateKey
+from engine.ledger.errors import DatabaseUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("baygate.http")
@@ -153,7 +154,11 @@ def baygate_problem(exc: BaygateError) -> JSONResponse:
         return JSONResponse(input_problem(exc.problems), status_code=422, media_type=PROBLEM_MEDIA_TYPE)
     status, slug = status_of(exc)
     headers = {"Retry-After": "5"} if status == 503 else {}
-    return problem_response(status, slug, str(exc), headers)
+    detail = str(exc)
+    if isinstance(exc, DatabaseUnavailable) and exc.public != detail:
+        log.warning("%s", detail)  # the driver's words (host, port) for the operator, not for the caller
+        detail = exc.public
+    return problem_response(status, slug, detail, headers)
 
 
 def install(app: FastAPI) -> None:

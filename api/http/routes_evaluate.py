@@ -22,6 +22,7 @@ from api.http import metrics
 from api.http.deps import (
     ALL_ROLES,
     BODY_SCOPE_KEY,
+    ROLES_SCOPE_KEY,
     AsOfQuery,
     LanguageDep,
     RequestBodyDoc,
@@ -140,8 +141,10 @@ async def _dry_run_common_case(scope: Scope, body: bytes, state: ServiceState) -
         return None
     keys = state.settings.keys
     if keys.configured:
-        key = bearer_key(authorization)
-        roles = keys.roles_for(key) if key is not None else frozenset()
+        roles = scope.get(ROLES_SCOPE_KEY)  # GuardMiddleware checked the key already
+        if roles is None:
+            key = bearer_key(authorization)
+            roles = keys.roles_for(key) if key is not None else frozenset()
         if SUBMITTER not in roles:
             return None
     else:

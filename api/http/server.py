@@ -22,6 +22,8 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from api.http.settings import head_limits
+
 
 def _no_delay(transport: asyncio.BaseTransport) -> None:
     sock = transport.get_extra_info("socket")
@@ -94,19 +96,88 @@ class OneWriteTransport:
 HTTP_PROTOCOL = "api.http.server:NoDelayH11Protocol"
 """What ``baygate serve`` gives uvicorn as ``http``."""
 
+HEAD_TIMEOUT, MAX_HEAD_BYTES = head_limits()
+
+
+def _bare_answer(status: int, reason: str, text: str) -> bytes:
+    body = text.encode()
+    return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n").encode() + body
+
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # pragma: no cover - httptools is a dependency; h11 still works without it
     pass
 else:
     class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+        """Also bounds how long and how large a request's head may be (uvicorn bounds neither: a client
+        sending a header line every few seconds holds a connection forever, since each byte cancels
+        the keep-alive timer). The head must be complete within ``HEAD_TIMEOUT`` seconds of the
+        connection or of the request's first byte (else 408 and the connection is closed), and the
+        request line and headers together may not pass ``MAX_HEAD_BYTES`` (else 431)."""
+
+        _head_timer: asyncio.TimerHandle | None = None
+        _head_bytes = 0
+        _head_too_large = False
+
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             _no_delay(transport)
             super().connection_made(transport)  # type: ignore[arg-type]
+            self._arm_head_timer()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_head_timer()
+            super().connection_lost(exc)
+
+        def _arm_head_timer(self) -> None:
+            self._disarm_head_timer()
+            self._head_bytes = 0
+            self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timed_out)
+
+        def _disarm_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if not self.transport.is_closing():
+                self._flush_held()
+                self.transport.write(_bare_answer(408, "Request Timeout", "the request's head took too long"))
+                self.transport.close()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm_head_timer()
+
+        def on_url(self, url: bytes) -> None:
+            self._count_head(len(url))
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._count_head(len(name) + len(value) + 4)
+            super().on_header(name, value)
+
+        def _count_head(self, size: int) -> None:
+            self._head_bytes += size
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._head_too_large = True
+                raise ValueError("request head too large")  # the parser stops; send_400_response answers
+
+        def send_400_response(self, msg: str) -> None:
+            self._flush_held()
+            if self._head_too_large:
+                self._disarm_head_timer()
+                self.transport.write(_bare_answer(431, "Request Header Fields Too Large",
+                                                  f"the request line and headers are over {MAX_HEAD_BYTES} bytes"))
+                self.transport.close()
+                return
+            super().send_400_response(msg)
 
         _recent: tuple[OneWriteTransport, ...] = ()
 
         def on_headers_complete(self) -> None:
+            self._disarm_head_timer()
             super().on_headers_complete()
             cycle = self.cycle
             if cycle is not None and not isinstance(cycle.transport, OneWriteTransport):
@@ -120,10 +191,6 @@ else:
             holds (a response without a body, until the next turn of the loop) must leave first."""
             for wrapper in self._recent:
                 wrapper.flush()
-
-        def send_400_response(self, msg: str) -> None:
-            self._flush_held()
-            super().send_400_response(msg)
 
         def shutdown(self) -> None:
             self._flush_held()

@@ -56,6 +56,19 @@ class Settings:
         )
 
 
+HEAD_TIMEOUT_SECONDS = 10
+MAX_HEAD_BYTES = 32 * 1024
+"""A request's line and headers: a bearer key and a few headers are well under 2 KB."""
+
+
+def head_limits(environ: dict[str, str] | None = None) -> tuple[int, int]:
+    """(seconds to receive a request's head, its largest size): ``BAYGATE_HEADER_TIMEOUT_SECONDS`` and
+    ``BAYGATE_MAX_HEADER_BYTES``; read by every worker's protocol, checked once by ``baygate serve``."""
+    env = dict(os.environ if environ is None else environ)
+    return (whole_number(env, "BAYGATE_HEADER_TIMEOUT_SECONDS", HEAD_TIMEOUT_SECONDS, 1, 3600),
+            whole_number(env, "BAYGATE_MAX_HEADER_BYTES", MAX_HEAD_BYTES, 1024, 1 << 20))
+
+
 def whole_number(env: dict[str, str], name: str, default: int, lowest: int, highest: int) -> int:
     """An integer setting within bounds, its default when unset or empty; ConfigError otherwise."""
     raw = (env.get(name) or "").strip()

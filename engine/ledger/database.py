@@ -159,6 +159,10 @@ def lock_exporters(connection: Connection, exporter_ids: list[str]) -> None:
                                 "WITH ORDINALITY AS u(k, n) ORDER BY n"), {"keys": keys})
 
 
+PUBLIC_UNAVAILABLE = ("database unavailable: the service cannot reach or use its database now (the service's "
+                      "log has the reason); nothing was written: retry later")
+
+
 def unavailable(exc: BaseException, busy_seconds: float | None = None) -> DatabaseUnavailable:
     """Turn a driver error into the ledger's 503-like error, keeping the driver's first line."""
     detail = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
@@ -167,7 +171,8 @@ def unavailable(exc: BaseException, busy_seconds: float | None = None) -> Databa
         bound = f"{busy_seconds:g} s" if busy_seconds is not None else "the busy timeout"
         message += (f" (another connection held the write lock for longer than {bound}; nothing was "
                     "written: retry later)")
-    return DatabaseUnavailable(message)
+        return DatabaseUnavailable(message)
+    return DatabaseUnavailable(message, PUBLIC_UNAVAILABLE)
 
 
 def _alembic_config(connection: Connection) -> Config:

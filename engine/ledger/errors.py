@@ -54,10 +54,17 @@ class NotFound(LedgerError):
 
 
 class DatabaseUnavailable(LedgerError):
-    """The database cannot be reached or refused the operation; retrying later may succeed."""
+    """The database cannot be reached or refused the operation; retrying later may succeed.
+
+    ``public`` is what a client of the HTTP service is told: the driver's own words name the database's
+    host and port, which belong in the service's log, not in an answer to whoever asks."""
 
     code = "baygate.database-unavailable"
     http_status = 503
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = message if public is None else public
 
 
 class LedgerOutOfDate(LedgerError):

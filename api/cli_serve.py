@@ -23,6 +23,7 @@ from api.http.accesslog import ACCESS_LOG_IDS_ENV
 from api.http.lifecycle import RUN_DIR_ENV, Generations
 from api.http.security import is_loopback, load_keys
 from api.http.settings import Settings, head_limits
+from engine import packfiles
 from engine.config import rules_directory
 from engine.errors import BaygateError, RulePackError
 from engine.evaluator import coerce_options
@@ -65,17 +66,22 @@ def serve(
         os.environ["BAYGATE_DATABASE_URL"] = db
     os.environ[ACCESS_LOG_IDS_ENV] = "1" if access_log_ids else "0"
     folder = rules_directory()
+    run_dir = Path(tempfile.mkdtemp(prefix="baygate-run-"))
     try:
-        pack_set = load_pack_set(folder)  # refuse a bad pack set before any worker starts
+        # read once into the run folder: the set checked here is the set published to the workers
+        source = packfiles.snapshot(folder, run_dir / "start")
+        pack_set = load_pack_set(source)  # refuse a bad pack set before any worker starts
         settings = Settings.from_env()  # every setting a worker reads, checked once here (see Settings)
         _, max_head = head_limits()
         options = settings.options
         coerce_options(pack_set, options)
         make_engine(settings.database_url).dispose()  # the backend and its settings (no connection yet)
     except RulePackError as exc:
+        shutil.rmtree(run_dir, ignore_errors=True)
         typer.echo(str(exc), err=True)
         fail(f"{folder}: rule packs refused, not starting")
     except BaygateError as exc:
+        shutil.rmtree(run_dir, ignore_errors=True)
         fail_on(exc, "not starting")
     from api.web.session import secret_for_workers
 
@@ -83,10 +89,9 @@ def serve(
     metrics_dir = _multiprocess_dir(workers)
     # Workers load the published generation, so every worker (and every replacement) serves the
     # accepted packs; reloads publish the next one (api.http.lifecycle).
-    run_dir = Path(tempfile.mkdtemp(prefix="baygate-run-"))
     os.environ[RUN_DIR_ENV] = str(run_dir)
     generations = Generations(run_dir)
-    generations.publish(pack_set, folder)
+    generations.publish(pack_set, source)
     import uvicorn
 
     from api.http.server import HTTP_PROTOCOL

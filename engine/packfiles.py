@@ -24,7 +24,7 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.parser import RoundTripParser
 
-from engine.errors import RuleIssue
+from engine.errors import RuleIssue, RulePackError
 from engine.files import FileRefused, check_inside, read_regular_file
 
 MAX_PACK_BYTES = 2_000_000
@@ -147,3 +147,29 @@ def looks_like_pack(document: Any) -> bool:
     folder (a stray configuration file, a link's target) is refused without echoing what it holds."""
     return isinstance(document, Mapping) and "pack" in document
 
+
+
+def snapshot(root: Path, into: Path) -> Path:
+    """Copy the pack files of ``root`` into ``into/<root's name>``, each read once (regular files inside
+    the folder only, size-bounded), and return the copy: a reload validates, publishes and installs that
+    one copy, so a file rewritten meanwhile cannot make the set published differ from the set checked.
+    A file that cannot be read (not regular, a link out, too large) refuses the set (RulePackError)."""
+    if not root.is_dir():
+        raise RulePackError([RuleIssue(str(root), 0, None, "rule folder does not exist")])
+    target = into / root.name
+    target.mkdir(parents=True, exist_ok=False)
+    issues: list[RuleIssue] = []
+    for path in pack_files(root):
+        relative = path.relative_to(root)
+        display = str(Path(root.name) / relative)
+        try:
+            check_inside(path, root)
+            data = read_regular_file(path, MAX_PACK_BYTES)
+        except FileRefused as exc:
+            issues.append(RuleIssue(display, 0, None, exc.reason))
+            continue
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        (target / relative).write_bytes(data)
+    if issues:
+        raise RulePackError(issues)
+    return target

@@ -64,6 +64,8 @@ class Generations:
         self.folder = Path(folder)
         self.current_file = self.folder / "current.json"
         self.retire_dir = self.folder / "retire"
+        self.published_stamp: tuple[int, int, int] | None = None
+        """current.json's stamp right after this process's last publish (see PackLifecycle.install)."""
 
     @classmethod
     def from_env(cls) -> Generations | None:
@@ -110,6 +112,7 @@ class Generations:
         with self._locked():
             current = self.current()
             if current is not None and current.get("digest") == pack_set.digest:
+                self.published_stamp = self.stamp()
                 return int(current["generation"])
             generation = int(current["generation"]) + 1 if current else 1
             target = self.folder / f"gen-{generation}"
@@ -125,6 +128,8 @@ class Generations:
                                              "published_at": dt.datetime.now(dt.UTC).isoformat()}),
                                  encoding="utf-8")
             os.replace(temporary, self.current_file)
+            # taken under the lock: a generation another worker publishes right after is a change to it
+            self.published_stamp = self.stamp()
             for old in self.folder.glob("gen-*"):
                 number = old.name[4:]
                 if number.isdigit() and int(number) < generation - KEEP_GENERATIONS:
@@ -208,12 +213,22 @@ class PackLifecycle:
                      os.getpid(), generation, previous, engine.digest)
             self.note_loaded(engine)
 
-    def published(self, engine: Engine, actor: Actor | None = None) -> None:
-        """After this worker swapped in a reload from disk: publish it for the other workers, and record
-        in the ledger who put it in service (``actor``: the reloading key, or the service on SIGHUP)."""
+    def install(self, engine: Engine, source: Path, actor: Actor | None = None) -> None:
+        """A reload's engine, built from the snapshot ``source``: publish that snapshot for the other
+        workers first, then swap it in here, and record in the ledger who put it in service (``actor``:
+        the reloading key). Publishing can fail (a full disk): then nothing is swapped anywhere, and the
+        error is the reload's answer, so no worker ever serves a set that is not the one recorded as
+        current. The ledger learns the published folder, where the texts of this version stay while
+        they may still be needed to store them by digest."""
         if self.generations is not None:
-            self.generation = self.generations.publish(engine.pack_set, self.state.settings.rules_dir)
-            self.stamp = self.generations.stamp()
+            generation = self.generations.publish(engine.pack_set, source)
+            root = self.generations.root(generation)
+            if root not in self.state.ledger.rules_dirs:
+                self.state.ledger.rules_dirs.append(root)
+            self.generation, self.stamp = generation, self.generations.published_stamp
+        elif source not in self.state.ledger.rules_dirs:
+            self.state.ledger.rules_dirs.append(source)  # an app without a run folder keeps its snapshots
+        self.state.engine = engine
         self.note_loaded(engine, actor)
 
     def note_loaded(self, engine: Engine, actor: Actor | None = None, in_service: bool = True) -> None:

@@ -9,6 +9,7 @@ registered ruleset (DESIGN section 7) and a validation should not cost memory fo
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +22,7 @@ from api.http.deps import ActorDep, RulesAdmin, RulesReader, StateDep
 from api.http.lifecycle import lifecycle_of
 from api.http.problems import ProblemError, responses
 from api.http.strictjson import StrictJsonRoute
+from engine import packfiles
 from engine.compiler import compile_pack_set
 from engine.errors import RulePackError
 from engine.evaluator import Engine, coerce_options
@@ -116,10 +118,18 @@ def reload_rules(http: Request, state: StateDep, _roles: RulesAdmin, actor: Acto
     the old packs keep serving everywhere."""
     with state.reload_lock:
         previous = state.engine
+        lifecycle = lifecycle_of(http.app.state)
+        folder = Path(tempfile.mkdtemp(prefix="baygate-reload-"))
+        keep = False
         try:
-            pack_set = load_pack_set(state.settings.rules_dir)
+            # The files are read once, into a snapshot; that copy is validated, published and installed.
+            source = packfiles.snapshot(state.settings.rules_dir, folder)
+            pack_set = load_pack_set(source)
             same = pack_set.digest == previous.digest
             engine = previous if same else Engine(pack_set, state.settings.options)
+            if not same:
+                lifecycle.install(engine, source, actor)
+                keep = lifecycle.generations is None  # then the ledger reads this version's texts here
         except RulePackError as exc:
             metrics.RELOAD_FAILURES.inc()
             log.warning("rule pack reload refused (%d issues); still serving %s",
@@ -128,12 +138,13 @@ def reload_rules(http: Request, state: StateDep, _roles: RulesAdmin, actor: Acto
         except Exception:
             metrics.RELOAD_FAILURES.inc()
             raise
+        finally:
+            if not keep:
+                shutil.rmtree(folder, ignore_errors=True)
         swapped = engine is not previous
         if swapped:
-            state.engine = engine
             metrics.RELOADS.inc()
             metrics.set_rules_digest(engine.digest)
             log.info("rule packs reloaded: %s -> %s", previous.digest, engine.digest)
-            lifecycle_of(http.app.state).published(engine, actor)
     return ReloadResult(reloaded=swapped, previous_digest=previous.digest, digest=engine.digest,
                         packs=pack_infos(engine.pack_set))

@@ -19,6 +19,7 @@ The supervisor is used for one worker too: a single worker needs replacing just 
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +30,7 @@ from uvicorn.config import Config
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from api.http.lifecycle import Generations
+from engine import packfiles
 from engine.compiler import compile_pack_set
 from engine.errors import RulePackError
 from engine.evaluator import coerce_options
@@ -41,9 +43,13 @@ READY_SECONDS = 60
 def reload_from_disk(generations: Generations, rules_dir: Path, options: Mapping[str, Any]) -> int | None:
     """Validate the folder whole and publish it; returns the generation, or None when refused."""
     try:
-        pack_set = load_pack_set(rules_dir)
-        coerce_options(pack_set, options)
-        compile_pack_set(pack_set)
+        with tempfile.TemporaryDirectory(prefix="baygate-sighup-") as folder:
+            source = packfiles.snapshot(rules_dir, Path(folder))  # read once: what is checked is published
+            pack_set = load_pack_set(source)
+            coerce_options(pack_set, options)
+            compile_pack_set(pack_set)
+            current = generations.current()
+            generation = generations.publish(pack_set, source)
     except RulePackError as exc:
         logger.error("SIGHUP: rule packs in %s refused, still serving the current generation:\n%s",
                      rules_dir, exc)
@@ -52,8 +58,6 @@ def reload_from_disk(generations: Generations, rules_dir: Path, options: Mapping
         logger.error("SIGHUP: rule packs in %s refused (%s), still serving the current generation",
                      rules_dir, exc)
         return None
-    current = generations.current()
-    generation = generations.publish(pack_set, rules_dir)
     if current is not None and current.get("digest") == pack_set.digest:
         logger.info("SIGHUP: rule packs unchanged (%s, generation %s)", pack_set.digest, generation)
     else:

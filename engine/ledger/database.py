@@ -77,7 +77,9 @@ def make_engine(url: str) -> Engine:
         _configure_sqlite(engine, busy)
         return engine
     if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        given = parsed.query.get("options")
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                             connect_args=postgres_timeouts(given if isinstance(given, str) else None))
     raise ConfigError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
                       "use sqlite:///FILE or postgresql://...")
 
@@ -148,6 +150,44 @@ def sqlite_busy_seconds() -> float:
     if not 0 <= seconds <= 3600:
         raise ConfigError(f"BAYGATE_SQLITE_BUSY_SECONDS={raw!r}: expected seconds from 0 to 3600")
     return seconds
+
+
+PG_TIMEOUTS = {  # variable: (libpq parameter or server setting, default seconds; 0 = none)
+    "BAYGATE_PG_CONNECT_TIMEOUT_SECONDS": ("connect_timeout", 10),
+    "BAYGATE_PG_LOCK_TIMEOUT_SECONDS": ("lock_timeout", 10),
+    "BAYGATE_PG_STATEMENT_TIMEOUT_SECONDS": ("statement_timeout", 0),
+}
+
+
+def postgres_timeouts(url_options: str | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """psycopg connection arguments bounding every wait on PostgreSQL, so that no caller waits without
+    end and a 503 with Retry-After comes within the configured time:
+
+    - ``connect_timeout`` (``BAYGATE_PG_CONNECT_TIMEOUT_SECONDS``, default 10): a server that does not
+      answer the connection;
+    - ``lock_timeout`` (``BAYGATE_PG_LOCK_TIMEOUT_SECONDS``, default 10): a submission waiting for an
+      exporter's lock (an advisory lock) or the chain head's row held by another transaction;
+    - ``statement_timeout`` (``BAYGATE_PG_STATEMENT_TIMEOUT_SECONDS``, default 0 = none): any statement;
+      off by default because a verify or replay of a large ledger reads for minutes by design.
+    """
+    env = os.environ if environ is None else environ
+    seconds: dict[str, int] = {}
+    for variable, (name, default) in PG_TIMEOUTS.items():
+        raw = (env.get(variable) or "").strip()
+        if not raw:
+            seconds[name] = default
+        elif raw.isascii() and raw.isdigit() and int(raw) <= 86_400:
+            seconds[name] = int(raw)
+        else:
+            raise ConfigError(f"{variable}={raw[:40]!r}: expected whole seconds from 0 to 86400")
+    args: dict[str, Any] = {}
+    if seconds["connect_timeout"]:
+        args["connect_timeout"] = seconds["connect_timeout"]
+    settings = [f"-c {name}={seconds[name] * 1000}" for name in ("lock_timeout", "statement_timeout")
+                if seconds[name]]
+    if settings:  # after any options the URL gives (connect_args replace the URL's own)
+        args["options"] = " ".join([url_options, *settings] if url_options else settings)
+    return args
 
 
 def lock_exporters(connection: Connection, exporter_ids: list[str]) -> None:

@@ -651,10 +651,18 @@ class Ledger:
             return audit.verify(conn)
 
     def ping(self) -> None:
-        """Raise DatabaseUnavailable unless the database answers (for /readyz)."""
+        """Raise DatabaseUnavailable unless the database answers and can take writes (for /readyz: a
+        PostgreSQL standby or a server put in read-only mode answers SELECT 1 but refuses every
+        submission)."""
         try:
             with self.sql_engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+                if database.is_postgres(conn):
+                    read_only = conn.execute(text("SELECT current_setting('transaction_read_only')")).scalar()
+                    if read_only == "on":
+                        raise DatabaseUnavailable("database unavailable: it is read-only (a standby, or "
+                                                  "default_transaction_read_only): submissions cannot be recorded")
+                else:
+                    conn.execute(text("SELECT 1"))
         except Exception as exc:
             if isinstance(exc, DatabaseUnavailable):
                 raise

@@ -42,9 +42,21 @@ AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Evaluate under 
                                                 "this day (YYYY-MM-DD).")]
 
 
+_ENGINES: dict[tuple[str, str], Engine] = {}
+"""Engines built in this process, by pack set digest and options. One command builds one; a process
+that runs many (a test, an embedding program) would otherwise register the same rulesets again each
+time, and durable-rules never frees a registered ruleset (DESIGN section 7)."""
+
+
 def load_engine(rules: str | None) -> Engine:
     try:
-        return Engine(load_pack_set(rules_directory(rules)), option_overrides())
+        pack_set = load_pack_set(rules_directory(rules))
+        options = option_overrides()
+        key = (pack_set.digest, json.dumps(options, sort_keys=True, default=str))
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = Engine(pack_set, options)
+        return engine
     except RulePackError as exc:
         fail("rule packs refused:\n" + str(exc))
     except BaygateError as exc:

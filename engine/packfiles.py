@@ -15,6 +15,7 @@ A pack folder is configuration that can reach every worker of a service, so read
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,16 @@ def read_yaml(path: Path, display: str, root: Path | None = None) -> tuple[Any, 
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [RuleIssue(display, raw[: exc.start].count(b"\n") + 1, None, "file is not valid UTF-8")]
+    document, issues = _parse(display, text)
+    return document, list(issues)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(display: str, text: str) -> tuple[Any, tuple[RuleIssue, ...]]:
+    """One pack text parsed, cached by its name and text: ruamel's pure round-trip parser takes about
+    0.3 s for the shipped packs, and a process that loads them again (a reload, a test, a replay of
+    many pack sets) mostly finds the same texts. The documents are read, never changed, by the pack
+    loader (it builds its own records), so sharing them is safe; keep it so."""
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     yaml.Parser = _GuardedParser
@@ -128,18 +139,18 @@ def read_yaml(path: Path, display: str, root: Path | None = None) -> tuple[Any, 
     try:
         document = yaml.load(text)
     except _Refused as refused:
-        return None, [RuleIssue(display, refused.line, None, refused.message)]
+        return None, (RuleIssue(display, refused.line, None, refused.message),)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         error_line = int(mark.line) + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return None, [RuleIssue(display, error_line, None, f"YAML syntax error: {problem}")]
+        return None, (RuleIssue(display, error_line, None, f"YAML syntax error: {problem}"),)
     if document is None:  # an empty (e.g. truncated) file must not pass as a set without that pack
-        return None, [RuleIssue(display, 1, None,
-                                "the file is empty: a rule pack is a mapping with pack, version, title and rules")]
+        return None, (RuleIssue(display, 1, None,
+                                "the file is empty: a rule pack is a mapping with pack, version, title and rules"),)
     if _depth(document) > MAX_NESTING:
-        return None, [RuleIssue(display, 1, None, f"nesting deeper than {MAX_NESTING} levels")]
-    return document, []
+        return None, (RuleIssue(display, 1, None, f"nesting deeper than {MAX_NESTING} levels"),)
+    return document, ()
 
 
 def looks_like_pack(document: Any) -> bool:

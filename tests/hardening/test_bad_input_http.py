@@ -68,9 +68,13 @@ def test_batch_door(hserver: Server) -> None:
     client = hserver.client("submitter")
     before = audit_events(hserver)
     # every bad item answered in its place by a problem with its index; the good one decided
+    # (cases json.loads cannot carry into a list: a duplicate key would collapse, a huge integer not parse;
+    # they go through the batch as raw text below)
     items: list[Any] = [good_request()] + [json.loads(c.raw) for c in JSON_CASES
                                           if c.id not in ("broken-json", "empty", "whitespace", "non-utf8",
-                                                          "utf16", "deep-json-array", "deep-json-object")]
+                                                          "utf16", "deep-json-array", "deep-json-object",
+                                                          "json-duplicate-key", "json-duplicate-nested-key",
+                                                          "huge-int-json")]
     response = client.post("/v1/evaluate/batch", json={"requests": items})
     assert response.status_code == 200, response.text[:500]
     results = response.json()["results"]
@@ -78,6 +82,11 @@ def test_batch_door(hserver: Server) -> None:
     assert "outcome" in results[0]
     for index, result in enumerate(results[1:], start=1):
         assert result["status"] == 422 and result["index"] == index, result
+    huge = next(c for c in JSON_CASES if c.id == "huge-int-json").raw
+    raw_items = _post(client, "/v1/evaluate/batch", b'{"requests": [' + dumps(good_request()) + b", " + huge + b"]}")
+    assert raw_items.status_code == 200 and raw_items.json()["results"][1]["errors"][0]["path"] == "data[0].subjects"
+    doubled = next(c for c in JSON_CASES if c.id == "json-duplicate-key").raw
+    _assert_problem(_post(client, "/v1/evaluate/batch", b'{"requests": [' + doubled + b"]}"), 422, ("twice",))
     # whole-body problems
     for raw, status in [(b"", 422), (b"[]", 422), (b'{"requests": []}', 422), (b'{"requests": {}}', 422),
                         (b'{"requests": [], "extra": 1}', 422), (b'{"requests": [' , 422),

@@ -78,6 +78,22 @@ def _bounded_int(text: str) -> int | InvalidScalar:
     return int(text)
 
 
+def _check_pairs(pairs: list[tuple[str, Any]]) -> None:
+    if len(dict(pairs)) != len(pairs):
+        raise DuplicateKey("")
+
+
+def has_duplicate_keys(text: str | bytes) -> bool:
+    """Whether a JSON text has an object with a key twice, without building its data (each object
+    becomes None as soon as it is checked): for a caller that then parses it with another parser.
+    Raises ValueError when it is not JSON the standard parser reads."""
+    try:
+        json.loads(text, object_pairs_hook=_check_pairs)
+    except DuplicateKey:
+        return True
+    return False
+
+
 def loads_json(text: str | bytes) -> Any:
     """JSON -> Python data, refusing duplicate keys (``DuplicateKey``). An integer of more than 4,300
     digits becomes an ``InvalidScalar`` (the standard parser would raise without saying where)."""

@@ -174,7 +174,7 @@ class GuardMiddleware:
                                    f"the body is over {self.max_body} bytes", limit=self.max_body)
                     return
                 scope[BODY_SCOPE_KEY] = body
-                receive = _replay(body)
+                receive = _replay(body, receive)
             await self.app(scope, receive, send_counting)
         finally:
             route = scope.get("route")
@@ -215,17 +215,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body already read, then the connection's own messages: a streamed answer listens for the
+    client's disconnect, which must come when the client goes, not at once (it cut every stream)."""
     sent = False
 
-    async def receive() -> Message:
+    async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+        return await receive()
 
-    return receive
+    return replay
 
 
 async def _problem(send: Send, status: int, slug: str, detail: str,

@@ -7,13 +7,15 @@ zero counts: a wrong "permitted" is worse than no answer.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -34,15 +36,16 @@ from api.http.deps import (
 )
 from api.http.encode import EXAMPLE_NOTHING_IN_PLACE, EXAMPLE_REQUEST, decision_json, dumps
 from api.http.lifecycle import engine_for
-from api.http.problems import Problem, ProblemError, baygate_problem, input_problem, responses
+from api.http.problems import Problem, ProblemError, baygate_problem, input_problem, problem_body, responses
 from api.http.security import SUBMITTER
 from api.http.strictjson import StrictJsonRoute
 from engine.errors import BaygateError, FieldProblem, problems_from_validation
 from engine.evaluator import Engine
 from engine.facts import PriorCounts
-from engine.inputs import DuplicateKey, loads_json
+from engine.inputs import DuplicateKey, has_duplicate_keys, loads_json
 from engine.models import Decision, TransferRequest
 
+log = logging.getLogger("baygate.http")
 router = APIRouter(prefix="/v1/evaluate", tags=["evaluate"], route_class=StrictJsonRoute)
 
 
@@ -194,11 +197,25 @@ async def evaluate_batch(http: Request, state: StateDep, _roles: Submitter, lang
     if items is None:
         items = parse_batch(raw, limit)
     engine = await engine_for(http.app.state, state, as_of)
-    results = await run_in_threadpool(decide_batch, items, state, lang, as_of, engine)
-    # One copy of what may be megabytes: the brackets joined onto the first and last results.
-    results[0] = b'{"results":[' + results[0]
-    results[-1] += b"]}"
-    return json_response(b",".join(results), lang)
+    # Everything that can fail for the whole batch (validation, the ledger's counts: a 503) happens
+    # before the first byte; then the answer is streamed a chunk of decisions at a time, so a worker
+    # holds one chunk's JSON, not the whole answer (7,000 items: 86 MB of JSON; a worker peaked at
+    # 338 MB for one batch and 843 MB for four at once when the answer was built whole).
+    prepared = await run_in_threadpool(prepare_batch, items, state)
+    return StreamingResponse(_stream_batch(prepared, engine, lang, as_of), media_type="application/json",
+                             headers={"Content-Language": lang, "Vary": "Accept-Language, Authorization"})
+
+
+BATCH_CHUNK = 250
+"""Decisions encoded per hop to the thread pool while streaming a batch answer."""
+
+
+async def _stream_batch(prepared: PreparedBatch, engine: Engine, lang: str, as_of: Any) -> AsyncIterator[bytes]:
+    yield b'{"results":['
+    for start in range(0, len(prepared.items), BATCH_CHUNK):
+        parts = await run_in_threadpool(decide_chunk, prepared, start, start + BATCH_CHUNK, engine, lang, as_of)
+        yield (b"," if start else b"") + b",".join(parts)
+    yield b"]}"
 
 
 class _BatchBody(BaseModel):
@@ -212,11 +229,14 @@ _BATCH_BODY = TypeAdapter(_BatchBody)
 def valid_batch(raw: bytes, limit: int) -> list[Any] | None:
     """The requests of a batch whose every item is valid, validated in one call; None for any other
     body, which then goes :func:`parse_batch` and is answered item by item (a bad item in its place)
-    or refused whole. Read with ``loads_json`` (duplicate keys refused), not pydantic's JSON parser,
-    which would let the last of two duplicate keys win without a word."""
+    or refused whole (a duplicate key, named by its path)."""
     try:
-        requests = _BATCH_BODY.validate_python(loads_json(raw)).requests
-    except (ValueError, RecursionError):  # ValidationError and DuplicateKey are ValueErrors
+        # pydantic's JSON parser builds only the models (the data tree of json.loads, as large again, is
+        # never built), once has_duplicate_keys (which builds nothing) has ruled out its one leniency
+        if has_duplicate_keys(raw):
+            return None
+        requests = _BATCH_BODY.validate_json(raw).requests
+    except (ValueError, RecursionError):  # ValidationError is a ValueError
         return None
     return list(requests) if 0 < len(requests) <= limit else None
 
@@ -247,50 +267,82 @@ def parse_batch(raw: bytes, limit: int) -> list[Any]:
     return items
 
 
-def decide_batch(items: list[Any], state: ServiceState, lang: str, as_of: Any,
-                 engine: Engine | None = None) -> list[bytes]:
-    """Runs in a worker thread: a 10,000-item batch must not stall the event loop (health checks).
-    ``engine``: the pack versions as of ``as_of`` (default: the ones being served)."""
-    engine = engine or state.engine
+@dataclass
+class PreparedBatch:
+    """A batch ready to decide: each item a valid request or its problem's JSON, and the ledger's
+    counts for every exporter and year in it (read before anything is sent)."""
+
+    items: list[TransferRequest | bytes]
+    priors: dict[tuple[str, int], PriorCounts]
+
+
+def prepare_batch(items: list[Any], state: ServiceState) -> PreparedBatch:
+    """Runs in a worker thread: validate the items that are not requests yet, and read the counts (one
+    read per exporter and year: they do not change within a dry-run batch). A database that is down
+    raises here, so the answer is a 503, not a stream broken half-way."""
     read_prior = prior_reader(state)
-    cache: dict[tuple[Any, ...], PriorCounts] = {}
-    kinds: dict[tuple[str, str], int] = {}
-    seconds: list[float] = []
-    results: list[bytes] = []
-    decided = refused = 0
+    ready: list[TransferRequest | bytes] = []
+    priors: dict[tuple[str, int], PriorCounts] = {}
+    refused = 0
     for index, item in enumerate(items):
-        started = time.perf_counter()
         if isinstance(item, TransferRequest):  # validated already (valid_batch)
             request = item
         elif not isinstance(item, dict):
-            results.append(dumps({**input_problem([FieldProblem("", "a request must be an object")]),
-                                  "index": index}))
+            ready.append(dumps({**input_problem([FieldProblem("", "a request must be an object")]), "index": index}))
             refused += 1
             continue
         else:
             try:
                 request = TransferRequest.model_validate(item)
             except ValidationError as exc:
-                results.append(dumps({**input_problem(problems_from_validation(exc)), "index": index}))
+                ready.append(dumps({**input_problem(problems_from_validation(exc)), "index": index}))
                 refused += 1
                 continue
-        # Counts do not change within a dry-run batch, and they are the exporter's for the planned
-        # date's year (and the one before; populations this year): one read per exporter and year.
         key = (request.exporter.id, request.planned_date.year)
-        prior = cache.get(key)
-        if prior is None:
-            prior = cache[key] = read_prior(request)
-        decision = engine.evaluate(request, prior, as_of=as_of)
+        if key not in priors:
+            priors[key] = read_prior(request)
+        ready.append(request)
+    metrics.BATCH_ITEMS.labels("refused").inc(refused)
+    return PreparedBatch(ready, priors)
+
+
+def decide_chunk(prepared: PreparedBatch, start: int, stop: int, engine: Engine, lang: str,
+                 as_of: Any) -> list[bytes]:
+    """Runs in a worker thread: the answers of items ``start`` to ``stop``, in order. An item whose
+    decision fails unexpectedly is answered in its place by a 500 problem (and logged), so the
+    streamed JSON stays whole."""
+    kinds: dict[tuple[str, str], int] = {}
+    seconds: list[float] = []
+    results: list[bytes] = []
+    for index in range(start, min(stop, len(prepared.items))):
+        item = prepared.items[index]
+        if isinstance(item, bytes):
+            results.append(item)
+            continue
+        started = time.perf_counter()
+        try:
+            decision = engine.evaluate(item, prepared.priors[(item.exporter.id, item.planned_date.year)],
+                                       as_of=as_of)
+            results.append(decision_json(decision, lang))
+        except Exception as exc:
+            log.error("batch item %d: %s", index, type(exc).__name__, exc_info=exc)
+            results.append(dumps({**problem_body(500, "internal", "an internal error occurred; it was logged"),
+                                  "index": index}))
+            continue
         seconds.append(time.perf_counter() - started)
         kinds[(decision.outcome, decision.mechanism)] = kinds.get((decision.outcome, decision.mechanism), 0) + 1
-        results.append(decision_json(decision, lang))
-        decided += 1
-    # Metrics once per batch (by outcome and mechanism), not once per item.
+    # Metrics once per chunk (by outcome and mechanism), not once per item.
     for (outcome, mechanism), count in kinds.items():
         metrics.DECISIONS.labels(outcome, mechanism, "batch").inc(count)
     histogram = metrics.EVALUATION_SECONDS.labels("batch")
     for value in seconds:
         histogram.observe(value)
-    metrics.BATCH_ITEMS.labels("decided").inc(decided)
-    metrics.BATCH_ITEMS.labels("refused").inc(refused)
+    metrics.BATCH_ITEMS.labels("decided").inc(len(seconds))
     return results
+
+
+def decide_batch(items: list[Any], state: ServiceState, lang: str, as_of: Any,
+                 engine: Engine | None = None) -> list[bytes]:
+    """The whole batch's answers at once (for callers in process; the route streams them)."""
+    prepared = prepare_batch(items, state)
+    return decide_chunk(prepared, 0, len(prepared.items), engine or state.engine, lang, as_of)

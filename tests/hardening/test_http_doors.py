@@ -127,3 +127,15 @@ def test_a_503_names_no_host_or_port(tmp_path: Path) -> None:
         assert str(port) in server.log_text()  # the operator still has the reason
     finally:
         server.stop()
+
+
+def test_a_batch_answer_is_streamed_whole(tight: Server) -> None:
+    """Point 4: the answer leaves in chunks as it is decided (a worker holds one chunk's JSON, not the
+    whole answer); every item is there, in order, and the JSON is whole."""
+    items = [good_request() for _ in range(600)] + [{"purpose": "espionage"}]
+    answer = tight.client("submitter").post("/v1/evaluate/batch", json={"requests": items})
+    assert answer.status_code == 200 and answer.headers.get("transfer-encoding") == "chunked", answer.headers
+    assert "content-length" not in answer.headers
+    results = answer.json()["results"]
+    assert len(results) == 601 and [r["reference"] for r in results[:600]] == [i["reference"] for i in items[:600]]
+    assert results[600]["status"] == 422 and results[600]["index"] == 600

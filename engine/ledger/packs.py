@@ -21,7 +21,9 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from engine.config import SHIPPED_RULES, rules_directory
+from engine.files import FileRefused, read_regular_file
 from engine.ledger.errors import PackContentUnavailable
+from engine.packfiles import MAX_PACK_BYTES
 from engine.rulespec import Pack, pack_digest
 
 
@@ -67,9 +69,9 @@ def pack_text(pack: Pack, extra_dirs: Iterable[Path | str] = ()) -> str:
     """The YAML text whose digest is ``pack.digest``, or PackContentUnavailable naming where we looked."""
     tried = candidate_paths(pack, extra_dirs)
     for path in tried:
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+        try:  # a regular file only: a FIFO put where a pack was would block the reader
+            text = read_regular_file(path, MAX_PACK_BYTES).decode("utf-8")
+        except (FileRefused, UnicodeDecodeError):
             continue
         if text_has_digest(text, pack.digest):
             return text

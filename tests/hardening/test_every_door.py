@@ -21,6 +21,7 @@ import collections
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,14 +57,24 @@ TRICKY = [
 ]
 
 
+SCALARS = ["2026-02-30", "2026-13-01", "2026-12-00", "0000-01-01", "2026-12-01 25:00:00", "2026-12-01T10:61:00",
+           "2026-12-01T10:00:00+24:00", "!!timestamp 2026-02-30", "1" * 5000, "-" + "9" * 4400, "1e400", ".inf",
+           ".nan", "yes", "no", "~", "1764547200", '"1764547200"', "'12'", "12.0", "true", "0x1F", "!!binary aGk=",
+           '"2026-12-01"', "2026-12-01", "0", "-1", '""', "[]", "{}"]
+"""Whole scalars for a value: well formed, so the value itself is what is tested."""
+VALUE = re.compile(r"(?:: |\"\s*:\s*)([^\n,}]*)")
+"""A value after ``key:`` (YAML) or ``"key":`` (JSON), up to the end of the line, a comma or a brace."""
+
+
 @st.composite
 def mutated(draw: st.DrawFn, seed: str) -> str:
-    """``seed`` with up to three text-level edits: insert, delete, duplicate, replace, truncate or flip a
-    character (none now and then, so that the valid path is taken too)."""
+    """``seed`` with up to three text-level edits: insert, delete, duplicate, replace, truncate, flip a
+    character, or replace a whole value (none now and then, so that the valid path is taken too)."""
     text = seed
     for _ in range(draw(st.integers(0, 3))):
         at = draw(st.integers(0, len(text)))
-        kind = draw(st.sampled_from(["insert", "delete", "duplicate", "replace", "truncate", "flip"]))
+        kind = draw(st.sampled_from(["value", "insert", "delete", "value", "duplicate", "replace", "truncate",
+                                     "flip"]))
         piece = draw(st.one_of(st.sampled_from(TRICKY), st.text(max_size=12)))
         span = draw(st.integers(1, 40))
         if kind == "insert":
@@ -76,6 +87,11 @@ def mutated(draw: st.DrawFn, seed: str) -> str:
             text = text[:at] + piece + text[at + span:]
         elif kind == "truncate":
             text = text[:at]
+        elif kind == "value":  # a whole value replaced: where a date, a count or a flag is read
+            values = list(VALUE.finditer(text))
+            if values:
+                found = values[draw(st.integers(0, len(values) - 1))]
+                text = text[:found.start(1)] + draw(st.sampled_from(SCALARS)) + text[found.end(1):]
         elif text:
             index = min(at, len(text) - 1)
             text = text[:index] + chr((ord(text[index]) + draw(st.integers(1, 255))) % 0x3000 or 1) + text[index + 1:]

@@ -230,8 +230,10 @@ def pack_edits() -> st.SearchStrategy[tuple[str, str]]:
 
 
 def test_rules_validate_door(pack_folder: Path) -> None:
-    @DOOR_SETTINGS
-    @given(edit=pack_edits(), complete=st.booleans())
+    # The completeness check of a changed pack can take tens of seconds on this machine (22-96 s seen
+    # for one mutated cn-general.yaml under load): it runs for one example in four, with a longer guard.
+    @settings(DOOR_SETTINGS, deadline=PER_EXAMPLE * 5)
+    @given(edit=pack_edits(), complete=st.sampled_from([False, False, False, True]))
     def door_holds(edit: tuple[str, str], complete: bool) -> None:
         name, text = edit
         try:

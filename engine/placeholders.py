@@ -23,14 +23,15 @@ FORM = re.compile(r"(?P<fact>[A-Za-z0-9_.]+):(?P<op>[a-z_]+)")
 SCALAR_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "contains")
 
 
-def _leaves(cond: Condition) -> Iterator[Leaf]:
+def leaves_of(cond: Condition) -> Iterator[Leaf]:
+    """Every comparison in a condition, under any combinator."""
     if isinstance(cond, Leaf):
         yield cond
     elif isinstance(cond, Not):
-        yield from _leaves(cond.item)
+        yield from leaves_of(cond.item)
     elif isinstance(cond, All | AnyOf):
         for item in cond.items:
-            yield from _leaves(item)
+            yield from leaves_of(item)
 
 
 def format_literal(value: object, lang: str) -> str:
@@ -67,7 +68,7 @@ def render(texts: Mapping[str, str], when: Condition) -> tuple[dict[str, str], l
                 problems.append(f"message placeholder {found.group(0)}: '{op}' is not an operator that "
                                 f"compares with one literal ({', '.join(SCALAR_OPS)})")
                 continue
-            matches = [leaf for leaf in _leaves(when) if leaf.fact == fact and leaf.op == op]
+            matches = [leaf for leaf in leaves_of(when) if leaf.fact == fact and leaf.op == op]
             if len(matches) != 1:
                 how_many = "no" if not matches else f"{len(matches)}"
                 problems.append(f"message placeholder {found.group(0)}: the rule's 'when' has {how_many} "

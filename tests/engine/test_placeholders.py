@@ -69,3 +69,26 @@ def test_the_shipped_threshold_messages_use_placeholders() -> None:
                         "{ytd.sensitive_subjects:lt}", "{since_prev_year.individuals:gte}",
                         "{exporter.processes_subjects:gt}", "{data.subjects_tagged.automotive:gt}"):
         assert placeholder in text
+
+
+def test_no_shipped_message_repeats_a_threshold_of_its_own_rule() -> None:
+    """A shipped message never writes out a number its rule compares with: it names it ({fact:op}), so
+    changing the rule changes the message."""
+    from ruamel.yaml import YAML
+
+    from engine.conditions import Leaf
+    from engine.placeholders import leaves_of
+    from engine.rulespec import load_pack_set
+
+    rules = Path(__file__).parents[2] / "rules"
+    written = {rule["id"]: rule["message"] for path in sorted(rules.glob("*.yaml"))
+               for rule in YAML(typ="safe").load(path.read_text(encoding="utf-8"))["rules"]}
+    repeated = []
+    for rule in load_pack_set(rules).rules:
+        numbers = {leaf.value for leaf in leaves_of(rule.when) if isinstance(leaf, Leaf)
+                   and isinstance(leaf.value, int) and not isinstance(leaf.value, bool) and leaf.value > 1}
+        for number in numbers:
+            spellings = {f"{number:,}", str(number)} | ({f"{number // 10_000}万"} if number % 10_000 == 0 else set())
+            if any(spelling in text for text in written[rule.id].values() for spelling in spellings):
+                repeated.append((rule.id, number))
+    assert not repeated

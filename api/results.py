@@ -10,10 +10,15 @@ withdrawn). The exit status is 3 if any result was refused, else the strongest d
 decides or records a long list in groups can stream: call ``printer.add(result)`` per item in order,
 then ``printer.close()`` and exit with ``printer.exit_status()``. Text: decisions to stdout, refusals
 to stderr as ``baygate: FILE[INDEX]: problem``. JSON: one request from a one-request file is the
-decision object alone (as before); anything else is a list, one object per item:
-``{"source": FILE, "index": N|null, "result": "recorded", "decision": {...}}`` or
-``{"source": ..., "index": ..., "result": "refused", "problem": {"code": ..., "detail": ..., "errors":
-[{"path": ..., "message": ...}]}}``.
+decision object alone (as before); anything else is a list, one object per item, in order:
+
+- ``evaluate``: the decision itself (the shape ``baygate schema decision`` gives, so ``jq '.[].outcome'``
+  and schema checks work on a list as on one decision), or, for a refused item, a problem object as
+  the HTTP batch answers in its place (RFC 9457 fields ``type``, ``title``, ``status``, ``detail``,
+  ``code``, ``errors``) with ``"result": "refused"``, its ``source`` and ``index``;
+- ``submit``: ``{"source": FILE, "index": N|null, "result": "recorded" | "already_recorded",
+  "decision": {...}}``, where what became of the item matters as much as the decision, or the same
+  problem object for a refused item.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class ItemResult:
     """For a refusal: the stable error code (baygate.bad-input, baygate.reference-conflict, ...)."""
     detail: str | None = None
     errors: tuple[FieldProblem, ...] = ()
+    status: int = 422
+    """For a refusal: the HTTP status the same problem has in the service's answers."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -52,8 +59,9 @@ class ItemResult:
         if isinstance(error, InputError):
             detail = "; ".join(str(p) for p in error.problems[:5]) + ("; ..." if len(error.problems) > 5 else "")
             return cls(source, index, "refused", code=error.code, detail=detail, errors=tuple(error.problems),
-                       extra=extra)
-        return cls(source, index, "refused", code=error.code, detail=str(error), extra=extra)
+                       status=422, extra=extra)
+        return cls(source, index, "refused", code=error.code, detail=str(error),
+                   status=int(getattr(error, "http_status", 422)), extra=extra)
 
     @property
     def label(self) -> str:
@@ -65,16 +73,26 @@ class ItemResult:
         return EXIT_BY_OUTCOME[self.decision.outcome]
 
     def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"source": self.source, "index": self.index, "result": self.kind}
-        if self.decision is not None:
-            body["decision"] = self.decision.model_dump(mode="json")
+        """This item's object in a JSON list (see the module docstring)."""
         if self.kind == "refused":
-            problem: dict[str, Any] = {"code": self.code, "detail": self.detail}
-            if self.errors:
-                problem["errors"] = [{"path": p.path, "message": p.message} for p in self.errors]
-            body["problem"] = problem
-        body.update(self.extra)
-        return body
+            return self.problem_json()
+        assert self.decision is not None
+        decision = self.decision.model_dump(mode="json")
+        if self.kind == "decided":
+            return decision
+        return {"source": self.source, "index": self.index, "result": self.kind, "decision": decision,
+                **self.extra}
+
+    def problem_json(self) -> dict[str, Any]:
+        """A refusal as the problem object the HTTP batch answers in an item's place, with where it came
+        from (``source``, ``index``) and ``"result": "refused"``."""
+        code = self.code or "baygate.error"
+        slug = code.removeprefix("baygate.")
+        body: dict[str, Any] = {"type": f"urn:baygate:problem:{slug}", "title": slug.replace("-", " ").capitalize(),
+                                "status": self.status, "detail": self.detail, "code": code}
+        if self.errors:
+            body["errors"] = [{"path": p.path, "message": p.message} for p in self.errors]
+        return {**body, "source": self.source, "index": self.index, "result": "refused", **self.extra}
 
     def problem_lines(self) -> str:
         """A refusal as the stderr lines ``baygate: FILE[INDEX]: path: message``."""

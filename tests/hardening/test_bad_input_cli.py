@@ -116,7 +116,7 @@ def test_submit_records_the_good_items_and_refuses_each_bad_one(case_files: dict
         assert [item["source"] for item in recorded] == [str(fresh_good), str(case_files["list-with-one-bad-item"])]
         assert recorded[1]["index"] == 0
         assert len(items) == len(paths) + 1  # the list's two items are two results
-        assert all(item["result"] == "refused" and item["problem"]["detail"] for item in items
+        assert all(item["result"] == "refused" and item["detail"] and item["status"] == 422 for item in items
                    if item not in recorded)
         # one by one, a few, and from standard input
         for case in [c for c in CASES if c.id in ("unknown-field", "deep-json-array", "yaml-alias-bomb")]:

@@ -34,10 +34,16 @@ def test_evaluate_answers_each_item_of_a_list_in_order(tmp_path: Path) -> None:
     code, out, err = invoke("evaluate", "--json", listed, db=tmp_path / "ledger.db")
     assert code == 3  # one was refused
     results = json.loads(out)
-    assert [(r["index"], r["result"]) for r in results] == [(0, "decided"), (1, "refused"), (2, "decided")]
-    assert results[1]["problem"]["errors"][0]["path"] == "purpose"
-    assert [r["decision"]["reference"] for r in (results[0], results[2])] == [items[0]["reference"],
-                                                                              items[2]["reference"]]
+    # A dry run's list is a list of decisions, a refused item answered in its place by a problem object
+    # (as the HTTP batch does): the decisions keep the shape `baygate schema decision` gives.
+    assert ["decision_id" in r for r in results] == [True, False, True]
+    assert all("result" not in r and "source" not in r for r in (results[0], results[2]))
+    refused = results[1]
+    assert (refused["result"], refused["index"], refused["source"]) == ("refused", 1, listed)
+    assert refused["status"] == 422 and refused["code"] == "baygate.bad-input"
+    assert refused["type"] == "urn:baygate:problem:bad-input"
+    assert refused["errors"][0]["path"] == "purpose"
+    assert [r["reference"] for r in (results[0], results[2])] == [items[0]["reference"], items[2]["reference"]]
     assert f"{listed}[1]: purpose:" in err and "1 of 3 requests refused" in err
     code, out, err = invoke("evaluate", listed, db=tmp_path / "ledger.db")  # text: the same order
     assert code == 3 and out.index(f"{listed}[0]") < out.index(f"{listed}[2]") and f"{listed}[1]" in err
@@ -47,8 +53,8 @@ def test_without_refusals_the_exit_is_the_strongest_decision(tmp_path: Path) -> 
     code, out, _ = invoke("evaluate", "--json", write(tmp_path / "two.json", [good_request(), good_request()]),
                           db=tmp_path / "ledger.db")
     results = json.loads(out)
-    strongest = max({"permitted": 0, "conditional": 1, "prohibited": 2}[r["decision"]["outcome"]] for r in results)
-    assert code == strongest and {r["result"] for r in results} == {"decided"}
+    strongest = max({"permitted": 0, "conditional": 1, "prohibited": 2}[r["outcome"]] for r in results)
+    assert code == strongest and all("decision_id" in r for r in results)
 
 
 def test_submit_a_list_with_a_conflict_in_the_middle(tmp_path: Path) -> None:
@@ -62,7 +68,8 @@ def test_submit_a_list_with_a_conflict_in_the_middle(tmp_path: Path) -> None:
     assert code == 3
     results = json.loads(out)
     assert [r["result"] for r in results] == ["recorded", "already_recorded", "refused", "recorded"]
-    assert results[2]["problem"]["code"] == "baygate.reference-conflict"
+    assert results[2]["code"] == "baygate.reference-conflict" and results[2]["status"] == 409
+    assert [r.get("index") for r in results] == [0, 1, 2, 3]
     assert f"{listed}[2]:" in err and "already recorded" in err.lower()
     code, out, err = invoke("submit", listed, db=db)  # again, as text: each line says what became of it
     assert code == 3

@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Connection, Integer, String, Text, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
+from engine.ledger import anchors, totals
 from engine.ledger import packs as pack_store
-from engine.ledger import totals
 from engine.ledger.schema import (
     TALLIES,
     chain_head,
+    chain_signatures,
+    chain_signing_keys,
     events,
     exporter_year_population_figures,
     exporter_year_totals,
@@ -36,6 +38,7 @@ from engine.ledger.schema import (
     transfer_populations,
     transfers,
 )
+from engine.ledger.signing import ChainSigner, PublicKey, encoded_key_id
 
 GENESIS = "0" * 64
 
@@ -63,6 +66,9 @@ class AuditResult:
     events: int
     first_bad: int | str | None = None
     problem: str | None = None
+    notes: tuple[str, ...] = ()
+    """What the anchors showed (engine.ledger.anchors): checkpoints held, which keys signed which
+    stretch, which stretch was written before any key; empty when there is nothing to say."""
 
 
 _HEAD = {False: text(f"SELECT seq, hash FROM {chain_head.name} WHERE id = 1"),
@@ -70,14 +76,26 @@ _HEAD = {False: text(f"SELECT seq, hash FROM {chain_head.name} WHERE id = 1"),
 _INSERT_EVENT = text("INSERT INTO events (seq, kind, subject, body, prev_hash, hash) "
                      "VALUES (:seq, :kind, :subject, :body, :prev_hash, :hash)")
 _UPDATE_HEAD = text(f"UPDATE {chain_head.name} SET seq = :seq, hash = :hash WHERE id = 1")
+_INSERT_SIGNATURE = text("INSERT INTO chain_signatures (seq, hash, key_id, signature) "
+                         "VALUES (:seq, :hash, :key_id, :signature)")
+
+
+def sign_head(connection: Connection, signer: ChainSigner | None, seq: int, head_hash: str) -> None:
+    """Store the signature of a head this transaction commits (nothing without a signing key)."""
+    if signer is not None:
+        connection.execute(_INSERT_SIGNATURE, {"seq": seq, "hash": head_hash, "key_id": signer.key_id,
+                                               "signature": signer.sign(seq, head_hash)})
 
 
 def _read_head(connection: Connection) -> Any:
     return connection.execute(_HEAD[connection.dialect.name == "postgresql"]).one()
 
 
-def append_event(connection: Connection, kind: str, subject: str, at: str, data: dict[str, Any]) -> int:
-    """Append one event under the chain-head row lock (held to commit); returns its seq.
+def append_event(connection: Connection, kind: str, subject: str, at: str, data: dict[str, Any],
+                 signer: ChainSigner | None = None) -> int:
+    """Append one event under the chain-head row lock (held to commit); returns its seq. With a
+    ``signer`` the new head is signed in the same transaction (a transaction appending several events
+    signs each of its heads: they are rare, and the last one is the head it commits).
 
     The head row is read ``FOR UPDATE`` on PostgreSQL, so concurrent transactions of different
     exporters append one after the other and the chain never forks; SQLite's BEGIN IMMEDIATE already
@@ -90,6 +108,7 @@ def append_event(connection: Connection, kind: str, subject: str, at: str, data:
     connection.execute(_INSERT_EVENT, {"seq": seq, "kind": kind, "subject": subject, "body": body,
                                        "prev_hash": head.hash, "hash": digest})
     connection.execute(_UPDATE_HEAD, {"seq": seq, "hash": digest})
+    sign_head(connection, signer, seq, digest)
     return seq
 
 
@@ -97,10 +116,12 @@ class ChainWriter:
     """Appends events inside one transaction with one read of the chain head (taken ``FOR UPDATE`` on
     PostgreSQL at the first append or ``lock``) and, at ``flush``, one multi-row insert and one head
     update: what a group commit of many submissions needs instead of three round trips per event.
-    Events are hashed exactly as :func:`append_event` hashes them."""
+    Events are hashed exactly as :func:`append_event` hashes them; with a ``signer`` the head the
+    transaction commits is signed at ``flush`` (one signature a group: it covers every event in it)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, signer: ChainSigner | None = None) -> None:
         self.connection = connection
+        self.signer = signer
         self._head: tuple[int, str] | None = None
         self._rows: list[dict[str, Any]] = []
 
@@ -126,18 +147,23 @@ class ChainWriter:
         assert self._head is not None
         self.connection.execute(_INSERT_EVENT, self._rows)
         self.connection.execute(_UPDATE_HEAD, {"seq": self._head[0], "hash": self._head[1]})
+        sign_head(self.connection, self.signer, *self._head)
         self._rows = []
 
 
-def lock_chain(connection: Connection) -> None:
-    """Take the chain-head lock early (before reading which packs are already stored)."""
-    _read_head(connection)
+def lock_chain(connection: Connection) -> tuple[int, str]:
+    """Take the chain-head lock early (before reading which packs are already stored); the head."""
+    head = _read_head(connection)
+    return int(head.seq), str(head.hash)
 
 
-def verify(connection: Connection) -> AuditResult:
+def verify(connection: Connection, checkpoints: Sequence[anchors.Checkpoint] = (),
+           public_keys: Mapping[str, PublicKey] | None = None) -> AuditResult:
     """Walk the chain in seq order and cross-check the recorded rows; stop at the first problem. Then
     the running totals: against the chain's own arithmetic (``totals.Recount``), and that against the
-    counted transfers tallied again under the counting rules (``totals.retally``)."""
+    counted transfers tallied again under the counting rules (``totals.retally``). Then the anchors
+    (``engine.ledger.anchors``): each checkpoint, and every signature (against ``public_keys`` when
+    given, else the keys the chain announces)."""
     dropped = _missing_table(connection)
     if dropped is not None:
         return dropped
@@ -160,9 +186,14 @@ def verify(connection: Connection) -> AuditResult:
     if difference is None:
         live = [row for row in rows.values() if row.counted and row.withdrawn_at is None]
         difference = totals.first_difference(totals.retally(live), chain_totals, _RETALLY_WORDING)
-    if difference is None:
-        return AuditResult(True, count)
-    return AuditResult(False, count, f"counts {difference.exporter_id} {difference.year}", difference.problem)
+    if difference is not None:
+        return AuditResult(False, count, f"counts {difference.exporter_id} {difference.year}", difference.problem)
+    report = anchors.AnchorReport()
+    anchored = (anchors.check_checkpoints(connection, checkpoints, count, report)
+                or anchors.check_signatures(connection, public_keys, count, report))
+    if anchored is not None:
+        return AuditResult(False, count, anchored.first_bad, anchored.problem, tuple(report.notes))
+    return AuditResult(True, count, notes=tuple(report.notes))
 
 
 _RETALLY_WORDING = ("the audit chain accounts for", "its counted transfers tallied again under the counting rules",
@@ -187,6 +218,7 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
     stored_packs = {row.digest: row for row in connection.execute(select(packs))}
     recorded_sets = {int(row.event_seq): row for row in connection.execute(select(pack_sets))
                      if row.event_seq is not None}  # changes recorded before revision 0007 have no event
+    announced = {int(row.announced_seq): row for row in connection.execute(select(chain_signing_keys))}
     head = connection.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).one()
 
     seen_transfers: set[str] = set()
@@ -226,7 +258,7 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
             recount.submission(event.subject, data, checked)
             prev_hash = event.hash
             continue
-        problem = _check_event(body, rows, stored_packs, withdrawn, recorded_sets)
+        problem = _check_event(body, rows, stored_packs, withdrawn, recorded_sets, announced)
         if problem:
             return bad(problem)
         if event.kind == "withdrawal":
@@ -253,10 +285,14 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
     for digest in sorted(set(stored_packs) - seen_packs):
         return AuditResult(False, count, f"pack {digest}", f"pack {digest} has no event (inserted)")
     for seq in sorted(recorded_sets):
-        kind = kinds.get(seq)
-        if kind != "pack_set":
+        if kinds.get(seq) != "pack_set":
             return AuditResult(False, count, f"pack set {seq}",
                                f"the pack set change recorded at event {seq} has no pack_set event there (inserted)")
+    for seq in sorted(announced):
+        if kinds.get(seq) != "signing_key":
+            return AuditResult(False, count, f"signing key {seq}",
+                               f"the signing key recorded as announced at event {seq} has no signing_key event there "
+                               "(inserted)")
     return count, recount, rows
 
 
@@ -346,11 +382,11 @@ def _missing_table(connection: Connection) -> AuditResult | None:
 _STORAGE: dict[type[Any], tuple[str, ...]] = {Integer: ("integer",), BigInteger: ("integer",),
                                               Boolean: ("integer",), String: ("text",), Text: ("text",)}
 _CHECKED_TABLES = (transfers, transfer_populations, exporter_year_totals, exporter_year_population_figures, packs,
-                   pack_sets, events, chain_head)
+                   pack_sets, events, chain_head, chain_signatures, chain_signing_keys)
 
 
 def _check_event(body: dict[str, Any], rows: dict[str, Any], stored_packs: dict[str, Any],
-                 withdrawn: set[str], recorded_sets: dict[int, Any]) -> str | None:
+                 withdrawn: set[str], recorded_sets: dict[int, Any], announced: dict[int, Any]) -> str | None:
     """Does the recorded row this event speaks of still say what the event hashed?"""
     data = body.get("data") or {}
     kind = body.get("kind")
@@ -376,6 +412,15 @@ def _check_event(body: dict[str, Any], rows: dict[str, Any], stored_packs: dict[
             return f"pack {subject}: its stored text was edited"
         if not pack_store.text_has_digest(pack.content, str(subject)):
             return f"pack {subject}: its stored text does not have its digest"
+        return None
+    if kind == "signing_key":
+        recorded = announced.get(int(body["seq"]))
+        if recorded is None:
+            return f"the announcement of signing key {subject} was deleted"
+        public = data.get("public_key")
+        if (recorded.key_id, recorded.public_key) != (subject, public) or data.get("key_id") != subject \
+                or not isinstance(public, str) or encoded_key_id(public) != subject:
+            return f"the announcement of signing key {subject}: its key or id was edited"
         return None
     if kind == "pack_set":
         recorded = recorded_sets.get(int(body["seq"]))

@@ -36,8 +36,9 @@ import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, bindparam, text
 
-from engine.ledger import audit, database, totals
+from engine.ledger import audit, chain_keys, database, totals
 from engine.ledger.schema import chain_head, transfers
+from engine.ledger.signing import ChainSigner
 
 # The sums per exporter and year (kind 0) and the largest figure per population in the non-sensitive
 # (kind 1) and the sensitive tally (kind 2) of counted, not withdrawn transfers, read from the running
@@ -90,6 +91,8 @@ class GroupReads:
     head: tuple[int, str] | None
     """The chain head (seq, hash), already locked ``FOR UPDATE`` (PostgreSQL); None: read at the first
     append (SQLite, where BEGIN IMMEDIATE already holds the only write lock)."""
+    signing_key: str | None = None
+    """The key the chain announced last (``engine.ledger.chain_keys``), read under the locks."""
 
 
 def _driver(conn: Connection) -> psycopg.Connection[Any] | None:
@@ -155,7 +158,8 @@ def read(conn: Connection, exporters: list[str], references: list[str], years: l
     if pg is None:
         existing = conn.execute(_EXISTING, {"es": exporters, "rs": references})
         counts = conn.execute(_COUNTS, {"es": exporters, "ys": years}).all()
-        return GroupReads({(row.exporter_id, row.reference): row for row in existing}, counts, None)
+        return GroupReads({(row.exporter_id, row.reference): row for row in existing}, counts, None,
+                          chain_keys.latest_key(conn))
     with _sent_together(pg):
         pg.execute("BEGIN")  # see transaction()
         locks = pg.cursor()
@@ -166,23 +170,27 @@ def read(conn: Connection, exporters: list[str], references: list[str], years: l
         found.execute(_PG_EXISTING, {"es": exporters, "rs": references})
         counting = pg.cursor()
         counting.execute(_PG_COUNTS, {"es": exporters, "ys": years})
+        signing = pg.cursor()
+        signing.execute(chain_keys.LATEST_KEY_SQL)
     seq, digest = cast(tuple[int, str], head.fetchone())
     rows: list[Any] = found.fetchall()
+    key = signing.fetchone()
     return GroupReads({(row.exporter_id, row.reference): row for row in rows},
-                      counting.fetchall(), (int(seq), str(digest)))
+                      counting.fetchall(), (int(seq), str(digest)), None if key is None else str(key[0]))
 
 
 class _LockedChain(audit.ChainWriter):
     """A ChainWriter whose head was read ``FOR UPDATE`` with the group's reads: appending reads nothing."""
 
-    def __init__(self, connection: Connection, head: tuple[int, str]) -> None:
-        super().__init__(connection)
+    def __init__(self, connection: Connection, head: tuple[int, str], signer: ChainSigner | None) -> None:
+        super().__init__(connection, signer)
         self._head = head
 
 
-def chain(conn: Connection, reads: GroupReads) -> audit.ChainWriter:
-    """The chain writer of a group: events hashed exactly as ``audit.append_event`` hashes them."""
-    return audit.ChainWriter(conn) if reads.head is None else _LockedChain(conn, reads.head)
+def chain(conn: Connection, reads: GroupReads, signer: ChainSigner | None = None) -> audit.ChainWriter:
+    """The chain writer of a group: events hashed exactly as ``audit.append_event`` hashes them, the head
+    it commits signed with ``signer`` (if any)."""
+    return audit.ChainWriter(conn, signer) if reads.head is None else _LockedChain(conn, reads.head, signer)
 
 
 def write(conn: Connection, transfer_rows: list[dict[str, Any]], population_rows: list[dict[str, Any]],

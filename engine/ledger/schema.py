@@ -169,3 +169,23 @@ dated_items_watermark = Table(
     Column("seq", BigInteger, nullable=False),
 )
 """The last chain event whose transfer ``dated_items`` holds."""
+
+chain_signatures = Table(
+    "chain_signatures",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("signature", String(100), nullable=False),
+)
+"""The Ed25519 signature of every head committed with a signing key (revision 0008; engine.ledger.signing)."""
+
+chain_signing_keys = Table(
+    "chain_signing_keys",
+    metadata,
+    Column("announced_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("key_id", String(16), nullable=False),
+    Column("public_key", String(64), nullable=False),
+)
+"""The public keys the chain announces (a ``signing_key`` event each), by the position of the event."""
+

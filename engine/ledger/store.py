@@ -22,14 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, TextClause, and_, insert, or_, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
-from engine.ledger import audit, database, totals
+from engine.ledger import anchors, audit, chain_keys, database, signing, totals
 from engine.ledger import group as group_io
 from engine.ledger.actors import Actor, local_user, of_event
 from engine.ledger.audit import AuditResult, canonical, sha256
@@ -41,7 +41,8 @@ from engine.ledger.errors import (
     ReferenceConflict,
 )
 from engine.ledger.packs import pack_text
-from engine.ledger.schema import events, pack_sets, packs, transfers
+from engine.ledger.schema import chain_signatures, events, pack_sets, packs, transfers
+from engine.ledger.signing import ChainSigner
 from engine.models import Decision, TransferRequest, read_stored_request
 
 
@@ -194,8 +195,12 @@ class Ledger:
     Safe to share between threads; several processes or replicas may use one database at once.
     """
 
-    def __init__(self, url: str, *, upgrade: bool = True, rules_dirs: Iterable[Path | str] = ()) -> None:
+    def __init__(self, url: str, *, upgrade: bool = True, rules_dirs: Iterable[Path | str] = (),
+                 signer: ChainSigner | Literal["env"] | None = "env") -> None:
         self.url = url
+        self.signer = signing.load_signer() if signer == "env" else signer
+        """The key that signs every head this process commits (``BAYGATE_SIGNING_KEY_FILE`` by default;
+        engine.ledger.signing); None: this process writes unsigned, and is refused on a signed chain."""
         self.rules_dirs = [Path(d) for d in rules_dirs]
         self.sql_engine = database.make_engine(url)
         self._stored_packs: set[str] = set()
@@ -219,6 +224,8 @@ class Ledger:
         if upgrade:
             database.upgrade(self.sql_engine)
             self._up_to_date = True
+            if self.signer is not None:
+                self.sign_the_head()
 
     def close(self) -> None:
         kept, self._kept = self._kept, None
@@ -447,7 +454,8 @@ class Ledger:
                 years = sorted({y for item in group for y in (item.request.planned_date.year,
                                                               item.request.planned_date.year - 1)})
                 reads = group_io.read(conn, exporters, sorted({item.request.reference for item in group}), years)
-                chain = group_io.chain(conn, reads)
+                chain = group_io.chain(conn, reads, self.signer)
+                chain_keys.prepare(conn, chain.append, self.signer, reads.signing_key, group[0].actor, _now())
                 transfer_rows: list[dict[str, Any]] = []
                 population_rows: list[dict[str, Any]] = []
                 for item in group:
@@ -539,7 +547,7 @@ class Ledger:
             event = {"name": pack.name, "version": pack.version, "file": pack.file,
                      "content_sha256": sha256(content), **actor.fields()}
             seq = (chain.append("pack", digest, now, event) if chain is not None
-                   else audit.append_event(conn, "pack", digest, now, event))
+                   else audit.append_event(conn, "pack", digest, now, event, self.signer))
             conn.execute(insert(packs).values(digest=digest, name=pack.name, version=pack.version,
                                               file=pack.file, content=content, first_used_at=now,
                                               event_seq=seq))
@@ -559,16 +567,49 @@ class Ledger:
         with self._write() as conn:
             audit.lock_chain(conn)
             now = _now()
+            chain_keys.prepare(conn, self._appender(conn), self.signer, chain_keys.latest_key(conn), actor, now)
             stored = self._store_packs(conn, texts, now, actor) if texts else []
             latest = conn.execute(select(pack_sets.c.set_digest).order_by(pack_sets.c.seq.desc()).limit(1)).scalar()
             if latest != engine.digest:
                 members = sorted([pack.name, pack.digest] for pack in engine.pack_set.packs)
-                seq = audit.append_event(conn, "pack_set", engine.digest, now, {"members": members, **actor.fields()})
+                seq = audit.append_event(conn, "pack_set", engine.digest, now, {"members": members, **actor.fields()},
+                                         self.signer)
                 conn.execute(insert(pack_sets).values(set_digest=engine.digest, members=json.dumps(members),
                                                       started_at=now, event_seq=seq))
         self._stored_packs.update(stored)
         self._in_service = engine.digest
         return stored
+
+    # ------------------------------------------------------------------ signing
+
+    def _appender(self, conn: Connection) -> chain_keys.Append:
+        """Appending one event at a time in ``conn``'s transaction, each head signed (chain_keys.prepare)."""
+        signer = self.signer
+
+        def append(kind: str, subject: str, at: str, data: dict[str, Any]) -> int:
+            return audit.append_event(conn, kind, subject, at, data, signer)
+
+        return append
+
+    def sign_the_head(self, actor: Actor | None = None) -> None:
+        """After an upgrade, with a signing key: announce it if the chain does not name it last, and sign
+        the head if it is not signed (an upgrade may have appended events, e.g. revision 0005's recounts),
+        so that ``audit verify --public-key`` finds every head this key's holder committed signed.
+        Nothing without a signing key."""
+        if self.signer is None:
+            return
+        with self._write() as conn:
+            head = audit.lock_chain(conn)
+            latest = chain_keys.latest_key(conn)
+            if latest != self.signer_key_id:
+                chain_keys.prepare(conn, self._appender(conn), self.signer, latest, actor or local_user(), _now())
+            elif head[0] > 0 and not conn.execute(select(chain_signatures.c.seq).where(
+                    chain_signatures.c.seq == head[0])).first():
+                audit.sign_head(conn, self.signer, *head)
+
+    @property
+    def signer_key_id(self) -> str | None:
+        return self.signer.key_id if self.signer is not None else None
 
     # ------------------------------------------------------------------ withdraw, get
 
@@ -607,9 +648,12 @@ class Ledger:
                                       0, 0, *counted)
             personal, sensitive = totals.released_by(conn, row) if row.counted else (0, 0)
             now = _now()
+            audit.lock_chain(conn)  # after the exporter's lock, as every transaction takes them
+            chain_keys.prepare(conn, self._appender(conn), self.signer, chain_keys.latest_key(conn), actor, now)
             seq = audit.append_event(conn, "withdrawal", row.decision_id, now, {
                 "exporter": row.exporter_id, "reference": row.reference,
-                "released_personal_subjects": personal, "released_sensitive_subjects": sensitive, **actor.fields()})
+                "released_personal_subjects": personal, "released_sensitive_subjects": sensitive, **actor.fields()},
+                self.signer)
             conn.execute(update(transfers).where(transfers.c.decision_id == row.decision_id)
                          .values(withdrawn_at=now, withdrawn_seq=seq))
             if row.counted:
@@ -645,10 +689,17 @@ class Ledger:
 
     # ------------------------------------------------------------------ audit, health
 
-    def verify(self) -> AuditResult:
-        """Walk the audit chain; names the first event edited, deleted, inserted or reordered."""
+    def verify(self, checkpoints: Sequence[anchors.Checkpoint] = (),
+               public_keys: Mapping[str, signing.PublicKey] | None = None) -> AuditResult:
+        """Walk the audit chain; names the first event edited, deleted, inserted or reordered. Then the
+        anchors: each checkpoint must still hold, every signature verify (engine.ledger.anchors)."""
         with self._read(snapshot=True) as conn:
-            return audit.verify(conn)
+            return audit.verify(conn, checkpoints, public_keys)
+
+    def checkpoint(self) -> anchors.Checkpoint:
+        """The chain's head now, for an auditor to keep elsewhere (``audit checkpoint``)."""
+        with self._read(snapshot=True) as conn:
+            return anchors.take_checkpoint(conn, _now())
 
     def ping(self) -> None:
         """Raise DatabaseUnavailable unless the database answers and can take writes (for /readyz: a

@@ -61,7 +61,6 @@ ExporterOption = Annotated[str | None, typer.Option("--exporter", help="Exporter
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (recorded in the audit chain with the "
                                                   "event, beside the actor: this command acts as the local "
                                                   "operating-system user, user:LOGIN).")]
-EXIT_AUDIT_BROKEN = 1
 
 
 def cli_actor(reason: str | None) -> Actor:
@@ -238,29 +237,6 @@ def ledger_counts(
         return
     typer.echo(f"{exporter} {chosen_year}: {counts['personal_subjects']} personal subjects, "
                f"{counts['sensitive_subjects']} sensitive subjects")
-
-
-@audit_app.command("verify")
-def audit_verify(as_json: JsonOption = False, db: DbOption = None) -> None:
-    """Walk the audit chain and check every record against it.
-
-    Exit 0 intact; 1 tampered, naming the first bad event and what is wrong; 3 no ledger at that
-    address, or not a baygate ledger (nothing is ever created); 4 could not finish (the database
-    cannot be reached, out of memory): a monitor must never read "could not check" as either answer."""
-    ledger = open_existing_ledger(db)
-    try:
-        result = ledger.verify()
-    except LedgerError as exc:
-        fail_on(exc)
-    finally:  # anything else (out of memory, a lost connection) is exit 4 through api.exits, never 1
-        ledger.close()
-    if as_json:
-        typer.echo(json.dumps(result.__dict__, ensure_ascii=False, indent=2))
-    elif result.ok:
-        typer.echo(f"audit chain intact: {result.events} events")
-    if not result.ok:
-        typer.echo(f"baygate: audit chain broken at {result.first_bad}: {result.problem}", err=True)
-        raise typer.Exit(EXIT_AUDIT_BROKEN)
 
 
 def open_existing_ledger(db: str | None) -> Ledger:

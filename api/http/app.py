@@ -26,6 +26,7 @@ from api.http.accesslog import ACCESS_LOG_IDS_ENV, redact_access_log
 from api.http.deps import BODY_SCOPE_KEY, ROLES_SCOPE_KEY, ServiceState, bearer_key
 from api.http.lifecycle import RUN_DIR_ENV, CatchUpMiddleware, PackLifecycle, initial_pack_set
 from api.http.problems import problem_body
+from api.http.routes_audit import router as audit_router
 from api.http.routes_evaluate import DryRunLane
 from api.http.routes_evaluate import router as evaluate_router
 from api.http.routes_health import router as health_router
@@ -37,6 +38,7 @@ from api.web.mount import install as install_web
 from engine.errors import BaygateError
 from engine.evaluator import Engine
 from engine.ledger import Ledger, upgrade
+from engine.ledger.actors import SERVICE, Actor
 
 log = logging.getLogger("baygate.http")
 
@@ -61,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     lifecycle = PackLifecycle(state, generations, generation, stamp)
     try:
         upgrade(ledger.sql_engine)
+        ledger.sign_the_head(Actor(SERVICE))  # events an upgrade appended are signed before anything else is written
         state.schema_ready = True
         lifecycle.store(engine)  # the versions in use from now on, for as-of evaluation
     except BaygateError as exc:
@@ -95,7 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.service = state
     app.state.lifecycle = lifecycle
     problems.install(app)
-    for router in (evaluate_router, transfers_router, rules_router, health_router):
+    for router in (evaluate_router, transfers_router, audit_router, rules_router, health_router):
         app.include_router(router)
     install_web(app)  # the page at / (routes only: no middleware, nothing on the API's requests)
     app.add_middleware(DryRunLane, state=state)

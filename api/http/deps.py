@@ -21,7 +21,7 @@ from api.http.settings import Settings
 from engine.errors import InputError
 from engine.evaluator import Engine
 from engine.ledger import Ledger, upgrade
-from engine.ledger.actors import LOOPBACK, Actor, check_reason, key_actor
+from engine.ledger.actors import LOOPBACK, SERVICE, Actor, check_reason, key_actor
 from engine.models import TransferRequest
 from engine.strict import IsoDate
 
@@ -55,6 +55,7 @@ class ServiceState:
             with self._schema_lock:
                 if not self.schema_ready:
                     upgrade(self.ledger.sql_engine)
+                    self.ledger.sign_the_head(Actor(SERVICE))
                     self.schema_ready = True
         return self.ledger
 

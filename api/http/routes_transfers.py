@@ -86,13 +86,6 @@ class ExporterCounts(BaseModel):
     sensitive_subjects: int
 
 
-class AuditReport(BaseModel):
-    ok: bool = Field(description="True when the chain proves nothing was changed, inserted or removed.")
-    events: int
-    first_bad: int | str | None = None
-    problem: str | None = None
-
-
 @router.post("/v1/transfers", status_code=201, response_model=Decision,
              responses={200: {"model": Decision, "description": "The same request was already recorded: "
                               "its decision (Idempotent-Replayed: true)."},
@@ -166,10 +159,3 @@ def exporter_counts(
 ) -> ExporterCounts:
     """The exporter's recorded personal and sensitive subjects for a calendar year (DESIGN section 5)."""
     return ExporterCounts(**state.use_ledger().counts(exporter_id, year or dt.date.today().year))
-
-
-@router.get("/v1/audit/verify", response_model=AuditReport, responses=responses(401, 403, 503))
-def audit_verify(state: StateDep, _roles: Auditor) -> AuditReport:
-    """Walk the audit chain; `ok: false` names the first event edited, deleted, inserted or reordered."""
-    result = state.use_ledger().verify()
-    return AuditReport(ok=result.ok, events=result.events, first_bad=result.first_bad, problem=result.problem)

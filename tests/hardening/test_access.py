@@ -29,6 +29,7 @@ MATRIX: list[tuple[str, str, frozenset[str] | str]] = [
     ("POST", "/v1/transfers/{transfer_id}/withdraw", frozenset({SUBMITTER})),
     ("GET", "/v1/exporters/{exporter_id}/counts", frozenset({AUDITOR})),
     ("GET", "/v1/audit/verify", frozenset({AUDITOR})),
+    ("GET", "/v1/audit/checkpoint", frozenset({AUDITOR})),
     ("GET", "/v1/rules", frozenset({AUDITOR, ADMIN})),
     ("POST", "/v1/rules/validate", frozenset({ADMIN})),
     ("POST", "/v1/rules/reload", frozenset({ADMIN})),

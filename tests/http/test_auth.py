@@ -20,6 +20,7 @@ ROUTES: list[tuple[str, str, object, set[str]]] = [
     ("POST", "/v1/rules/validate", None, {"rules_admin"}),
     ("POST", "/v1/rules/reload", None, {"rules_admin"}),
     ("GET", "/v1/audit/verify", None, {"auditor"}),
+    ("GET", "/v1/audit/checkpoint", None, {"auditor"}),
     ("GET", "/metrics", None, set(ROLES)),
 ]
 OPEN = ["/healthz", "/readyz", "/docs", "/openapi.json"]

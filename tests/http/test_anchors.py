@@ -1,0 +1,48 @@
+"""The anchors over HTTP: a service with a signing key signs every head it commits, answers
+``GET /v1/audit/checkpoint`` (auditor) with a document ``audit verify --checkpoint`` takes, and never
+writes its private key to the database or its log."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.http.conftest import make_request, start_server
+from tests.http.test_actors import KEYS, client
+from tests.ledger.test_anchors import make_key
+from tests.ledger.test_cli import BAYGATE, ROOT
+
+
+def test_a_signing_service_gives_checkpoints_that_the_command_line_verifies(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp = tmp_path_factory.mktemp("http-anchors")
+    private, public = make_key(tmp, "service")
+    key_file = tmp / "keys"
+    key_file.write_text("".join(f"{name} {role} {key}\n" for name, (role, key) in KEYS.items()), encoding="utf-8")
+    db = tmp / "ledger.db"
+    server = start_server(tmp, f"sqlite:///{db}", keys=False,
+                          extra_env={"BAYGATE_API_KEYS_FILE": str(key_file), "BAYGATE_SIGNING_KEY_FILE": str(private)})
+    try:
+        for _ in range(3):
+            assert client(server, "etl").post("/v1/transfers", json=make_request()).status_code == 201
+        assert client(server, "etl").get("/v1/audit/checkpoint").status_code == 403  # etl is a submitter only
+        checkpoint = client(server, "alice").get("/v1/audit/checkpoint")
+        assert checkpoint.status_code == 200, checkpoint.text
+        document = checkpoint.json()
+        assert document["signature"]["key_id"] and document["seq"] >= 3
+        verified = client(server, "alice").get("/v1/audit/verify").json()
+        assert verified["ok"] is True and any("signed heads" in note for note in verified["notes"])
+        log = server.log_text()
+    finally:
+        server.stop()
+    kept = tmp / "checkpoint.json"
+    kept.write_text(json.dumps(document), encoding="utf-8")
+    answer = subprocess.run([str(BAYGATE), "audit", "verify", "--db", f"sqlite:///{db}", "--checkpoint", str(kept),
+                             "--public-key", str(public)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert answer.returncode == 0, answer.stderr
+    secret = private.read_text(encoding="utf-8").splitlines()[1]
+    assert secret not in log and "PRIVATE KEY" not in log
+    assert secret.encode() not in Path(db).read_bytes()

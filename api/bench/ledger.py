@@ -12,6 +12,7 @@ public key (``verify_s``: how long the whole verify took). ``signed=False`` meas
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import threading
@@ -44,7 +45,8 @@ def throughput(url: str, engine: Engine, rules: Path, threads: int, seconds: flo
     from engine.ledger import Ledger
     from engine.ledger.signing import ChainSigner, PublicKey
 
-    private = Ed25519PrivateKey.generate()
+    # One fixed throwaway key: runs repeated on one database (--postgres URL) sign with the same key.
+    private = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"baygate bench signing key").digest())
     signer = ChainSigner.of(private) if signed else None
     ledger = Ledger(url, rules_dirs=[rules], signer=signer)
     try:

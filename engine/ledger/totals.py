@@ -195,7 +195,7 @@ def _as_tallied(conn: Connection, naming: list[tuple[str, list[DataSet]]]) -> li
     wanted = [decision_id for decision_id, data in naming if _decision_matters(data)]
     decisions: dict[str, str] = {}
     for start in range(0, len(wanted), 500):  # SQLite bounds the parameters of one statement
-        decisions.update(conn.execute(_DECISIONS, {"ids": wanted[start:start + 500]}).tuples().all())
+        decisions.update(conn.execute(_DECISIONS, {"ids": wanted[start:start + 500]}).all())
     return [(decision_id, *as_tallied(data, decisions.get(decision_id))) for decision_id, data in naming]
 
 

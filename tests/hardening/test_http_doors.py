@@ -80,6 +80,7 @@ def test_a_slow_head_is_cut_off(tight: Server) -> None:
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         answer = b""
+        reset = False
         for _ in range(30):  # a header line a second: each byte used to keep the connection open
             try:
                 sock.sendall(b"X-Slow: 1\r\n")
@@ -90,11 +91,18 @@ def test_a_slow_head_is_cut_off(tight: Server) -> None:
                 chunk = sock.recv(4096)
             except TimeoutError:
                 continue
+            except ConnectionResetError:
+                # The server answered 408 and closed while a header line was in flight: the kernel
+                # answers that line with a reset, which discards the unread 408. Still a cut-off.
+                reset = True
+                break
             if not chunk:
                 break
             answer += chunk
-    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
-    assert time.monotonic() - started < HEAD_SECONDS + 10
+    elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408") or (reset and elapsed >= HEAD_SECONDS - 1), (answer[:200], elapsed)
+    assert elapsed < HEAD_SECONDS + 10
+    assert tight.client().get("/healthz").status_code == 200  # the cut-off did not take the server down
     idle = _raw(tight, b"", wait=HEAD_SECONDS + 10)  # a connection that never sends a byte
     assert idle.startswith(b"HTTP/1.1 408"), idle[:200]
 

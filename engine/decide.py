@@ -561,7 +561,10 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
             plan.assembled.clear()
         assembled = plan.assembled[key] = _assemble(effects, facts, request, pack_set, plan)
     prohibited = effects.prohibited
-    counted = not prohibited and (
+    # The tallies are of individuals whose personal information the exporter provided outside the
+    # Mainland (DESIGN section 5): a provision within the Mainland, or a transfer by an exporter
+    # elsewhere, adds nothing to them, permitted or not.
+    counted = not prohibited and facts.get("leaves_mainland") is True and (
         bool(evaluation.options.get(UNCOUNTED_EXEMPTIONS_OPTION, False))
         or not effects.exempts_uncounted)
     tally = evaluation.tally

@@ -125,9 +125,10 @@ def _base_registry() -> list[FactSpec]:
         FactSpec("since_prev_year.sensitive_subjects", "number", "Sensitive tally since 1 January of the "
                  "previous year, this transfer included."),
         FactSpec("since_prev_year.individuals", "number", "Individuals whose personal information was "
-                 "provided since 1 January of the previous year, sensitive or not (the two tallies together; "
-                 "under count_sensitive_in_both the non-sensitive tally alone, which then holds them all), "
-                 "this transfer included: the 2022-2024 regime counted every individual."),
+                 "provided since 1 January of the previous year, sensitive or not (the two tallies together, a "
+                 "population named in both this year once; under count_sensitive_in_both the non-sensitive "
+                 "tally alone, which then holds them all), this transfer included: the 2022-2024 regime "
+                 "counted every individual."),
         FactSpec("safeguards.separate_consent", "bool", "Separate consent (PIPL art. 39) or, for a Hong "
                  "Kong exporter, DPP3 prescribed consent is in place."),
         FactSpec("safeguards.notice_given", "bool", "Notice (PIPL art. 39; DPP1(3)) was given."),
@@ -470,6 +471,23 @@ def _walk_data(data: Iterable[DataSet], prior: PriorCounts, sensitive_in_both: b
                  leave_out_collected_abroad and collected_abroad > 0)
 
 
+def _in_both_tallies(prior: PriorCounts, tally: Tally) -> int:
+    """Individuals of named populations counted this year in both tallies: the same people's ordinary
+    and sensitive information (members' contact details, then their health records). Each tally counts
+    them, as the 2024 regime's two thresholds need; the 2022 regime counts individuals, so
+    ``since_prev_year.individuals`` takes them once. A population's individuals in a tally are its
+    largest figure there (ledger and this transfer), so those in both are the smaller of the two."""
+    personal, sensitive = tally.populations, tally.sensitive_populations
+    if not (personal or prior.populations) or not (sensitive or prior.sensitive_populations):
+        return 0  # the usual case: no population named in one of the tallies
+    both = 0
+    for name in personal.keys() | prior.populations.keys():
+        in_sensitive = max(sensitive.get(name, 0), prior.sensitive_populations.get(name, 0))
+        if in_sensitive:
+            both += min(max(personal.get(name, 0), prior.populations.get(name, 0)), in_sensitive)
+    return both
+
+
 def _mechanism_valid(mech: Mechanism, on: dt.date, policy: MechanismPolicy | None) -> bool:
     if mech.effective_on > on:
         return False
@@ -586,8 +604,10 @@ def derive_facts_and_tally(
         "exporter.processes_subjects": exporter.processes_subjects,
         "since_prev_year.personal_subjects": since_personal,
         "since_prev_year.sensitive_subjects": since_sensitive,
-        # Sensitive individuals are in the sensitive tally only, unless the option puts them in both.
-        "since_prev_year.individuals": since_personal if in_both else since_personal + since_sensitive,
+        # Sensitive individuals are in the sensitive tally only, unless the option puts them in both; a
+        # population named in both tallies this year is the same people, counted once.
+        "since_prev_year.individuals": since_personal if in_both else (
+            since_personal + since_sensitive - _in_both_tallies(prior, tally)),
         **_party_facts(_ROLE_KEYS["exporter"], exporter, exporter_city, exporter_mainland),
         **_party_facts(_ROLE_KEYS["recipient"], recipient, recipient_city, recipient_mainland),
     })

@@ -224,3 +224,27 @@ def test_sets_collected_abroad_are_left_out_of_the_tally_from_art_4s_date(engine
     facts, tally = derive_facts_and_tally(request, PriorCounts(), counted, engine.mechanisms,
                                           counting=engine.pack_set.counting)
     assert not tally.collected_abroad_left_out and facts["ytd.sensitive_subjects"] == 300_000
+
+
+def test_a_population_sent_in_both_tallies_is_its_individuals_once_under_the_2022_regime(engine: Engine) -> None:
+    """The 2022 regime counts individuals, sensitive or not: members whose contact details were sent and
+    whose health records follow are counted in each tally (the 2024 regime's two thresholds need that),
+    but they are the same people, so since_prev_year.individuals counts them once (DESIGN section 5)."""
+    health = {"kind": "personal", "subjects": 60_000, "population": "members", "sensitive": ["medical_health"]}
+    plain = {"kind": "personal", "subjects": 60_000, "population": "members"}
+
+    def individuals(data: list[dict[str, Any]], prior: PriorCounts) -> Any:
+        request = TransferRequest.model_validate(base_request(planned_date="2023-08-01", data=data))
+        return derive_facts(request, prior, engine.options, engine.mechanisms)["since_prev_year.individuals"]
+
+    # Contact details recorded this year; the health records now.
+    assert individuals([health], PriorCounts(personal_subjects=60_000, populations={"members": 60_000})) == 60_000
+    # Both in one request; and a larger figure in one tally than the other: the larger.
+    assert individuals([plain, health], PriorCounts()) == 60_000
+    assert individuals([{**health, "subjects": 70_000}],
+                       PriorCounts(personal_subjects=60_000, populations={"members": 60_000})) == 70_000
+    # Other people (no population, or another one) still add up; last year's tally too.
+    assert individuals([{**health, "population": "patients"}],
+                       PriorCounts(personal_subjects=60_000, populations={"members": 60_000},
+                                   previous_year_personal_subjects=5)) == 120_005
+    assert individuals([plain, {**health, "population": None}], PriorCounts()) == 120_000

@@ -213,3 +213,26 @@ def test_contact_details_of_members_whose_health_records_were_sent_count_in_full
     assert (withdrawn.released_personal_subjects, withdrawn.released_sensitive_subjects) == (0, 8_000)
     assert ledger.prior_counts(transfer("next")).sensitive_populations == {}
     assert ledger.verify().ok
+
+
+def test_2022_regime_the_same_members_ordinary_then_sensitive_are_their_individuals_once(
+        ledger: Ledger, ledger_engine: Engine) -> None:
+    """Under the 2022 regime every individual counts, sensitive or not (since_prev_year.individuals): the
+    health records of 9,000 of the 95,000 members already sent are 95,000 individuals, not 104,000, so a
+    standard contract still serves (SC Measures art. 4: fewer than 100,000)."""
+    contract = {"separate_consent": True, "notice_given": True, "pia_completed_on": "2023-06-01",
+                "mechanisms": [{"type": "standard_contract", "reference": "SC-1", "effective_on": "2023-06-05",
+                                "filed_on": "2023-06-10"}]}
+    ledger.submit(ledger_engine, transfer("M-1", planned_date="2023-07-01", safeguards=contract,
+                                          data=members(95_000, "members-2023")))
+    health = [{**members(9_000, "members-2023")[0], "sensitive": ["medical_health"]}]
+    decision = ledger.submit(ledger_engine, transfer("M-2", planned_date="2023-08-01", safeguards=contract,
+                                                     data=health)).decision
+    assert (decision.outcome, decision.mechanism) == ("permitted", "standard_contract")
+    assert {r.rule: r.facts for r in decision.reasons}["cn22.contract-tier"]["since_prev_year.individuals"] == 95_000
+    assert ledger.counts(EXPORTER, 2023) == {**ledger.counts(EXPORTER, 2023), "personal_subjects": 95_000,
+                                             "sensitive_subjects": 9_000}
+    # Other people's health records (no population) add up: 95,000 + 9,000 + 1,000 reaches 100,000.
+    others = ledger.submit(ledger_engine, transfer("M-3", planned_date="2023-09-01", safeguards=contract, data=[
+        {"kind": "personal", "subjects": 5_000, "sensitive": ["medical_health"]}])).decision
+    assert others.mechanism == "security_assessment"

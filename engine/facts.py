@@ -132,6 +132,9 @@ def _base_registry() -> list[FactSpec]:
         FactSpec("safeguards.separate_consent", "bool", "Separate consent (PIPL art. 39) or, for a Hong "
                  "Kong exporter, DPP3 prescribed consent is in place."),
         FactSpec("safeguards.notice_given", "bool", "Notice (PIPL art. 39; DPP1(3)) was given."),
+        FactSpec("safeguards.direct_marketing_consent", "bool", "PDPO Part VIA: the written notice of s. 35J "
+                 "was given and the data subjects' written consent (s. 35K) received, for providing their "
+                 "data for another person's direct marketing."),
         FactSpec("safeguards.pia_done", "bool", "An impact assessment was completed on or before the "
                  "planned date."),
         FactSpec("exemption", "set", "Exemptions of the 2024 Provisions arts. 3-6 that rules found to apply "
@@ -600,6 +603,7 @@ def derive_facts_and_tally(
         "ytd.sensitive_subjects": ytd_sensitive,
         "safeguards.separate_consent": safeguards.separate_consent,
         "safeguards.notice_given": safeguards.notice_given,
+        "safeguards.direct_marketing_consent": safeguards.direct_marketing_consent,
         "safeguards.pia_done": pia is not None and pia <= on,
         "exporter.processes_subjects": exporter.processes_subjects,
         "since_prev_year.personal_subjects": since_personal,

@@ -258,6 +258,12 @@ class Safeguards(_Strict):
     pia_completed_on: Date | None = Field(
         default=None, description="Day the personal information protection impact assessment was completed."
     )
+    direct_marketing_consent: Flag = Field(
+        default=False,
+        description="For a Hong Kong exporter providing personal data for another person's direct marketing "
+        "(purpose direct_marketing): the data subjects were given the written notice of PDPO s. 35J and gave "
+        "their written consent (s. 35K). DPP3 prescribed consent (separate_consent) is not enough for it.",
+    )
     mechanisms: list[Mechanism] = Field(default_factory=list, max_length=50)
     approvals: list[Approval] = Field(default_factory=list, max_length=50)
 

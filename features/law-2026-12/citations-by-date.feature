@@ -50,6 +50,19 @@ Feature: Each day's law cites the instruments in force that day
       | personal information of 1,000,000 individuals                  | cn.pi.1m-or-more.2024            |
       | sensitive personal information (biometric) of 10,000 individuals | cn.pi.sensitive-10k-or-more.2024 |
 
+  Scenario Outline: The 2022 volume test: the Standard Contract Measures are cited only once in force (2023-06-01)
+    Given the transfer is planned for <date>
+    And the transfer carries personal information of 150,000 individuals
+    When the transfer is evaluated
+    Then the mechanism is security assessment
+    And the rule <rule> applies
+    And a reason cites "Measures for the Security Assessment of Outbound Data Transfers (2022), art. 4(3)"
+
+    Examples:
+      | date       | rule                                 |
+      | 2023-05-31 | cn22.volume-since-previous-year.2022 |
+      | 2023-06-01 | cn22.volume-since-previous-year      |
+
   Scenario: An assessment in place in 2024: the extension window of art. 9 alone
     Given the transfer is planned for 2024-09-02
     And a security assessment took effect on 2024-06-03

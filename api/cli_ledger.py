@@ -253,6 +253,23 @@ def open_existing_ledger(db: str | None) -> Ledger:
         fail_on(exc, safe_url(url))
 
 
+@db_app.command("reseal")
+def db_reseal(db: DbOption = None) -> None:
+    """Seal the running totals again with this process's totals key (BAYGATE_TOTALS_KEY_FILE), after a
+    change of key or an upgrade that could not seal them: only once the audit chain is found to
+    account for every total (as `audit verify` checks), else exit 4 naming the difference. Never
+    creates or upgrades a ledger (exit 3 when there is none at the newest revision)."""
+    ledger = open_existing_ledger(db)
+    try:
+        sealed = ledger.seal_totals()
+    except LedgerError as exc:
+        fail_on(exc, safe_url(ledger.url))
+    finally:
+        ledger.close()
+    typer.echo(f"{safe_url(ledger.url)}: running totals of {sealed} exporter-year(s) sealed with totals key "
+               f"{ledger.totals_key.key_id}")
+
+
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Create the ledger's tables, or upgrade them to the newest revision."""

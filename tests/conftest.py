@@ -8,12 +8,33 @@ PostgreSQL tests skip with the install hint, unless ``BAYGATE_REQUIRE_POSTGRES=1
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from engine.ledger.pgcluster import ClusterUnavailable, create_database, drop_database, start_cluster
+from engine.ledger.seal import TOTALS_KEY_ENV
+
+
+def _session_totals_key() -> None:
+    """One totals key for the test session and every process it starts (they inherit the environment),
+    in a throwaway directory, instead of the default file in the user's ~/.config (engine.ledger.seal)."""
+    if os.environ.get(TOTALS_KEY_ENV):
+        return
+    folder = tempfile.mkdtemp(prefix="baygate-totals-key-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = Path(folder) / "totals.key"
+    path.write_text("5e" * 32 + "\n", encoding="ascii")
+    path.chmod(0o600)
+    os.environ[TOTALS_KEY_ENV] = str(path)
+
+
+_session_totals_key()
 
 
 @pytest.fixture(scope="session")

@@ -43,12 +43,15 @@ def throughput(url: str, engine: Engine, rules: Path, threads: int, seconds: flo
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from engine.ledger import Ledger
+    from engine.ledger.seal import TotalsKey
     from engine.ledger.signing import ChainSigner, PublicKey
 
     # One fixed throwaway key: runs repeated on one database (--postgres URL) sign with the same key.
     private = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"baygate bench signing key").digest())
     signer = ChainSigner.of(private) if signed else None
-    ledger = Ledger(url, rules_dirs=[rules], signer=signer)
+    # Likewise one fixed throwaway totals key (engine.ledger.seal), not the user's default key file.
+    totals_key = TotalsKey.of(hashlib.sha256(b"baygate bench totals key").digest())
+    ledger = Ledger(url, rules_dirs=[rules], signer=signer, totals_key=totals_key)
     try:
         ledger.submit(engine, request(999, 0))  # packs stored, pools warm
         done = [0] * threads

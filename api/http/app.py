@@ -61,9 +61,13 @@ def create_app(settings: Settings) -> FastAPI:
         ledger.rules_dirs.append(generations.root(generation))
     state = ServiceState(settings=settings, engine=engine, ledger=ledger)
     lifecycle = PackLifecycle(state, generations, generation, stamp)
+    ledger.totals_key  # noqa: B018 -- an unusable totals key file stops the worker here (engine.ledger.seal)
     try:
         upgrade(ledger.sql_engine)
-        ledger.sign_the_head(Actor(SERVICE))  # events an upgrade appended are signed before anything else is written
+        # totals sealed, events an upgrade appended signed, before anything else is written
+        ledger.after_upgrade(Actor(SERVICE))
+        if ledger.unsealed_reason:
+            log.error("%s: every decision is refused until `baygate db reseal` succeeds", ledger.unsealed_reason)
         state.schema_ready = True
         lifecycle.store(engine)  # the versions in use from now on, for as-of evaluation
     except BaygateError as exc:

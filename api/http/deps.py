@@ -55,7 +55,7 @@ class ServiceState:
             with self._schema_lock:
                 if not self.schema_ready:
                     upgrade(self.ledger.sql_engine)
-                    self.ledger.sign_the_head(Actor(SERVICE))
+                    self.ledger.after_upgrade(Actor(SERVICE))
                     self.schema_ready = True
         return self.ledger
 

@@ -42,6 +42,8 @@ TITLES = {
     "too-large": "The request is too large",
     "database-unavailable": "The database is unavailable; nothing was written",
     "ledger-error": "The ledger failed",
+    "ledger-integrity": "Ledger integrity: the running totals were changed outside the service; nothing was decided",
+    "bad-totals-key": "The totals key file cannot be used",
     "pack-content-unavailable": "The rule packs could not be stored for replay; nothing was recorded",
     "forbidden-client": "Without API keys the service answers this machine only",
     "bad-request": "Bad request",

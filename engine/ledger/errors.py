@@ -84,3 +84,11 @@ class PackContentUnavailable(LedgerError):
 
     code = "baygate.pack-content-unavailable"
     http_status = 500
+
+
+class LedgerIntegrityError(LedgerError):
+    """The running totals are not what the service wrote (``engine.ledger.seal``): refusing to decide on
+    them (503, exit 4: could not finish, "ledger integrity")."""
+
+    code = "baygate.ledger-integrity"
+    http_status = 503

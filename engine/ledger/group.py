@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import select
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -36,21 +36,14 @@ import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, bindparam, text
 
-from engine.ledger import audit, chain_keys, database, totals
+from engine.ledger import audit, chain_keys, database, sealed_totals, totals
 from engine.ledger.schema import chain_head, transfers
+from engine.ledger.seal import TotalsKey
+from engine.ledger.sealed_totals import ExporterYear, YearState
 from engine.ledger.signing import ChainSigner
 
-# The sums per exporter and year (kind 0) and the largest figure per population in the non-sensitive
-# (kind 1) and the sensitive tally (kind 2) of counted, not withdrawn transfers, read from the running
-# totals (``engine.ledger.totals``; by primary key, however many transfers they sum up):
-# (kind, exporter, year, population, first figure, second figure).
-_COUNTS_SQL = (
-    "SELECT 0, exporter_id, year, '', personal_subjects, sensitive_subjects FROM exporter_year_totals "
-    "WHERE exporter_id IN :es AND year IN :ys "
-    "UNION ALL "
-    "SELECT CASE WHEN tally = 'sensitive' THEN 2 ELSE 1 END, exporter_id, year, population, largest_subjects, 0 "
-    "FROM exporter_year_population_figures "
-    "WHERE exporter_id IN :es AND year IN :ys")
+# The counts are read from the running totals (``engine.ledger.totals``; by primary key, however many
+# transfers they sum up), every row's seal checked (``engine.ledger.sealed_totals``).
 _EXISTING_SQL = ("SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, "
                  "recorded_at, withdrawn_at FROM transfers WHERE exporter_id IN :es AND reference IN :rs")
 _TRANSFER_COLUMNS = [c.name for c in transfers.columns if c.name not in ("withdrawn_at", "withdrawn_seq")]
@@ -60,7 +53,6 @@ _INSERT_POPULATION = text("INSERT INTO transfer_populations (decision_id, popula
                           "VALUES (:decision_id, :population, :tally, :subjects)")
 
 # SQLAlchemy statements (SQLite): lists bound as expanding IN parameters.
-_COUNTS = text(_COUNTS_SQL).bindparams(bindparam("es", expanding=True), bindparam("ys", expanding=True))
 _EXISTING = text(_EXISTING_SQL).bindparams(bindparam("es", expanding=True), bindparam("rs", expanding=True))
 
 
@@ -77,7 +69,6 @@ _PG_LOCKS = ("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(%(keys)s AS bigin
              "ORDER BY n")
 _PG_HEAD = f"SELECT seq, hash FROM {chain_head.name} WHERE id = 1 FOR UPDATE"
 _PG_EXISTING = _psycopg_sql(_EXISTING_SQL)
-_PG_COUNTS = _psycopg_sql(_COUNTS_SQL)
 
 
 @dataclass(frozen=True)
@@ -86,8 +77,9 @@ class GroupReads:
 
     existing: dict[tuple[str, str], Any]
     """Transfers already recorded under the group's references, by (exporter, reference)."""
-    counts: Sequence[Sequence[Any]]
-    """Rows of _COUNTS_SQL: (kind, exporter, year, population, first figure, second figure)."""
+    totals: dict[ExporterYear, YearState]
+    """The running totals of the group's exporters, this year and last, every seal checked (an
+    exporter-year without an entry has none: zero)."""
     head: tuple[int, str] | None
     """The chain head (seq, hash), already locked ``FOR UPDATE`` (PostgreSQL); None: read at the first
     append (SQLite, where BEGIN IMMEDIATE already holds the only write lock)."""
@@ -151,13 +143,15 @@ def transaction(conn: Connection) -> Iterator[None]:
     pg.autocommit = False
 
 
-def read(conn: Connection, exporters: list[str], references: list[str], years: list[int]) -> GroupReads:
-    """Lock the exporters (PostgreSQL), then read the recorded references, the counts and (PostgreSQL)
-    the chain head ``FOR UPDATE``; one round trip on PostgreSQL, BEGIN included (inside ``transaction``)."""
+def read(conn: Connection, key: TotalsKey, exporters: list[str], references: list[str], years: list[int]
+         ) -> GroupReads:
+    """Lock the exporters (PostgreSQL), then read the recorded references, the counts (their seals
+    checked with ``key``: ``LedgerIntegrityError`` otherwise) and (PostgreSQL) the chain head ``FOR
+    UPDATE``; one round trip on PostgreSQL, BEGIN included (inside ``transaction``)."""
     pg = _driver(conn)
     if pg is None:
         existing = conn.execute(_EXISTING, {"es": exporters, "rs": references})
-        counts = conn.execute(_COUNTS, {"es": exporters, "ys": years}).all()
+        counts = sealed_totals.read(conn, key, exporters, years)
         return GroupReads({(row.exporter_id, row.reference): row for row in existing}, counts, None,
                           chain_keys.latest_key(conn))
     with _sent_together(pg):
@@ -169,14 +163,15 @@ def read(conn: Connection, exporters: list[str], references: list[str], years: l
         found = pg.cursor(row_factory=namedtuple_row)
         found.execute(_PG_EXISTING, {"es": exporters, "rs": references})
         counting = pg.cursor()
-        counting.execute(_PG_COUNTS, {"es": exporters, "ys": years})
+        counting.execute(sealed_totals.MANY_PG_SQL, {"es": exporters, "ys": years})
         signing = pg.cursor()
         signing.execute(chain_keys.LATEST_KEY_SQL)
     seq, digest = cast(tuple[int, str], head.fetchone())
     rows: list[Any] = found.fetchall()
-    key = signing.fetchone()
+    signed_by = signing.fetchone()
     return GroupReads({(row.exporter_id, row.reference): row for row in rows},
-                      counting.fetchall(), (int(seq), str(digest)), None if key is None else str(key[0]))
+                      sealed_totals.verified(key, counting.fetchall()), (int(seq), str(digest)),
+                      None if signed_by is None else str(signed_by[0]))
 
 
 class _LockedChain(audit.ChainWriter):
@@ -194,8 +189,9 @@ def chain(conn: Connection, reads: GroupReads, signer: ChainSigner | None = None
 
 
 def write(conn: Connection, transfer_rows: list[dict[str, Any]], population_rows: list[dict[str, Any]],
-          chain: audit.ChainWriter) -> None:
-    """The group's transfer, population and event rows, the running totals they add to (``totals.add``)
+          chain: audit.ChainWriter, key: TotalsKey, totals_before: dict[ExporterYear, YearState]) -> None:
+    """The group's transfer, population and event rows, the running totals they add to (``totals.add``:
+    ``totals_before`` is what the group read, ``GroupReads.totals``; sealed with ``key``)
     and the new chain head. The statements go through SQLAlchemy, so its statement events see them as
     before.
 
@@ -210,7 +206,7 @@ def write(conn: Connection, transfer_rows: list[dict[str, Any]], population_rows
             conn.execute(_INSERT_TRANSFER, transfer_rows)
         if population_rows:
             conn.execute(_INSERT_POPULATION, population_rows)
-        totals.add(conn, transfer_rows, population_rows)
+        totals.add(conn, key, totals_before, transfer_rows, population_rows)
         chain.flush()
         if pg is not None:
             pg.execute("COMMIT")

@@ -8,10 +8,10 @@ module is what the code queries, and ``tests/ledger`` checks that the two agree.
 - ``exporter_year_totals``, ``exporter_year_population_figures``: the running totals counting reads, kept
   with the rows they summarise (revision 0004; ``engine.ledger.totals``).
 - ``packs``: rule pack YAML text by digest, so a decision can be replayed under exactly its packs.
-- ``events``: the audit chain, one row per event, gapless ``seq``; ``ledger_chain_head`` holds the last
+- ``events``: the audit chain, one row per event, gapless ``seq``; ``sealed_chain_head`` holds the last
   seq and hash, so that removing the newest events is noticed as well. Every write reads it first, so
   renaming it fences out writers of earlier versions: ``chain_head`` before revision 0004,
-  ``audit_chain_head`` before 0005.
+  ``audit_chain_head`` before 0005, ``ledger_chain_head`` before 0009 (the sealed totals).
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ exporter_year_totals = Table(
     Column("year", Integer, primary_key=True, autoincrement=False),
     Column("personal_subjects", BigInteger, nullable=False),
     Column("sensitive_subjects", BigInteger, nullable=False),
+    Column("mac", String(48), nullable=True),  # engine.ledger.seal (revision 0009; null until sealed)
 )
 """Sums of the counted, not withdrawn transfers per exporter and year (no row: zero)."""
 
@@ -100,6 +101,7 @@ exporter_year_population_figures = Table(
     Column("population", String(128), primary_key=True, autoincrement=False),
     Column("tally", String(16), primary_key=True, autoincrement=False),
     Column("largest_subjects", BigInteger, nullable=False),
+    Column("mac", String(48), nullable=True),  # engine.ledger.seal (revision 0009; null until sealed)
 )
 """The largest figure of each population named by a counted, not withdrawn transfer, per exporter, year
 and tally."""
@@ -139,7 +141,7 @@ events = Table(
 )
 
 chain_head = Table(
-    "ledger_chain_head",
+    "sealed_chain_head",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),

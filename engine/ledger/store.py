@@ -29,13 +29,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
-from engine.ledger import anchors, audit, chain_keys, database, signing, totals
+from engine.ledger import anchors, audit, chain_keys, database, seal, sealed_totals, signing, totals
 from engine.ledger import group as group_io
 from engine.ledger.actors import Actor, local_user, of_event
 from engine.ledger.audit import AuditResult, canonical, sha256
 from engine.ledger.errors import (
     AmbiguousReference,
     DatabaseUnavailable,
+    LedgerIntegrityError,
     LedgerOutOfDate,
     NotFound,
     ReferenceConflict,
@@ -103,9 +104,10 @@ _EXISTING = text("SELECT decision_id, exporter_id, reference, request_sha256, re
 
 @dataclass(frozen=True)
 class _CountingStatement:
-    """Both reads of an exporter's counts in one statement (Ledger._prior; Ledger.prior_counts for dry
-    runs): the sums per year (kind 0, the year as text) and this year's largest figure per population
-    (kind 1), as SQLAlchemy, sqlite3 (``:name``) and psycopg (``%(name)s``) take it, built once."""
+    """The read of one exporter's counts in one statement (Ledger._prior; Ledger.prior_counts for dry
+    runs): its running totals this year and last with their seals, and whether each year has counted
+    transfers (``sealed_totals.PRIOR_SQL``), as SQLAlchemy, sqlite3 (``:name``) and psycopg
+    (``%(name)s``) take it, built once."""
 
     clause: TextClause
     sqlite: str
@@ -116,26 +118,8 @@ class _CountingStatement:
         return cls(text(sql), sql, re.sub(r":(\w+)", r"%(\1)s", sql))
 
 
-_FROM_TOTALS = _CountingStatement.of(totals.PRIOR_SQL)
+_FROM_TOTALS = _CountingStatement.of(sealed_totals.PRIOR_SQL)
 """Counting: a few rows of the running totals, by primary key, whatever the number of transfers."""
-
-
-def _prior_from_rows(rows: Iterable[Any], year: int) -> PriorCounts:
-    """PriorCounts from the rows of a counting statement (or of the group's read, ``group.read``)."""
-    sums: dict[int, tuple[int, int]] = {}
-    populations: dict[str, int] = {}
-    sensitive_populations: dict[str, int] = {}
-    for kind, name, first, second in rows:
-        if int(kind) == 0:
-            sums[int(name)] = (int(first), int(second))
-        else:
-            (populations if int(kind) == 1 else sensitive_populations)[str(name)] = int(first)
-    this_year = sums.get(year, (0, 0))
-    last_year = sums.get(year - 1, (0, 0))
-    return PriorCounts(personal_subjects=this_year[0], sensitive_subjects=this_year[1],
-                       previous_year_personal_subjects=last_year[0],
-                       previous_year_sensitive_subjects=last_year[1], populations=populations,
-                       sensitive_populations=sensitive_populations)
 
 
 def _now() -> str:
@@ -196,8 +180,13 @@ class Ledger:
     """
 
     def __init__(self, url: str, *, upgrade: bool = True, rules_dirs: Iterable[Path | str] = (),
-                 signer: ChainSigner | Literal["env"] | None = "env") -> None:
+                 signer: ChainSigner | Literal["env"] | None = "env",
+                 totals_key: seal.TotalsKey | Literal["env"] = "env") -> None:
         self.url = url
+        self._totals_key = totals_key
+        self.unsealed_reason: str | None = None
+        """Why the running totals could not be sealed after an upgrade (their rows then refuse every
+        decision until ``baygate db reseal``); None when they were, or needed no sealing."""
         self.signer = signing.load_signer() if signer == "env" else signer
         """The key that signs every head this process commits (``BAYGATE_SIGNING_KEY_FILE`` by default;
         engine.ledger.signing); None: this process writes unsigned, and is refused on a signed chain."""
@@ -224,8 +213,7 @@ class Ledger:
         if upgrade:
             database.upgrade(self.sql_engine)
             self._up_to_date = True
-            if self.signer is not None:
-                self.sign_the_head()
+            self.after_upgrade()
 
     def close(self) -> None:
         kept, self._kept = self._kept, None
@@ -335,11 +323,19 @@ class Ledger:
             self._up_to_date = True
         return _FROM_TOTALS
 
+    @property
+    def totals_key(self) -> seal.TotalsKey:
+        """The key the running totals are sealed with (``BAYGATE_TOTALS_KEY_FILE``, or the default file:
+        engine.ledger.seal), read when first needed: reading a ledger's chain needs none."""
+        if self._totals_key == "env":
+            self._totals_key = seal.load_totals_key()
+        return self._totals_key
+
     def _prior(self, conn: Connection, exporter_id: str, year: int) -> PriorCounts:
         """Sums of counted, permitted, not withdrawn transfers this year and last; populations this year."""
         rows = conn.execute(self._counting().clause, {"e": exporter_id, "yes": True, "y": year,
                                                       "py": year - 1}).all()
-        return _prior_from_rows(rows, year)
+        return sealed_totals.prior_counts(sealed_totals.verified(self.totals_key, rows), exporter_id, year)
 
     def prior_counts(self, request: TransferRequest) -> PriorCounts:
         """What the ledger recorded before this transfer for its exporter (read-only, for dry runs).
@@ -363,7 +359,7 @@ class Ledger:
                 raw.close()  # back to the pool, which rolls back PostgreSQL's implicit transaction
         except dialect.loaded_dbapi.Error as exc:
             raise database.unavailable(exc) from exc
-        return _prior_from_rows(rows, year)
+        return sealed_totals.prior_counts(sealed_totals.verified(self.totals_key, rows), exporter_id, year)
 
     def counts(self, exporter_id: str, year: int) -> dict[str, Any]:
         """The exporter's tallies for a calendar year, as ``ledger counts`` and the HTTP API print them."""
@@ -453,16 +449,17 @@ class Ledger:
                 exporters = sorted({item.request.exporter.id for item in group}, key=database.lock_key)
                 years = sorted({y for item in group for y in (item.request.planned_date.year,
                                                               item.request.planned_date.year - 1)})
-                reads = group_io.read(conn, exporters, sorted({item.request.reference for item in group}), years)
+                reads = group_io.read(conn, self.totals_key, exporters,
+                                      sorted({item.request.reference for item in group}), years)
                 chain = group_io.chain(conn, reads, self.signer)
                 chain_keys.prepare(conn, chain.append, self.signer, reads.signing_key, group[0].actor, _now())
                 transfer_rows: list[dict[str, Any]] = []
                 population_rows: list[dict[str, Any]] = []
                 for item in group:
                     key = (item.request.exporter.id, item.request.reference)
-                    stored_now += self._record_one(conn, item, chain, reads.existing.get(key), reads.counts,
+                    stored_now += self._record_one(conn, item, chain, reads.existing.get(key), reads.totals,
                                                    transfer_rows, population_rows)
-                group_io.write(conn, transfer_rows, population_rows, chain)
+                group_io.write(conn, transfer_rows, population_rows, chain, self.totals_key, reads.totals)
         except BaseException as exc:
             for item in group:
                 if item.error is None:
@@ -474,7 +471,8 @@ class Ledger:
             item.done.set()
 
     def _record_one(self, conn: Connection, item: _Submission, chain: audit.ChainWriter, existing: Any,
-                    counts: Sequence[Any], transfer_rows: list[dict[str, Any]],
+                    counts: Mapping[sealed_totals.ExporterYear, sealed_totals.YearState],
+                    transfer_rows: list[dict[str, Any]],
                     population_rows: list[dict[str, Any]]) -> list[str]:
         """One submission of a group: decide on the counts read for the group, queue its rows."""
         request, engine = item.request, item.engine
@@ -487,11 +485,7 @@ class Ledger:
                                                existing.withdrawn_at)
                     return []
                 raise ReferenceConflict(_conflict_message(existing, item.request_json))
-            prior = _prior_from_rows(((kind, row_year if kind == 0 else name, first, second)
-                                      for kind, exporter, row_year, name, first, second in counts
-                                      if exporter == exporter_id
-                                      and (int(row_year) in (year, year - 1) if kind == 0 else int(row_year) == year)),
-                                     year)
+            prior = sealed_totals.prior_counts(counts, exporter_id, year)
             decision = engine.evaluate(request, prior, as_of=item.as_of)
             decision_json = canonical(decision.model_dump(mode="json"))
             tally = tally_for(request, prior, engine.options, decision.counts.collected_abroad_uncounted)
@@ -580,6 +574,48 @@ class Ledger:
         self._in_service = engine.digest
         return stored
 
+    # ------------------------------------------------------------------ sealing the totals
+
+    def after_upgrade(self, actor: Actor | None = None) -> None:
+        """What a writing process does once the schema is current, before it records anything: read the
+        totals key (an unusable key file is refused now, exit 3, not at the first submission), seal
+        the totals if an upgrade left them unsealed (``seal_totals``; when the chain does not account
+        for them they stay unsealed, every decision refuses them, and ``unsealed_reason`` says why),
+        and sign the head (``sign_the_head``)."""
+        self.totals_key  # noqa: B018 -- loaded (or created) here, see above
+        try:
+            self.seal_totals(only_unsealed=True)
+        except LedgerIntegrityError as exc:
+            self.unsealed_reason = str(exc)
+        self.sign_the_head(actor)
+
+    def seal_totals(self, only_unsealed: bool = False) -> int:
+        """Seal every running-totals row with this process's totals key, once the stored totals are found
+        equal to what the audit chain accounts for (the chain walked and every hash checked, as ``audit
+        verify`` does): after the upgrade to revision 0009, whose rows carry no seal yet (then
+        ``only_unsealed``: nothing to do, and no lock taken, when every row is sealed), and by ``baygate db
+        reseal`` after a change of totals key. Returns the exporter-years sealed. Raises
+        ``LedgerIntegrityError`` when the totals or the chain do not hold: sealing would vouch for them."""
+        if only_unsealed:
+            with self._read() as conn:
+                if not sealed_totals.any_unsealed(conn):
+                    return 0
+        key = self.totals_key
+        with self._write() as conn:
+            audit.lock_chain(conn)  # holds every writer off until the seals are in
+            if only_unsealed and not sealed_totals.any_unsealed(conn):
+                return 0  # another process sealed them meanwhile
+            try:
+                expected = audit.chain_totals(conn)
+            except ValueError as exc:
+                raise LedgerIntegrityError(f"ledger integrity: the running totals were not sealed: the audit "
+                                                f"chain does not verify ({exc})") from None
+            difference = totals.check(conn, expected)
+            if difference is not None:
+                raise LedgerIntegrityError(f"ledger integrity: the running totals were not sealed: "
+                                                f"{difference.problem}")
+            return sealed_totals.seal_all(conn, key)
+
     # ------------------------------------------------------------------ signing
 
     def _appender(self, conn: Connection) -> chain_keys.Append:
@@ -657,7 +693,7 @@ class Ledger:
             conn.execute(update(transfers).where(transfers.c.decision_id == row.decision_id)
                          .values(withdrawn_at=now, withdrawn_seq=seq))
             if row.counted:
-                totals.release(conn, row, personal, sensitive)
+                totals.release(conn, self.totals_key, row, personal, sensitive)
         return WithdrawResult(row.decision_id, row.reference, row.exporter_id, now, False, personal, sensitive,
                               *counted)
 

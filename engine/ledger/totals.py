@@ -36,38 +36,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, inspect, text
 
 from engine.facts import PriorCounts, tally_of
+from engine.ledger import sealed_totals
 from engine.ledger.errors import LedgerError
+from engine.ledger.seal import TotalsKey
+from engine.ledger.sealed_totals import ExporterYear, YearState
 from engine.models import DataSet
 
-# PriorCounts of one exporter (this year :y, last year :py) read from the running totals: a primary-key
-# lookup of at most two sums rows, and the exporter's populations of the year (as many rows as it named
-# populations, not as it sent transfers). Rows: (kind, name, first, second), kind 0 = sums of the year
-# ``name``, kind 1 = population ``name`` in the non-sensitive tally, kind 2 = in the sensitive tally.
-PRIOR_SQL = (
-    "SELECT 0, CAST(year AS VARCHAR(16)), personal_subjects, sensitive_subjects FROM exporter_year_totals "
-    "WHERE exporter_id = :e AND year IN (:y, :py) "
-    "UNION ALL "
-    "SELECT CASE WHEN tally = 'sensitive' THEN 2 ELSE 1 END, population, largest_subjects, 0 "
-    "FROM exporter_year_population_figures WHERE exporter_id = :e AND year = :y")
-
-_ADD_SUMS = text(
-    "INSERT INTO exporter_year_totals (exporter_id, year, personal_subjects, sensitive_subjects) "
-    "VALUES (:exporter_id, :year, :personal_subjects, :sensitive_subjects) "
-    "ON CONFLICT (exporter_id, year) DO UPDATE SET "
-    "personal_subjects = exporter_year_totals.personal_subjects + excluded.personal_subjects, "
-    "sensitive_subjects = exporter_year_totals.sensitive_subjects + excluded.sensitive_subjects")
-# The larger of the stored and the new figure, the same text on both databases (an upsert's WHERE:
-# SQLite 3.24 on, PostgreSQL 9.5 on): the row is only rewritten when the new figure is larger.
-_RAISE_POPULATIONS = text(
-    "INSERT INTO exporter_year_population_figures (exporter_id, year, population, tally, largest_subjects) "
-    "VALUES (:exporter_id, :year, :population, :tally, :largest_subjects) "
-    "ON CONFLICT (exporter_id, year, population, tally) DO UPDATE SET largest_subjects = excluded.largest_subjects "
-    "WHERE excluded.largest_subjects > exporter_year_population_figures.largest_subjects")
-# Guarded so that a total that would go negative, or is missing, changes nothing (see release).
-_RELEASE_SUMS = text(
-    "UPDATE exporter_year_totals SET personal_subjects = personal_subjects - :personal, "
-    "sensitive_subjects = sensitive_subjects - :sensitive WHERE exporter_id = :e AND year = :y "
-    "AND personal_subjects >= :personal AND sensitive_subjects >= :sensitive")
 _NAMED_BY = text("SELECT population, tally FROM transfer_populations WHERE decision_id = :d")
 # The exporter-year's counted, not withdrawn transfers that name any of :names, in the order recorded.
 _NAMING_ANY = text(
@@ -81,11 +55,6 @@ _LARGEST_REMAINING = text(
     "SELECT p.population, MAX(p.subjects) FROM transfer_populations p JOIN transfers t "
     "ON t.decision_id = p.decision_id WHERE t.exporter_id = :e AND t.year = :y AND t.counted = :yes "
     "AND t.withdrawn_at IS NULL AND p.population = :population AND p.tally = :tally GROUP BY p.population")
-_SET_POPULATION = text("UPDATE exporter_year_population_figures SET largest_subjects = :largest "
-                       "WHERE exporter_id = :e AND year = :y AND population = :population AND tally = :tally")
-_DROP_POPULATION = text("DELETE FROM exporter_year_population_figures "
-                        "WHERE exporter_id = :e AND year = :y AND population = :population AND tally = :tally")
-
 _STORED_SUMS = text("SELECT exporter_id, year, personal_subjects, sensitive_subjects FROM exporter_year_totals")
 _STORED_POPULATIONS = text("SELECT exporter_id, year, population, tally, largest_subjects "
                            "FROM exporter_year_population_figures")
@@ -151,14 +120,31 @@ def group_additions(transfer_rows: Iterable[Mapping[str, Any]], population_rows:
              for (e, y, name, tally), subjects in sorted(largest.items())])
 
 
-def add(conn: Connection, transfer_rows: list[dict[str, Any]], population_rows: list[dict[str, Any]]) -> None:
+def add(conn: Connection, key: TotalsKey, before: Mapping[ExporterYear, YearState],
+        transfer_rows: list[dict[str, Any]], population_rows: list[dict[str, Any]]
+        ) -> dict[ExporterYear, YearState]:
     """Add a group's newly recorded transfers to the totals, in the group's transaction (its writes are
-    pipelined on PostgreSQL: these statements cost no round trip of their own)."""
+    pipelined on PostgreSQL: these statements cost no round trip of their own). ``before``: the
+    exporter-years' totals the group read and verified under their locks; returns the states written
+    (``sealed_totals.write``, the one writer of totals, seals them)."""
     sums, populations = group_additions(transfer_rows, population_rows)
-    if sums:
-        conn.execute(_ADD_SUMS, sums)
-    if populations:
-        conn.execute(_RAISE_POPULATIONS, populations)
+    after: dict[ExporterYear, YearState] = {}
+
+    def state(where: ExporterYear) -> YearState:
+        if where not in after:
+            after[where] = (before.get(where) or YearState()).copy()
+        return after[where]
+
+    for row in sums:
+        summed = state((row["exporter_id"], row["year"]))
+        summed.personal += row["personal_subjects"]
+        summed.sensitive += row["sensitive_subjects"]
+    for row in populations:
+        named = state((row["exporter_id"], row["year"])).populations
+        figure = (row["population"], row["tally"])
+        named[figure] = max(named.get(figure, 0), row["largest_subjects"])
+    sealed_totals.write(conn, key, before, after)
+    return after
 
 
 def released_by(conn: Connection, row: Any) -> tuple[int, int]:
@@ -318,32 +304,38 @@ def retally(counted: Iterable[Any]) -> Totals:
     return Totals(sums, populations)
 
 
-def release(conn: Connection, row: Any, personal: int, sensitive: int) -> None:
+def release(conn: Connection, key: TotalsKey, row: Any, personal: int, sensitive: int) -> None:
     """Take a counted transfer being withdrawn out of the totals: ``personal`` and ``sensitive`` from
     the sums (what :func:`released_by` worked out); called in the withdrawal's transaction, holding the
-    exporter's lock, after the row is marked withdrawn.
+    exporter's lock, after the row is marked withdrawn. The exporter-year's totals are read and their
+    seals checked first (``sealed_totals.read``): a withdrawal is not made on edited totals either.
 
     A population's largest figure cannot be un-maxed by arithmetic, so each population the transfer
     named is recomputed from the exporter-year's remaining counted transfers (linear, but withdrawals
     are rare), and dropped when none names it any more. A total that is missing, or would go below
     zero, means the totals no longer match the rows: the withdrawal is refused (and rolled back) rather
-    than made on counts known to be wrong."""
-    key = {"e": row.exporter_id, "y": int(row.year)}
-    if personal or sensitive:  # a transfer that took nothing away (a population sent before) releases nothing
-        released = conn.execute(_RELEASE_SUMS, {**key, "personal": personal, "sensitive": sensitive})
-        if released.rowcount != 1:
-            raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} do not hold "
-                              f"transfer {row.decision_id}'s subjects: nothing was withdrawn; `baygate audit "
-                              "verify` names the difference")
+    than made on counts known to be wrong. The sums row stays, at zero if need be: a sums row missing
+    where counted transfers exist is how a deleted one is told (``sealed_totals.verified``)."""
+    where = (str(row.exporter_id), int(row.year))
+    before = sealed_totals.read(conn, key, [where[0]], [where[1]])
+    old = before.get(where)
+    if old is None or old.personal < personal or old.sensitive < sensitive:
+        raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} do not hold "
+                          f"transfer {row.decision_id}'s subjects: nothing was withdrawn; `baygate audit "
+                          "verify` names the difference")
+    new = YearState(old.personal - personal, old.sensitive - sensitive, dict(old.populations))
     for population, tally in sorted(conn.execute(_NAMED_BY, {"d": row.decision_id}).all()):
-        named = {**key, "population": population, "tally": tally}
-        found = conn.execute(_LARGEST_REMAINING, {**named, "yes": True}).first()
-        changed = (conn.execute(_SET_POPULATION, {**named, "largest": int(found[1])}) if found is not None
-                   else conn.execute(_DROP_POPULATION, named))
-        if changed.rowcount != 1:
+        if (population, tally) not in new.populations:
             raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} have no "
                               f"{tally} figure for population {population!r}, which transfer {row.decision_id} "
                               "named: nothing was withdrawn; `baygate audit verify` names the difference")
+        found = conn.execute(_LARGEST_REMAINING, {"e": where[0], "y": where[1], "population": population,
+                                                  "tally": tally, "yes": True}).first()
+        if found is None:
+            del new.populations[(population, tally)]
+        else:
+            new.populations[(population, tally)] = int(found[1])
+    sealed_totals.write(conn, key, before, {where: new})
 
 
 # ---------------------------------------------------------------------------------------- checking

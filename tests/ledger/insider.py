@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from engine.ledger import Ledger
+from engine.ledger import Ledger, sealed_totals
 from engine.ledger.audit import GENESIS, canonical, chain_hash
 
 Event = dict[str, Any]
@@ -55,7 +55,7 @@ def rewrite_chain(ledger: Ledger, edit: Callable[[Connection, list[Event]], list
         if rows:
             conn.execute(text("INSERT INTO events (seq, kind, subject, body, prev_hash, hash) "
                               "VALUES (:seq, :kind, :subject, :body, :prev_hash, :hash)"), rows)
-        conn.execute(text("UPDATE ledger_chain_head SET seq = :s, hash = :h WHERE id = 1"),
+        conn.execute(text("UPDATE sealed_chain_head SET seq = :s, hash = :h WHERE id = 1"),
                      {"s": len(rows), "h": prev})
         for table, column in (("transfers", "event_seq"), ("transfers", "withdrawn_seq"), ("packs", "event_seq")):
             for old, new in renumbered.items():
@@ -99,5 +99,13 @@ def drop_newest_and_move_head(ledger: Ledger, reference: str) -> None:
                      {"p": row.personal_subjects, "s": row.sensitive_subjects, "e": row.exporter_id, "y": row.year})
         conn.execute(text("DELETE FROM events WHERE seq = :s"), {"s": newest})
         previous = conn.execute(text("SELECT seq, hash FROM events WHERE seq = :s"), {"s": newest - 1}).one()
-        conn.execute(text("UPDATE ledger_chain_head SET seq = :s, hash = :h WHERE id = 1"),
+        conn.execute(text("UPDATE sealed_chain_head SET seq = :s, hash = :h WHERE id = 1"),
                      {"s": previous.seq, "h": previous.hash})
+
+
+def reseal_as_key_holder(ledger: Ledger) -> None:
+    """The insider who also holds the service's totals key (on the service's host): seals the totals as
+    they now stand, with no check against the chain (what ``Ledger.seal_totals`` would refuse). Then
+    the decisions read the edited figures, and only ``audit verify`` can tell (issue 19 point 3)."""
+    with ledger.sql_engine.begin() as conn:
+        sealed_totals.seal_all(conn, ledger.totals_key)

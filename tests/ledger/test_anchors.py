@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, text
 
 from engine.evaluator import Engine
-from engine.ledger import Ledger
+from engine.ledger import Ledger, LedgerIntegrityError
 from engine.ledger.anchors import Checkpoint
 from engine.ledger.signing import (
     ChainSigner,
@@ -32,6 +32,7 @@ from tests.ledger.insider import (
     Event,
     delete_transfer_and_rehash,
     drop_newest_and_move_head,
+    reseal_as_key_holder,
     rewrite_chain,
     scalar,
     sql,
@@ -111,6 +112,9 @@ def test_deleting_a_submission_and_rehashing_is_caught_by_the_signatures_alone(
     deleted_at = signed.get("S-2").event_seq
     assert signed.counts(exporter, 2026)["personal_subjects"] == 531_001
     delete_transfer_and_rehash(signed, "S-2")
+    with pytest.raises(LedgerIntegrityError):  # without the totals key the edited total is refused at once
+        signed.counts(exporter, 2026)
+    reseal_as_key_holder(signed)  # with it (on the service's host, not holding the signing key)...
     assert signed.counts(exporter, 2026)["personal_subjects"] == 10_000 + 20_000 + 1_000
     assert signed.verify(public_keys=None).ok is False  # the chain's own keys: the stored heads differ
     result = signed.verify(public_keys=given(keys, "first"))

@@ -42,7 +42,7 @@ def members(subjects: int) -> list[dict[str, Any]]:
     return [{"kind": "personal", "subjects": subjects, "population": "members"}]
 
 
-@pytest.mark.parametrize("table", ["ledger_chain_head", "exporter_year_totals", "exporter_year_population_figures"])
+@pytest.mark.parametrize("table", ["sealed_chain_head", "exporter_year_totals", "exporter_year_population_figures"])
 def test_a_failing_write_records_nothing_and_the_next_submission_goes_through(
         ledger_url: str, ledger_engine: Engine, table: str) -> None:
     ledger = Ledger(ledger_url)
@@ -168,20 +168,20 @@ def test_the_locks_taken_with_the_reads_are_held_until_the_writes_commit(postgre
     ledger = Ledger(postgres_url)
     try:
         with ledger._group_write() as conn:
-            reads = group_io.read(conn, [EXPORTER], ["L-1"], [2025, 2026])
+            reads = group_io.read(conn, ledger.totals_key, [EXPORTER], ["L-1"], [2025, 2026])
             pg = conn.connection.driver_connection
             assert pg is not None
             with psycopg.connect(postgres_url, autocommit=True) as other:
                 other.execute("SET lock_timeout = '100ms'")
                 with pytest.raises(psycopg.errors.LockNotAvailable):
-                    other.execute("SELECT seq FROM ledger_chain_head WHERE id = 1 FOR UPDATE")
+                    other.execute("SELECT seq FROM sealed_chain_head WHERE id = 1 FOR UPDATE")
                 with pytest.raises(psycopg.errors.LockNotAvailable):
                     other.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(EXPORTER)])
-            group_io.write(conn, [], [], group_io.chain(conn, reads))
+            group_io.write(conn, [], [], group_io.chain(conn, reads), ledger.totals_key, reads.totals)
         assert pg.autocommit is False
         with psycopg.connect(postgres_url, autocommit=True) as other:  # released at COMMIT
             other.execute("SET lock_timeout = '100ms'")
-            other.execute("SELECT seq FROM ledger_chain_head WHERE id = 1 FOR UPDATE")
+            other.execute("SELECT seq FROM sealed_chain_head WHERE id = 1 FOR UPDATE")
             other.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(EXPORTER)])
     finally:
         ledger.close()

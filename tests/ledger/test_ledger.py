@@ -216,10 +216,11 @@ def test_a_ledger_written_at_revision_0002_upgrades_with_its_counts(tmp_path: Pa
 
 
 def test_counting_reads_the_running_totals_by_primary_key_on_sqlite(tmp_path: Path, ledger_engine: Engine) -> None:
-    """The counts read a few rows of the running totals, looked up by key, never the transfers: their
-    cost does not grow with the number of transfers (the plan says so, for the dry runs' statement and
-    the group commit's)."""
-    from engine.ledger.group import _COUNTS_SQL
+    """The counts read a few rows of the running totals, looked up by key, and probe the transfers'
+    index for one counted transfer an exporter-year (a deleted sums row is told so: engine.ledger.
+    sealed_totals), never scanning transfers: their cost does not grow with the number of transfers
+    (the plan says so, for the dry runs' statement and the group commit's)."""
+    from engine.ledger.sealed_totals import MANY_SQL
     from engine.ledger.store import _FROM_TOTALS
 
     store = Ledger(f"sqlite:///{tmp_path / 'plan.db'}")
@@ -227,15 +228,18 @@ def test_counting_reads_the_running_totals_by_primary_key_on_sqlite(tmp_path: Pa
         store.submit(ledger_engine, transfer("PLAN-1", 1_000))
         with store.sql_engine.connect() as conn:
             plans = [conn.exec_driver_sql("EXPLAIN QUERY PLAN " + _FROM_TOTALS.sqlite,
-                                          {"e": EXPORTER, "y": 2026, "py": 2025}).all()]
-            group_sql = _COUNTS_SQL.replace("IN :es", "IN (:e, :o)").replace("IN :ys", "IN (:py, :y)")
+                                          {"e": EXPORTER, "y": 2026, "py": 2025, "yes": True}).all()]
+            group_sql = MANY_SQL.replace("IN :es", "IN (:e, :o)").replace("IN :ys", "IN (:py, :y)")
             plans.append(conn.exec_driver_sql("EXPLAIN QUERY PLAN " + group_sql,
                                               {"e": EXPORTER, "o": "OTHER", "y": 2026, "py": 2025}).all())
-        for plan in plans:
-            details = [row[-1] for row in plan if row[-1].startswith(("SCAN", "SEARCH"))]
-            assert len(details) == 2, plan
+        for plan, probes in zip(plans, (2, 0), strict=True):  # the group's probes: sealed_totals.probe
+            details = [row[-1] for row in plan if row[-1].startswith(("SCAN", "SEARCH"))
+                       and row[-1] not in ("SCAN this_year", "SCAN last_year")]  # the probes' one row
+            totals = [d for d in details if "exporter_year_" in d]
+            assert len(totals) == 2 and len(details) == 2 + probes, plan
             assert all(d.startswith("SEARCH exporter_year_") and "INDEX sqlite_autoindex_exporter_year_" in d
-                       and "(exporter_id=? AND year=?)" in d for d in details), plan
-            assert not any("transfers" in row[-1] for row in plan), plan
+                       and "(exporter_id=? AND year=?)" in d for d in totals), plan
+            assert all(d.startswith("SEARCH transfers USING COVERING INDEX") and "exporter_id=? AND year=? AND "
+                       "counted=? AND withdrawn_at=?" in d for d in details if d not in totals), plan
     finally:
         store.close()

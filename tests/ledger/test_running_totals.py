@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
-from engine.ledger import Ledger, LedgerError, LedgerOutOfDate, SubmitResult, database
+from engine.ledger import Ledger, LedgerError, LedgerIntegrityError, LedgerOutOfDate, SubmitResult, database
 from engine.ledger import totals as running
 from engine.ledger.audit import chain_totals
 from engine.ledger.database import _alembic_config
@@ -176,9 +176,11 @@ def test_a_withdrawal_that_adds_nothing_back_takes_nothing(ledger: Ledger, ledge
     assert ledger.submit(ledger_engine, transfer("S-3", exporter_id=OTHER, data=[{"kind": "non_personal"}])
                          ).decision.counts.counted
     sql(ledger, "DELETE FROM exporter_year_totals WHERE exporter_id = :e", e=OTHER)
+    assert ledger.verify().ok  # zero either way: verify reads no row as zero
+    with pytest.raises(LedgerIntegrityError, match="missing although it has counted transfers"):
+        ledger.withdraw("S-3")  # but a counted transfer's sums row is never deleted by the service
     assert ledger.verify().ok
-    assert ledger.withdraw("S-3").released_personal_subjects == 0
-    assert ledger.verify().ok
+    assert not ledger.get("S-3").withdrawn
 
 
 def test_withdrawing_twice_and_the_last_figure_of_a_population(ledger: Ledger, ledger_engine: Engine) -> None:
@@ -453,11 +455,13 @@ def test_verify_names_a_population_figure_moved_to_another_tally(history: Ledger
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
 def test_a_total_moved_to_a_year_sqlite_keeps_as_written_is_what_counting_no_longer_finds(history: Ledger) -> None:
-    """Why the storage check is needed: counting reads zero after this edit, a decoy row beside it."""
+    """Why the storage check is needed: counting would read zero after this edit, a decoy row beside it
+    (it refuses since the totals are sealed: the edited row's seal no longer matches)."""
     sql(history, "UPDATE exporter_year_totals SET personal_subjects = 0 WHERE exporter_id = :e AND year = 2026",
         e=EXPORTER)
-    sql(history, "INSERT INTO exporter_year_totals VALUES (:e, 2026.5, 35300, 700)", e=EXPORTER)
-    assert history.counts(EXPORTER, 2026)["personal_subjects"] == 0
+    sql(history, "INSERT INTO exporter_year_totals VALUES (:e, 2026.5, 35300, 700, NULL)", e=EXPORTER)
+    with pytest.raises(LedgerIntegrityError, match="changed outside the service"):
+        history.counts(EXPORTER, 2026)
     result = history.verify()
     assert not result.ok and "2026.5" in (result.problem or "")
 

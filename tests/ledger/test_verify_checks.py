@@ -175,7 +175,7 @@ def test_a_pack_without_an_event_is_named(ledger: Ledger, recorded: dict[str, in
 
 def test_an_edited_head_hash_is_named(ledger: Ledger, recorded: dict[str, int]) -> None:
     newest = recorded["withdrawal"]
-    sql(ledger, "UPDATE ledger_chain_head SET hash = :h WHERE id = 1", h="f" * 64)
+    sql(ledger, "UPDATE sealed_chain_head SET hash = :h WHERE id = 1", h="f" * 64)
     assert problem(ledger) == (newest, f"the chain ends at event {newest} but its head records event {newest}: "
                                        "the newest events were deleted, or the head was edited")
 

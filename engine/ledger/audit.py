@@ -3,8 +3,8 @@
 An event's hash is ``sha256(prev_hash + "\\n" + body)`` where ``body`` is the canonical JSON of
 ``{"seq", "kind", "subject", "at", "data"}``. Putting ``seq`` inside the hashed body makes a reorder
 (swapping seqs) as visible as an edit; the gapless seq and ``prev_hash`` reveal a deleted or inserted
-event; ``ledger_chain_head`` (last seq and hash, written in the same transaction) reveals removing the newest
-events. The transfer rows (``transfers``, ``transfer_populations``) and the pack texts are
+event; the chain head row (``sealed_chain_head``: last seq and hash, written in the same transaction)
+reveals removing the newest events. The transfer rows (``transfers``, ``transfer_populations``) and the pack texts are
 cross-checked against the events, so editing a count, the stored request or decision, or a pack is
 found too, and named by the event that recorded it. The running totals counting reads (revision 0004)
 are recomputed from the events themselves (what each submission added, what each withdrawal

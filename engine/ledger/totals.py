@@ -319,12 +319,15 @@ def release(conn: Connection, key: TotalsKey, row: Any, personal: int, sensitive
     where = (str(row.exporter_id), int(row.year))
     before = sealed_totals.read(conn, key, [where[0]], [where[1]])
     old = before.get(where)
+    named = sorted(conn.execute(_NAMED_BY, {"d": row.decision_id}).all())
+    if old is None and not (personal or sensitive or named):
+        return  # it added nothing, and its row (zeros) reads the same as none
     if old is None or old.personal < personal or old.sensitive < sensitive:
         raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} do not hold "
                           f"transfer {row.decision_id}'s subjects: nothing was withdrawn; `baygate audit "
                           "verify` names the difference")
     new = YearState(old.personal - personal, old.sensitive - sensitive, dict(old.populations))
-    for population, tally in sorted(conn.execute(_NAMED_BY, {"d": row.decision_id}).all()):
+    for population, tally in named:
         if (population, tally) not in new.populations:
             raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} have no "
                               f"{tally} figure for population {population!r}, which transfer {row.decision_id} "

@@ -23,7 +23,7 @@ TARGET_KEYS = ("overhead_us_p50", "http_decisions_per_s", "batch_decisions_per_s
 
 
 def run_bench(*extra: str) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_") or k == "BAYGATE_TOTALS_KEY_FILE"}
     completed = subprocess.run(
         [sys.executable, "-c", "from api.cli import main; main()", "bench", "--quick", "--json", "--rounds", "2",
          "--rss-evaluations", "2000", "--seconds", "1", "--batch-size", "20", "--repeat", "2", *extra],

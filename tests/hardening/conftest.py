@@ -45,7 +45,8 @@ class CliResult:
 
 
 def cli_env(database_url: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_")}
+    # The session's totals key stays (tests/conftest.py): a ledger the test wrote is sealed with it.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_") or k == "BAYGATE_TOTALS_KEY_FILE"}
     env["BAYGATE_RULES"] = str(ROOT / "rules")
     if database_url:
         env["BAYGATE_DATABASE_URL"] = database_url

@@ -94,10 +94,12 @@ def test_an_unreachable_database_is_4(args: tuple[str, ...], request_file: Path)
 
 
 def test_a_ledger_whose_totals_do_not_hold_is_4(tmp_path: Path) -> None:
-    """Ledger integrity: the running totals edited to zero, then a withdrawal that must release subjects."""
+    """Ledger integrity: the running totals edited to zero; the next decision and a withdrawal that must
+    release subjects are refused (the totals are sealed: engine.ledger.seal), never made on the edit."""
     db = tmp_path / "ledger.db"
     request = tmp_path / "one.json"
-    request.write_bytes(dumps(good_request(reference="INTEGRITY-1")))
+    first = good_request(reference="INTEGRITY-1")
+    request.write_bytes(dumps(first))
     url = f"sqlite:///{db}"
     code, _, err = invoke("submit", str(request), "--db", url)
     assert code in (0, 1, 2), err
@@ -106,8 +108,14 @@ def test_a_ledger_whose_totals_do_not_hold_is_4(tmp_path: Path) -> None:
     assert changed >= 1
     code, out, err = invoke("withdraw", "INTEGRITY-1", "--db", url)
     assert code == EXIT_COULD_NOT_FINISH, (code, out, err)
-    assert "do not hold" in err and "could not finish" in err
+    assert "ledger integrity" in err and "changed outside the service" in err and "could not finish" in err
     _no_traceback(out, err)
+    request.write_bytes(dumps(good_request(reference="INTEGRITY-2", exporter=first["exporter"])))
+    for code, out, err in (invoke("submit", str(request), "--db", url),  # and a dry run on the same counts:
+                           invoke("evaluate", str(request), env={"BAYGATE_DATABASE_URL": url})):
+        assert code == EXIT_COULD_NOT_FINISH, (code, out, err)
+        assert "ledger integrity" in err, err
+        _no_traceback(out, err)
 
 
 def test_a_ledger_written_by_an_earlier_version_is_4_for_a_dry_run(tmp_path: Path, request_file: Path) -> None:

@@ -15,7 +15,7 @@ from tests.ledger.test_cli import BAYGATE, ROOT
 
 
 def run(*args: str, db: Path, key: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_") or k == "BAYGATE_TOTALS_KEY_FILE"}
     env["BAYGATE_DATABASE_URL"] = f"sqlite:///{db}"
     if key is not None:
         env["BAYGATE_SIGNING_KEY_FILE"] = str(key)

@@ -24,7 +24,7 @@ THRESHOLD_LINE = "        - {fact: ytd.personal_subjects, lt: 100000}\n"
 
 
 def baygate(*args: str, db: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_") or k == "BAYGATE_TOTALS_KEY_FILE"}
     env["BAYGATE_DATABASE_URL"] = f"sqlite:///{db}"
     return subprocess.run([str(BAYGATE), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
 

@@ -26,7 +26,7 @@ from engine.models import TransferRequest
 
 OTHER = "other"
 BOOLEAN_FIELDS = {"ciio", "new_purpose", "anonymized", "collected_outside_mainland", "separate_consent",
-                  "notice_given"}
+                  "notice_given", "direct_marketing_consent"}
 LIST_FIELDS = {"sensitive", "tags"}
 INTEGER_FIELDS = {"subjects", "processes_subjects", "personal_subjects", "sensitive_subjects",
                   "previous_year_personal_subjects", "previous_year_sensitive_subjects"}

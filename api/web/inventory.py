@@ -43,6 +43,7 @@ COLUMNS: tuple[tuple[str, bool, str], ...] = (
     ("tags", False, N_("e.g. research;population_health")),
     ("separate_consent", False, N_("yes/no")),
     ("notice_given", False, N_("yes/no")),
+    ("direct_marketing_consent", False, N_("yes/no: PDPO s. 35J notice and s. 35K written consent")),
     ("pia_completed_on", False, N_("YYYY-MM-DD")),
     ("mechanism_type", False, N_("standard_contract, gba_standard_contract, certification, security_assessment")),
     ("mechanism_reference", False, ""),
@@ -128,6 +129,7 @@ def request_of(cells: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     safeguards: dict[str, Any] = {
         "separate_consent": _flag(get.get("separate_consent", ""), "separate_consent", errors),
         "notice_given": _flag(get.get("notice_given", ""), "notice_given", errors),
+        "direct_marketing_consent": _flag(get.get("direct_marketing_consent", ""), "direct_marketing_consent", errors),
         "pia_completed_on": get.get("pia_completed_on") or None}
     if get.get("mechanism_type"):
         safeguards["mechanisms"] = [{"type": get["mechanism_type"], "reference": get.get("mechanism_reference") or None,

@@ -220,3 +220,23 @@ def test_sign_in_returns_only_to_a_page_of_this_site(app_client: TestClient) -> 
         response = app_client.post("/signin", data={"csrf_token": token, "key": OFFICER, "next": target},
                                    follow_redirects=False)
         assert response.headers["location"] == expected, target
+
+
+def test_the_direct_marketing_consent_reaches_the_decision(app_client: TestClient) -> None:
+    """PDPO Part VIA: a Hong Kong exporter providing data for another's direct marketing says on the form
+    whether the s. 35J notice and s. 35K written consent are in place; DPP3 prescribed consent is not it."""
+    token = sign_in(app_client, OFFICER)
+    hong_kong_exporter = {"exporter.jurisdiction": "HK", "exporter.city": "", "recipient.jurisdiction": "CN",
+                          "recipient.city": "Shenzhen", "recipient.id": "91440300MA5DM00001",
+                          "purpose": "direct_marketing"}
+    form = {**form_of("DM-1", "12345678"), **hong_kong_exporter}
+    headers = {"X-CSRF-Token": token}
+    without = app_client.post("/assess/decide", data=form, headers=headers).text
+    with_consent = app_client.post("/assess/decide", data={**form, "safeguards.direct_marketing_consent": "true"},
+                                   headers=headers).text
+    missing_consent = "Obtain the data subjects&#39; written consent to the provision for direct marketing.</li>"
+    assert 'data-outcome="conditional"' in without and missing_consent in without
+    assert 'data-outcome="permitted"' in with_consent and missing_consent not in with_consent
+    saved = app_client.post("/assess/download?format=yaml",
+                            data={"csrf_token": token, **form, "safeguards.direct_marketing_consent": "true"}).text
+    assert "direct_marketing_consent: true" in saved

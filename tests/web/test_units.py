@@ -3,7 +3,9 @@ the thresholds read from the packs."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 import shutil
 from pathlib import Path
@@ -159,3 +161,17 @@ def test_the_next_route_and_its_headroom() -> None:
     nxt = next_threshold(found, 0)
     assert nxt is not None and nxt.value == 100_000
     assert next_threshold(found, 1_000_000) is None
+
+
+def test_an_inventory_row_carries_the_direct_marketing_consent() -> None:
+    """The CSV screening has a column for PDPO ss. 35J-35K, read into the request as the form reads it."""
+    rows_in = list(csv.DictReader(io.StringIO(template_csv())))
+    assert "direct_marketing_consent" in rows_in[0]
+    rows_in[0]["direct_marketing_consent"] = "yes"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows_in[0]))
+    writer.writeheader()
+    writer.writerows(rows_in)
+    rows = list(read_inventory(out.getvalue()))
+    assert rows[0].errors == [] and rows[0].request is not None
+    assert rows[0].request.safeguards.direct_marketing_consent is True

@@ -124,16 +124,18 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
 def evaluate(cond: Condition, facts: Mapping[str, Any]) -> bool:
     """Evaluate a condition on a fact sheet, with the same semantics as the compiled Rete network."""
     nnf = negation_normal_form(cond)
-    return _evaluate_nnf(nnf, facts)
+    return evaluate_normal_form(nnf, facts)
 
 
-def _evaluate_nnf(cond: Condition, facts: Mapping[str, Any]) -> bool:
+def evaluate_normal_form(cond: Condition, facts: Mapping[str, Any]) -> bool:
+    """:func:`evaluate` of a condition already in :func:`negation_normal_form`: for callers that keep
+    conditions in that form (decide does, per obligation) and so skip the conversion per evaluation."""
     if isinstance(cond, All):
-        return all(_evaluate_nnf(item, facts) for item in cond.items)
+        return all(evaluate_normal_form(item, facts) for item in cond.items)
     if isinstance(cond, AnyOf):
-        return any(_evaluate_nnf(item, facts) for item in cond.items)
+        return any(evaluate_normal_form(item, facts) for item in cond.items)
     if isinstance(cond, Not):  # pragma: no cover - not present in normal form
-        return not _evaluate_nnf(cond.item, facts)
+        return not evaluate_normal_form(cond.item, facts)
     return _compare(cond.op, facts.get(cond.fact), cond.value)
 
 

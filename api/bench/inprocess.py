@@ -127,7 +127,7 @@ class _Timing:
         if varied:
             from engine import decide
 
-            decide._PLANS.clear()  # recording the calls decided these exact requests: forget them
+            decide.forget_plans()  # recording the calls decided these exact requests: forget them
         self.durable: list[float] = []
         self.decision: list[float] = []
 

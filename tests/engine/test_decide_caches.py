@@ -10,8 +10,6 @@ time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +29,13 @@ PRIORS = [PriorCounts(), PriorCounts(personal_subjects=99_999), PriorCounts(pers
           PriorCounts(sensitive_subjects=9_999), PriorCounts(personal_subjects=5_000_000, sensitive_subjects=50_000)]
 
 
-@contextmanager
-def empty_caches() -> Iterator[None]:
-    saved = decide_module._PLANS
-    decide_module._PLANS = {}
-    try:
-        yield
-    finally:
-        decide_module._PLANS = saved
-
-
 def comparable(decision: Decision) -> dict[str, Any]:
     return decision.model_dump(mode="json", exclude={"decision_id", "evaluated_at"})
 
 
 def assert_same_with_and_without_caches(engine: Engine, request: TransferRequest, prior: PriorCounts) -> None:
     warm = engine.evaluate(request, prior, as_of=dt.date(2026, 11, 25))
-    with empty_caches():
+    with decide_module.plans_set_aside():
         cold = engine.evaluate(request, prior, as_of=dt.date(2026, 11, 25))
     assert comparable(warm) == comparable(cold)
 
@@ -70,19 +58,22 @@ def test_the_check_can_fail_a_stale_cache(engine: Engine, monkeypatch: pytest.Mo
     """A cache keyed on too little must be caught: drop the facts from the key and the comparison
     above finds a request answered with another's parts."""
     requests = all_scenario_requests()
-    monkeypatch.setattr(decide_module, "_PLANS", {})
-    original = decide_module._effects_of
+    decide_module.forget_plans()
+    original = decide_module.effects_of
 
     def effects_without_reads(fired_ids: Any, plan: Any) -> Any:
         import dataclasses
 
         return dataclasses.replace(original(fired_ids, plan), reads=(), read=lambda facts: ())
 
-    monkeypatch.setattr(decide_module, "_effects_of", effects_without_reads)
-    with pytest.raises(AssertionError):
-        for prior in PRIORS:
-            for request in requests:
-                assert_same_with_and_without_caches(engine, request, prior)
+    monkeypatch.setattr(decide_module, "effects_of", effects_without_reads)
+    try:
+        with pytest.raises(AssertionError):
+            for prior in PRIORS:
+                for request in requests:
+                    assert_same_with_and_without_caches(engine, request, prior)
+    finally:
+        decide_module.forget_plans()  # no plan made with the broken key outlives this test
 
 
 @st.composite

@@ -66,7 +66,7 @@ def coerce_options(pack_set: PackSet, overrides: Mapping[str, Any]) -> dict[str,
             else:
                 raise OptionError(f"option {key}: expected true or false, got {raw!r}")
         elif spec.type == "number":
-            value = _whole_number(key, raw)
+            value = whole_number(key, raw)
         else:
             if str(raw) not in spec.values:
                 raise OptionError(f"option {key}: expected one of {', '.join(spec.values)}, got {raw!r}")
@@ -75,7 +75,7 @@ def coerce_options(pack_set: PackSet, overrides: Mapping[str, Any]) -> dict[str,
     return options
 
 
-def _whole_number(key: str, raw: Any) -> int:
+def whole_number(key: str, raw: Any) -> int:
     """A number option: a whole number, or its digits as text (environment variables are text); never a
     float truncated (12.7 is not 12), a flag, or a number of more than 4,300 digits."""
     if isinstance(raw, int) and not isinstance(raw, bool):

@@ -128,13 +128,13 @@ def _fast_json(decision: Decision) -> bytes:
     return b"".join(parts)
 
 
-_FAST = tuple(Decision.model_fields) == _FIELDS
+FAST_PATH = tuple(Decision.model_fields) == _FIELDS
 """The fast path knows Decision's fields; a new field falls back to model_dump_json until added."""
 
 
 def decision_json(decision: Decision, lang: str) -> bytes:
     if lang == "en":
-        return _fast_json(decision) if _FAST else decision.model_dump_json().encode()
+        return _fast_json(decision) if FAST_PATH else decision.model_dump_json().encode()
     return dumps(decision_dict(decision, lang))
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from api.web.i18n import N_
-from api.web.render import PageError, _page
+from api.web.render import PageError, page_of_request
 from api.web.session import Sessions, session_secret
 
 STATIC = Path(__file__).parent / "static"
@@ -34,7 +34,7 @@ def install(app: FastAPI) -> None:
 
 
 async def _page_error(request: Request, exc: PageError) -> Response:
-    page = await _page(request)
+    page = await page_of_request(request)
     if exc.status == 401:
         return page.redirect(f"/signin?next={request.url.path}")
     title = page.t(ERROR_TITLES.get(exc.status, "Error"))

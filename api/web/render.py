@@ -196,7 +196,9 @@ def _message(messages: Any, lang: str) -> str:
     return str(messages.get(lang))
 
 
-async def _page(request: Request) -> Page:
+async def page_of_request(request: Request) -> Page:
+    """The page being answered (its session, viewer and language): the dependency behind ``PageDep``,
+    and what the error handler of api/web/mount.py renders an error page with."""
     state = get_state(request)
     sessions: Sessions = request.app.state.web_sessions
     viewer, issue = sessions.read(request.cookies.get(SESSION_COOKIE), state.settings.keys)
@@ -205,4 +207,4 @@ async def _page(request: Request) -> Page:
     return Page(request, state, sessions, viewer, lang, issue, remember_lang=query_lang in LANGUAGES)
 
 
-PageDep = Annotated[Page, Depends(_page)]
+PageDep = Annotated[Page, Depends(page_of_request)]

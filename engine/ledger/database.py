@@ -215,7 +215,9 @@ def unavailable(exc: BaseException, busy_seconds: float | None = None) -> Databa
     return DatabaseUnavailable(message, PUBLIC_UNAVAILABLE)
 
 
-def _alembic_config(connection: Connection) -> Config:
+def alembic_config(connection: Connection) -> Config:
+    """Alembic's configuration for the migrations shipped here, run on ``connection`` (its transaction):
+    ``command.upgrade(alembic_config(conn), "head")``; tests downgrade with it to build old ledgers."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -247,7 +249,7 @@ def upgrade(engine: Engine) -> str:
         with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
             if is_postgres(connection):
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            command.upgrade(_alembic_config(connection), "head")
+            command.upgrade(alembic_config(connection), "head")
     except (OperationalError, DBAPIError) as exc:
         raise unavailable(exc) from exc
     return head

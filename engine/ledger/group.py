@@ -87,7 +87,7 @@ class GroupReads:
     """The key the chain announced last (``engine.ledger.chain_keys``), read under the locks."""
 
 
-def _driver(conn: Connection) -> psycopg.Connection[Any] | None:
+def driver_connection(conn: Connection) -> psycopg.Connection[Any] | None:
     """The psycopg connection under a PostgreSQL connection; None on SQLite."""
     if conn.dialect.name != "postgresql":
         return None
@@ -98,7 +98,7 @@ def server_hung_up(conn: Connection) -> bool:
     """Whether the server has written to this idle PostgreSQL connection (or it is closed). Between
     transactions the server only does so to end it (an administrator's termination, a shutdown), so a
     kept connection it is true of would fail the next group. Costs no round trip: a poll of the socket."""
-    pg = _driver(conn)
+    pg = driver_connection(conn)
     if pg is None or pg.closed:
         return True
     poller = select.poll()  # not select.select: that refuses descriptors from 1024 on
@@ -133,7 +133,7 @@ def transaction(conn: Connection) -> Iterator[None]:
     transaction (psycopg sends ROLLBACK whenever one is open), and the caller must discard the
     connection (``Connection.invalidate``) rather than return it to the pool in autocommit mode. On
     success autocommit is switched off again (no round trip), so the connection is as it came."""
-    pg = _driver(conn)
+    pg = driver_connection(conn)
     with conn.begin():
         if pg is None:
             yield
@@ -148,7 +148,7 @@ def read(conn: Connection, key: TotalsKey, exporters: list[str], references: lis
     """Lock the exporters (PostgreSQL), then read the recorded references, the counts (their seals
     checked with ``key``: ``LedgerIntegrityError`` otherwise) and (PostgreSQL) the chain head ``FOR
     UPDATE``; one round trip on PostgreSQL, BEGIN included (inside ``transaction``)."""
-    pg = _driver(conn)
+    pg = driver_connection(conn)
     if pg is None:
         existing = conn.execute(_EXISTING, {"es": exporters, "rs": references})
         counts = sealed_totals.read(conn, key, exporters, years)
@@ -200,7 +200,7 @@ def write(conn: Connection, transfer_rows: list[dict[str, Any]], population_rows
     write fails, the server skips the rest of the pipeline, COMMIT included, the error is raised here,
     and the caller's transaction block rolls back: nothing is written. On SQLite the transaction
     commits when the caller's block ends."""
-    pg = _driver(conn)
+    pg = driver_connection(conn)
     with _sent_together(pg):
         if transfer_rows:
             conn.execute(_INSERT_TRANSFER, transfer_rows)

@@ -34,7 +34,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _as_postgres(argv: list[str]) -> list[str]:
+def as_postgres(argv: list[str]) -> list[str]:
+    """``argv`` to run as the ``postgres`` system user when we are root (PostgreSQL refuses to run as root)."""
     if os.geteuid() != 0:
         return argv
     if shutil.which("runuser") is None:  # pragma: no cover - Debian has runuser in util-linux
@@ -58,7 +59,7 @@ class Cluster:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        subprocess.run(_as_postgres(["pg_ctl", "-D", str(self.directory / "data"), "-m", "immediate", "-w",
+        subprocess.run(as_postgres(["pg_ctl", "-D", str(self.directory / "data"), "-m", "immediate", "-w",
                                      "stop"]), capture_output=True, check=False, timeout=60)
         shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -74,12 +75,12 @@ def start_cluster(fsync: bool = False) -> Cluster:
     data = directory / "data"
     port = _free_port()
     try:
-        subprocess.run(_as_postgres(["initdb", "-D", str(data), "-A", "trust", "-U", user, "-E", "UTF8",
+        subprocess.run(as_postgres(["initdb", "-D", str(data), "-A", "trust", "-U", user, "-E", "UTF8",
                                      "--no-locale", "--no-sync"]), capture_output=True, check=True, timeout=120)
         options = (f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c max_connections=100 "
                    f"-c fsync={'on' if fsync else 'off'} -c synchronous_commit={'on' if fsync else 'off'} "
                    "-c full_page_writes=off -c shared_buffers=64MB")
-        subprocess.run(_as_postgres(["pg_ctl", "-D", str(data), "-l", str(directory / "log"), "-o", options,
+        subprocess.run(as_postgres(["pg_ctl", "-D", str(data), "-l", str(directory / "log"), "-o", options,
                                      "-w", "-t", "60", "start"]), capture_output=True, check=True, timeout=90)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         log = (directory / "log").read_text(errors="replace")[-2000:] if (directory / "log").exists() else ""

@@ -28,14 +28,8 @@ for _book in (steps_en, steps_zh_hans, steps_zh_hant):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Keep Chinese scenario ids readable: 场景大纲 examples like [附条件] instead of [\\u9644...].
-
-    pytest escapes non-ASCII parametrize ids unless this ini option is set; the option only affects
-    how ids are shown. (Better set once in pyproject.toml; until then it is set here.)
-    """
-    option = "disable_test_id_escaping_and_forfeit_all_rights_to_community_support"
-    if not config.getini(option):
-        config._inicache[option] = True
+    """Register the features' tags as markers. (Chinese scenario ids stay readable, [附条件] rather
+    than [\\u9644...], by the ini option pyproject.toml sets.)"""
     for tag in feature_tags():
         config.addinivalue_line("markers", f"{tag}: a tag used in the features")
 

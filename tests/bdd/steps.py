@@ -186,8 +186,8 @@ def data_table(world: World, datatable: list[list[str]]) -> None:
     header, *rows = datatable
     columns = []
     for title in header:
-        key = vocab._key(title)
-        found = [col for col, names in TABLE_COLUMNS.items() if key in {vocab._key(n) for n in names}]
+        key = vocab.word_key(title)
+        found = [col for col, names in TABLE_COLUMNS.items() if key in {vocab.word_key(n) for n in names}]
         if not found:
             known = "; ".join(" / ".join(names) for names in TABLE_COLUMNS.values())
             raise vocab.VocabularyError(f"unknown column {title!r}; known: {known}")
@@ -205,8 +205,8 @@ def data_table(world: World, datatable: list[list[str]]) -> None:
             data["tags"] = vocab.TAG.many(cells["tags"])
         for flag in ("collected_outside_mainland", "anonymized"):
             if cells.get(flag):
-                data[flag] = vocab._key(cells[flag]) in YES
-        if cells.get("population") and vocab._key(cells["population"]) not in vocab.NONE_WORDS:
+                data[flag] = vocab.word_key(cells[flag]) in YES
+        if cells.get("population") and vocab.word_key(cells["population"]) not in vocab.NONE_WORDS:
             data["population"] = cells["population"]
         world.data.append(data)
 

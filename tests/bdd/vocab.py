@@ -30,7 +30,7 @@ class VocabularyError(ValueError):
     """A word in a feature that no vocabulary knows: the step fails with the known words."""
 
 
-def _key(text: str) -> str:
+def word_key(text: str) -> str:
     """Case, spaces, hyphens and surrounding quotes do not matter: 'Medical-health' = medical_health."""
     text = text.strip().strip("\"'“”「」『』").strip()
     return re.sub(r"[\s\-]+", "_", text.lower())
@@ -42,14 +42,14 @@ class Vocabulary:
     def __init__(self, what: str, ids: Iterable[str], words: Mapping[str, Iterable[str]]) -> None:
         self.what = what
         self.ids = tuple(ids)
-        self._lookup: dict[str, str] = {_key(value): value for value in self.ids}
+        self._lookup: dict[str, str] = {word_key(value): value for value in self.ids}
         for value, aliases in words.items():
             assert value in self.ids, f"{what}: {value} is not a contract value"
             for alias in aliases:
-                self._lookup[_key(alias)] = value
+                self._lookup[word_key(alias)] = value
 
     def __call__(self, text: str) -> str:
-        found = self._lookup.get(_key(text))
+        found = self._lookup.get(word_key(text))
         if found is None:
             known = ", ".join(sorted(self._lookup))
             raise VocabularyError(f"unknown {self.what} {text!r}; known: {known}")
@@ -57,10 +57,10 @@ class Vocabulary:
 
     def many(self, text: str) -> list[str]:
         """A list written as 'a, b and c', 'a、b和c' or 'a，b 及 c'; 'none'/'无'/'無' is the empty list."""
-        if _key(text) in NONE_WORDS:
+        if word_key(text) in NONE_WORDS:
             return []
-        if _key(text) in self._lookup:  # "surveying and mapping" is one term, not two
-            return [self._lookup[_key(text)]]
+        if word_key(text) in self._lookup:  # "surveying and mapping" is one term, not two
+            return [self._lookup[word_key(text)]]
         parts = re.split(r"\s*(?:,|，|、|;|；|\band\b|\bor\b|和|及|与|與|或)\s*", text.strip())
         return [self(part) for part in parts if part.strip()]
 
@@ -203,7 +203,7 @@ SWITCH_OFF = frozenset({"off", "false", "no", "关闭", "關閉", "否", "停用
 
 def switch(text: str) -> bool:
     """An option value: on/off, true/false, 开启/关闭, 開啟/關閉."""
-    key = _key(text)
+    key = word_key(text)
     if key in SWITCH_ON:
         return True
     if key in SWITCH_OFF:
@@ -236,7 +236,7 @@ def place(text: str) -> tuple[str, str | None]:
     explicit = re.fullmatch(r"(?P<city>.+?)\s*[,，]\s*(?P<code>[A-Z]{2})", text)
     if explicit:
         return explicit["code"], explicit["city"]
-    key = _key(text)
+    key = word_key(text)
     if key in _PLACES:
         return _PLACES[key]
     if key in _MAINLAND_CITIES or key.removesuffix("市") in _MAINLAND_CITIES:

@@ -12,7 +12,7 @@ from engine.facts import PriorCounts
 
 
 def test_fast_encoder_is_byte_identical_to_model_dump_json() -> None:
-    assert encode._FAST, "Decision gained or reordered a field: add it to encode._FIELDS"
+    assert encode.FAST_PATH, "Decision gained or reordered a field: add it to encode._FIELDS"
     engine = shipped_engine()
     for prior in (PriorCounts(), PriorCounts(personal_subjects=950_000, populations={"members": 10})):
         for as_of in (None, dt.date(2026, 1, 1)):  # the rules info (reused per day) says the day

@@ -55,8 +55,8 @@ data:
 """
 
 
-def _yaml(reference: str = "STRICT-1", ciio: str = "false", planned_date: str = "2026-12-01",
-          subjects: str = "1000") -> bytes:
+def as_yaml(reference: str = "STRICT-1", ciio: str = "false", planned_date: str = "2026-12-01",
+            subjects: str = "1000") -> bytes:
     """A valid YAML request with one value replaced as written (no quoting: YAML reads it)."""
     return YAML_REQUEST.format(reference=reference, ciio=ciio, planned_date=planned_date,
                                subjects=subjects).encode()
@@ -140,23 +140,23 @@ CASES: list[Bad] = [
     Bad("reference-control", _j({**good_request(), "reference": "SZH\u0007-1"}), ("reference", "U+0007")),
     Bad("reference-zero-width", _j({**good_request(), "reference": "SZH\u200b-1"}), ("reference", "U+200B")),
     Bad("reference-bidi", _j({**good_request(), "reference": "SZH\u202e-1"}), ("reference", "U+202E")),
-    Bad("yaml-yes", _yaml(ciio="yes"), ("exporter.ciio", "true or false"), json_body=False),
-    Bad("yaml-impossible-date", _yaml(planned_date="2026-02-30"), ("planned_date", "2026-02-30"), json_body=False),
-    Bad("yaml-month-13", _yaml(planned_date="2026-13-01"), ("planned_date",), json_body=False),
-    Bad("yaml-day-00", _yaml(planned_date="2026-12-00"), ("planned_date",), json_body=False),
-    Bad("yaml-year-0000", _yaml(planned_date="0000-12-01"), ("planned_date",), json_body=False),
-    Bad("yaml-hour-25", _yaml(planned_date="2026-12-01 25:00:00"), ("planned_date",), json_body=False),
-    Bad("yaml-minute-61", _yaml(planned_date="2026-12-01T10:61:00"), ("planned_date",), json_body=False),
-    Bad("yaml-offset-24h", _yaml(planned_date="2026-12-01T10:00:00+24:00"), ("planned_date", "offset"),
+    Bad("yaml-yes", as_yaml(ciio="yes"), ("exporter.ciio", "true or false"), json_body=False),
+    Bad("yaml-impossible-date", as_yaml(planned_date="2026-02-30"), ("planned_date", "2026-02-30"), json_body=False),
+    Bad("yaml-month-13", as_yaml(planned_date="2026-13-01"), ("planned_date",), json_body=False),
+    Bad("yaml-day-00", as_yaml(planned_date="2026-12-00"), ("planned_date",), json_body=False),
+    Bad("yaml-year-0000", as_yaml(planned_date="0000-12-01"), ("planned_date",), json_body=False),
+    Bad("yaml-hour-25", as_yaml(planned_date="2026-12-01 25:00:00"), ("planned_date",), json_body=False),
+    Bad("yaml-minute-61", as_yaml(planned_date="2026-12-01T10:61:00"), ("planned_date",), json_body=False),
+    Bad("yaml-offset-24h", as_yaml(planned_date="2026-12-01T10:00:00+24:00"), ("planned_date", "offset"),
         json_body=False),
-    Bad("yaml-timestamp-tag", _yaml(planned_date="!!timestamp 2026-02-30"), ("planned_date",), json_body=False),
-    Bad("yaml-date-and-time", _yaml(planned_date="2026-12-01 10:00:00"), ("planned_date", "date and time"),
+    Bad("yaml-timestamp-tag", as_yaml(planned_date="!!timestamp 2026-02-30"), ("planned_date",), json_body=False),
+    Bad("yaml-date-and-time", as_yaml(planned_date="2026-12-01 10:00:00"), ("planned_date", "date and time"),
         json_body=False),
-    Bad("yaml-impossible-date-in-reference", _yaml(reference="2026-02-30"), ("reference",), json_body=False),
-    Bad("yaml-impossible-date-in-unknown-key", _yaml() + b"remarks: 2026-02-30\n", ("remarks",), json_body=False),
-    Bad("yaml-huge-int", _yaml(subjects="1" + "0" * 5000), ("data[0].subjects", "4,300"), json_body=False),
-    Bad("yaml-binary", _yaml(reference="!!binary aGVsbG8="), ("reference", "binary"), json_body=False),
-    Bad("yaml-set", _yaml(reference="!!set {a: null}"), ("reference", "set"), json_body=False),
+    Bad("yaml-impossible-date-in-reference", as_yaml(reference="2026-02-30"), ("reference",), json_body=False),
+    Bad("yaml-impossible-date-in-unknown-key", as_yaml() + b"remarks: 2026-02-30\n", ("remarks",), json_body=False),
+    Bad("yaml-huge-int", as_yaml(subjects="1" + "0" * 5000), ("data[0].subjects", "4,300"), json_body=False),
+    Bad("yaml-binary", as_yaml(reference="!!binary aGVsbG8="), ("reference", "binary"), json_body=False),
+    Bad("yaml-set", as_yaml(reference="!!set {a: null}"), ("reference", "set"), json_body=False),
 ]
 
 OVERSIZED_FILE_BYTES = 20_000_001

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.ledger.pgcluster import Cluster, ClusterUnavailable, _as_postgres, create_database, start_cluster
+from engine.ledger.pgcluster import Cluster, ClusterUnavailable, as_postgres, create_database, start_cluster
 from tests.hardening.conftest import Server, dumps, good_request, run_cli, start_server
 
 EXPORTERS = ["9144FAULT0000000A", "9144FAULT0000000B", "9144FAULT0000000C"]
@@ -83,7 +83,7 @@ def own_cluster() -> Iterator[Cluster]:
 
 
 def _pg_ctl(cluster: Cluster, *args: str) -> None:
-    subprocess.run(_as_postgres(["pg_ctl", "-D", str(cluster.directory / "data"), *args]),
+    subprocess.run(as_postgres(["pg_ctl", "-D", str(cluster.directory / "data"), *args]),
                    capture_output=True, check=True, timeout=90)
 
 

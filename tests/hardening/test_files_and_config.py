@@ -161,12 +161,12 @@ def test_options_file_errors_are_named_with_exit_3(content: str, words: str, tmp
 
 
 def test_a_number_option_is_never_truncated() -> None:
-    from engine.evaluator import OptionError, _whole_number
+    from engine.evaluator import OptionError, whole_number
 
-    assert _whole_number("x", 12) == 12 and _whole_number("x", " 12 ") == 12
+    assert whole_number("x", 12) == 12 and whole_number("x", " 12 ") == 12
     for bad in (12.7, True, "12.7", "1e3", "1" * 5000):
         with pytest.raises(OptionError):
-            _whole_number("x", bad)
+            whole_number("x", bad)
 
 
 def _settings(**env: str) -> Settings:

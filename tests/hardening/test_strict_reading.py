@@ -19,7 +19,7 @@ from api.cli import app
 from engine.errors import InputError
 from engine.inputs import DuplicateKey, load_requests, loads_json
 from engine.strict import InvalidScalar
-from tests.hardening.badinputs import _yaml
+from tests.hardening.badinputs import as_yaml
 from tests.hardening.conftest import InProcess, dumps, good_request
 
 
@@ -28,12 +28,12 @@ from tests.hardening.conftest import InProcess, dumps, good_request
     ('"2026-12-01"', dt.date(2026, 12, 1)), ("!!timestamp 2026-12-01", dt.date(2026, 12, 1)),
 ])
 def test_iso_dates_in_yaml_still_read(written: str, expected: dt.date) -> None:
-    (request,), _ = load_requests(_yaml(planned_date=written), "in.yaml")
+    (request,), _ = load_requests(as_yaml(planned_date=written), "in.yaml")
     assert request.planned_date == expected
 
 
 def test_flags_and_counts_still_read() -> None:
-    (request,), _ = load_requests(_yaml(ciio="true", subjects="1_000"), "in.yaml")
+    (request,), _ = load_requests(as_yaml(ciio="true", subjects="1_000"), "in.yaml")
     assert request.exporter.ciio is True and request.data[0].subjects == 1000
     (request,), _ = load_requests(dumps({**good_request(), "new_purpose": False}), "in.json")
     assert request.new_purpose is False

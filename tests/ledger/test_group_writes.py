@@ -148,7 +148,7 @@ def test_a_kept_connection_on_a_descriptor_above_1023_is_checked_and_used(postgr
         ledger = Ledger(postgres_url)
         ledger.submit(ledger_engine, transfer("FD-1", 15_000))
         kept = ledger._kept
-        assert kept is not None and group_io._driver(kept[0]).fileno() >= 1024  # type: ignore[union-attr]
+        assert kept is not None and group_io.driver_connection(kept[0]).fileno() >= 1024  # type: ignore[union-attr]
         assert group_io.server_hung_up(kept[0]) is False
         ledger.submit(ledger_engine, transfer("FD-2", 15_000))
         assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 30_000

@@ -193,14 +193,14 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 def test_a_ledger_written_at_revision_0002_upgrades_with_its_counts(tmp_path: Path, ledger_engine: Engine) -> None:
     from alembic import command
 
-    from engine.ledger.database import _alembic_config
+    from engine.ledger.database import alembic_config
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     first = Ledger(url)
     first.submit(ledger_engine, transfer("OLD-1", 4_000))
     first.submit(ledger_engine, transfer("OLD-2", 6_000))
     with first.sql_engine.begin() as conn:  # as a ledger written before revision 0003 stands
-        command.downgrade(_alembic_config(conn), "0002")
+        command.downgrade(alembic_config(conn), "0002")
         assert "ix_transfers_counting" in {row[1] for row in conn.exec_driver_sql("PRAGMA index_list(transfers)")}
     first.close()
     reopened = Ledger(url)

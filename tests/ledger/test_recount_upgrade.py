@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from engine.evaluator import Engine
 from engine.ledger import Ledger
 from engine.ledger.audit import append_event
-from engine.ledger.database import _alembic_config
+from engine.ledger.database import alembic_config
 from engine.ledger.history import recorded_decisions
 from engine.replay import EARLIER_COUNTING, replay
 from tests.ledger.conftest import ROOT, transfer
@@ -49,7 +49,7 @@ def earlier_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     source = create_engine(f"sqlite:///{BEFORE_0005}")
     try:
         with target.begin() as conn:
-            command.upgrade(_alembic_config(conn), "0004")
+            command.upgrade(alembic_config(conn), "0004")
         source_tables, target_tables = MetaData(), MetaData()
         source_tables.reflect(source)
         target_tables.reflect(target)
@@ -149,7 +149,7 @@ def test_the_downgrade_gives_each_transfer_the_figures_its_event_lists(earlier_l
     ledger = Ledger(earlier_ledger)
     try:
         with ledger.sql_engine.begin() as conn:
-            command.downgrade(_alembic_config(conn), "0004")
+            command.downgrade(alembic_config(conn), "0004")
         with ledger.sql_engine.connect() as conn:
             rows = {(decision_id, population): subjects for decision_id, population, subjects in conn.execute(
                 text("SELECT decision_id, population, subjects FROM transfer_populations"))}

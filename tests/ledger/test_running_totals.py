@@ -29,7 +29,7 @@ from engine.facts import PriorCounts, tally_for
 from engine.ledger import Ledger, LedgerError, LedgerIntegrityError, LedgerOutOfDate, SubmitResult, database
 from engine.ledger import totals as running
 from engine.ledger.audit import chain_totals
-from engine.ledger.database import _alembic_config
+from engine.ledger.database import alembic_config
 from engine.ledger.history import recorded_decisions
 from engine.ledger.schema import TALLIES
 from engine.models import TransferRequest
@@ -223,7 +223,7 @@ def test_upgrading_a_ledger_at_0003_fills_the_totals_from_its_rows(ledger_url: s
     ledger = Ledger(ledger_url)
     record_mixed_history(ledger, ledger_engine)
     with ledger.sql_engine.begin() as conn:  # as a ledger written before revision 0004 stands
-        command.downgrade(_alembic_config(conn), "0003")
+        command.downgrade(alembic_config(conn), "0003")
     with ledger.sql_engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
@@ -269,7 +269,7 @@ def test_writers_of_earlier_versions_are_fenced_out_and_let_back_by_the_downgrad
         with ledger.sql_engine.connect() as conn, pytest.raises(DBAPIError, match="chain_head"):
             conn.execute(text(head))
         with ledger.sql_engine.begin() as conn:
-            command.downgrade(_alembic_config(conn), revision)
+            command.downgrade(alembic_config(conn), revision)
         with ledger.sql_engine.connect() as conn:
             assert conn.execute(text(head)).one() is not None
     finally:
@@ -282,7 +282,7 @@ def test_the_upgrade_waits_for_a_write_of_an_earlier_version_under_way(ledger_ur
     ledger = Ledger(ledger_url)
     record_mixed_history(ledger, ledger_engine)
     with ledger.sql_engine.begin() as conn:
-        command.downgrade(_alembic_config(conn), "0003")
+        command.downgrade(alembic_config(conn), "0003")
     ledger.close()
 
     earlier = create_engine(ledger_url)  # an earlier version's process
@@ -322,7 +322,7 @@ def test_a_ledger_behind_the_newest_revision_is_not_counted_until_upgraded(
     record_mixed_history(ledger, ledger_engine)
     for revision in ("0004", "0003"):
         with ledger.sql_engine.begin() as conn:
-            command.downgrade(_alembic_config(conn), revision)
+            command.downgrade(alembic_config(conn), revision)
         reader = Ledger(ledger_url, upgrade=False)
         try:
             with pytest.raises(LedgerOutOfDate, match=f"revision {revision}.*baygate db upgrade"):
@@ -359,7 +359,7 @@ def test_the_tallies_of_population_figures_survive_a_downgrade_and_an_upgrade(
     assert dict(before.populations) == {(EXPORTER, 2026, "members", "personal"): 5_000,
                                         (EXPORTER, 2026, "members", "sensitive"): 8_000}
     with ledger.sql_engine.begin() as conn:
-        command.downgrade(_alembic_config(conn), "0004")
+        command.downgrade(alembic_config(conn), "0004")
     with ledger.sql_engine.connect() as conn:  # what an earlier version reads: the figures events listed
         assert conn.execute(text("SELECT population, subjects FROM transfer_populations ORDER BY subjects")).all() \
             == [("members", 5_000)]

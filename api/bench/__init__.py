@@ -1,6 +1,7 @@
 """``baygate bench``: the figures of DESIGN section 9, measured on this machine.
 
-Each part is importable on its own (``benchmarks/*.py`` are thin wrappers around them):
+Each part is importable on its own; the scripts in ``api/bench/scripts/`` (``python -m
+api.bench.scripts.NAME``) run one of them alone, or measure one thing more (reload memory, the web page):
 
 - :mod:`api.bench.inprocess`: microseconds per decision, durable-rules alone on the same facts,
   resident memory growth, cost against the number of rules;

@@ -3,7 +3,7 @@ SQLite (synchronous FULL and NORMAL) and PostgreSQL (a throwaway cluster with fs
 URL). A thin wrapper around ``api.bench.ledger``; ``baygate bench`` runs this and every other
 measurement.
 
-    .venv/bin/python benchmarks/ledger_bench.py [--seconds 5] [--threads 8] [--postgres URL] [--unsigned]
+    .venv/bin/python -m api.bench.scripts.ledger_bench [--seconds 5] [--threads 8] [--postgres URL] [--unsigned]
         [--only sqlite|postgres]
 
 Every head is signed (a throwaway Ed25519 key) unless --unsigned: the cost of signing, and of checking
@@ -14,13 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from api.bench import inprocess, ledger  # noqa: E402
+from api.bench import ROOT, inprocess, ledger
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """What the web page costs the API: ``POST /v1/evaluate`` and ``POST /v1/evaluate/batch`` through the
 service's ASGI app with the web page installed and without it, in one process, alternating.
 
-    .venv/bin/python benchmarks/web_overhead.py [--calls 3000] [--rounds 5]
+    .venv/bin/python -m api.bench.scripts.web_overhead [--calls 3000] [--rounds 5]
 
 The app is called directly (no sockets, no HTTP parsing), so what differs between the two is only what
 the web package adds to the app: on a machine shared with other work this isolates it far better than
@@ -13,30 +13,27 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import api.http.app as app_module  # noqa: E402
-from api.http.encode import EXAMPLE_REQUEST  # noqa: E402
-from api.http.settings import Settings  # noqa: E402
+import api.http.app as app_module
+from api.bench import ROOT
+from api.http.encode import EXAMPLE_REQUEST
+from api.http.settings import Settings
 
 
 def build(with_web: bool, folder: Path) -> Any:
     settings = Settings.from_env({"BAYGATE_DATABASE_URL": f"sqlite:///{folder / 'ledger.db'}",
                                   "BAYGATE_RULES": str(ROOT / "rules")})
-    install = app_module.install_web
+    install = getattr(app_module, "install_web")  # noqa: B009 - swapped out for the run without the page
     if not with_web:
-        app_module.install_web = lambda app: None  # type: ignore[assignment]
+        setattr(app_module, "install_web", lambda app: None)  # noqa: B010
     try:
         return app_module.create_app(settings)
     finally:
-        app_module.install_web = install
+        setattr(app_module, "install_web", install)  # noqa: B010
 
 
 async def call(app: Any, path: str, body: bytes) -> int:

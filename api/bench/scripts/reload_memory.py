@@ -9,7 +9,7 @@ every worker swaps the new generation in. Every 10 reloads it prints the residen
 the supervisor and of each worker, and their sum. Run it with the limit (default 4) and without
 (``--max-versions 100000``) to see the difference.
 
-    .venv/bin/python benchmarks/reload_memory.py [--reloads 100] [--workers 2] [--max-versions 4]
+    .venv/bin/python -m api.bench.scripts.reload_memory [--reloads 100] [--workers 2] [--max-versions 4]
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,13 +27,8 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from api.bench import ROOT
+from api.bench.http import free_port
 
 
 def rss_mb(pid: int) -> float:

@@ -2,17 +2,13 @@
 facts (lock, fresh session id, stages and state deletion included). A thin wrapper around
 ``api.bench.inprocess``; ``baygate bench`` runs this and every other measurement.
 
-    .venv/bin/python benchmarks/engine_bench.py [--rounds N]
+    .venv/bin/python -m api.bench.scripts.engine_bench [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.bench import inprocess
 

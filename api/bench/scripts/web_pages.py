@@ -1,7 +1,7 @@
 """Server time of each page of the web interface (issue 23), p50 over repeated requests, on a ledger of
 100,000 recorded transfers.
 
-    .venv/bin/python benchmarks/web_pages.py [--transfers 100000] [--db /tmp/web-bench.db] [--repeat 30]
+    .venv/bin/python -m api.bench.scripts.web_pages [--transfers 100000] [--db /tmp/web-bench.db] [--repeat 30]
 
 The ledger is built once through ``Ledger.submit`` from 8 threads (about 100-200 s for 10^5 on this
 machine) and kept at ``--db`` for the next run. 50 exporters; the busiest holds a fifth of the
@@ -16,19 +16,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from engine.evaluator import Engine  # noqa: E402
-from engine.ledger import Ledger  # noqa: E402
-from engine.models import TransferRequest  # noqa: E402
-from engine.rulespec import load_pack_set  # noqa: E402
+from api.bench import ROOT
+from engine.evaluator import Engine
+from engine.ledger import Ledger
+from engine.models import TransferRequest
+from engine.rulespec import load_pack_set
 
 EXPORTERS = 50
 BUSIEST = "91440300MA5WEB0000"

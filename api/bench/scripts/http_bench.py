@@ -2,17 +2,14 @@
 separate process (wrk, else a Python load generator), then the batch route. A thin wrapper around
 ``api.bench.http``; ``baygate bench`` runs this and every other measurement.
 
-    .venv/bin/python benchmarks/http_bench.py [--seconds 10] [--connections 16] [--batch 1000] [--python]
+    .venv/bin/python -m api.bench.scripts.http_bench [--seconds 10] [--connections 16] [--batch 1000] [--python]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.bench import http
 

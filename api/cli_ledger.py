@@ -11,6 +11,7 @@ baygate ledger (never created), 4 could not finish.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Annotated, Any
@@ -237,6 +238,40 @@ def ledger_counts(
         return
     typer.echo(f"{exporter} {chosen_year}: {counts['personal_subjects']} personal subjects, "
                f"{counts['sensitive_subjects']} sensitive subjects")
+
+
+@ledger_app.command("id-variants")
+def ledger_id_variants(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List the exporter ids recorded in this ledger that now read as one (party ids are canonicalised:
+    NFKC, trimmed, upper case; docs/request.md), the (exporter, reference) pairs that collide under the
+    canonical form, and the recorded decisions whose counts would have differed. Read only: records keep
+    the ids they were recorded with."""
+    from engine.ledger.id_variants import report
+
+    ledger = open_existing_ledger(db)
+    try:
+        with ledger.sql_engine.connect() as conn:
+            found = report(conn)
+    except LedgerError as exc:
+        fail_on(exc)
+    finally:
+        ledger.close()
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(found), ensure_ascii=False))
+        return
+    if not found.groups and not found.refused:
+        typer.echo("no exporter ids that read as one: every recorded exporter id is in its canonical form")
+    for group in found.groups:
+        typer.echo(f"{group.canonical}: recorded as {', '.join(repr(i) for i in group.ids)} ({group.transfers} "
+                   "transfers)")
+        for reference, decisions in group.collisions:
+            typer.echo(f"  reference {reference!r} recorded under several of them: {', '.join(decisions)}")
+        for item in group.affected:
+            typer.echo(f"  decision {item.decision_id} ({item.reference!r}, {item.exporter_id!r}, {item.year}): the "
+                       f"other ids had counted {item.other_personal_subjects} personal and "
+                       f"{item.other_sensitive_subjects} sensitive subjects it did not see")
+    for recorded, why in found.refused:
+        typer.echo(f"{recorded!r}: would be refused now: {why}")
 
 
 def open_existing_ledger(db: str | None) -> Ledger:

@@ -13,9 +13,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from engine.strict import Count, Flag, IsoDate, Reference
+from engine.strict import Count, Flag, IsoDate, PartyId, Reference
+from engine.uscc import held_to_uscc, is_uscc, strict_ids
+from engine.uscc import problem as uscc_problem
 
 MAX_SUBJECTS = 2_000_000_000
 """More individuals than live on Earth in one transfer is an input error, not a volume."""
@@ -103,9 +115,12 @@ class _Strict(BaseModel):
 class Party(_Strict):
     """An exporter, a recipient or an onward recipient."""
 
-    id: ShortText = Field(
+    id: Annotated[PartyId, Field(min_length=1, max_length=128)] = Field(
         description="Mainland: unified social credit code; Hong Kong: business registration number; "
-        "an individual: any stable identifier.",
+        "an individual: any stable identifier. Read in one canonical form (Unicode NFKC, spaces trimmed, "
+        "upper case; zero-width, bidirectional and control characters refused): the ledger counts an "
+        "exporter by it. A Mainland organisation's id that is not a well-formed code gets the warning "
+        "reason engine.id-unverified (refused with BAYGATE_STRICT_IDS=1).",
         examples=["91440300MA5XXXXXXX"],
     )
     name: Text = Field(description="Registered name of the organisation, or the individual's name.")
@@ -160,6 +175,18 @@ class Party(_Strict):
         if info.data.get("jurisdiction") == "CN" and not city:
             raise ValueError("required for a CN party (it decides Greater Bay Area membership)")
         return city
+
+    @model_validator(mode="after")
+    def _strict_ids(self, info: ValidationInfo) -> Party:
+        """With ``BAYGATE_STRICT_IDS=1`` a Mainland organisation's id must be a well-formed unified social
+        credit code (engine.uscc); without it the decision carries a warning (engine.party_ids). Raised
+        as a ValidationError located at ``id``, so the error names ``exporter.id``, not ``exporter``."""
+        if (held_to_uscc(self.jurisdiction, self.kind) and not is_uscc(self.id) and strict_ids()
+                and not (info.context and info.context.get("stored_request"))):
+            raise ValidationError.from_exception_data("Party", [InitErrorDetails(
+                type=PydanticCustomError("unverified_id", "{problem}", {"problem": uscc_problem(self.id)}),
+                loc=("id",), input=self.id)])
+        return self
 
 
 class DataSet(_Strict):

@@ -13,8 +13,10 @@ YAML ``no`` read as a flag, ``"12"`` as a count. So the request model uses these
 Readers of YAML and JSON (``engine.inputs``) put an :class:`InvalidScalar` where a value could not be
 built at all (``2026-02-30``, hour 25, an integer of more than 4,300 digits, a YAML ``!!binary``), so
 the field's validation names it with its path instead of an exception without one;
-``engine.errors.friendly_message`` words these errors. Party ids are canonicalised elsewhere
-(issue 19): a ``PartyId`` type would sit beside :data:`Reference` here.
+``engine.errors.friendly_message`` words these errors.
+
+- :data:`PartyId`: a party's id in one canonical form (NFKC, trimmed, upper case; invisible characters
+  refused), so that the same id written twice is one exporter (issue 19 point 4; docs/request.md).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Strict
+from pydantic import AfterValidator, BeforeValidator, Strict, ValidationInfo
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CATEGORY_NAMES = {"Cc": "a control character", "Cs": "a lone surrogate", "Co": "a private-use character"}
@@ -87,6 +89,46 @@ def visible_text(value: str) -> str:
     return value  # pragma: no cover - isprintable was false, so some character is not printable
 
 
+def canonical_party_id(value: str) -> str:
+    """The canonical form of a party id (issue 19 point 4: one exporter, one identity): Unicode NFKC
+    (full-width digits and letters become ASCII, the other spaces a space), spaces trimmed at both
+    ends, upper-cased, and NFKC again, until stable. Zero-width, bidirectional (and BOM), control and
+    other invisible characters are refused, naming the first: they make one id read as another.
+    Raises ValueError (pydantic names the field)."""
+    text = value
+    for _ in range(4):  # reaches its fixed point in one or two rounds
+        normal = unicodedata.normalize("NFKC", text)
+        _refuse_invisible_in_id(normal)
+        shaped = unicodedata.normalize("NFKC", normal.strip(" ").upper()).strip(" ")
+        if shaped == text:
+            break
+        text = shaped
+    if not text:
+        raise ValueError("is empty once spaces are trimmed")
+    return text
+
+
+def _refuse_invisible_in_id(text: str) -> None:
+    """After NFKC, anything not printable but the space is a control, format (zero-width,
+    bidirectional, BOM), line or paragraph separator, private-use, surrogate or unassigned character."""
+    if text.isprintable():
+        return
+    for position, char in enumerate(text):
+        if not char.isprintable() and char != " ":
+            name = unicodedata.name(char, "") or CATEGORY_NAMES.get(unicodedata.category(char), "unassigned")
+            raise ValueError(f"character U+{ord(char):04X} ({name}) at position {position + 1}: zero-width, "
+                             "bidirectional, control and other invisible characters are not accepted in an id "
+                             "(the same id would count as another party)")
+
+
+def party_id(value: Any, info: ValidationInfo) -> Any:
+    """A new request's party id in canonical form; a stored request's as it was recorded
+    (``engine.models.read_stored_request``: old records read as they were decided)."""
+    if not isinstance(value, str) or (info.context and info.context.get("stored_request")):
+        return value
+    return canonical_party_id(value)
+
+
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:40] + "..."
@@ -103,3 +145,6 @@ Count = Annotated[int, Strict()]
 
 Reference = Annotated[str, AfterValidator(visible_text)]
 """Text a person reads and compares: no invisible characters."""
+
+PartyId = Annotated[str, BeforeValidator(party_id)]
+"""A party's id, canonicalised (:func:`canonical_party_id`): the same id written twice is one party."""

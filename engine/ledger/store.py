@@ -27,6 +27,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, TextClause, and_, insert, or_, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from engine.errors import FieldProblem, InputError
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
 from engine.ledger import anchors, audit, chain_keys, database, seal, sealed_totals, signing, totals
@@ -45,6 +46,7 @@ from engine.ledger.packs import pack_text
 from engine.ledger.schema import chain_signatures, events, pack_sets, packs, transfers
 from engine.ledger.signing import ChainSigner
 from engine.models import Decision, TransferRequest, read_stored_request
+from engine.strict import canonical_party_id
 
 
 @dataclass(frozen=True)
@@ -362,7 +364,9 @@ class Ledger:
         return sealed_totals.prior_counts(sealed_totals.verified(self.totals_key, rows), exporter_id, year)
 
     def counts(self, exporter_id: str, year: int) -> dict[str, Any]:
-        """The exporter's tallies for a calendar year, as ``ledger counts`` and the HTTP API print them."""
+        """The exporter's tallies for a calendar year, as ``ledger counts`` and the HTTP API print them
+        (the id read as requests' are: ``engine.strict.canonical_party_id``)."""
+        exporter_id = _canonical_exporter(exporter_id)
         with self._read() as conn:
             prior = self._prior(conn, exporter_id, year)
         return {"exporter": exporter_id, "year": year, "personal_subjects": prior.personal_subjects,
@@ -650,6 +654,7 @@ class Ledger:
     # ------------------------------------------------------------------ withdraw, get
 
     def _find(self, conn: Connection, id_or_reference: str, exporter_id: str | None) -> Any:
+        exporter_id = None if exporter_id is None else _canonical_exporter(exporter_id)
         condition = or_(transfers.c.decision_id == id_or_reference, transfers.c.reference == id_or_reference)
         if exporter_id is not None:
             condition = and_(condition, transfers.c.exporter_id == exporter_id)
@@ -754,6 +759,14 @@ class Ledger:
             if isinstance(exc, DatabaseUnavailable):
                 raise
             raise database.unavailable(exc) from exc
+
+
+def _canonical_exporter(exporter_id: str) -> str:
+    """An exporter id given to look something up, in the form requests are recorded under."""
+    try:
+        return canonical_party_id(exporter_id)
+    except ValueError as exc:
+        raise InputError("", [FieldProblem("exporter_id", str(exc))]) from None
 
 
 def _conflict_message(existing: Any, request_json: str) -> str:

@@ -1,0 +1,99 @@
+"""The ids of a ledger that now read as one (issue 19 point 4): a report, read only.
+
+Party ids are canonicalised since revision 0010 of the request rules (``engine.strict.canonical_party_id``),
+but what was recorded before keeps the ids it was recorded with: the audit chain is evidence and is
+never rewritten. This report lists, for a ledger, the recorded exporter ids that canonicalise to the
+same id (variants), the ids that would be refused now (invisible characters), the (exporter,
+reference) pairs that collide under the canonical form, and the recorded decisions whose counts would
+have differed had the variants been one exporter: for each, what the other variants had counted
+(counted, not withdrawn at the time, same year) before it was decided. (Sums of subjects: a
+population named under two variants is counted in each, so the difference is an upper bound.)
+``baygate ledger id-variants`` prints it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, bindparam, text
+
+from engine.strict import canonical_party_id
+
+_IDS = text("SELECT DISTINCT exporter_id FROM transfers")
+_OF = text("SELECT decision_id, exporter_id, reference, year, event_seq, withdrawn_seq, counted, "
+           "personal_subjects, sensitive_subjects FROM transfers WHERE exporter_id IN :ids ORDER BY event_seq"
+           ).bindparams(bindparam("ids", expanding=True))
+
+
+@dataclass(frozen=True)
+class Affected:
+    """A recorded decision the other variants' counts would have changed."""
+
+    decision_id: str
+    reference: str
+    exporter_id: str
+    year: int
+    other_personal_subjects: int
+    other_sensitive_subjects: int
+
+
+@dataclass
+class VariantGroup:
+    canonical: str
+    ids: list[str]
+    transfers: int = 0
+    collisions: list[tuple[str, list[str]]] = field(default_factory=list)
+    """(reference, decision ids) recorded under several variants."""
+    affected: list[Affected] = field(default_factory=list)
+
+
+@dataclass
+class IdReport:
+    groups: list[VariantGroup]
+    refused: list[tuple[str, str]]
+    """(recorded id, why the canonical form refuses it)."""
+
+
+def report(conn: Connection) -> IdReport:
+    by_canonical: dict[str, list[str]] = defaultdict(list)
+    refused: list[tuple[str, str]] = []
+    for (recorded,) in conn.execute(_IDS):
+        try:
+            by_canonical[canonical_party_id(str(recorded))].append(str(recorded))
+        except ValueError as exc:
+            refused.append((str(recorded), str(exc)))
+    groups = [_group(conn, canonical, sorted(ids)) for canonical, ids in sorted(by_canonical.items())
+              if len(ids) > 1 or ids[0] != canonical]
+    return IdReport([group for group in groups if len(group.ids) > 1], sorted(refused))
+
+
+def _group(conn: Connection, canonical: str, ids: list[str]) -> VariantGroup:
+    group = VariantGroup(canonical, ids)
+    rows = conn.execute(_OF, {"ids": ids}).all()
+    group.transfers = len(rows)
+    references: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for row in rows:
+        references[str(row.reference)].append((str(row.exporter_id), str(row.decision_id)))
+    group.collisions = [(reference, [decision for _id, decision in found])
+                        for reference, found in sorted(references.items())
+                        if len({recorded for recorded, _d in found}) > 1]
+    # The chain's order: at each decision, what the other variants had counted (counted, not withdrawn
+    # yet, same year): live sums by (year) and by (year, variant), kept as transfers come and go.
+    withdrawals = [(int(row.withdrawn_seq), -1, row) for row in rows if row.withdrawn_seq is not None and row.counted]
+    steps = sorted([(int(row.event_seq), 1, row) for row in rows] + withdrawals, key=lambda step: step[0])
+    live: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    live_own: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for _seq, sign, row in steps:
+        year, own = int(row.year), live_own[(int(row.year), str(row.exporter_id))]
+        if sign == 1:
+            personal, sensitive = live[year][0] - own[0], live[year][1] - own[1]
+            if personal or sensitive:
+                group.affected.append(Affected(str(row.decision_id), str(row.reference), str(row.exporter_id),
+                                               year, personal, sensitive))
+            if not row.counted:
+                continue
+        for totals in (live[year], own):
+            totals[0] += sign * int(row.personal_subjects)
+            totals[1] += sign * int(row.sensitive_subjects)
+    return group

@@ -1,8 +1,8 @@
 """The ids of a ledger that now read as one (issue 19 point 4): a report, read only.
 
-Party ids are canonicalised since revision 0010 of the request rules (``engine.strict.canonical_party_id``),
-but what was recorded before keeps the ids it was recorded with: the audit chain is evidence and is
-never rewritten. This report lists, for a ledger, the recorded exporter ids that canonicalise to the
+New requests' party ids are canonicalised (``engine.strict.canonical_party_id``), but what was
+recorded before keeps the ids it was recorded with: the audit chain is evidence and is never
+rewritten. This report lists, for a ledger, the recorded exporter ids that canonicalise to the
 same id (variants), the ids that would be refused now (invisible characters), the (exporter,
 reference) pairs that collide under the canonical form, and the recorded decisions whose counts would
 have differed had the variants been one exporter: for each, what the other variants had counted

@@ -119,3 +119,22 @@ def test_out_of_memory_is_could_not_finish(tmp_path: Path, ledger_engine: Engine
     result = CliRunner().invoke(app, ["audit", "verify", "--db", f"sqlite:///{db}"])
     assert result.exit_code == 4
     assert "out of memory" in result.output
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_without_a_ledger_is_3_and_nothing_is_created(postgres_url: str) -> None:
+    """The PostgreSQL side of the issue's "empty or unrelated" database: exit 3, no table created."""
+    import psycopg
+
+    def tables() -> list[str]:
+        with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            return sorted(row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+
+    empty = CliRunner().invoke(app, ["audit", "verify", "--db", postgres_url])
+    assert empty.exit_code == 3 and "the database holds no table (nothing was created)" in empty.stderr, empty.output
+    assert tables() == []
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("CREATE TABLE customers (id integer PRIMARY KEY, name text)")
+    unrelated = CliRunner().invoke(app, ["audit", "verify", "--db", postgres_url])
+    assert unrelated.exit_code == 3 and "not a baygate ledger" in unrelated.stderr, unrelated.output
+    assert tables() == ["customers"]

@@ -30,16 +30,21 @@ from pydantic import BaseModel
 from ulid import ULIDGenerator
 
 from engine.conditions import Condition, describe_value, evaluate_normal_form, facts_read, negation_normal_form
-from engine.facts import EXEMPT_VOLUMES_COUNTED_OPTION, EXEMPTION_IDS, FactValue, PriorCounts, Tally
+from engine.facts import EXEMPT_VOLUMES_COUNTED_OPTION, EXEMPTION_IDS, FactValue, PriorCounts, Tally, mechanism_valid
 from engine.models import (
     Counts,
     Decision,
     Messages,
+    MissingApproval,
     MissingItem,
+    MissingMechanism,
+    MissingObligation,
+    MissingReview,
     ObligationResult,
     Outcome,
     Reason,
     RulesInfo,
+    SatisfiedBy,
     TransferRequest,
 )
 from engine.rulespec import MECHANISM_LEVEL, PackSet, RuleSpec
@@ -166,10 +171,24 @@ def _now_to_the_second() -> dt.datetime:
     return clock[1]
 
 
-def _missing(mechanism: str | None = None, obligation: str | None = None, approval: str | None = None,
-             review: str | None = None, text: Messages | None = None) -> MissingItem:
-    return _build(MissingItem, {"mechanism": mechanism, "obligation": obligation, "approval": approval,
-                                "review": review, "text": text})
+_MISSING_CLASSES: dict[str, type[BaseModel]] = {
+    "mechanism": MissingMechanism, "obligation": MissingObligation, "approval": MissingApproval,
+    "review": MissingReview}
+
+
+def _missing(kind: str, text: Messages, ident: str | None = None, options: Sequence[str] = ()) -> MissingItem:
+    """The one way decide says what is missing (DESIGN section 3): ``kind`` is mechanism (with the
+    ``options``, any one of which meets the requirement), obligation (its id), approval (its kind) or
+    review (a short id of why, e.g. ``no-route``)."""
+    if kind == "mechanism":
+        return _build(MissingMechanism, {"kind": kind, "options": list(options), "text": text})
+    if ident is None:
+        raise ValueError(f"a missing {kind} needs an id")
+    item: MissingItem = _build(_MISSING_CLASSES[kind], {"kind": kind, "id": ident, "text": text})  # type: ignore[assignment]
+    return item
+
+
+REVIEW_NO_ELIGIBLE_MECHANISM = "no-eligible-mechanism"
 
 
 @dataclass(frozen=True)
@@ -181,7 +200,9 @@ class _Effects:
     so an evaluation does not walk every fired rule's effects again."""
 
     rules: tuple[RuleSpec, ...]
-    """The fired rules, each once, in precedence order (the order of the reasons)."""
+    """The fired rules that give a reason, each once, in precedence order (the order of the reasons):
+    all that fired but those that only offer a mechanism (``eligible``, ``also_satisfied_by``) not
+    among the options, whose reason would name a route the decision does not offer."""
     prohibited: bool
     exemption_set: frozenset[str]
     exemptions: list[str]
@@ -261,8 +282,9 @@ def effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
                       for kind in dict.fromkeys(kind for rule in fired for kind in rule.then.approvals))
     obligation_ids = tuple(dict.fromkeys(oid for rule in fired for oid in rule.then.obligations))
     option_valid_keys = tuple(f"mechanism.{m}.valid" for m in options)
+    shown = [rule for rule in fired if _gives_reason(rule, options)]
     reads: dict[str, None] = {}
-    for rule in fired:
+    for rule in shown:
         reads.update(dict.fromkeys(plan.reads[rule.id]))
     reads.update(dict.fromkeys(_obligation_reads(obligation_ids, plan)))
     reads.update(dict.fromkeys(("leaves_mainland", "data.has_personal", "data.has_important",
@@ -270,7 +292,7 @@ def effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
     reads.update(dict.fromkeys(option_valid_keys))
     reads.update(dict.fromkeys(key for _, key in approvals))
     return _Effects(
-        rules=tuple(fired),
+        rules=tuple(shown),
         prohibited=prohibited,
         exemption_set=exemption_set,
         exemptions=[e for e in EXEMPTION_ORDER if e in exemption_set],
@@ -289,12 +311,24 @@ def effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
     )
 
 
+def _gives_reason(rule: RuleSpec, options: Sequence[str]) -> bool:
+    """Whether a fired rule's reason belongs in the decision: not a rule that only offers mechanisms
+    (the GBA contract's eligibility) where none of them is among the options, e.g. where a security
+    assessment is required or no mechanism is."""
+    then = rule.then
+    offers = then.eligible or then.also_satisfied_by
+    if not offers or then.require or then.prohibit or then.exempt or then.obligations or then.approvals or then.note:
+        return True
+    return any(m in options for m in (*then.eligible, *then.also_satisfied_by))
+
+
 @dataclass(frozen=True)
 class _Assembled:
     """The parts of a decision that follow from the fired rules and the facts they read: everything
     but the id, the time, the counts and the pack versions."""
 
     reasons: tuple[Reason, ...]
+    satisfied_by: SatisfiedBy | None
     missing: tuple[MissingItem, ...]
     obligations: tuple[ObligationResult, ...]
     outcome: Outcome
@@ -472,7 +506,7 @@ def _obligation(oid: str, facts: Mapping[str, FactValue], pack_set: PackSet,
             _build(ObligationResult, {
                 "id": oid, "text": spec.text, "due": plan.due[oid], "due_date": due_date, "due_note": due_note,
                 "citation": spec.cite, "satisfied": satisfied, "before_transfer": due.before_transfer}),
-            _missing(obligation=oid, text=spec.text))
+            _missing("obligation", spec.text, oid))
     return cached
 
 
@@ -486,6 +520,21 @@ def _mechanism_problems(options: list[str], facts: Mapping[str, FactValue],
             problems.append(f"The {mech.type} {mech.reference} is not valid on {request.planned_date} "
                             "(not yet in effect, expired, or unfiled after its filing window).")
     return problems
+
+
+def _satisfied_by(options: list[str], facts: Mapping[str, FactValue], request: TransferRequest,
+                  pack_set: PackSet) -> SatisfiedBy | None:
+    """The first mechanism listed in the request that is among the options and valid on the planned
+    date. ``mechanism.<type>.valid`` says some mechanism of that type is; where several of one type
+    are listed, each is checked as the fact sheet checked them."""
+    listed = request.safeguards.mechanisms
+    for mech in listed:
+        if mech.type not in options or not facts.get(f"mechanism.{mech.type}.valid"):
+            continue
+        alone = sum(1 for other in listed if other.type == mech.type) == 1
+        if alone or mechanism_valid(mech, request.planned_date, pack_set.mechanisms.get(mech.type)):
+            return _build(SatisfiedBy, {"type": mech.type, "reference": mech.reference})
+    return None
 
 
 def _rules_info(plan: _Plan, pack_set: PackSet, evaluation: Evaluation) -> RulesInfo:
@@ -506,7 +555,7 @@ def _assemble(effects: _Effects, facts: Mapping[str, FactValue], request: Transf
     """Reasons, what is missing, obligations and the outcome: reads only ``effects.reads`` of the
     facts, and of the request only its mechanisms and planned date (see the key in :func:`decide`)."""
     reasons = [_reason(rule, facts, plan) for rule in effects.rules]
-    missing: list[MissingItem] = [_missing(review=review, text=text) for review, text in effects.reviews]
+    missing: list[MissingItem] = [_missing("review", text, review) for review, text in effects.reviews]
 
     if not effects.route_decided:  # never a bare permit: fail closed
         read = ("leaves_mainland", "data.has_personal", "data.has_important", "exporter.jurisdiction",
@@ -518,28 +567,30 @@ def _assemble(effects: _Effects, facts: Mapping[str, FactValue], request: Transf
         reasons.append(_build(Reason, {
             "rule": NO_ROUTE_RULE, "effect": "fail_closed", "message": text, "citation": NO_ROUTE_CITATION,
             "unsure": None, "facts": {name: describe_value(facts.get(name)) for name in read}}))
-        missing.append(_missing(review=NO_ROUTE_REVIEW, text=text))
+        missing.append(_missing("review", text, NO_ROUTE_REVIEW))
 
     if effects.overriding:
         reasons.append(_overridden(effects))
 
     options = effects.options
+    satisfied_by = None
     if effects.needs_review:
-        missing.append(_missing(review="no eligible mechanism", text=no_eligible_mechanism()))
+        missing.append(_missing("review", no_eligible_mechanism(), REVIEW_NO_ELIGIBLE_MECHANISM))
     elif options and not any(facts.get(key) for key in effects.option_valid_keys):
-        missing.append(_missing(
-            mechanism="one of " + ", ".join(options),
-            text=missing_mechanism(options, _mechanism_problems(options, facts, request))))
+        missing.append(_missing("mechanism", missing_mechanism(options, _mechanism_problems(options, facts, request)),
+                                options=options))
+    elif options and not effects.prohibited:
+        satisfied_by = _satisfied_by(options, facts, request, pack_set)
 
     for kind, key in effects.approvals:
         if not facts.get(key):
-            missing.append(_missing(approval=kind, text=missing_approval(kind)))
+            missing.append(_missing("approval", missing_approval(kind), kind))
 
     obligations, due_missing = _obligations(effects.obligation_ids, facts, pack_set, plan)
     if not effects.prohibited:
         missing += due_missing
     outcome: Outcome = "prohibited" if effects.prohibited else ("conditional" if missing else "permitted")
-    return _Assembled(tuple(reasons), tuple(missing), tuple(obligations), outcome)
+    return _Assembled(tuple(reasons), satisfied_by, tuple(missing), tuple(obligations), outcome)
 
 
 def _overridden(effects: _Effects) -> Reason:
@@ -578,23 +629,25 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
             plan.effects.clear()
         effects = plan.effects[fired_key] = effects_of(fired_key, plan)
     # The key holds every input of _assemble: the fired rules, the values of every fact it reads,
-    # and what a missing-mechanism message quotes (the mechanisms listed and the planned date).
+    # and the mechanisms listed (a missing-mechanism message quotes them; satisfied_by names one, each
+    # valid or not by its dates) with the planned date.
     values = _values(effects.read, effects.reads, facts)
     key = (fired_key, request.planned_date,
-           tuple([(m.type, m.reference) for m in request.safeguards.mechanisms]) if effects.options else (),
+           tuple([(m.type, m.reference, m.effective_on, m.filed_on, m.expires_on)
+                  for m in request.safeguards.mechanisms]) if effects.options else (),
            values)
     assembled = plan.assembled.get(key)
     if assembled is None:
         if len(plan.assembled) >= CACHE_LIMIT:
             plan.assembled.clear()
         assembled = plan.assembled[key] = _assemble(effects, facts, request, pack_set, plan)
-    prohibited = effects.prohibited
-    # The tallies are of individuals whose personal information the exporter provided outside the
-    # Mainland (DESIGN section 5): a provision within the Mainland, or a transfer by an exporter
-    # elsewhere, adds nothing to them, permitted or not.
-    counted = not prohibited and facts.get("leaves_mainland") is True and (
-        bool(evaluation.options.get(UNCOUNTED_EXEMPTIONS_OPTION, False))
-        or not effects.exempts_uncounted)
+    # Recording counts a permitted transfer only (the ledger records the others uncounted), and not one an
+    # exemption the options keep out of the count applies to: the counts say what recording does. And the
+    # tallies are of individuals whose personal information the exporter provided outside the Mainland
+    # (DESIGN section 5): a provision within the Mainland, or a transfer by an exporter elsewhere, adds
+    # nothing to them, permitted or not.
+    counted = assembled.outcome == "permitted" and facts.get("leaves_mainland") is True and (
+        bool(evaluation.options.get(UNCOUNTED_EXEMPTIONS_OPTION, False)) or not effects.exempts_uncounted)
     tally = evaluation.tally
     declared = request.declared_prior
     before_personal = evaluation.prior.personal_subjects + declared.personal_subjects
@@ -611,6 +664,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         "mechanism_options": list(effects.options),
         "exemptions": list(effects.exemptions),
         "reasons": list(assembled.reasons),
+        "satisfied_by": assembled.satisfied_by,
         "missing": list(assembled.missing),
         "obligations": list(assembled.obligations),
         "counts": counts,

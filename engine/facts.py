@@ -491,7 +491,8 @@ def _in_both_tallies(prior: PriorCounts, tally: Tally) -> int:
     return both
 
 
-def _mechanism_valid(mech: Mechanism, on: dt.date, policy: MechanismPolicy | None) -> bool:
+def mechanism_valid(mech: Mechanism, on: dt.date, policy: MechanismPolicy | None) -> bool:
+    """Whether this one mechanism is valid on ``on`` (decide names the one that meets a requirement)."""
     if mech.effective_on > on:
         return False
     if policy is not None:
@@ -621,7 +622,7 @@ def derive_facts_and_tally(
         present, valid, filed, effective_on = _MECHANISM_KEYS[mech.type]
         took_effect = mech.effective_on <= on
         facts[present] = True
-        facts[valid] = _mechanism_valid(mech, on, mechanism_policies.get(mech.type))
+        facts[valid] = mechanism_valid(mech, on, mechanism_policies.get(mech.type))
         facts[filed] = took_effect and mech.filed_on is not None and mech.filed_on <= on
         facts[effective_on] = mech.effective_on if took_effect else None
     elif mechanisms:
@@ -633,7 +634,7 @@ def derive_facts_and_tally(
             policy = mechanism_policies.get(mech_type)
             in_effect = [m for m in listed if m.effective_on <= on]
             facts[present] = True
-            facts[valid] = any(_mechanism_valid(m, on, policy) for m in listed)
+            facts[valid] = any(mechanism_valid(m, on, policy) for m in listed)
             facts[filed] = any(m.filed_on is not None and m.filed_on <= on for m in in_effect)
             facts[effective_on] = max((m.effective_on for m in in_effect), default=None)
     for approval in safeguards.approvals:

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from engine.stored_shapes import upgrade_decision
 from engine.strict import Count, Flag, IsoDate, PartyId, Reference
 from engine.uscc import held_to_uscc, is_uscc, strict_ids
 from engine.uscc import problem as uscc_problem
@@ -372,19 +373,51 @@ class Reason(_Strict):
     facts: dict[str, Any] = Field(default_factory=dict, description="The facts the rule read.")
 
 
-class MissingItem(_Strict):
-    """One thing that stops the transfer from being permitted now."""
+class MissingMechanism(_Strict):
+    """A mechanism to put in place: any one of ``options`` meets the requirement."""
 
-    mechanism: str | None = Field(default=None, description="A mechanism to put in place.")
-    obligation: str | None = Field(default=None, description="An obligation due before the transfer.")
-    approval: str | None = Field(default=None, description="An authority approval to obtain.")
-    review: str | None = Field(default=None, description="A legal review the engine cannot replace.")
-    text: Messages | None = Field(default=None, description="What to do, in three languages.")
+    kind: Literal["mechanism"] = Field(description="What is missing: a mechanism.")
+    options: list[MechanismType] = Field(description="Any one of these, in place and valid, meets the requirement.")
+    text: Messages = Field(description="What to do, in three languages (with why a mechanism listed does not count).")
 
-    @model_serializer(mode="wrap")
-    def _drop_nulls(self, handler: Any) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {key: value for key, value in data.items() if value is not None}
+
+class MissingObligation(_Strict):
+    """An obligation due before the transfer that the request does not show done."""
+
+    kind: Literal["obligation"] = Field(description="What is missing: an obligation.")
+    id: str = Field(description="The obligation's id, as in `obligations`.")
+    text: Messages = Field(description="What to do, in three languages.")
+
+
+class MissingApproval(_Strict):
+    """An authority approval to obtain before the transfer."""
+
+    kind: Literal["approval"] = Field(description="What is missing: an authority approval.")
+    id: ApprovalKind = Field(description="The kind of approval, as in `safeguards.approvals[].kind`.")
+    text: Messages = Field(description="What to do, in three languages.")
+
+
+class MissingReview(_Strict):
+    """A legal review the engine cannot replace (no rule decided the route, the case is outside every
+    pack's scope, or no mechanism the engine knows fits)."""
+
+    kind: Literal["review"] = Field(description="What is missing: a legal review.")
+    id: str = Field(description="A short id of why, e.g. no-route, no-eligible-mechanism.")
+    text: Messages = Field(description="Why, and what to seek, in three languages.")
+
+
+MissingItem = Annotated[
+    MissingMechanism | MissingObligation | MissingApproval | MissingReview,
+    Field(discriminator="kind"),
+]
+"""One thing that stops the transfer from being permitted now; ``kind`` tells which (DESIGN section 3)."""
+
+
+class SatisfiedBy(_Strict):
+    """The mechanism in place that meets the required level."""
+
+    type: MechanismType = Field(description="Which mechanism.")
+    reference: str = Field(description="Its reference, as listed in `safeguards.mechanisms`.")
 
 
 class ObligationResult(_Strict):
@@ -401,16 +434,24 @@ class ObligationResult(_Strict):
 
 
 class Counts(_Strict):
-    """The tallies that decided the route (DESIGN section 5)."""
+    """The exporter's tallies for the year of the planned date (DESIGN section 5): before this
+    transfer, and after recording it. ``after`` differs from ``before`` only where recording it counts
+    (``counted``); the tallies the rules tested, this transfer included, are in the reasons' facts
+    (``ytd.personal_subjects``)."""
 
-    year: int
-    personal_subjects_before: int
-    sensitive_subjects_before: int
-    personal_subjects_after: int
-    sensitive_subjects_after: int
+    year: int = Field(description="The calendar year of the planned date.")
+    personal_subjects_before: int = Field(
+        description="Individuals counted this year before this transfer: the ledger and `declared_prior`.")
+    sensitive_subjects_before: int = Field(description="The same, sensitive personal information.")
+    personal_subjects_after: int = Field(
+        description="The tally once this transfer is recorded: `before` plus this transfer where it counts, "
+        "else `before`.")
+    sensitive_subjects_after: int = Field(description="The same, sensitive personal information.")
     counted: bool = Field(
-        default=True, description="Whether this transfer adds to the tallies if recorded as permitted."
-    )
+        default=True,
+        description="Whether recording this transfer adds to the tallies: only a permitted transfer that no "
+        "exemption the pack options keep out of the count applies to. A conditional or prohibited "
+        "transfer is not counted (it may not go ahead as decided).")
     collected_abroad_uncounted: bool = Field(
         default=False,
         description="Data sets collected outside the Mainland (2024 Provisions art. 4) were left out of "
@@ -430,6 +471,12 @@ class RulesInfo(_Strict):
 class Decision(_Strict):
     """The answer: may it go, on which route, why, and what is still missing."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_earlier_shapes(cls, data: Any) -> Any:
+        # Decisions stored by earlier versions stay readable in today's shape (see engine.stored_shapes).
+        return upgrade_decision(data) if isinstance(data, dict) else data
+
     decision_id: str = Field(description="Sortable unique id (ULID).")
     reference: str
     outcome: Outcome
@@ -437,7 +484,10 @@ class Decision(_Strict):
     mechanism_options: list[str] = Field(description="Any one of these satisfies the requirement.")
     exemptions: list[str]
     reasons: list[Reason]
-    missing: list[MissingItem]
+    satisfied_by: SatisfiedBy | None = Field(
+        default=None,
+        description="The mechanism in place that meets `mechanism`; null when none does or none is needed.")
+    missing: list[MissingItem] = Field(description="What stops `permitted` now; empty when permitted.")
     obligations: list[ObligationResult]
     counts: Counts
     rules: RulesInfo

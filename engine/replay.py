@@ -42,6 +42,7 @@ from engine.ledger.history import (
 from engine.ledger.store import Ledger
 from engine.models import Decision, TransferRequest, read_stored_request
 from engine.rulespec import PackSet, load_pack_set, pack_set_digest
+from engine.stored_shapes import upgrade_decision
 
 
 class PackVersionsUnavailable(CouldNotFinish):
@@ -63,9 +64,14 @@ class AsOfError(BaygateError):
         self.first_day = first_day
 
 
-COMPARED = ("outcome", "mechanism", "mechanism_options", "exemptions", "rule_ids", "missing",
+COMPARED = ("outcome", "mechanism", "mechanism_options", "exemptions", "rule_ids", "satisfied_by", "missing",
             "obligations", "counts")
-"""What a replay compares; ``rules diff`` reports the first three (the route) and the rule ids."""
+"""What a replay compares; ``rules diff`` reports the first three (the route) and the rule ids.
+``satisfied_by`` only where the stored decision has it (decisions before December 2026 do not)."""
+
+OFFER_EFFECTS = frozenset({"eligible", "also_satisfied_by"})
+"""Reasons that only offer a mechanism: decisions before December 2026 showed them where the mechanism
+was no option; ``mechanism_options`` says what they changed, so their rule ids are not compared."""
 
 
 NOT_REPLAYED_REASONS = frozenset({"engine.id-unverified"})
@@ -77,15 +83,17 @@ point 4, so a decision recorded before lacks it, and a replay must not call that
 def essentials(decision: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of a decision (as JSON) that a replay must reproduce. Not compared: ids, timestamps,
     message texts (wording may be improved without changing a decision), ``rules`` (checked apart) and
-    the reasons of ``NOT_REPLAYED_REASONS``."""
+    the reasons of ``NOT_REPLAYED_REASONS``. A decision stored by an earlier version is read in today's
+    shape first (engine.stored_shapes)."""
+    decision = upgrade_decision(dict(decision))
     counts = decision.get("counts") or {}
-    return {
+    found = {
         "outcome": decision.get("outcome"),
         "mechanism": decision.get("mechanism"),
         "mechanism_options": list(decision.get("mechanism_options") or []),
         "exemptions": list(decision.get("exemptions") or []),
         "rule_ids": [r.get("rule") for r in decision.get("reasons") or []
-                     if r.get("rule") not in NOT_REPLAYED_REASONS],
+                     if r.get("effect") not in OFFER_EFFECTS and r.get("rule") not in NOT_REPLAYED_REASONS],
         "missing": [{k: v for k, v in m.items() if k != "text" and v is not None}
                     for m in decision.get("missing") or []],
         "obligations": [(o.get("id"), str(o.get("due_date")), o.get("satisfied"))
@@ -94,6 +102,9 @@ def essentials(decision: Mapping[str, Any]) -> dict[str, Any]:
                                               "personal_subjects_after", "sensitive_subjects_after",
                                               "counted")},
     }
+    if "satisfied_by" in decision:
+        found["satisfied_by"] = decision["satisfied_by"]
+    return found
 
 
 def _plain(decision: Decision) -> dict[str, Any]:
@@ -299,7 +310,7 @@ def replay(ledger: Ledger, only: Iterable[str] | None = None, library: PackLibra
             continue
         report.pack_sets.add(pack_set.digest)
         got = essentials(decision)
-        changed = [key for key in COMPARED if want[key] != got[key]]
+        changed = [key for key in COMPARED if key in want and want[key] != got.get(key)]
         for key in ("digest", "packs", "options"):
             if rules.get(key) != decision["rules"][key]:
                 changed.append(f"rules.{key}")

@@ -6,11 +6,15 @@ is missing). Kept in one place so that a translator finds them all.
 
 from __future__ import annotations
 
+import re
+
 from engine.models import Messages
 
 NO_ROUTE_RULE = "engine.no-route"
 NO_ROUTE_CITATION = "baygate engine policy: fail closed (docs/law/README.md, 'How the engine decides')"
-NO_ROUTE_REVIEW = "legal review of the route"
+NO_ROUTE_REVIEW = "no-route"
+"""The id of the review item a transfer no rule decided waits for (earlier decisions: the prose
+"legal review of the route", read as this id by engine.stored_shapes)."""
 OVERRIDDEN_RULE = "engine.exemption-overridden"
 
 EXEMPTION_ARTICLES = {
@@ -45,6 +49,49 @@ MECHANISM_NAMES = {
                               "大灣區個人信息跨境流動標準合同（備案）"),
     "certification": ("personal information protection certification", "个人信息保护认证", "個人信息保護認證"),
 }
+
+
+MECHANISM_SHORT_NAMES = {
+    "security_assessment": ("CAC security assessment", "数据出境安全评估", "數據出境安全評估"),
+    "standard_contract": ("standard contract", "个人信息出境标准合同", "個人信息出境標準合同"),
+    "gba_standard_contract": ("GBA standard contract", "大湾区标准合同", "大灣區標準合同"),
+    "certification": ("personal information protection certification", "个人信息保护认证", "個人信息保護認證"),
+}
+"""A mechanism's name where its reference follows ("met by GBA standard contract GD-2026-123")."""
+
+LEVEL_NAMES = {
+    "none": ("no mechanism", "无需出境机制", "無須出境機制"),
+    "standard_contract": ("contract tier", "标准合同级别", "標準合同級別"),
+    "security_assessment": ("security assessment", "数据出境安全评估", "數據出境安全評估"),
+    "prohibited": ("prohibited: no mechanism makes it lawful", "禁止：任何出境机制均不能使其合法",
+                   "禁止：任何出境機制均不能使其合法"),
+}
+"""The levels a decision's ``mechanism`` names (DESIGN section 3), as a reader says them."""
+
+LANGUAGE_INDEX = {"en": 0, "zh-Hans": 1, "zh-Hant": 2}
+
+
+def named(table: dict[str, tuple[str, str, str]], key: str, lang: str) -> str:
+    """``key``'s name in ``lang`` from one of the tables above; the key itself when unknown."""
+    names = table.get(key)
+    return names[LANGUAGE_INDEX.get(lang, 0)] if names else key
+
+
+def due_words(due: str, lang: str) -> str:
+    """An obligation's ``due`` (as the packs describe it, in English) in ``lang``."""
+    fixed = {"before transfer": ("before the transfer", "出境前", "轉移前"),
+             "ongoing": ("ongoing", "持续", "持續"),
+             "on change": ("when the event occurs", "相关情况发生时", "相關情況發生時")}
+    index = LANGUAGE_INDEX.get(lang, 0)
+    if due in fixed:
+        return fixed[due][index]
+    match = re.fullmatch(r"within (\d+) Mainland working days after mechanism\.(\w+)\.effective_on", due)
+    if match:
+        days, mechanism = match.groups()
+        name = named(MECHANISM_SHORT_NAMES, mechanism, lang)
+        return (f"within {days} Mainland working days after the {name} takes effect",
+                f"{name}生效之日起{days}个内地工作日内", f"{name}生效之日起{days}個內地工作日內")[index]
+    return due
 
 
 def msg(en: str, hans: str, hant: str) -> Messages:

@@ -59,13 +59,14 @@ def decision_dict(decision: Decision, lang: str) -> dict[str, Any]:
         for obligation in data["obligations"]:
             obligation["text"] = _reorder(obligation["text"], lang)
         for item in data["missing"]:
-            if "text" in item:
-                item["text"] = _reorder(item["text"], lang)
+            item["text"] = _reorder(item["text"], lang)
     return data
 
 
 _FIELDS = ("decision_id", "reference", "outcome", "mechanism", "mechanism_options", "exemptions", "reasons",
-           "missing", "obligations", "counts", "rules", "evaluated_at")
+           "satisfied_by", "missing", "obligations", "counts", "rules", "evaluated_at")
+_JOINED = ("reasons", "satisfied_by", "missing", "obligations")
+"""Consecutive fields the engine hands out together (see :func:`_parts_json`), written as one piece."""
 _KEYS = {name: (b"{" if i == 0 else b",") + to_json(name) + b":" for i, name in enumerate(_FIELDS)}
 _MEMO: dict[int, tuple[Any, bytes]] = {}
 _MEMO_LIMIT = 8192
@@ -88,13 +89,14 @@ def _memo_json(value: Any) -> bytes:
 _PARTS: dict[tuple[int, ...], tuple[tuple[Any, ...], bytes]] = {}
 
 
-def _parts_json(reasons: list[Any], missing: list[Any], obligations: list[Any]) -> bytes:
-    """``"reasons":[...],"missing":[...],"obligations":[...]`` as one piece, by the identities of the
-    items: the engine hands out the same reasons, missing items and obligation results together for
-    every request that fires the same rules on the same facts, so the three lists (about 10 KB of a
-    12 KB decision) are encoded once per set rather than item by item (about 5 us a decision, measured).
-    The entry holds the items, so no id in a cached key can be reused by another object."""
-    key = (*map(id, reasons), 0, *map(id, missing), 0, *map(id, obligations))  # ids are never 0
+def _parts_json(reasons: list[Any], satisfied_by: Any, missing: list[Any], obligations: list[Any]) -> bytes:
+    """``"reasons":[...],"satisfied_by":...,"missing":[...],"obligations":[...]`` as one piece, by the
+    identities of the items: the engine hands out the same reasons, mechanism in place, missing items
+    and obligation results together for every request that fires the same rules on the same facts, so
+    these (about 10 KB of a 12 KB decision) are encoded once per set rather than item by item (about
+    5 us a decision, measured). The entry holds the items, so no id in a cached key can be reused by
+    another object."""
+    key = (*map(id, reasons), 0, id(satisfied_by), *map(id, missing), 0, *map(id, obligations))  # ids are never 0
     entry = _PARTS.get(key)
     if entry is not None:
         return entry[1]
@@ -102,9 +104,10 @@ def _parts_json(reasons: list[Any], missing: list[Any], obligations: list[Any]) 
         _PARTS.clear()
     encoded = b"".join((
         _KEYS["reasons"], b"[", b",".join([_memo_json(item) for item in reasons]), b"]",
+        _KEYS["satisfied_by"], _memo_json(satisfied_by),
         _KEYS["missing"], b"[", b",".join([_memo_json(item) for item in missing]), b"]",
         _KEYS["obligations"], b"[", b",".join([_memo_json(item) for item in obligations]), b"]"))
-    _PARTS[key] = ((*reasons, *missing, *obligations), encoded)
+    _PARTS[key] = ((*reasons, satisfied_by, *missing, *obligations), encoded)
     return encoded
 
 
@@ -115,9 +118,10 @@ def _fast_json(decision: Decision) -> bytes:
     parts = []
     for name in _FIELDS:
         if name == "reasons":
-            parts.append(_parts_json(values["reasons"], values["missing"], values["obligations"]))
+            parts.append(_parts_json(values["reasons"], values["satisfied_by"], values["missing"],
+                                     values["obligations"]))
             continue
-        if name in ("missing", "obligations"):
+        if name in _JOINED:
             continue
         parts.append(_KEYS[name])
         if name == "rules":

@@ -213,6 +213,7 @@ class World:
             "outcome": decision.outcome, "mechanism": decision.mechanism,
             "mechanism_options": decision.mechanism_options, "exemptions": decision.exemptions,
             "reasons": [f"{r.rule} ({r.citation})" for r in decision.reasons],
+            "satisfied_by": decision.satisfied_by.model_dump() if decision.satisfied_by else None,
             "missing": [m.model_dump(exclude={"text"}) for m in decision.missing],
             "obligations": [{"id": o.id, "due_date": str(o.due_date), "satisfied": o.satisfied}
                             for o in decision.obligations],
@@ -247,16 +248,15 @@ class World:
         rules = {r.rule for r in self.answer().reasons}
         self.check((rule in rules) == fired, f"expected rule {rule} {'to' if fired else 'not to'} apply")
 
-    def check_missing(self, key: str, value: str | None) -> None:
-        """`mechanism` items read 'one of a, b, c': one named option is enough to match."""
+    def check_missing(self, kind: str, value: str | None) -> None:
+        """A ``mechanism`` item matches when ``value`` is one of its options; other kinds by id
+        (any id of the kind when ``value`` is None)."""
         for item in self.answer().missing:
-            found = getattr(item, key)
-            if found is None:
+            if item.kind != kind:
                 continue
-            if value is None or found == value or (key == "mechanism" and value in
-                                                   found.removeprefix("one of ").split(", ")):
+            if value is None or (value in item.options if item.kind == "mechanism" else item.id == value):
                 return
-        self.check(False, f"expected missing to include {key} {value or ''}".rstrip())
+        self.check(False, f"expected missing to include {kind} {value or ''}".rstrip())
 
     def check_nothing_missing(self) -> None:
         self.check(not self.answer().missing, "expected nothing missing")

@@ -132,6 +132,6 @@ def test_a_message_quoting_the_planned_date_is_not_reused_for_another_day(engine
         body["safeguards"]["mechanisms"] = [dict(expired)]
         decision = engine.evaluate(TransferRequest.model_validate(body), PriorCounts())
         assert_same_with_and_without_caches(engine, TransferRequest.model_validate(body), PriorCounts())
-        texts.append(" ".join(item.text.en for item in decision.missing if item.mechanism and item.text))
+        texts.append(" ".join(item.text.en for item in decision.missing if item.kind == "mechanism"))
     assert "not valid on 2026-12-01" in texts[0]
     assert "not valid on 2026-12-02" in texts[1]

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from api.exits import EXIT_BAD_INPUT, EXIT_BY_OUTCOME, GuardedGroup, fail, fail_on
-from api.render import LANGS, default_language
+from api.render import LANGUAGE_ALIASES, default_language, language
 from api.results import ItemResult, ResultPrinter
 from api.sources import read_sources, single_request
 from engine.config import option_overrides, rules_directory, safe_url
@@ -35,9 +35,12 @@ app.add_typer(rules_app, name="rules")
 RulesOption = Annotated[str | None, typer.Option("--rules", help="Rule pack folder (default: BAYGATE_RULES "
                                                  "or the shipped rules/).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-LangOption = Annotated[str | None, typer.Option("--lang", help="en, zh-Hans or zh-Hant (default: locale).")]
+LangOption = Annotated[str | None, typer.Option("--lang", help="en; zh-Hans or zh-CN (Simplified); zh-Hant, zh-TW "
+                                                "or zh-HK (Traditional, Hong Kong terms) (default: locale).")]
 FilesArgument = Annotated[list[str], typer.Argument(help="Request files (YAML or JSON, one request or a list) "
                                                    "or folders of them; - reads standard input.")]
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: BAYGATE_DATABASE_URL or "
+                                              "sqlite:///baygate.db).")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Evaluate under the packs as they stood on "
                                                 "this day (YYYY-MM-DD).")]
 
@@ -73,9 +76,9 @@ def parse_as_of(value: str | None) -> dt.date | None:
 
 
 def check_lang(lang: str | None) -> str:
-    chosen = lang or default_language()
-    if chosen not in LANGS:
-        fail(f"--lang: expected one of {', '.join(LANGS)}, got {chosen!r}")
+    chosen = language(lang) if lang else default_language()
+    if chosen is None:
+        fail(f"--lang: expected one of {', '.join(LANGUAGE_ALIASES)}, got {lang!r}")
     return chosen
 
 
@@ -92,9 +95,10 @@ def evaluate(
     as_of: AsOfOption = None,
     rules: RulesOption = None,
     require_ledger: RequireLedgerOption = False,
+    db: DbOption = None,
 ) -> None:
-    """Decide transfers without recording anything (dry run), item by item: exit 3 if any request was
-    refused, else the strongest decision's."""
+    """Decide transfers without recording anything (dry run), item by item, on the counts of the
+    ledger at --db: exit 3 if any request was refused, else the strongest decision's."""
     chosen = check_lang(lang)
     day = parse_as_of(as_of)
     sources = read_sources(files)
@@ -103,7 +107,7 @@ def evaluate(
     engine = engine_for_day(load_engine(rules), day)
     from api.counts import prior_counts_source, with_no_ledger_reason
 
-    counts = prior_counts_source()
+    counts = prior_counts_source(db)
     where = safe_url(counts.url)
     if not counts.ledger_found and require_ledger:
         fail(f"{where}: no ledger there (--require-ledger): nothing decided")

@@ -20,6 +20,7 @@ import typer
 
 from api.cli import (
     AsOfOption,
+    DbOption,
     FilesArgument,
     JsonOption,
     LangOption,
@@ -55,8 +56,6 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: BAYGATE_DATABASE_URL or "
-                                              "sqlite:///baygate.db).")]
 ExporterOption = Annotated[str | None, typer.Option("--exporter", help="Exporter id, when a reference is used "
                                                     "by several exporters.")]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (recorded in the audit chain with the "

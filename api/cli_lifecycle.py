@@ -17,8 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import EXIT_BAD_INPUT, JsonOption, fail, fail_on, rules_app
-from api.cli_ledger import DbOption, audit_app
+from api.cli import EXIT_BAD_INPUT, DbOption, JsonOption, fail, fail_on, rules_app
+from api.cli_ledger import audit_app
 from api.exits import EXIT_COULD_NOT_FINISH
 from engine.config import database_url, option_overrides, safe_url
 from engine.errors import BaygateError, RulePackError

@@ -1,4 +1,4 @@
-"""The HTTP layer's hand-written decision encoder (api/http/encode.py) writes what the model writes.
+"""The HTTP layer's hand-written decision encoder (a performance path) (api/http/encode.py) writes what the model writes.
 
 Every shared and project scenario is decided in-process and encoded both ways, twice (the second
 time from the encoder's caches): byte for byte in English, the same JSON with the caller's language
@@ -7,6 +7,7 @@ first in Chinese. A field added to ``Decision`` without the encoder knowing it f
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -36,11 +37,12 @@ def test_the_fast_path_knows_every_field_of_the_decision() -> None:
 @pytest.mark.parametrize("index", range(len(REQUESTS)))
 def test_english_is_byte_for_byte_the_models_json(engine: Engine, index: int) -> None:
     request = TransferRequest.model_validate(REQUESTS[index])
-    for prior in (PriorCounts(), PriorCounts(personal_subjects=95_000)):
-        decision = engine.evaluate(request, prior)
-        assert decision_json(decision, "en") == decision.model_dump_json().encode()
-        second = engine.evaluate(request, prior)  # another id, the same parts: from the encoder's caches
-        assert decision_json(second, "en") == second.model_dump_json().encode()
+    for prior in (PriorCounts(), PriorCounts(personal_subjects=950_000, populations={"members": 10})):
+        for as_of in (None, dt.date(2026, 1, 1)):  # the rules info (reused per day) says the day
+            decision = engine.evaluate(request, prior, as_of=as_of)
+            assert decision_json(decision, "en") == decision.model_dump_json().encode()
+            second = engine.evaluate(request, prior, as_of=as_of)  # another id, the same parts: from the caches
+            assert decision_json(second, "en") == second.model_dump_json().encode()
 
 
 @pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
@@ -34,7 +34,8 @@ from api.http.security import AUDITOR
 from api.http.strictjson import StrictJsonRoute
 from engine.errors import BaygateError
 from engine.ledger import TransferWithdrawn
-from engine.models import Decision, TransferRequest
+from engine.ledger.listing import MAX_PAGE, TransferQuery
+from engine.models import Decision, Outcome, TransferRequest
 
 router = APIRouter(tags=["transfers"], route_class=StrictJsonRoute)
 
@@ -60,6 +61,31 @@ class TransferRecord(BaseModel):
     reason: str | None = Field(default=None, description="The reason given when it was recorded (X-Reason).")
     withdrawn_by: str | None = None
     withdrawal_reason: str | None = None
+
+
+class TransferSummary(BaseModel):
+    """A recorded transfer in a list: its identity, outcome and state (the whole record: GET by id)."""
+
+    decision_id: str
+    reference: str
+    exporter_id: str
+    year: int = Field(description="The calendar year of its planned date.")
+    outcome: Outcome
+    status: Literal["recorded", "withdrawn"]
+    counted: bool = Field(description="Whether it added to the exporter's tallies when recorded.")
+    counted_personal_subjects: int = Field(description="What it added to the exporter's tally (0 if not counted).")
+    counted_sensitive_subjects: int
+    recorded_at: str
+    withdrawn_at: str | None
+    event_seq: int = Field(description="Its position in the audit chain (the list's order, newest first).")
+
+
+class TransferList(BaseModel):
+    """One page of recorded transfers, newest first."""
+
+    items: list[TransferSummary]
+    next_cursor: str | None = Field(description="Pass it as `cursor` for the next (older) page; null on "
+                                    "the last page.")
 
 
 class Withdrawal(BaseModel):
@@ -113,6 +139,24 @@ def submit(request: RequestBodyDoc, state: StateDep, _roles: Submitter, lang: La
     headers = {"Location": f"/v1/transfers/{decision.decision_id}",
                "Idempotent-Replayed": "true" if result.replayed else "false"}
     return json_response(decision_json(decision, lang), lang, 200 if result.replayed else 201, headers)
+
+
+@router.get("/v1/transfers", response_model=TransferList, responses=responses(401, 403, 422, 503))
+def list_transfers(
+    state: StateDep, _roles: Auditor,
+    exporter_id: Annotated[str | None, Query(max_length=128, description="Only this exporter's.")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="Only this planned year's.")] = None,
+    outcome: Annotated[Outcome | None, Query(description="Only decisions with this outcome.")] = None,
+    status: Annotated[Literal["recorded", "withdrawn"] | None, Query(
+        description="recorded (standing) or withdrawn.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")] = 50,
+    cursor: Annotated[str | None, Query(max_length=40, description="`next_cursor` of the page before.")] = None,
+) -> Response:
+    """Recorded transfers, newest first, a page at a time (follow `next_cursor`)."""
+    page = state.use_ledger().list_transfers(TransferQuery(
+        exporter_id=exporter_id, year=year, outcome=outcome, status=status, limit=limit, cursor=cursor))
+    body = {"items": [item.as_dict() for item in page.items], "next_cursor": page.next_cursor}
+    return Response(dumps(body), media_type="application/json")
 
 
 @router.get("/v1/transfers/{transfer_id}", response_model=TransferRecord,

@@ -30,7 +30,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from engine.errors import FieldProblem, InputError
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
-from engine.ledger import anchors, audit, chain_keys, database, seal, sealed_totals, signing, totals
+from engine.ledger import anchors, audit, chain_keys, database, listing, seal, sealed_totals, signing, totals
 from engine.ledger import group as group_io
 from engine.ledger.actors import Actor, local_user, of_event
 from engine.ledger.audit import AuditResult, canonical, sha256
@@ -719,6 +719,16 @@ class Ledger:
             withdrawn_at=row.withdrawn_at, counted=bool(row.counted), event_seq=int(row.event_seq),
             recorded_by=row.recorded_by, reason=reason, withdrawn_by=withdrawn_by,
             withdrawal_reason=withdrawal_reason)
+
+    def list_transfers(self, query: listing.TransferQuery) -> listing.TransferPage:
+        """A page of recorded transfers, newest first, filtered (engine.ledger.listing)."""
+        with self._read() as conn:
+            return listing.transfer_page(conn, query)
+
+    def decisions_after(self, after: int = 0, limit: int = 500) -> list[listing.LoggedDecision]:
+        """Recorded decisions after chain position ``after``, oldest first (the decision log)."""
+        with self._read() as conn:
+            return listing.decisions_after(conn, after, limit)
 
     def pack_content(self, digest: str) -> str:
         """The stored YAML text of a pack, by the digest a decision's ``rules`` names (for replays)."""

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from api.cli import DbOption, JsonOption, fail
+from api.cli import DbOption, JsonOption, fail, fail_on
 from api.cli_ledger import ledger_app, open_ledger
 from engine.ledger import LedgerError
 from engine.ledger.listing import MAX_PAGE, TransferQuery
@@ -52,7 +52,7 @@ def ledger_list(
             query = TransferQuery(exporter_id=exporter, year=year, outcome=outcome, status=status, limit=limit,
                                   cursor=page.next_cursor)
     except LedgerError as exc:
-        fail(str(exc))
+        fail_on(exc)
     finally:
         ledger.close()
     if as_json:
@@ -93,7 +93,7 @@ def ledger_export(
                     break
                 last = page[-1].seq
     except LedgerError as exc:
-        fail(str(exc))
+        fail_on(exc)
     except OSError as exc:
         fail(f"{output}: cannot write: {exc.strerror}")
     finally:

@@ -94,13 +94,15 @@ def serve(
     generations.publish(pack_set, source)
     import uvicorn
 
+    from api.http.conventions import logging_config
     from api.http.server import HTTP_PROTOCOL
     from api.http.supervisor import Supervisor
 
     try:
         config = uvicorn.Config("api.http.app:create_app_from_env", factory=True, host=host, port=port,
                                 workers=workers, http=HTTP_PROTOCOL, h11_max_incomplete_event_size=max_head,
-                                timeout_graceful_shutdown=grace, access_log=access_log, log_level="info")
+                                timeout_graceful_shutdown=grace, access_log=access_log, log_level="info",
+                                log_config=logging_config())
         Supervisor(config, [config.bind_socket()], generations, folder, options).run()
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import metrics, problems
 from api.http.accesslog import ACCESS_LOG_IDS_ENV, redact_access_log
+from api.http.conventions import ConventionsMiddleware
 from api.http.deps import BODY_SCOPE_KEY, ROLES_SCOPE_KEY, ServiceState, bearer_key
 from api.http.lifecycle import RUN_DIR_ENV, CatchUpMiddleware, PackLifecycle, initial_pack_set
 from api.http.problems import problem_body
@@ -47,10 +48,17 @@ DESCRIPTION = """Decides whether a transfer of data between Shenzhen and Hong Ko
 legal route, and what the parties must do, article by article.
 
 Every route but `/healthz`, `/readyz` and the API docs needs `Authorization: Bearer KEY`; the key's
-role decides the routes: `submitter` evaluates, submits and withdraws; `auditor` reads transfers,
-counts, rules and the audit chain; `rules_admin` reads, validates and reloads rules. Errors are RFC 9457
-problem details (`application/problem+json`). `Accept-Language` (en, zh-Hans, zh-Hant) puts that
-language first in every message."""
+role decides the routes: `submitter` evaluates, submits and withdraws; `auditor` reads transfers (one,
+the list and the decision log), counts, rules and the audit chain; `rules_admin` reads, validates and
+reloads rules. `/metrics` takes a key of any of the three roles (Prometheus scrapes with its own key;
+the figures carry no transfer data). Errors are RFC 9457 problem details (`application/problem+json`),
+their `title` in the caller's language. `Accept-Language` (en, zh-Hans, zh-Hant; zh-CN, zh-TW, zh-HK)
+puts that language first in every message.
+
+Conventions: bodies are JSON (`Content-Type: application/json`; anything else is 415). `X-Request-ID`
+(1-128 of `A-Za-z0-9._:-`) is echoed, or one is made, on every answer and written in the access log.
+`Idempotency-Key` is taken by `POST /v1/transfers` only and must equal the body's `reference`, the key
+submissions are idempotent on (422 otherwise; 422 on any other route)."""
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -109,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(DryRunLane, state=state)
     app.add_middleware(CatchUpMiddleware, lifecycle=lifecycle)
     app.add_middleware(GuardMiddleware, max_body=settings.max_body_bytes, keys=settings.keys)
+    app.add_middleware(ConventionsMiddleware)  # outermost: every answer carries X-Request-ID
     return app
 
 

@@ -15,6 +15,7 @@ from fastapi import Body, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.encode import OPENAPI_EXAMPLES
+from api.http.languages import choose_language as choose_language  # re-exported: routes import it from here
 from api.http.problems import ProblemError
 from api.http.security import AUDITOR, RULES_ADMIN, SUBMITTER
 from api.http.settings import Settings
@@ -24,8 +25,6 @@ from engine.ledger import Ledger, upgrade
 from engine.ledger.actors import LOOPBACK, SERVICE, Actor, check_reason, key_actor
 from engine.models import TransferRequest
 from engine.strict import IsoDate
-
-LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 
 BODY_SCOPE_KEY = "baygate.body"
 """Where GuardMiddleware leaves the request body it read (the bytes), for routes.DryRunLane."""
@@ -159,39 +158,6 @@ async def _actor(request: Request) -> Actor:
 
 ActorDep = Annotated[Actor, Depends(_actor)]
 """The acting key's name and the X-Reason given, for routes that record an event."""
-
-
-def choose_language(header: str | None) -> str:
-    """Accept-Language -> en, zh-Hans or zh-Hant, honouring q-values; mainland and Singapore tags
-    read Simplified, Taiwan, Hong Kong and Macao tags read Traditional."""
-    if not header:
-        return "en"
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                quality = float(params[2:])
-            except ValueError:
-                quality = 0.0
-        lang = _language_of(tag.strip())
-        if lang and quality > 0:
-            ranked.append((-quality, index, lang))
-    return min(ranked)[2] if ranked else "en"
-
-
-def _language_of(tag: str) -> str | None:
-    lower = tag.lower()
-    if lower == "*" or lower == "en" or lower.startswith("en-"):
-        return "en"
-    if lower == "zh" or lower.startswith("zh-"):
-        parts = lower.split("-")[1:]
-        if "hant" in parts or any(p in ("tw", "hk", "mo") for p in parts):
-            return "zh-Hant"
-        return "zh-Hans"
-    return None
 
 
 async def _language(request: Request) -> str:

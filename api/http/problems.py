@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from api.http.problem_texts import localised_title, problem_language
+from api.http.request_context import REQUEST_ID
 from engine.errors import BaygateError, FieldProblem, InputError, RulePackError, field_path, friendly_message
 from engine.evaluator import OptionError
 from engine.inputs import DuplicateKey
@@ -47,6 +49,10 @@ TITLES = {
     "pack-content-unavailable": "The rule packs could not be stored for replay; nothing was recorded",
     "forbidden-client": "Without API keys the service answers this machine only",
     "bad-request": "Bad request",
+    "bad-cursor": "The page cursor or page size is not valid",
+    "unsupported-media-type": "The body must be JSON (Content-Type: application/json)",
+    "idempotency-key-mismatch": "Idempotency-Key must equal the request's reference",
+    "idempotency-key-not-used": "This route does not use Idempotency-Key",
     "internal": "Internal error",
 }
 
@@ -92,7 +98,7 @@ class ProblemError(Exception):
 def problem_body(status: int, slug: str, detail: str | None = None, **extensions: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": f"urn:baygate:problem:{slug}",
-        "title": TITLES.get(slug, slug.replace("-", " ").capitalize()),
+        "title": localised_title(slug, TITLES.get(slug, slug.replace("-", " ").capitalize())),
         "status": status,
     }
     if detail:
@@ -105,7 +111,8 @@ def problem_body(status: int, slug: str, detail: str | None = None, **extensions
 def problem_response(status: int, slug: str, detail: str | None = None,
                      headers: Mapping[str, str] | None = None, **extensions: Any) -> JSONResponse:
     return JSONResponse(problem_body(status, slug, detail, **extensions), status_code=status,
-                        media_type=PROBLEM_MEDIA_TYPE, headers=dict(headers or {}))
+                        media_type=PROBLEM_MEDIA_TYPE,
+                        headers={"Content-Language": problem_language(), **(headers or {})})
 
 
 def field_errors(problems: list[FieldProblem], location: str = "body") -> list[dict[str, str]]:
@@ -151,9 +158,11 @@ def _validation_problems(error: RequestValidationError) -> list[dict[str, str]]:
 def baygate_problem(exc: BaygateError) -> JSONResponse:
     """The answer to an engine or ledger error (a database that is down: 503 with Retry-After)."""
     if isinstance(exc, RulePackError):
-        return JSONResponse(rule_pack_problem(exc), status_code=422, media_type=PROBLEM_MEDIA_TYPE)
+        return JSONResponse(rule_pack_problem(exc), status_code=422, media_type=PROBLEM_MEDIA_TYPE,
+                            headers={"Content-Language": problem_language()})
     if isinstance(exc, InputError):
-        return JSONResponse(input_problem(exc.problems), status_code=422, media_type=PROBLEM_MEDIA_TYPE)
+        return JSONResponse(input_problem(exc.problems), status_code=422, media_type=PROBLEM_MEDIA_TYPE,
+                            headers={"Content-Language": problem_language()})
     status, slug = status_of(exc)
     headers = {"Retry-After": "5"} if status == 503 else {}
     detail = str(exc)
@@ -190,13 +199,14 @@ def install(app: FastAPI) -> None:
             why = ("is not valid UTF-8" if isinstance(exc.__cause__, UnicodeDecodeError)
                    else "is nested too deeply")
             return JSONResponse(input_problem([FieldProblem("", f"the body {why} (a JSON object is expected)")]),
-                                status_code=422, media_type=PROBLEM_MEDIA_TYPE)
+                                status_code=422, media_type=PROBLEM_MEDIA_TYPE,
+                                headers={"Content-Language": problem_language()})
         slugs = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}
         slug = slugs.get(exc.status_code, "bad-request")
         return problem_response(exc.status_code, slug, str(exc.detail), exc.headers)
 
     async def on_crash(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("internal error: %s", type(exc).__name__, exc_info=exc)
+        log.error("internal error: %s (request_id=%s)", type(exc).__name__, REQUEST_ID.get(), exc_info=exc)
         return problem_response(500, "internal", "an internal error occurred; it was logged")
 
     app.add_exception_handler(ProblemError, on_problem)

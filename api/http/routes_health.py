@@ -52,6 +52,7 @@ async def readyz(state: StateDep) -> Response:
           "description": "Prometheus text format."},
     **responses(401)})
 async def metrics_route(_roles: AnyKey) -> Response:
-    """Prometheus metrics (any valid key); with several workers, all workers summed."""
+    """Prometheus metrics: a key of any role (submitter, auditor or rules_admin) may read them; without
+    configured keys the service answers loopback only. With several workers, all workers summed."""
     body, content_type = await run_in_threadpool(metrics.exposition)
     return Response(body, media_type=content_type)

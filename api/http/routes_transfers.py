@@ -13,11 +13,12 @@ import datetime as dt
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.http import metrics
+from api.http.conventions import check_idempotency_key
 from api.http.deps import (
     ActorDep,
     Auditor,
@@ -40,6 +41,10 @@ from engine.models import Decision, Outcome, TransferRequest
 router = APIRouter(tags=["transfers"], route_class=StrictJsonRoute)
 
 TransferId = Annotated[str, Path(description="The decision id or the caller's reference.", max_length=128)]
+IdempotencyKeyHeader = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=128,
+    description="Optional. Submissions are idempotent on the body's `reference` (with the exporter id); a key "
+    "sent here must equal that reference, or the request is refused (422).")]
 ExporterQuery = Annotated[str | None, Query(
     description="The exporter id: needed when several exporters used the same reference.", max_length=128)]
 
@@ -118,9 +123,10 @@ class ExporterCounts(BaseModel):
                         **responses(401, 403, 409, 413, 422, 503)},
              summary="Decide a transfer and record it")
 def submit(request: RequestBodyDoc, state: StateDep, _roles: Submitter, lang: LanguageDep,
-           actor: ActorDep) -> Response:
+           actor: ActorDep, idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Evaluate with the exporter's recorded counts and record request and decision together, with the
     acting key's name and the `X-Reason` header, if given, in the audit chain."""
+    check_idempotency_key(idempotency_key, request.reference)
     started = time.perf_counter()
     try:
         result = state.use_ledger().submit(state.engine, request, actor=actor)

@@ -262,7 +262,15 @@ def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
 
 
 # registers `serve`, `bench`, and `submit`, `withdraw`, `ledger`, `audit`, `db`; `rules diff`, `audit replay`
-from api import cli_audit, cli_bench, cli_ledger, cli_ledger_reads, cli_lifecycle, cli_serve  # noqa: E402, F401
+from api import (  # noqa: E402, F401
+    cli_audit,
+    cli_bench,
+    cli_ledger,
+    cli_ledger_reads,
+    cli_lifecycle,
+    cli_serve,
+    cli_test,
+)
 
 
 def main() -> None:

@@ -41,6 +41,8 @@ LEVEL_NAMES = {
     "standard_contract": ("the standard contract or certification", "订立标准合同或者通过认证的要求",
                           "訂立標準合同或通過認證的要求"),
 }
+ENGINE_REASON_IDS = frozenset({NO_ROUTE_RULE, OVERRIDDEN_RULE})
+"""The ids of reasons the engine gives itself (beside the packs' rules): a behaviour spec may name them."""
 
 MECHANISM_NAMES = {
     "security_assessment": ("CAC security assessment", "网信部门数据出境安全评估", "網信部門數據出境安全評估"),

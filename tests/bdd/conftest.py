@@ -1,8 +1,9 @@
 """Fixtures and hooks shared by every feature: the step library, engines, the world, readable ids.
 
-The step library lives in three phrase books (steps_en, steps_zh_hans, steps_zh_hant); pytest-bdd
-finds steps as fixtures, so their step fixtures are imported into this conftest's namespace and
-every test module under tests/bdd (and every feature) can use any of them.
+The step library lives in three phrase books (api/spec/phrases_*.py, shared with ``baygate test``),
+registered with pytest-bdd by steps_en, steps_zh_hans and steps_zh_hant; pytest-bdd finds steps as
+fixtures, so their step fixtures are imported into this conftest's namespace and every test module
+under tests/bdd (and every feature) can use any of them.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from typing import Any
 
 import pytest
 
+from api.spec.world import World
 from engine.evaluator import Engine
+from engine.ledger import Ledger
 from engine.rulespec import load_pack_set
 
 from . import steps_en, steps_zh_hans, steps_zh_hant
+from .paths import FIRED_RULES, RULES, features_dir
 from .rule_coverage import FIRED_LOG_ENV
-from .world import FIRED_RULES, RULES, World, features_dir, ledger_class
 
 for _book in (steps_en, steps_zh_hans, steps_zh_hant):
     globals().update({name: value for name, value in vars(_book).items() if name.startswith("pytestbdd_")})
@@ -62,13 +65,10 @@ def engine_for() -> Callable[[dict[str, Any]], Engine]:
 @pytest.fixture
 def world(engine_for: Callable[[dict[str, Any]], Engine], tmp_path: Path) -> Iterator[World]:
     """A fresh scenario; its ledger, if it uses one, is a new SQLite file in the scenario's tmp_path."""
-    ledger = ledger_class()
+    def open_ledger() -> Ledger:
+        return Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
 
-    def open_ledger() -> Any:
-        assert ledger is not None
-        return ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-
-    scenario_world = World(engine_for=engine_for, ledger_factory=open_ledger if ledger else None)
+    scenario_world = World(engine_for=engine_for, ledger_factory=open_ledger, fired=FIRED_RULES)
     yield scenario_world
     close = getattr(scenario_world.ledger, "close", None) or getattr(scenario_world.ledger, "dispose", None)
     if callable(close):

@@ -4,8 +4,8 @@ Run it as a command from the repository root:
 
     .venv/bin/python -m tests.bdd.rule_coverage
 
-It runs every feature (in a separate pytest process, so the numbers come from real evaluations,
-not from reading the feature text), collects the rule ids that fired in any decision, and
+It runs every feature (through ``baygate test``'s runner, in-process, so the numbers come from real
+evaluations, not from reading the feature text), collects the rule ids that fired in any decision, and
 prints the rules of rules/*.yaml that none reached. It exits non-zero when a rule is not reached,
 when a scenario id of tests/data/scenarios.yaml (the research copy) is not tagged in any feature, or when
 the run collected no scenario at all.
@@ -13,18 +13,15 @@ the run collected no scenario at all.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.spec import runner
 from engine.rulespec import load_pack_set
 
-from .world import FEATURES_ENV, REPO, RULES, features_dir
+from .paths import REPO, RULES, features_dir
 
 FIRED_LOG_ENV = "BAYGATE_BDD_FIRED_LOG"
 SHARED_SCENARIOS = REPO / "tests" / "data" / "scenarios.yaml"
@@ -49,23 +46,17 @@ class Report:
 
 
 def run(features: Path | None = None) -> Report:
-    """Run the features in a child pytest and collect the rule ids their decisions cite."""
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "fired.json"
-        env = dict(os.environ, **{FIRED_LOG_ENV: str(log)})
-        if features is not None:
-            env[FEATURES_ENV] = str(features)
-        proc = subprocess.run(
-            [sys.executable, "-m", "pytest", str(REPO / "tests" / "bdd" / "test_features.py"), "-q",
-             "-p", "no:cacheprovider", "-p", "no:randomly"],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
-        fired = set(json.loads(log.read_text(encoding="utf-8"))) if log.exists() else set()
-    counts = dict.fromkeys(("passed", "failed"), 0)
-    for number, word in re.findall(r"(\d+) (passed|failed)", proc.stdout):
-        counts[word] = int(number)
-    return Report(shipped=[rule.id for rule in load_pack_set(RULES).rules], fired=fired,
-                  passed=counts["passed"], failed=counts["failed"], exit_code=proc.returncode,
-                  output=proc.stdout + proc.stderr)
+    """Run the features in-process (``baygate test``'s runner, the same phrase books as the pytest-bdd
+    suite) and collect the rule ids their decisions cite."""
+    pack_set = load_pack_set(RULES)
+    shipped = [rule.id for rule in pack_set.rules]
+    try:
+        result = runner.run([features or features_dir()], pack_set, str(RULES))
+    except runner.SpecError as exc:
+        return Report(shipped=shipped, fired=set(), passed=0, failed=0, exit_code=3, output=str(exc))
+    failures = "\n\n".join(scenario.message or "" for scenario in result.failed)
+    return Report(shipped=shipped, fired=result.fired, passed=len(result.scenarios) - len(result.failed),
+                  failed=len(result.failed), exit_code=1 if result.failed else 0, output=failures)
 
 
 def settled_scenario_ids() -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .world import cites
+from api.spec.world import cites
 
 
 @pytest.mark.parametrize(("citation", "text", "found"), [

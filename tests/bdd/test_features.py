@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from pytest_bdd import scenarios
 
-from .world import features_dir
+from .paths import features_dir
 
 scenarios(str(features_dir()))

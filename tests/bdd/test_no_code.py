@@ -15,8 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .paths import FEATURES_ENV, REPO
 from .test_phrasebook import ALL
-from .world import FEATURES_ENV, REPO
 
 NEW_FEATURE_EN = """\
 Feature: Written by a compliance officer, never seen by the code

@@ -14,9 +14,10 @@ from pathlib import Path
 import gherkin
 import pytest
 
-from .phrasebook import BOOKS
-from .steps import Phrase
-from .world import REPO
+from api.spec.phrasebook import BOOKS
+from api.spec.steps import Phrase
+
+from .paths import REPO
 
 ALL: list[Phrase] = [phrase for _, phrases in BOOKS.values() for phrase in phrases]
 
@@ -31,7 +32,7 @@ def test_each_example_means_exactly_one_thing(phrase: Phrase) -> None:
 def test_the_readme_documents_every_sentence() -> None:
     readme = (REPO / "features" / "README.md").read_text(encoding="utf-8")
     missing = [phrase.example for phrase in ALL if f"`{phrase.example}`" not in readme]
-    assert not missing, "regenerate the tables with: python -m tests.bdd.phrasebook"
+    assert not missing, "regenerate the tables with: python -m api.spec.phrasebook"
 
 
 def test_the_chinese_keywords_documented_are_gherkins_own() -> None:

@@ -1,4 +1,5 @@
-"""The HTTP layer's hand-written decision encoder (a performance path) (api/http/encode.py) writes what the model writes.
+"""The HTTP layer's hand-written decision encoder (api/http/encode.py, a performance path) writes
+what the model writes.
 
 Every shared and project scenario is decided in-process and encoded both ways, twice (the second
 time from the encoder's caches): byte for byte in English, the same JSON with the caller's language

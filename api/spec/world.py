@@ -14,33 +14,18 @@ compliance officer what the engine decided instead, not only that it differed.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from engine.evaluator import Engine
 from engine.facts import PriorCounts
 from engine.models import Decision, TransferRequest
+from engine.texts import ENGINE_REASON_IDS
 
-REPO = Path(__file__).resolve().parents[2]
-RULES = REPO / "rules"
 DEFAULT_DATE = dt.date(2026, 12, 1)
-
-FEATURES_ENV = "BAYGATE_FEATURES"
-"""A folder of .feature files to run instead of features/ (e.g. a compliance officer's drafts)."""
-
-
-def features_dir() -> Path:
-    return Path(os.environ.get(FEATURES_ENV) or REPO / "features").resolve()
-
-
-FIRED_RULES: set[str] = set()
-"""Every rule id that fired in this process (reasons of every decision): the coverage report."""
 
 
 def _party(role: str) -> dict[str, Any]:
@@ -59,6 +44,8 @@ class World:
 
     engine_for: EngineFactory
     ledger_factory: Callable[[], Any] | None = None
+    fired: set[str] = field(default_factory=set)
+    """Every rule id cited by a decision this world received (the run's rule coverage)."""
     exporter: dict[str, Any] = field(default_factory=lambda: _party("exporter"))
     recipient: dict[str, Any] = field(default_factory=lambda: _party("recipient"))
     onward: list[dict[str, Any]] = field(default_factory=list)
@@ -177,7 +164,7 @@ class World:
 
     def _received(self, decision: Decision) -> Decision:
         self.decision = decision
-        FIRED_RULES.update(reason.rule for reason in decision.reasons)
+        self.fired.update(reason.rule for reason in decision.reasons)
         return decision
 
     def evaluate(self) -> Decision:
@@ -187,7 +174,7 @@ class World:
     def open_ledger(self) -> Any:
         if self.ledger is None:
             if self.ledger_factory is None:
-                raise AssertionError("no ledger is available to this run (engine.ledger is missing)")
+                raise AssertionError("no ledger is available to this run")
             self.ledger = self.ledger_factory()
         return self.ledger
 
@@ -245,6 +232,12 @@ class World:
                        for r in self.answer().reasons), f"expected a reason saying {text!r}")
 
     def check_rule(self, rule: str, fired: bool) -> None:
+        """A rule id the packs do not define fails the step whatever is expected: "X does not apply"
+        would otherwise pass for a misspelt or renamed rule and check nothing."""
+        known = {spec.id for spec in self.engine().pack_set.rules} | ENGINE_REASON_IDS
+        if rule not in known:
+            raise AssertionError(f"unknown rule id {rule!r}: no pack of this rule folder defines it "
+                                 f"(the rules are: {', '.join(sorted(known))})")
         rules = {r.rule for r in self.answer().reasons}
         self.check((rule in rules) == fired, f"expected rule {rule} {'to' if fired else 'not to'} apply")
 
@@ -328,10 +321,3 @@ def cites(citation: str, text: str) -> bool:
     pattern = r"(?<![0-9A-Za-z])" + re.escape(text.strip()) + r"(?![0-9A-Za-z])"
     return re.search(pattern, _spelt_out(citation), flags=re.IGNORECASE) is not None
 
-
-def ledger_class() -> Any | None:
-    """engine.ledger.Ledger, once the ledger (issue 5) ships; None before."""
-    try:
-        return importlib.import_module("engine.ledger").Ledger
-    except (ImportError, AttributeError):
-        return None

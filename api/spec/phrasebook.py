@@ -1,4 +1,4 @@
-"""The phrase books as Markdown, for features/README.md (``python -m tests.bdd.phrasebook``).
+"""The phrase books as Markdown, for features/README.md (``python -m api.spec.phrasebook``).
 
 The README's phrase tables are generated from the same Phrase entries that register the steps,
 and test_phrasebook checks that the README still carries every example: the documentation
@@ -7,13 +7,13 @@ cannot promise a sentence the library does not understand.
 
 from __future__ import annotations
 
-from . import steps_en, steps_zh_hans, steps_zh_hant, vocab
+from . import phrases_en, phrases_zh_hans, phrases_zh_hant, vocab
 from .steps import Phrase
 
 BOOKS: dict[str, tuple[str, list[Phrase]]] = {
-    "en": ("English", steps_en.PHRASES),
-    "zh-CN": ("简体中文（内地用语）", steps_zh_hans.PHRASES),
-    "zh-TW": ("繁體中文（香港用語）", steps_zh_hant.PHRASES),
+    "en": ("English", phrases_en.PHRASES),
+    "zh-CN": ("简体中文（内地用语）", phrases_zh_hans.PHRASES),
+    "zh-TW": ("繁體中文（香港用語）", phrases_zh_hant.PHRASES),
 }
 
 

@@ -1,4 +1,4 @@
-"""What every step does, once, for all three languages.
+"""What every step does, once, for all three languages (``baygate test`` and the pytest-bdd suite alike).
 
 A language module (steps_en, steps_zh_hans, steps_zh_hant) is a phrase book: for each handler
 here, the sentences that call it, with a human template and an example. The handlers read the
@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_bdd import parsers, step
-
 from . import vocab
 from .world import World
 
@@ -32,18 +30,6 @@ class Phrase:
     example: str
     table: str = ""
     """For a step that takes a table: an example table, one row per line."""
-
-
-def register(phrases: list[Phrase]) -> None:
-    """Register every phrase as a pytest-bdd step usable with any keyword (Given/When/Then/And).
-
-    Call it at the top level of a language module: pytest-bdd puts each step's fixture into the
-    namespace two frames up (``stacklevel=2``: register, then the module), and conftest imports
-    the fixtures from there.
-    """
-    for phrase in phrases:
-        assert re.fullmatch(phrase.pattern, phrase.example), f"example does not match: {phrase.example}"
-        step(parsers.re(phrase.pattern), stacklevel=2)(phrase.handler)
 
 
 ROLE = vocab.Vocabulary("party", ("exporter", "recipient", "onward"), {

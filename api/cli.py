@@ -265,6 +265,7 @@ def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
 from api import (  # noqa: E402, F401
     cli_audit,
     cli_bench,
+    cli_contract,
     cli_ledger,
     cli_ledger_reads,
     cli_lifecycle,

@@ -25,7 +25,9 @@ MATRIX: list[tuple[str, str, frozenset[str] | str]] = [
     ("POST", "/v1/evaluate", frozenset({SUBMITTER})),
     ("POST", "/v1/evaluate/batch", frozenset({SUBMITTER})),
     ("POST", "/v1/transfers", frozenset({SUBMITTER})),
+    ("GET", "/v1/transfers", frozenset({AUDITOR})),
     ("GET", "/v1/transfers/{transfer_id}", frozenset({AUDITOR, SUBMITTER})),  # a submitter: its own only
+    ("GET", "/v1/decisions", frozenset({AUDITOR})),
     ("POST", "/v1/transfers/{transfer_id}/withdraw", frozenset({SUBMITTER})),
     ("GET", "/v1/exporters/{exporter_id}/counts", frozenset({AUDITOR})),
     ("GET", "/v1/audit/verify", frozenset({AUDITOR})),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from engine.models import Decision, MissingMechanism, SatisfiedBy
-from engine.texts import LEVEL_NAMES, MECHANISM_SHORT_NAMES, due_words, named
+from engine.texts import REQUIRED_LEVEL_NAMES, MECHANISM_SHORT_NAMES, due_note_words, due_words, named
 
 LANGS = ("en", "zh-Hans", "zh-Hant")
 
@@ -78,7 +78,7 @@ def required_line(decision: Decision, lang: str) -> str:
     """'Required: contract tier — met by GBA standard contract GD-2026-123', or the options when no
     mechanism in place meets it."""
     label = LABELS.get(lang, LABELS["en"])
-    line = f"{label['required']}: {named(LEVEL_NAMES, decision.mechanism, lang)}"
+    line = f"{label['required']}: {named(REQUIRED_LEVEL_NAMES, decision.mechanism, lang)}"
     if decision.satisfied_by is not None:
         in_place = mechanism_in_place(decision.satisfied_by, lang)
         if lang == "en":
@@ -137,7 +137,7 @@ def summary(decision: Decision, lang: str, source: str = "") -> str:
             lines.append(f"    - [{state}] {obligation.id} ({label['due']}: {due}; {obligation.citation})")
             lines.append(f"      {obligation.text.get(lang)}")
             if obligation.due_note:
-                lines.append(f"      ({obligation.due_note})")
+                lines.append(f"      ({due_note_words(obligation.due_note, lang)})")
     lines.append(_counts_line(decision, lang))
     lines.append(f"  {label['rules']}: {decision.rules.digest[:19]}  " + ", ".join(
         f"{name} {version}" for name, version in sorted(decision.rules.packs.items())))

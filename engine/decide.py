@@ -54,6 +54,8 @@ from engine.texts import (
     NO_ROUTE_RULE,
     OVERRIDDEN_RULE,
     exemption_overridden,
+    mechanism_does_not_fit,
+    mechanism_not_valid,
     missing_approval,
     missing_mechanism,
     no_eligible_mechanism,
@@ -511,14 +513,13 @@ def _obligation(oid: str, facts: Mapping[str, FactValue], pack_set: PackSet,
 
 
 def _mechanism_problems(options: list[str], facts: Mapping[str, FactValue],
-                        request: TransferRequest) -> list[str]:
+                        request: TransferRequest) -> list[Messages]:
     problems = []
     for mech in request.safeguards.mechanisms:
         if mech.type not in options:
-            problems.append(f"The {mech.type} {mech.reference} in place does not fit this case.")
+            problems.append(mechanism_does_not_fit(mech.type, mech.reference))
         elif not facts.get(f"mechanism.{mech.type}.valid"):
-            problems.append(f"The {mech.type} {mech.reference} is not valid on {request.planned_date} "
-                            "(not yet in effect, expired, or unfiled after its filing window).")
+            problems.append(mechanism_not_valid(mech.type, mech.reference, request.planned_date))
     return problems
 
 

@@ -61,7 +61,7 @@ MECHANISM_SHORT_NAMES = {
 }
 """A mechanism's name where its reference follows ("met by GBA standard contract GD-2026-123")."""
 
-LEVEL_NAMES = {
+REQUIRED_LEVEL_NAMES = {
     "none": ("no mechanism", "无需出境机制", "無須出境機制"),
     "standard_contract": ("contract tier", "标准合同级别", "標準合同級別"),
     "security_assessment": ("security assessment", "数据出境安全评估", "數據出境安全評估"),
@@ -94,6 +94,18 @@ def due_words(due: str, lang: str) -> str:
         return (f"within {days} Mainland working days after the {name} takes effect",
                 f"{name}生效之日起{days}个内地工作日内", f"{name}生效之日起{days}個內地工作日內")[index]
     return due
+
+
+def due_note_words(note: str, lang: str) -> str:
+    """A due date's caveat (engine.workdays) in ``lang``; an unknown caveat as written."""
+    match = re.fullmatch(r"(\d{4}) is outside the Mainland holiday calendar known to this engine: counted on "
+                         r"weekends only; check the State Council holiday notice", note)
+    if match is None or lang == "en":
+        return note
+    year = match.group(1)
+    if lang == "zh-Hans":
+        return f"{year}年不在本引擎已知的内地节假日安排内：仅按周末计算，请核对国务院节假日安排通知"
+    return f"{year}年不在本引擎已知的內地節假日安排內：僅按週末計算，請核對國務院節假日安排通知"
 
 
 def msg(en: str, hans: str, hant: str) -> Messages:
@@ -135,14 +147,30 @@ def exemption_overridden(exemptions: list[str], level: str, rule_ids: list[str])
     )
 
 
-def missing_mechanism(options: list[str], problems: list[str]) -> Messages:
+def missing_mechanism(options: list[str], problems: list[Messages]) -> Messages:
+    """What to put in place, and why each mechanism listed in the request does not count."""
     names = [MECHANISM_NAMES.get(option, (option, option, option)) for option in options]
     en = "Put in place one of: " + "; ".join(n[0] for n in names) + "."
     hans = "须具备以下任一机制：" + "；".join(n[1] for n in names) + "。"
     hant = "須具備以下任一機制：" + "；".join(n[2] for n in names) + "。"
-    if problems:
-        en += " " + " ".join(problems)
+    for problem in problems:
+        en, hans, hant = en + " " + problem.en, hans + problem.zh_Hans, hant + problem.zh_Hant
     return msg(en, hans, hant)
+
+
+def mechanism_does_not_fit(mechanism: str, reference: str) -> Messages:
+    names = MECHANISM_SHORT_NAMES.get(mechanism, (mechanism, mechanism, mechanism))
+    return msg(f"The {names[0]} {reference} in place does not fit this case.",
+               f"现有的{names[1]} {reference} 不适用于本情形。",
+               f"現有的{names[2]} {reference} 不適用於本情形。")
+
+
+def mechanism_not_valid(mechanism: str, reference: str, day: object) -> Messages:
+    names = MECHANISM_SHORT_NAMES.get(mechanism, (mechanism, mechanism, mechanism))
+    return msg(f"The {names[0]} {reference} is not valid on {day} (not yet in effect, expired, or unfiled "
+               "after its filing window).",
+               f"{names[1]} {reference} 在{day}无效（尚未生效、已过期，或逾期未备案）。",
+               f"{names[2]} {reference} 在{day}無效（尚未生效、已過期，或逾期未備案）。")
 
 
 def no_eligible_mechanism() -> Messages:

@@ -76,3 +76,23 @@ def test_lang_on_the_command_line(tmp_path: Path) -> None:
     assert "結論: 允許" in outputs["zh-TW"].output and outputs["zh-TW"].output == outputs["zh-HK"].output
     refused = runner.invoke(app, ["evaluate", "--lang", "fr", str(path)])
     assert refused.exit_code == 3 and "--lang" in refused.output
+
+
+def test_a_due_date_beyond_the_holiday_calendar_is_explained_in_chinese(engine: Engine) -> None:
+    mechanism = {"type": "gba_standard_contract", "reference": "GD-2031-1", "effective_on": "2031-11-10",
+                 "filed_on": "2031-11-15"}
+    body = {**EXAMPLE_REQUEST, "planned_date": "2031-12-01",
+            "safeguards": {**EXAMPLE_REQUEST["safeguards"], "mechanisms": [mechanism]}}
+    decision = decide(engine, body)
+    assert any(o.due_note for o in decision.obligations)
+    text = summary(decision, "zh-Hant")
+    assert "2031年不在本引擎已知的內地節假日安排內" in text and "outside the Mainland holiday calendar" not in text
+    assert "outside the Mainland holiday calendar" in summary(decision, "en")
+
+
+def test_why_a_listed_mechanism_does_not_count_is_told_in_every_language(engine: Engine) -> None:
+    expired = {"type": "standard_contract", "reference": "SC-OLD", "effective_on": "2024-01-02",
+               "filed_on": "2024-01-05", "expires_on": "2025-01-01"}
+    decision = decide(engine, {**EXAMPLE_REQUEST, "safeguards": {"mechanisms": [expired]}})
+    assert "個人信息出境標準合同 SC-OLD 在2026-12-01無效" in summary(decision, "zh-Hant")
+    assert "个人信息出境标准合同 SC-OLD 在2026-12-01无效" in summary(decision, "zh-Hans")

@@ -58,7 +58,8 @@ def test_a_gba_contract_that_does_not_fit_meets_nothing(engine: Engine) -> None:
     mechanism_items = [item for item in decision.missing if item.kind == "mechanism"]
     assert len(mechanism_items) == 1
     assert mechanism_items[0].options == ["standard_contract", "certification"]  # type: ignore[union-attr]
-    assert "does not fit" in mechanism_items[0].text.en
+    assert "GBA standard contract GD-2026-123 in place does not fit" in mechanism_items[0].text.en
+    assert "大灣區標準合同 GD-2026-123 不適用於本情形" in mechanism_items[0].text.zh_Hant
 
 
 def test_missing_items_carry_kind_and_options_or_id(engine: Engine) -> None:

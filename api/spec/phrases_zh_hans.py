@@ -184,6 +184,8 @@ PHRASES: list[Phrase] = [
     ),
     Phrase(s.missing_review, r"缺失项包括法律审查", "缺失项包括法律审查", "缺失项包括法律审查"),
     Phrase(s.nothing_missing, r"没有缺失项", "没有缺失项", "没有缺失项"),
+    Phrase(s.met_by, r"所需机制已由(?P<mech>.+)满足", "所需机制已由{机制}满足", "所需机制已由大湾区标准合同满足"),
+    Phrase(s.met_by_nothing, r"现有机制均不满足要求", "现有机制均不满足要求", "现有机制均不满足要求"),
     Phrase(
         s.due,
         rf"义务\s*(?P<oid>[\w.\-]+?)\s*的到期日为{_d('date')}",

@@ -177,6 +177,8 @@ PHRASES: list[Phrase] = [
     ),
     Phrase(s.missing_review, r"欠缺項目包括法律審查", "欠缺項目包括法律審查", "欠缺項目包括法律審查"),
     Phrase(s.nothing_missing, r"沒有欠缺項目", "沒有欠缺項目", "沒有欠缺項目"),
+    Phrase(s.met_by, r"所需機制已由(?P<mech>.+)滿足", "所需機制已由{機制}滿足", "所需機制已由大灣區標準合同滿足"),
+    Phrase(s.met_by_nothing, r"現有機制均不滿足要求", "現有機制均不滿足要求", "現有機制均不滿足要求"),
     Phrase(
         s.due,
         rf"義務\s*(?P<oid>[\w.\-]+?)\s*的到期日為{_d('date')}",

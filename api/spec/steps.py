@@ -304,6 +304,14 @@ def nothing_missing(world: World) -> None:
     world.check_nothing_missing()
 
 
+def met_by(world: World, mech: str) -> None:
+    world.check_satisfied_by(vocab.MECHANISM(mech))
+
+
+def met_by_nothing(world: World) -> None:
+    world.check_satisfied_by(None)
+
+
 def due(world: World, oid: str, date: str) -> None:
     world.check_due(oid.strip(), vocab.date(date))
 

@@ -251,6 +251,13 @@ class World:
                 return
         self.check(False, f"expected missing to include {kind} {value or ''}".rstrip())
 
+    def check_satisfied_by(self, mechanism: str | None) -> None:
+        """Which mechanism in place met the requirement (``satisfied_by``); None: none did."""
+        found = self.answer().satisfied_by
+        self.check((found.type if found else None) == mechanism,
+                   f"expected the requirement to be met by {mechanism}" if mechanism
+                   else "expected no mechanism in place to meet the requirement")
+
     def check_nothing_missing(self) -> None:
         self.check(not self.answer().missing, "expected nothing missing")
 

@@ -132,3 +132,32 @@ def test_junit_and_json_for_ci(tmp_path: Path) -> None:
     failures = suites.findall(".//testcase/failure")
     assert len(failures) == 1 and "expected outcome permitted" in (failures[0].get("message") or "") + (
         failures[0].text or "")
+
+
+MET_BY = """\
+Feature: Which safeguard answered
+  Background:
+    Given the exporter is a company in Shenzhen
+    And the recipient is a company in Hong Kong
+    And notice, separate consent and an impact assessment are in place
+    And the transfer carries personal information of 150,000 individuals
+
+  Scenario: A GBA contract filed in time meets the contract tier
+    Given a GBA standard contract took effect on 2026-11-10 and was filed on 2026-11-15
+    When the transfer is evaluated
+    Then the outcome is permitted
+    And the requirement is met by the GBA standard contract
+
+  Scenario: Nothing in place
+    When the transfer is evaluated
+    Then no mechanism in place meets the requirement
+"""
+
+
+def test_the_satisfied_by_sentences(tmp_path: Path) -> None:
+    path = write(tmp_path, "met.feature", MET_BY)
+    assert run("--rules", str(ROOT / "rules"), str(path))[0] == 0
+    wrong = write(tmp_path, "wrong.feature", MET_BY.replace("met by the GBA standard contract",
+                                                            "met by the standard contract"))
+    code, output = run("--rules", str(ROOT / "rules"), str(wrong))
+    assert code == 1 and "expected the requirement to be met by standard_contract" in output

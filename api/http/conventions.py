@@ -4,10 +4,11 @@ the other middlewares' problems included, follows them):
 - ``X-Request-ID``: the caller's id (1-128 of ``A-Za-z0-9._:-``) or, when none or another is sent, a
   new ULID; echoed on every answer, written in the access log and in the log of an internal error
   (``request_id=...``), so a caller, an operator and a log search name the same request.
-- ``415`` for a body sent as anything but JSON (``Content-Type`` other than ``application/json`` or
-  ``application/*+json``); a request with no ``Content-Type`` is read as JSON, as before.
+- ``415`` for a body sent to the API (``/v1/``) as anything but JSON (``Content-Type`` other than
+  ``application/json`` or ``application/*+json``); a request with no ``Content-Type`` is read as JSON,
+  as before. The web page at ``/`` posts forms and is left alone.
 - ``Idempotency-Key``: on ``POST /v1/transfers`` it must equal the body's ``reference`` (the route
-  checks it: see :func:`check_idempotency_key`); anywhere else it has no meaning and is refused (422)
+  checks it: see :func:`check_idempotency_key`); anywhere else in the API it has no meaning and is refused (422)
   rather than silently ignored, so nobody believes a retry there is protected by it.
 - The request's ``Accept-Language`` for problem details (api.http.problem_texts).
 """
@@ -29,6 +30,8 @@ VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 IDEMPOTENT_ROUTES = frozenset({("POST", "/v1/transfers")})
 """Routes where ``Idempotency-Key`` means something (and is checked against the body)."""
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+API_PREFIX = "/v1/"
+"""The JSON API: the conventions on bodies and keys hold there (the web page at / posts HTML forms)."""
 JSON_TYPE = re.compile(rb"\s*application/(?:[\w.+-]+\+)?json\s*(?:;.*)?", re.IGNORECASE | re.DOTALL)
 
 
@@ -86,14 +89,15 @@ class ConventionsMiddleware:
                 message["headers"] = [*message.get("headers", ()), echoed]
             await send(message)
 
-        method = scope["method"]
-        if (method in BODY_METHODS and content_type is not None and content_length != b"0"
+        method, path = scope["method"], scope["path"]
+        api = path.startswith(API_PREFIX)
+        if (api and method in BODY_METHODS and content_type is not None and content_length != b"0"
                 and not JSON_TYPE.fullmatch(content_type)):
             await _problem(send_with_id, 415, "unsupported-media-type",
                            f"the body was sent as {content_type.decode('latin-1')[:80]!r}; send JSON with "
                            "Content-Type: application/json")
             return
-        if idempotency_key is not None and (method, scope["path"]) not in IDEMPOTENT_ROUTES:
+        if api and idempotency_key is not None and (method, path) not in IDEMPOTENT_ROUTES:
             await _problem(send_with_id, 422, "idempotency-key-not-used",
                            "Idempotency-Key is used by POST /v1/transfers only, where it must equal the body's "
                            "reference; leave it out here", errors=[

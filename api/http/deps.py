@@ -15,7 +15,8 @@ from fastapi import Body, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.encode import OPENAPI_EXAMPLES
-from api.http.languages import choose_language as choose_language  # re-exported: routes import it from here
+from api.http.languages import LANGUAGES as LANGUAGES  # re-exported: routes and pages import them from here
+from api.http.languages import choose_language as choose_language
 from api.http.problems import ProblemError
 from api.http.security import AUDITOR, RULES_ADMIN, SUBMITTER
 from api.http.settings import Settings

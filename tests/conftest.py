@@ -36,6 +36,23 @@ def _session_totals_key() -> None:
 
 _session_totals_key()
 
+SLOW_FOLDERS = ("http", "hardening", "lifecycle", "bench", "browser")
+"""Test folders whose tests start real servers (uvicorn on loopback) or run benchmarks."""
+SLOW_FIXTURES = frozenset({"postgres_admin_url"})
+SLOW_MODULES = frozenset({"test_cli.py", "test_processes.py", "test_no_code.py", "test_i18n.py"})
+"""Modules elsewhere that start the program or a server in other processes."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what is slow, so that ``pytest -m "not slow"`` is the quick subset for daily work (README):
+    in-process tests only, on SQLite, without servers, child processes or benchmarks."""
+    for item in items:
+        path = item.path
+        folder = path.parent.name
+        if folder in SLOW_FOLDERS or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or (
+                path.name in SLOW_MODULES and folder in ("ledger", "bdd", "web")):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:

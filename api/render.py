@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from engine.models import Decision, MissingMechanism, SatisfiedBy
-from engine.texts import REQUIRED_LEVEL_NAMES, MECHANISM_SHORT_NAMES, due_note_words, due_words, named
+from engine.texts import MECHANISM_SHORT_NAMES, REQUIRED_LEVEL_NAMES, due_note_words, due_words, named
 
 LANGS = ("en", "zh-Hans", "zh-Hant")
 

@@ -36,7 +36,7 @@ def test_a_fact_no_rule_matches_does_not_crash(engine: Engine) -> None:
                        data=[{"kind": "non_personal"}], planned_date="2005-06-01")
     assert decision.outcome == "conditional"
     assert [r.rule for r in decision.reasons] == ["engine.no-route"]
-    assert [m.review for m in decision.missing] == ["legal review of the route"]
+    assert [(m.kind, getattr(m, "id", None)) for m in decision.missing] == [("review", "no-route")]
     assert "MO -> HK" in decision.reasons[0].message.en
 
 

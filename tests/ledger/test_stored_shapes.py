@@ -30,9 +30,16 @@ def earlier(tmp_path: Path) -> Iterator[Ledger]:
 
 
 def test_every_earlier_decision_replays_without_a_difference(earlier: Ledger) -> None:
+    """The one difference is the engine's own later addition, not the change of shapes: since issue 20
+    a judicial request's decision also says that the exemption whose conditions hold does not lift the
+    prohibition (the reason engine.exemption-overridden)."""
     report = replay(earlier)
     assert report.checked == 7
-    assert report.differences == [], [(d.reference, d.fields, d.recorded, d.replayed) for d in report.differences]
+    unexplained = [d for d in report.differences if not (
+        d.fields == ["rule_ids"] and [r for r in d.replayed["rule_ids"] if r not in d.recorded["rule_ids"]]
+        == ["engine.exemption-overridden"] and set(d.recorded["rule_ids"]) <= set(d.replayed["rule_ids"]))]
+    assert unexplained == [], [(d.reference, d.fields, d.recorded, d.replayed) for d in unexplained]
+    assert [d.reference for d in report.differences] == ["JUDICIAL-1"]
 
 
 def test_earlier_missing_items_read_in_todays_shape(earlier: Ledger) -> None:

@@ -91,13 +91,21 @@ class ItemResult:
         body: dict[str, Any] = {"type": f"urn:baygate:problem:{slug}", "title": slug.replace("-", " ").capitalize(),
                                 "status": self.status, "detail": self.detail, "code": code}
         if self.errors:
-            body["errors"] = [{"path": p.path, "message": p.message} for p in self.errors]
+            body["errors"] = [{"path": p.path, "message": p.message, **({"line": p.line} if p.line else {})}
+                              for p in self.errors]
         return {**body, "source": self.source, "index": self.index, "result": "refused", **self.extra}
+
+    def _problem_line(self, problem: FieldProblem) -> str:
+        """``FILE:LINE: [INDEX].path: message`` where the line is known, else ``FILE[INDEX]: path: message``."""
+        if not problem.line:
+            return f"baygate: {self.label}: {problem}"
+        path = problem.path if self.index is None else f"[{self.index}]" + (f".{problem.path}" if problem.path else "")
+        return f"baygate: {self.source}:{problem.line}: " + (f"{path}: {problem.message}" if path else problem.message)
 
     def problem_lines(self) -> str:
         """A refusal as the stderr lines ``baygate: FILE[INDEX]: path: message``."""
         if self.errors:
-            return "\n".join(f"baygate: {self.label}: {p}" for p in self.errors)
+            return "\n".join(self._problem_line(p) for p in self.errors)
         return f"baygate: {self.label}: {self.detail}"
 
 

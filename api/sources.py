@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import source_lines
 from engine.errors import BaygateError, FieldProblem, InputError
 from engine.files import FileRefused, read_regular_file, read_stream
 from engine.inputs import MAX_INPUT_BYTES, items_from_data, parse_document
@@ -55,6 +56,10 @@ def read_source(name: str) -> Source:
         raw = (read_stream(sys.stdin.buffer, MAX_INPUT_BYTES, STDIN) if name == "-"
                else read_regular_file(name, MAX_INPUT_BYTES))
         items, was_list = items_from_data(parse_document(raw, shown), shown)
+        if any(isinstance(item, InputError) for item in items):
+            text = source_lines.text_of(raw)
+            items = [source_lines.with_lines(item, text, (index,) if was_list else ())
+                     if isinstance(item, InputError) else item for index, item in enumerate(items)]
     except FileRefused as exc:
         return Source(shown, error=InputError(exc.path, [FieldProblem("", exc.reason)]))
     except BaygateError as exc:

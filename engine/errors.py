@@ -42,10 +42,12 @@ class ConfigError(BaygateError):
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """One thing wrong with an input, with the path of the field (``data[1].subjects``)."""
+    """One thing wrong with an input, with the path of the field (``data[1].subjects``) and, for a file,
+    the line it is written on (engine.source_lines), when known."""
 
     path: str
     message: str
+    line: int | None = None
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
@@ -62,8 +64,11 @@ class InputError(BaygateError):
         super().__init__(self.render())
 
     def render(self) -> str:
-        prefix = f"{self.source}: " if self.source else ""
-        return "\n".join(f"{prefix}{problem}" for problem in self.problems)
+        lines = []
+        for problem in self.problems:
+            where = self.source + (f":{problem.line}" if problem.line else "")
+            lines.append(f"{where}: {problem}" if where else str(problem))
+        return "\n".join(lines)
 
 
 def field_path(location: tuple[int | str, ...]) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine import yamlreader
+from engine import source_lines, yamlreader
 from engine.errors import FieldProblem, InputError, field_path, problems_from_validation
 from engine.models import TransferRequest
 from engine.strict import InvalidScalar
@@ -200,4 +200,10 @@ def items_from_data(data: Any, source: str) -> tuple[list[TransferRequest | Inpu
 
 
 def load_requests(raw: bytes, source: str) -> tuple[list[TransferRequest], bool]:
-    return requests_from_data(parse_document(raw, source), source)
+    """Every request of a file, or one InputError naming each problem's field path and line."""
+    try:
+        return requests_from_data(parse_document(raw, source), source)
+    except InputError as error:
+        if any(problem.path for problem in error.problems):
+            raise source_lines.with_lines(error, source_lines.text_of(raw)) from None
+        raise

@@ -68,7 +68,7 @@ def test_input_errors_name_the_source_and_list_index() -> None:
     with pytest.raises(InputError) as info:
         load_requests(raw, "batch.yaml")
     text = str(info.value)
-    assert "batch.yaml: [0].exporter: Field required" in text
+    assert "batch.yaml:1: [0].exporter: Field required" in text  # left out: the line of its request
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -15,8 +15,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli import JsonOption, fail, fail_on
-from api.cli_ledger import DbOption, audit_app, open_existing_ledger
+from api.cli import DbOption, JsonOption, fail, fail_on
+from api.cli_ledger import audit_app, open_existing_ledger
 from engine.errors import BaygateError
 from engine.ledger import LedgerError
 from engine.ledger.anchors import read_checkpoint

@@ -20,7 +20,8 @@ def test_evaluate_reads_the_counts_of_the_ledger_named_by_db(tmp_path: Path) -> 
     assert runner.invoke(app, ["submit", "--db", recorded, str(first)]).exit_code == 0
     against_it = runner.invoke(app, ["evaluate", "--json", "--db", recorded, str(second)])
     elsewhere = runner.invoke(app, ["evaluate", "--json", "--db", f"sqlite:///{tmp_path / 'none.db'}", str(second)])
-    assert json.loads(against_it.output)["counts"]["personal_subjects_before"] == 60_000
-    assert json.loads(elsewhere.output)["counts"]["personal_subjects_before"] == 0
+    assert json.loads(against_it.stdout)["counts"]["personal_subjects_before"] == 60_000
+    assert json.loads(elsewhere.stdout)["counts"]["personal_subjects_before"] == 0
     assert against_it.exit_code == 1 and elsewhere.exit_code == 0  # 100,000 reached only with the ledger's
+    assert "no ledger at" in elsewhere.stderr  # and says it decided on the declared counts alone
     assert not (tmp_path / "none.db").exists()  # a dry run creates nothing

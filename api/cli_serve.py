@@ -102,12 +102,19 @@ def serve(
         config = uvicorn.Config("api.http.app:create_app_from_env", factory=True, host=host, port=port,
                                 workers=workers, http=HTTP_PROTOCOL, h11_max_incomplete_event_size=max_head,
                                 timeout_graceful_shutdown=grace, access_log=access_log, log_level="info",
-                                log_config=logging_config())
+                                log_config=logging_config(), timeout_worker_healthcheck=HEALTHCHECK_SECONDS)
         Supervisor(config, [config.bind_socket()], generations, folder, options).run()
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+HEALTHCHECK_SECONDS = 30
+"""How long the supervisor waits for a worker to answer its health check before killing it as hung
+(uvicorn's default is 5 s). A starting worker loads and compiles the rule packs; on a loaded host (seen
+at load 12 on 2 cores) its answer came later than 5 s, uvicorn killed it, and then every replacement in
+turn ("Child process died"), so the service never came up."""
 
 
 def _multiprocess_dir(workers: int) -> Path | None:

@@ -26,6 +26,7 @@ from api.http.accesslog import ACCESS_LOG_IDS_ENV, redact_access_log
 from api.http.conventions import ConventionsMiddleware
 from api.http.deps import BODY_SCOPE_KEY, ROLES_SCOPE_KEY, ServiceState, bearer_key
 from api.http.lifecycle import RUN_DIR_ENV, CatchUpMiddleware, PackLifecycle, initial_pack_set
+from api.http.problem_texts import problem_language
 from api.http.problems import problem_body
 from api.http.routes_audit import router as audit_router
 from api.http.routes_decisions import router as decisions_router
@@ -252,6 +253,7 @@ async def _problem(send: Send, status: int, slug: str, detail: str,
     content = problems.dumps_problem(problem_body(status, slug, detail, **extensions))
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", problems.PROBLEM_MEDIA_TYPE.encode()),
+                            (b"content-language", problem_language().encode()),
                             (b"content-length", str(len(content)).encode()),
                             (b"connection", b"close"), *(headers or [])]})
     await send({"type": "http.response.body", "body": content})

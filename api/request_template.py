@@ -67,6 +67,7 @@ safeguards:                         # what is already in place (all default to f
   separate_consent: false           # PIPL art. 39 separate consent; Hong Kong exporter: DPP3 consent
   notice_given: false               # PIPL art. 39 notice; Hong Kong exporter: DPP1(3) notice
   pia_completed_on: null            # day the personal information protection impact assessment was done
+  direct_marketing_consent: false   # HK exporter, purpose direct_marketing: PDPO s. 35J notice + s. 35K consent
   mechanisms: []                    # mechanisms in place, e.g.
   #  - type: gba_standard_contract  # one of: MECHANISM_TYPES
   #    reference: "GD-2026-123"     # filing, approval or certificate number

@@ -1,7 +1,7 @@
 """The ledger (issue 23 point 3), a transfer's page and its printable record (point 5), withdrawal,
 and an exporter's page (point 4). Reads go through the ledger's own reads (``Ledger.get``,
-``Ledger.counts``) and the list, history and report reads of ``engine.ledger.chain_reads`` and
-``engine.ledger.exporter_report``.
+``Ledger.counts``, ``Ledger.list_transfers``) and the history and report reads of
+``engine.ledger.chain_reads`` and ``engine.ledger.exporter_report``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from api.web.render import Page, PageDep, PageError, WebRoute
 from engine.ledger import AmbiguousReference, NotFound, RecordedTransfer
 from engine.ledger import exporter_report as report
 from engine.ledger.actors import check_reason
-from engine.ledger.chain_reads import OUTCOMES, STATUSES, chain_head_now, list_transfers, transfer_history
+from engine.ledger.chain_reads import chain_head_now, transfer_history
+from engine.ledger.listing import OUTCOMES, STATUSES, BadCursor, TransferQuery
 from engine.thresholds import TALLY_FACTS, thresholds_in_force
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
@@ -51,8 +52,13 @@ async def ledger_list(page: PageDep, exporter: Text = None, year: Text = None, o
     outcome = outcome if outcome in OUTCOMES else None
     status = status if status in STATUSES else None
     exporter = exporter.strip() if exporter and exporter.strip() else None
-    listing = await run_in_threadpool(list_transfers, page.state.use_ledger(), exporter=exporter,
-                                      year=year_number, outcome=outcome, status=status, after=after, limit=PAGE_SIZE)
+    query = TransferQuery(exporter_id=exporter, year=year_number, outcome=outcome,
+                          status="withdrawn" if status == "withdrawn" else "recorded" if status else None,
+                          limit=PAGE_SIZE, cursor=after or None)
+    try:
+        listing = await run_in_threadpool(page.state.use_ledger().list_transfers, query)
+    except BadCursor as exc:  # an "Older" link edited by hand
+        raise PageError(422, str(exc)) from None
     return page.render("ledger.html", listing=listing, filters={"exporter": exporter or "", "year": year_number or "",
                                                                 "outcome": outcome or "", "status": status or ""},
                        after=after)

@@ -25,6 +25,7 @@ from engine.models import Decision
 
 Status = Literal["recorded", "withdrawn"]
 STATUSES: tuple[str, ...] = ("recorded", "withdrawn")
+OUTCOMES: tuple[str, ...] = ("permitted", "conditional", "prohibited")
 MAX_PAGE = 1000
 """The largest page a caller may ask for: a page is read and answered in one piece."""
 

@@ -1,5 +1,5 @@
-"""The ledger's list (keyset pages, newest first, filters) and a transfer's history, on a real SQLite
-ledger: the reads the ledger page stands on until the interface issue's list lands."""
+"""The reads the ledger page stands on, on a real ledger: its list (``Ledger.list_transfers``: pages,
+newest first, filters) and a transfer's history and the chain's head (``engine.ledger.chain_reads``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from engine.evaluator import Engine
 from engine.ledger import Ledger
-from engine.ledger.chain_reads import chain_head_now, list_transfers, transfer_history
+from engine.ledger.chain_reads import chain_head_now, transfer_history
+from engine.ledger.listing import TransferQuery
 from engine.models import TransferRequest
 from engine.rulespec import load_pack_set
 from tests.web.conftest import ROOT
@@ -30,17 +31,17 @@ def test_pages_filters_and_history(tmp_path: Path) -> None:
     ids = [ledger.submit(engine, _request(n, "EXP-A" if n % 2 else "EXP-B")).decision.decision_id for n in range(5)]
     pages, after = [], None
     while True:
-        page = list_transfers(ledger, after=after, limit=2)
+        page = ledger.list_transfers(TransferQuery(cursor=after, limit=2))
         pages.append([row.decision_id for row in page.items])
         if page.next_cursor is None:
             break
         after = page.next_cursor
     assert pages == [ids[::-1][0:2], ids[::-1][2:4], ids[::-1][4:]]
-    assert [r.exporter_id for r in list_transfers(ledger, exporter="EXP-A").items] == ["EXP-A", "EXP-A"]
+    assert [r.exporter_id for r in ledger.list_transfers(TransferQuery(exporter_id="EXP-A")).items] == ["EXP-A"] * 2
     ledger.withdraw(ids[0])
-    assert [r.decision_id for r in list_transfers(ledger, status="withdrawn").items] == [ids[0]]
-    assert len(list_transfers(ledger, status="recorded").items) == 4
-    assert list_transfers(ledger, year=2025).items == []
+    assert [r.decision_id for r in ledger.list_transfers(TransferQuery(status="withdrawn")).items] == [ids[0]]
+    assert len(ledger.list_transfers(TransferQuery(status="recorded")).items) == 4
+    assert ledger.list_transfers(TransferQuery(year=2025)).items == []
     history = transfer_history(ledger, ids[0])
     assert [event.kind for event in history] == ["submission", "withdrawal"]
     head = chain_head_now(ledger)
@@ -106,6 +107,6 @@ def test_catching_up_on_postgresql(postgres_url: str) -> None:
     found, total = exporter_report.mechanisms_expiring(ledger, "EXP-PG", dt.date(2026, 12, 6))
     assert total == 1
     assert [(m.reference, m.transfers) for m in found] == [("CERT-PG", 2)]
-    page = list_transfers(ledger, exporter="EXP-PG", limit=1)
+    page = ledger.list_transfers(TransferQuery(exporter_id="EXP-PG", limit=1))
     assert len(page.items) == 1 and page.next_cursor is not None
     ledger.close()

@@ -263,6 +263,7 @@ def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
 
 # registers `serve`, `bench`, and `submit`, `withdraw`, `ledger`, `audit`, `db`; `rules diff`, `audit replay`
 from api import (  # noqa: E402, F401
+    cli_amend,
     cli_audit,
     cli_bench,
     cli_contract,

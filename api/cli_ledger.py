@@ -183,7 +183,8 @@ def ledger_show(
     lang: LangOption = None,
     db: DbOption = None,
 ) -> None:
-    """Print a recorded transfer: its state, its request (with --json) and its decision."""
+    """Print a recorded transfer: its state, its request (with --json) and its latest decision, with the
+    decisions amendments replaced."""
     chosen = check_lang(lang)
     ledger = open_ledger(db)
     try:
@@ -198,6 +199,7 @@ def ledger_show(
             "counted": recorded.counted, "event": recorded.event_seq,
             "recorded_by": recorded.recorded_by, "reason": recorded.reason,
             "withdrawn_by": recorded.withdrawn_by, "withdrawal_reason": recorded.withdrawal_reason,
+            "replaces": recorded.replaces, "history": [old.as_dict() for old in recorded.replaced],
             "request": recorded.request.model_dump(mode="json"),
             "decision": recorded.decision.model_dump(mode="json"),
         }
@@ -210,6 +212,9 @@ def ledger_show(
     typer.echo(f"Recorded by {_who(recorded.recorded_by, recorded.reason)}")
     if recorded.withdrawn:
         typer.echo(f"Withdrawn by {_who(recorded.withdrawn_by, recorded.withdrawal_reason)}")
+    for old in recorded.replaced:  # the decisions amendments replaced, oldest first
+        typer.echo(f"Earlier decision {old.decision_id} ({old.outcome}, recorded {old.recorded_at} by "
+                   f"{old.recorded_by or '(not recorded)'}), replaced at {old.replaced_at} by {old.replaced_by}")
     typer.echo(summary(recorded.decision, chosen, recorded.decision.decision_id))
 
 

@@ -75,6 +75,20 @@ class ApiError(Exception):
         return self.problem.type if self.problem else None
 
 
+class ReplacedDecision(_Answer):
+    """An earlier decision of a transfer, which an amendment replaced."""
+
+    decision_id: str
+    outcome: Outcome
+    recorded_at: str
+    recorded_by: str | None
+    counted: bool
+    event_seq: int
+    replaced_by: str
+    replaced_at: str
+    replaced_seq: int
+
+
 class TransferRecord(_Answer):
     request: TransferRequest
     decision: Decision
@@ -84,6 +98,12 @@ class TransferRecord(_Answer):
     withdrawn_at: str | None
     counted: bool
     event_seq: int
+    recorded_by: str | None = None
+    reason: str | None = None
+    withdrawn_by: str | None = None
+    withdrawal_reason: str | None = None
+    replaces: str | None = None
+    history: list[ReplacedDecision] = []
 
 
 class TransferSummary(_Answer):
@@ -112,6 +132,22 @@ class Withdrawal(_Answer):
     exporter_id: str
     withdrawn_at: str
     already_withdrawn: bool
+    released_personal_subjects: int
+    released_sensitive_subjects: int
+    counted_personal_subjects: int
+    counted_sensitive_subjects: int
+
+
+class Amendment(_Answer):
+    """The answer to ``amend``: the new decision (now the transfer's), the one it replaced, and how the
+    counts moved (``unchanged``: the same amended request again, nothing recorded)."""
+
+    decision: Decision
+    replaces: str
+    replaced_outcome: Outcome
+    amended_at: str
+    unchanged: bool
+    counted: bool
     released_personal_subjects: int
     released_sensitive_subjects: int
     counted_personal_subjects: int
@@ -156,6 +192,8 @@ class LoggedDecision(_Answer):
     exporter_id: str
     recorded_at: str
     decision: Decision
+    replaced_by: str | None = None
+    """Set when an amendment replaced this decision since (the amendment has its own line, later)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +214,12 @@ def _request_json(request: RequestLike) -> bytes:
     """A request as the service takes it, validated here first (a bad request fails before sending)."""
     model = request if isinstance(request, TransferRequest) else TransferRequest.model_validate(dict(request))
     return model.model_dump_json().encode()
+
+
+def _reason(reason: str | None) -> dict[str, str | bytes]:
+    """The ``X-Reason`` header recorded with a write in the audit chain (none when not given), in UTF-8
+    as the service reads it (a reason may be Chinese)."""
+    return {"X-Reason": reason.encode("utf-8")} if reason else {}
 
 
 class BaygateClient:
@@ -202,12 +246,14 @@ class BaygateClient:
     # ------------------------------------------------------------------ transport
 
     def _send(self, method: str, path: str, *, body: bytes | None = None, params: Mapping[str, Any] | None = None,
-              headers: Mapping[str, str] | None = None) -> httpx.Response:
-        sent = dict(headers or {})
+              headers: Mapping[str, str | bytes] | None = None) -> httpx.Response:
+        sent: dict[str, str | bytes] = dict(headers or {})
         if body is not None:
             sent["Content-Type"] = "application/json"
         query = {key: value for key, value in (params or {}).items() if value is not None}
-        answer = self._http.request(method, path, content=body, params=query, headers=sent)
+        raw = [(name.encode("ascii"), value if isinstance(value, bytes) else value.encode("ascii"))
+               for name, value in sent.items()]
+        answer = self._http.request(method, path, content=body, params=query, headers=raw)
         if answer.status_code >= 400:
             problem = None
             if answer.headers.get("content-type", "").startswith("application/problem+json"):
@@ -238,19 +284,32 @@ class BaygateClient:
                            else Decision.model_validate(result))
         return results
 
-    def submit(self, request: RequestLike, *, idempotency_key: str | None = None) -> Submission:
+    def submit(self, request: RequestLike, *, idempotency_key: str | None = None,
+               reason: str | None = None) -> Submission:
         """Decide and record (``POST /v1/transfers``); the same request again answers the recorded
-        decision (``replayed``). An ``idempotency_key``, if given, must equal the request's reference."""
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        decision (``replayed``). An ``idempotency_key``, if given, must equal the request's reference;
+        a ``reason`` is recorded with it in the audit chain (``X-Reason``)."""
+        headers = _reason(reason)
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
         answer = self._send("POST", "/v1/transfers", body=_request_json(request), headers=headers)
         return Submission(Decision.model_validate_json(answer.content),
                           answer.headers.get("idempotent-replayed") == "true", answer.headers.get("location"),
                           answer.headers.get("x-request-id"))
 
-    def withdraw(self, transfer_id: str, *, exporter_id: str | None = None) -> Withdrawal:
+    def withdraw(self, transfer_id: str, *, exporter_id: str | None = None, reason: str | None = None) -> Withdrawal:
         answer = self._send("POST", f"/v1/transfers/{_segment(transfer_id)}/withdraw",
-                            params={"exporter_id": exporter_id})
+                            params={"exporter_id": exporter_id}, headers=_reason(reason))
         return Withdrawal.model_validate_json(answer.content)
+
+    def amend(self, transfer_id: str, request: RequestLike, *, exporter_id: str | None = None,
+              reason: str | None = None) -> Amendment:
+        """Decide a recorded transfer afresh with changed safeguards or planned date, in place of its
+        decision (``POST /v1/transfers/{id}/amend``); a change of parties, data or purpose is refused
+        (422 ``not-an-amendment``), a withdrawn transfer too (409)."""
+        answer = self._send("POST", f"/v1/transfers/{_segment(transfer_id)}/amend", body=_request_json(request),
+                            params={"exporter_id": exporter_id}, headers=_reason(reason))
+        return Amendment.model_validate_json(answer.content)
 
     # ------------------------------------------------------------------ reading the ledger
 

@@ -40,6 +40,7 @@ TITLES = {
     "method-not-allowed": "Method not allowed",
     "reference-conflict": "This reference was already used with another request",
     "transfer-withdrawn": "This transfer was withdrawn; its decision no longer stands",
+    "not-an-amendment": "Not an amendment: a change of parties, data or purpose is a new transfer",
     "ambiguous-reference": "Several exporters used this reference; give exporter_id",
     "too-large": "The request is too large",
     "database-unavailable": "The database is unavailable; nothing was written",
@@ -119,10 +120,11 @@ def field_errors(problems: list[FieldProblem], location: str = "body") -> list[d
     return [{"path": p.path, "message": p.message, "in": location} for p in problems]
 
 
-def input_problem(problems: list[FieldProblem], location: str = "body") -> dict[str, Any]:
-    """The 422 body for a request that is not valid; also a batch item's answer in its place."""
+def input_problem(problems: list[FieldProblem], location: str = "body", slug: str = "bad-input") -> dict[str, Any]:
+    """The 422 body for a request that is not valid; also a batch item's answer in its place. ``slug``: a
+    more precise type than bad-input (``not-an-amendment``), the input error's own code."""
     detail = "; ".join(str(p) for p in problems[:5]) + ("; ..." if len(problems) > 5 else "")
-    return problem_body(422, "bad-input", detail, errors=field_errors(problems, location))
+    return problem_body(422, slug, detail, errors=field_errors(problems, location))
 
 
 def rule_pack_problem(error: RulePackError) -> dict[str, Any]:
@@ -161,7 +163,8 @@ def baygate_problem(exc: BaygateError) -> JSONResponse:
         return JSONResponse(rule_pack_problem(exc), status_code=422, media_type=PROBLEM_MEDIA_TYPE,
                             headers={"Content-Language": problem_language()})
     if isinstance(exc, InputError):
-        return JSONResponse(input_problem(exc.problems), status_code=422, media_type=PROBLEM_MEDIA_TYPE,
+        return JSONResponse(input_problem(exc.problems, slug=exc.code.removeprefix("baygate.")), status_code=422,
+                            media_type=PROBLEM_MEDIA_TYPE,
                             headers={"Content-Language": problem_language()})
     status, slug = status_of(exc)
     headers = {"Retry-After": "5"} if status == 503 else {}

@@ -49,6 +49,20 @@ ExporterQuery = Annotated[str | None, Query(
     description="The exporter id: needed when several exporters used the same reference.", max_length=128)]
 
 
+class ReplacedDecision(BaseModel):
+    """An earlier decision of a transfer, replaced by an amendment (``POST /v1/transfers/{id}/amend``)."""
+
+    decision_id: str
+    outcome: Outcome
+    recorded_at: str
+    recorded_by: str | None
+    counted: bool
+    event_seq: int = Field(description="Its own event in the audit chain.")
+    replaced_by: str = Field(description="The decision that replaced it.")
+    replaced_at: str
+    replaced_seq: int = Field(description="The amendment's event in the audit chain.")
+
+
 class TransferRecord(BaseModel):
     """A recorded transfer: the request as submitted, its decision, and whether it was withdrawn."""
 
@@ -66,6 +80,10 @@ class TransferRecord(BaseModel):
     reason: str | None = Field(default=None, description="The reason given when it was recorded (X-Reason).")
     withdrawn_by: str | None = None
     withdrawal_reason: str | None = None
+    replaces: str | None = Field(default=None, description="The decision this one replaced, when an amendment "
+                                 "recorded it.")
+    history: list[ReplacedDecision] = Field(default_factory=list, description="The transfer's earlier "
+                                            "decisions, oldest first, each with the one that replaced it.")
 
 
 class TransferSummary(BaseModel):
@@ -169,10 +187,12 @@ def list_transfers(
             responses=responses(401, 403, 404, 409, 503))
 def get_transfer(transfer_id: TransferId, state: StateDep, roles: AuditorOrSubmitter, lang: LanguageDep,
                  actor: ActorDep, exporter_id: ExporterQuery = None) -> Response:
-    """A recorded transfer by decision id or reference (409 when a reference is ambiguous). An auditor
-    reads any; a submitter key the transfers it recorded (the `Location` of its 201)."""
+    """A recorded transfer by decision id (of any of its versions) or reference (409 when a reference is
+    ambiguous): its decision in force, with the decisions amendments replaced beside it (`history`). An
+    auditor reads any; a submitter key the transfers it recorded or amended (the `Location` of its 201)."""
     record = state.use_ledger().get(transfer_id, exporter_id)
-    if AUDITOR not in roles and record.recorded_by != actor.name:
+    recorders = {record.recorded_by, *(old.recorded_by for old in record.replaced)}
+    if AUDITOR not in roles and actor.name not in recorders:
         raise ProblemError(403, "forbidden", "a submitter key reads only the transfers it recorded; this one "
                                              "needs the role auditor")
     body: dict[str, Any] = {
@@ -183,6 +203,7 @@ def get_transfer(transfer_id: TransferId, state: StateDep, roles: AuditorOrSubmi
         "counted": record.counted, "event_seq": record.event_seq,
         "recorded_by": record.recorded_by, "reason": record.reason,
         "withdrawn_by": record.withdrawn_by, "withdrawal_reason": record.withdrawal_reason,
+        "replaces": record.replaces, "history": [old.as_dict() for old in record.replaced],
     }
     return json_response(dumps(body), lang)
 

@@ -73,11 +73,12 @@ def _transfer_context(page: Page, transfer_id: str, exporter: str | None) -> dic
 
 
 def _may_read(page: Page, record: RecordedTransfer) -> None:
-    """An auditor reads every transfer; a submitter the transfers its key recorded (as the API allows)."""
+    """An auditor reads every transfer; a submitter the transfers its key recorded or amended (as the API
+    allows)."""
     if page.viewer.may(AUDITOR):
         return
     page.need(SUBMITTER)
-    if record.recorded_by != page.viewer.actor().name:
+    if page.viewer.actor().name not in {record.recorded_by, *(old.recorded_by for old in record.replaced)}:
         raise PageError(403, "forbidden", role=AUDITOR)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Connection, Integer, String, Text, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
-from engine.ledger import anchors, totals
+from engine.ledger import amendments, anchors, totals
 from engine.ledger import packs as pack_store
 from engine.ledger.schema import (
     TALLIES,
@@ -35,6 +35,7 @@ from engine.ledger.schema import (
     exporter_year_totals,
     pack_sets,
     packs,
+    replaced_decisions,
     transfer_populations,
     transfers,
 )
@@ -215,6 +216,17 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
     populations: dict[str, dict[str, dict[str, int]]] = {}
     for pop in connection.execute(select(transfer_populations)):  # figures as stored: see submission_data
         populations.setdefault(pop.decision_id, {}).setdefault(pop.tally, {})[pop.population] = pop.subjects
+    replaced = {row.decision_id: row for row in amendments.replaced_rows(connection)}  # amended away (rev. 0009)
+    for decision_id, row in sorted(replaced.items()):
+        if decision_id in rows:
+            return AuditResult(False, 0, f"transfer {decision_id}",
+                               f"transfer {decision_id} is both in force and replaced by an amendment (edited)")
+        try:
+            populations[decision_id] = amendments.figures_of(row)
+        except ValueError:
+            return AuditResult(False, 0, f"transfer {decision_id}",
+                               f"replaced decision {decision_id}: its population figures are not readable (edited)")
+    rows.update(replaced)
     stored_packs = {row.digest: row for row in connection.execute(select(packs))}
     recorded_sets = {int(row.event_seq): row for row in connection.execute(select(pack_sets))
                      if row.event_seq is not None}  # changes recorded before revision 0007 have no event
@@ -223,6 +235,7 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
 
     seen_transfers: set[str] = set()
     withdrawn: set[str] = set()
+    in_force: set[str] = set()  # recorded, not withdrawn, not replaced so far
     seen_packs: set[str] = set()
     kinds: dict[int, str] = {}  # of the events other than submissions (few)
     recount = totals.Recount()
@@ -255,6 +268,22 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
             if isinstance(checked, str):
                 return bad(checked)
             seen_transfers.add(event.subject)
+            in_force.add(event.subject)
+            recount.submission(event.subject, data, checked)
+            prev_hash = event.hash
+            continue
+        if event.kind == "amendment":  # a submission's checks, and the link to the decision it replaced
+            checked = _check_submission(str(event.subject), data, rows, populations)
+            problem = checked if isinstance(checked, str) else amendments.check_event(
+                seq, str(body.get("at")), data, replaced, in_force)
+            if problem or isinstance(checked, str):
+                return bad(str(problem))
+            old = str(data["replaces"])
+            in_force.discard(old)
+            withdrawn.add(old)
+            recount.withdrawal(old, data)
+            seen_transfers.add(event.subject)
+            in_force.add(event.subject)
             recount.submission(event.subject, data, checked)
             prev_hash = event.hash
             continue
@@ -262,6 +291,7 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
         if problem:
             return bad(problem)
         if event.kind == "withdrawal":
+            in_force.discard(event.subject)
             recount.withdrawal(event.subject, data)
         elif event.kind == "recount":
             recount.recount(data)
@@ -276,6 +306,9 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
     for decision_id in sorted(set(rows) - seen_transfers):
         return AuditResult(False, count, f"transfer {decision_id}",
                            f"transfer {decision_id} has no submission event (inserted)")
+    for decision_id in sorted(set(replaced) - withdrawn):
+        return AuditResult(False, count, f"transfer {decision_id}",
+                           f"transfer {decision_id} is marked replaced, but no amendment replaced it (edited)")
     for decision_id, row in sorted(rows.items()):
         if (row.withdrawn_at is not None) != (decision_id in withdrawn):
             state = "withdrawn" if row.withdrawn_at else "not withdrawn"
@@ -382,7 +415,7 @@ def _missing_table(connection: Connection) -> AuditResult | None:
 _STORAGE: dict[type[Any], tuple[str, ...]] = {Integer: ("integer",), BigInteger: ("integer",),
                                               Boolean: ("integer",), String: ("text",), Text: ("text",)}
 _CHECKED_TABLES = (transfers, transfer_populations, exporter_year_totals, exporter_year_population_figures, packs,
-                   pack_sets, events, chain_head, chain_signatures, chain_signing_keys)
+                   pack_sets, events, chain_head, chain_signatures, chain_signing_keys, replaced_decisions)
 
 
 def _check_event(body: dict[str, Any], rows: dict[str, Any], stored_packs: dict[str, Any],

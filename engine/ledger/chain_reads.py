@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from engine.ledger.schema import chain_head, events, transfers
+from engine.ledger.schema import chain_head, events, replaced_decisions, transfers
 from engine.ledger.store import Ledger
 
 
@@ -35,14 +35,18 @@ class ChainHead:
 
 
 def transfer_history(ledger: Ledger, decision_id: str) -> list[ChainEvent]:
-    """The chain events of one transfer (its submission, its withdrawal), found by the positions its
-    row keeps, in chain order."""
+    """The chain events of one transfer (its submission, the amendments that replaced its decisions, its
+    withdrawal), found by the positions its rows keep, in chain order."""
     with ledger.sql_engine.connect() as conn:
-        row = conn.execute(select(transfers.c.event_seq, transfers.c.withdrawn_seq)
+        row = conn.execute(select(transfers.c.event_seq, transfers.c.withdrawn_seq, transfers.c.exporter_id,
+                                  transfers.c.reference)
                            .where(transfers.c.decision_id == decision_id)).one_or_none()
         if row is None:
             return []
-        seqs = [int(seq) for seq in (row.event_seq, row.withdrawn_seq) if seq is not None]
+        earlier = conn.execute(select(replaced_decisions.c.event_seq).where(
+            replaced_decisions.c.exporter_id == row.exporter_id,
+            replaced_decisions.c.reference == row.reference)).scalars().all()
+        seqs = [int(seq) for seq in (row.event_seq, row.withdrawn_seq, *earlier) if seq is not None]
         found = conn.execute(select(events.c.seq, events.c.kind, events.c.body, events.c.hash)
                              .where(events.c.seq.in_(seqs)).order_by(events.c.seq)).all()
     history = []

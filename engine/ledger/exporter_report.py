@@ -99,8 +99,11 @@ def catch_up(ledger: Ledger) -> int:
         if head is None:
             return 0
         found = conn.execute(select(events.c.kind, events.c.subject).where(
-            events.c.seq > mark, events.c.seq <= head, events.c.kind.in_(("submission", "withdrawal")))).all()
-    submitted = [subject for kind, subject in found if kind == "submission"]
+            events.c.seq > mark, events.c.seq <= head,
+            events.c.kind.in_(("submission", "amendment", "withdrawal")))).all()
+    # An amendment's new decision is submitted like any (the decision it replaced left the transfers
+    # table, its dated items with it, in the amendment's transaction: engine.ledger.amend).
+    submitted = [subject for kind, subject in found if kind in ("submission", "amendment")]
     withdrawn = [subject for kind, subject in found if kind == "withdrawal"]
     rows: list[dict[str, str]] = []
     for start in range(0, len(submitted), CATCH_UP_CHUNK):
@@ -112,6 +115,12 @@ def catch_up(ledger: Ledger) -> int:
             rows += dated_rows(row.decision_id, row.exporter_id, json.loads(row.request_json),
                                json.loads(row.decision_json))
     with ledger.sql_engine.begin() as conn:
+        read = sorted({row["decision_id"] for row in rows})
+        standing: set[str] = set()
+        for start in range(0, len(read), CATCH_UP_CHUNK):  # less the decisions an amendment replaced since
+            standing.update(conn.execute(select(transfers.c.decision_id).where(
+                transfers.c.decision_id.in_(read[start:start + CATCH_UP_CHUNK]))).scalars())
+        rows = [row for row in rows if row["decision_id"] in standing]
         if rows:
             _insert_ignoring_present(conn, rows)
         for start in range(0, len(withdrawn), CATCH_UP_CHUNK):  # after the adds: a withdrawal follows its submission

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import literal, select
 
 from engine.facts import PriorCounts
-from engine.ledger import totals
+from engine.ledger import amendments, totals
 from engine.ledger.schema import events, pack_sets, packs, transfer_populations, transfers
 from engine.ledger.store import Ledger
 
@@ -105,7 +105,10 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
     ids (the walk still covers every transfer: earlier ones make the counts)."""
     wanted = set(only) if only is not None else None
     with ledger.sql_engine.connect() as conn:
-        rows = conn.execute(select(transfers).order_by(transfers.c.event_seq)).all()
+        # A decision an amendment replaced reads as a transfer that went out of force at the amendment
+        # (engine.ledger.amendments): its release, then the new decision, at the amendment's position.
+        replaced = amendments.replaced_rows(conn) if amendments.kept(conn) else []
+        rows = sorted([*conn.execute(select(transfers)).all(), *replaced], key=lambda row: int(row.event_seq))
         populations: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
         # A ledger read as it stands may predate revision 0005: its figures served both tallies, and are
         # read as the non-sensitive tally's (replays only: counting refuses such a ledger until upgraded).
@@ -114,15 +117,18 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
                 transfer_populations.c.decision_id, transfer_populations.c.population, tally,
                 transfer_populations.c.subjects)):
             populations[decision_id][(population, tally_name)] = int(subjects)
+        for row in replaced:
+            populations[row.decision_id] = {(name, tally_name): subjects for tally_name, named
+                                            in amendments.figures_of(row).items() for name, subjects in named.items()}
         released: dict[str, tuple[int, int]] = {}
         recounts: list[tuple[int, int, Any]] = []
         for seq, kind, body in conn.execute(select(events.c.seq, events.c.kind, events.c.body).where(
-                events.c.kind.in_(("withdrawal", "recount")))):
+                events.c.kind.in_(("withdrawal", "recount", "amendment")))):
             event = json.loads(body)
             data = event["data"]
-            if kind == "withdrawal":
-                released[event["subject"]] = (int(data["released_personal_subjects"]),
-                                              int(data["released_sensitive_subjects"]))
+            if kind in ("withdrawal", "amendment"):
+                released[event["subject"] if kind == "withdrawal" else data["replaces"]] = (
+                    int(data["released_personal_subjects"]), int(data["released_sensitive_subjects"]))
             else:
                 recounts.append((int(seq), 2, data))
         earlier_rules = _counted_by_earlier_rules(conn, rows)
@@ -131,7 +137,9 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> lis
     steps: list[tuple[int, int, Any]] = [(int(r.event_seq), 0, r) for r in rows]
     steps += [(int(r.withdrawn_seq), 1, r) for r in rows if r.withdrawn_seq is not None]
     steps += recounts
-    steps.sort(key=lambda step: (step[0], step[1]))
+    # At one position, a release before a submission: an amendment's replaced decision goes out of force
+    # before its new decision is counted (nothing else shares a position).
+    steps.sort(key=lambda step: (step[0], step[1] != 1, step[1]))
     sums: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     live: dict[tuple[str, int], dict[str, dict[tuple[str, str], int]]] = defaultdict(dict)  # counted, not withdrawn
     found: list[RecordedDecision] = []

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Connection, select
+from sqlalchemy import null as sql_null
 
 from engine.ledger.errors import LedgerError
-from engine.ledger.schema import transfers
+from engine.ledger.schema import replaced_decisions, transfers
 from engine.models import Decision
 
 Status = Literal["recorded", "withdrawn"]
@@ -93,11 +94,15 @@ class LoggedDecision:
     exporter_id: str
     recorded_at: str
     decision: Decision
+    replaced_by: str | None = None
+    """The decision an amendment recorded in its place (engine.ledger.amendments), if any: the log keeps
+    every decision at its position, and the amendment's own line comes later."""
 
     def as_json(self) -> str:
         """One NDJSON line (without the newline): the decision in today's shape, with its position."""
+        replaced = f',"replaced_by":{json.dumps(self.replaced_by)}' if self.replaced_by else ""
         return (f'{{"seq":{self.seq},"exporter_id":{json.dumps(self.exporter_id, ensure_ascii=False)},'
-                f'"recorded_at":{json.dumps(self.recorded_at)},"decision":{self.decision.model_dump_json()}}}')
+                f'"recorded_at":{json.dumps(self.recorded_at)}{replaced},"decision":{self.decision.model_dump_json()}}}')
 
 
 def encode_cursor(event_seq: int) -> str:
@@ -161,8 +166,16 @@ def decisions_after(conn: Connection, after: int, limit: int) -> list[LoggedDeci
     """Recorded decisions whose chain position is after ``after``, oldest first, at most ``limit``."""
     if not 1 <= limit <= MAX_PAGE:
         raise BadCursor(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
-    rows = conn.execute(
-        select(transfers.c.event_seq, transfers.c.exporter_id, transfers.c.recorded_at, transfers.c.decision_json)
-        .where(transfers.c.event_seq > after).order_by(transfers.c.event_seq).limit(limit)).all()
+    rows = list(conn.execute(
+        select(transfers.c.event_seq, transfers.c.exporter_id, transfers.c.recorded_at, transfers.c.decision_json,
+               sql_null().label("replaced_by"))
+        .where(transfers.c.event_seq > after).order_by(transfers.c.event_seq).limit(limit)).all())
+    # Decisions amendments replaced keep their place in the log (a page of each, merged by position).
+    replaced = replaced_decisions.c
+    rows += conn.execute(select(replaced.event_seq, replaced.exporter_id, replaced.recorded_at, replaced.decision_json,
+                                replaced.replaced_by)
+                         .where(replaced.event_seq > after).order_by(replaced.event_seq).limit(limit)).all()
+    rows.sort(key=lambda row: int(row.event_seq))
     return [LoggedDecision(int(row.event_seq), row.exporter_id, row.recorded_at,
-                           Decision.model_validate(json.loads(row.decision_json))) for row in rows]
+                           Decision.model_validate(json.loads(row.decision_json)), row.replaced_by)
+            for row in rows[:limit]]

@@ -191,3 +191,32 @@ chain_signing_keys = Table(
 )
 """The public keys the chain announces (a ``signing_key`` event each), by the position of the event."""
 
+
+replaced_decisions = Table(
+    "replaced_decisions",
+    metadata,
+    Column("decision_id", String(26), primary_key=True),
+    Column("exporter_id", String(128), nullable=False),
+    Column("reference", String(128), nullable=False),
+    Column("request_sha256", String(64), nullable=False),
+    Column("request_json", Text, nullable=False),
+    Column("decision_json", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("counted", Boolean, nullable=False),
+    Column("personal_subjects", BigInteger, nullable=False),
+    Column("sensitive_subjects", BigInteger, nullable=False),
+    Column("rules_digest", String(80), nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("recorded_by", String(160), nullable=True),
+    Column("populations", Text, nullable=False),  # JSON: tally -> population -> subjects
+    Column("replaced_by", String(26), nullable=False),
+    Column("replaced_at", String(40), nullable=False),
+    Column("replaced_seq", BigInteger, nullable=False),
+)
+"""A transfer's decisions that an amendment replaced (revision 0010; engine.ledger.amendments): the row
+as it was recorded, its population figures, and the decision, moment and ``amendment`` event that
+replaced it. ``transfers`` keeps the decision in force."""
+Index("ix_replaced_decisions_transfer", replaced_decisions.c.exporter_id, replaced_decisions.c.reference)
+Index("ix_replaced_decisions_event_seq", replaced_decisions.c.event_seq)

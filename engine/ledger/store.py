@@ -30,7 +30,18 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from engine.errors import FieldProblem, InputError
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
-from engine.ledger import anchors, audit, chain_keys, database, listing, seal, sealed_totals, signing, totals
+from engine.ledger import (
+    amendments,
+    anchors,
+    audit,
+    chain_keys,
+    database,
+    listing,
+    seal,
+    sealed_totals,
+    signing,
+    totals,
+)
 from engine.ledger import group as group_io
 from engine.ledger.actors import Actor, local_user, of_event
 from engine.ledger.audit import AuditResult, canonical, sha256
@@ -96,6 +107,10 @@ class RecordedTransfer:
     """The reason given with the submission, if any."""
     withdrawn_by: str | None = None
     withdrawal_reason: str | None = None
+    replaces: str | None = None
+    """The decision this one replaced, when an amendment recorded it (engine.ledger.amend)."""
+    replaced: tuple[amendments.ReplacedDecision, ...] = ()
+    """The transfer's earlier decisions, oldest first, each with the one that replaced it."""
 
 
 # The statements every submission runs, built once: building SQLAlchemy Core constructs and their
@@ -253,6 +268,11 @@ class Ledger:
         except (OperationalError, InterfaceError) as exc:
             raise database.unavailable(exc, database.sqlite_busy_seconds()
                                        if self.sql_engine.dialect.name == "sqlite" else None) from exc
+
+    def transaction(self) -> contextlib.AbstractContextManager[Connection]:
+        """A writing transaction as every write of this class takes it (one writer at a time on SQLite;
+        a lost database is DatabaseUnavailable), for writers beside this module (engine.ledger.amend)."""
+        return self._write()
 
     @contextmanager
     def _group_write(self) -> Iterator[Connection]:
@@ -622,6 +642,11 @@ class Ledger:
 
     # ------------------------------------------------------------------ signing
 
+    def appender(self, conn: Connection) -> chain_keys.Append:
+        """Appending events one at a time in ``conn``'s transaction, each head signed (what
+        ``chain_keys.prepare`` takes; for writers beside this module)."""
+        return self._appender(conn)
+
     def _appender(self, conn: Connection) -> chain_keys.Append:
         """Appending one event at a time in ``conn``'s transaction, each head signed (chain_keys.prepare)."""
         signer = self.signer
@@ -653,12 +678,20 @@ class Ledger:
 
     # ------------------------------------------------------------------ withdraw, get
 
+    def find_in(self, conn: Connection, id_or_reference: str, exporter_id: str | None = None) -> Any:
+        """The transfer row in force under a decision id (of any of its versions) or a reference."""
+        return self._find(conn, id_or_reference, exporter_id)
+
     def _find(self, conn: Connection, id_or_reference: str, exporter_id: str | None) -> Any:
         exporter_id = None if exporter_id is None else _canonical_exporter(exporter_id)
         condition = or_(transfers.c.decision_id == id_or_reference, transfers.c.reference == id_or_reference)
         if exporter_id is not None:
             condition = and_(condition, transfers.c.exporter_id == exporter_id)
         rows = conn.execute(select(transfers).where(condition)).all()
+        amended = amendments.transfer_of(conn, id_or_reference) if not rows else None
+        if amended is not None and exporter_id in (None, amended[0]):  # an earlier decision's id: the transfer
+            rows = conn.execute(select(transfers).where(transfers.c.exporter_id == amended[0],
+                                                        transfers.c.reference == amended[1])).all()
         by_id = [r for r in rows if r.decision_id == id_or_reference]
         if by_id:
             return by_id[0]
@@ -709,7 +742,9 @@ class Ledger:
             seqs = [int(row.event_seq)] + ([int(row.withdrawn_seq)] if row.withdrawn_seq is not None else [])
             bodies = {int(seq): json.loads(body) for seq, body in conn.execute(
                 select(events.c.seq, events.c.body).where(events.c.seq.in_(seqs)))}
-        _, reason = of_event(bodies.get(int(row.event_seq), {}).get("data") or {})
+            replaced = tuple(amendments.history(conn, row.exporter_id, row.reference))
+        recorded_data = bodies.get(int(row.event_seq), {}).get("data") or {}
+        _, reason = of_event(recorded_data)
         withdrawn_by, withdrawal_reason = (of_event(bodies.get(int(row.withdrawn_seq), {}).get("data") or {})
                                            if row.withdrawn_seq is not None else (None, None))
         return RecordedTransfer(
@@ -718,7 +753,9 @@ class Ledger:
             exporter_id=row.exporter_id, recorded_at=row.recorded_at, withdrawn=row.withdrawn_at is not None,
             withdrawn_at=row.withdrawn_at, counted=bool(row.counted), event_seq=int(row.event_seq),
             recorded_by=row.recorded_by, reason=reason, withdrawn_by=withdrawn_by,
-            withdrawal_reason=withdrawal_reason)
+            withdrawal_reason=withdrawal_reason,
+            replaces=recorded_data.get("replaces") if isinstance(recorded_data.get("replaces"), str) else None,
+            replaced=replaced)
 
     def list_transfers(self, query: listing.TransferQuery) -> listing.TransferPage:
         """A page of recorded transfers, newest first, filtered (engine.ledger.listing)."""

@@ -178,7 +178,12 @@ CLI_DOORS: dict[str, tuple[Callable[[Path, Path, str], list[str]], set[int]]] = 
     "evaluate": (lambda f, w, db: ["evaluate", "--json", str(f)], {0, 1, 2, 3}),
     "evaluate-text": (lambda f, w, db: ["evaluate", "--lang", "zh-Hant", str(f)], {0, 1, 2, 3}),
     "submit": (lambda f, w, db: ["submit", "--json", str(f), "--db", db], {0, 1, 2, 3}),
+    # amends the transfer AMENDED_SEED, recorded first: every mutated request, valid or not, amends it or is
+    # refused (a change of parties, data or purpose included) with 3
+    "amend": (lambda f, w, db: ["amend", "--json", AMENDED_SEED["reference"], str(f), "--db", db], {0, 1, 2, 3}),
 }
+AMENDED_SEED = json.loads(JSON_SEEDS[-2])
+"""The seed request (a good request) the amend doors amend once it is recorded."""
 
 
 @pytest.mark.parametrize("door", sorted(CLI_DOORS))
@@ -187,6 +192,8 @@ def test_request_doors(door: str, workspace: Path) -> None:
     folder = workspace / door
     folder.mkdir(exist_ok=True)
     db = f"sqlite:///{folder / 'ledger.db'}"
+    if door == "amend":
+        assert run("submit", str(_write(folder, "recorded.json", JSON_SEEDS[-2])), "--db", db).code in (0, 1, 2)
 
     @DOOR_SETTINGS
     @given(text=request_texts(), suffix=st.sampled_from([".yaml", ".json"]))
@@ -271,11 +278,17 @@ HTTP_ALLOWED = {
     "/v1/evaluate": {200, 413, 415, 422},
     "/v1/transfers": {200, 201, 409, 413, 415, 422},
     "/v1/evaluate/batch": {200, 413, 415, 422},
+    f"/v1/transfers/{AMENDED_SEED['reference']}/amend": {200, 409, 413, 415, 422},
 }
 
 
 @pytest.mark.parametrize("path", sorted(HTTP_ALLOWED))
 def test_http_body_doors(path: str, inprocess: InProcess) -> None:
+    if path.endswith("/amend"):  # the transfer it amends is recorded (this request, or a mutation of it before)
+        recorded = inprocess.client.post("/v1/transfers", content=JSON_SEEDS[-2].encode(), headers=inprocess.headers(
+            "submitter", **{"Content-Type": "application/json"}))
+        assert recorded.status_code in (200, 201, 409), recorded.text
+
     @DOOR_SETTINGS
     @given(text=request_texts(JSON_SEEDS), wrap=st.booleans())
     def door_holds(text: str, wrap: bool) -> None:

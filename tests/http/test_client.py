@@ -17,6 +17,7 @@ from tests.http.conftest import KEYS, Server, make_request
 CLIENT_MODELS: dict[str, type[BaseModel]] = {
     "TransferRecord": api_client.TransferRecord, "TransferSummary": api_client.TransferSummary,
     "TransferList": api_client.TransferList, "Withdrawal": api_client.Withdrawal,
+    "Amendment": api_client.Amendment, "ReplacedDecision": api_client.ReplacedDecision,
     "ExporterCounts": api_client.ExporterCounts, "AuditReport": api_client.AuditReport,
     "PackInfo": api_client.PackInfo, "RulesView": api_client.RulesView, "Problem": api_client.Problem,
     "Decision": Decision,
@@ -98,3 +99,38 @@ def test_errors_arrive_as_problems(server: Server, submitter: BaygateClient) -> 
 def test_a_bad_request_fails_before_it_is_sent(submitter: BaygateClient) -> None:
     with pytest.raises(ValueError, match="purpose"):
         submitter.evaluate({**make_request(), "purpose": "whatever"})
+
+
+def test_amend_read_history_and_refusals(submitter: BaygateClient, auditor: BaygateClient) -> None:
+    """POST /v1/transfers/{id}/amend end to end: a conditional transfer amended to permitted counts from
+    then, the transfer reads its latest decision with the history beside it, the decision log keeps both,
+    and what is not an amendment is refused (422), as is amending a withdrawn transfer (409)."""
+    body = make_request(safeguards={})
+    exporter = body["exporter"]["id"]
+    first = submitter.submit(body).decision
+    assert first.outcome == "conditional" and auditor.counts(exporter, year=2026).personal_subjects == 0
+    amended_body = {**body, "safeguards": make_request()["safeguards"]}
+    amended = submitter.amend(body["reference"], amended_body, exporter_id=exporter, reason="contract filed 合同")
+    assert (amended.replaces, amended.decision.outcome, amended.unchanged) == (first.decision_id, "permitted", False)
+    assert auditor.counts(exporter, year=2026).personal_subjects == amended.counted_personal_subjects == 150_000
+    assert submitter.amend(first.decision_id, amended_body).unchanged  # a retry records nothing
+
+    record = submitter.get_transfer(first.decision_id)  # the submitter reads what it recorded, by any version's id
+    assert record.decision.decision_id == amended.decision.decision_id and record.replaces == first.decision_id
+    assert record.reason == "contract filed 合同"
+    assert [(old.decision_id, old.outcome, old.replaced_by) for old in record.history] == [
+        (first.decision_id, "conditional", amended.decision.decision_id)]
+    logged = {entry.decision.decision_id: entry for entry in auditor.iter_decisions(record.history[0].event_seq - 1)
+              if entry.exporter_id == exporter}
+    assert logged[first.decision_id].replaced_by == amended.decision.decision_id
+    assert logged[amended.decision.decision_id].replaced_by is None
+
+    with pytest.raises(ApiError) as refused:
+        submitter.amend(body["reference"], {**amended_body, "purpose": "direct_marketing"})
+    assert refused.value.status == 422 and refused.value.problem_type == "urn:baygate:problem:not-an-amendment"
+    assert refused.value.problem is not None and [e.path for e in refused.value.problem.errors or []] == ["purpose"]
+    submitter.withdraw(body["reference"], exporter_id=exporter)
+    with pytest.raises(ApiError) as withdrawn:
+        submitter.amend(body["reference"], amended_body)
+    assert withdrawn.value.status == 409
+    assert auditor.audit_verify().ok

@@ -240,3 +240,29 @@ def test_the_direct_marketing_consent_reaches_the_decision(app_client: TestClien
     saved = app_client.post("/assess/download?format=yaml",
                             data={"csrf_token": token, **form, "safeguards.direct_marketing_consent": "true"}).text
     assert "direct_marketing_consent: true" in saved
+
+
+def test_an_amended_transfer_on_the_pages(app_client: TestClient) -> None:
+    """Amended over the API: the list shows the transfer once, under its new decision; its page (by either
+    id) shows the amendment in its history; the exporter's page counts it and lists the new mechanism."""
+    token = sign_in(app_client, OFFICER)
+    exporter = "91440300MA5AMENDS1"
+    first = record(app_client, token, form_of("AMEND-1", exporter))  # no mechanism for 150,000: conditional
+    stored = app_client.get(f"/v1/transfers/{first}", headers={"Authorization": f"Bearer {OFFICER}"}).json()
+    assert stored["decision"]["outcome"] == "conditional"
+    mechanism = {"type": "gba_standard_contract", "reference": "GD-88", "effective_on": TODAY.isoformat(),
+                 "expires_on": (TODAY + dt.timedelta(days=50)).isoformat()}
+    amended = {**stored["request"], "safeguards": {**stored["request"]["safeguards"], "mechanisms": [mechanism]}}
+    answer = app_client.post("/v1/transfers/AMEND-1/amend", json=amended,
+                             headers={"Authorization": f"Bearer {OFFICER}", "X-Reason": "contract signed"})
+    assert answer.status_code == 200, answer.text
+    latest = answer.json()["decision"]["decision_id"]
+    assert answer.json()["decision"]["outcome"] == "permitted"
+
+    listing = app_client.get(f"/transfers?exporter={exporter}").text
+    assert re.findall(r'data-decision="([0-9A-Z]{26})"', listing) == [latest]
+    for either in (first, latest):
+        page = app_client.get(f"/transfers/{either}")
+        assert page.status_code == 200 and "Amended" in page.text and "contract signed" in page.text
+    exporter_page = app_client.get(f"/exporters/{exporter}").text
+    assert ">150,000<" in exporter_page and "GD-88" in exporter_page.split("Mechanisms expiring")[1]

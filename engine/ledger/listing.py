@@ -5,7 +5,7 @@
 Both order by ``event_seq``, the transfer's position in the audit chain: unique, never reused, and
 what an auditor already uses to name an event. A page is read through an index that starts with the
 filtered column and ends with ``event_seq`` (revision 0006), so a page costs the same on a ledger of
-10^5 transfers as on one of 100 (``benchmarks/ledger_listing.py``).
+10^5 transfers as on one of 100 (``python -m api.bench.scripts.ledger_listing``).
 
 Cursors are opaque to callers (``s`` and the last position, in base 32) so that the order can change
 later without breaking a client that stores them; a cursor that does not parse is a ``BadCursor``.

@@ -17,9 +17,11 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import insert, text
 
+from api.bench import ROOT
 from api.http.encode import EXAMPLE_REQUEST
 from engine.evaluator import Engine
 from engine.ledger import Ledger
@@ -74,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--transfers", type=int, default=100_000)
     args = parser.parse_args()
-    engine = Engine.from_directory(Path(__file__).resolve().parents[1] / "rules")
+    engine = Engine.from_directory(ROOT / "rules")
     decision = engine.evaluate(TransferRequest.model_validate(EXAMPLE_REQUEST)).model_dump_json()
     with tempfile.TemporaryDirectory() as folder:
         ledger = Ledger(f"sqlite:///{Path(folder) / 'listing.db'}")

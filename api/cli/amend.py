@@ -13,9 +13,9 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from api.cli import DbOption, JsonOption, LangOption, RulesOption, app, check_lang, fail, fail_on, load_engine
-from api.cli_ledger import ExporterOption, ReasonOption, cli_actor, open_ledger
-from api.exits import EXIT_BAD_INPUT, EXIT_BY_OUTCOME, EXIT_COULD_NOT_FINISH, exit_status
+from api.cli.common import DbOption, JsonOption, LangOption, RulesOption, check_lang, load_engine
+from api.cli.ledger import ExporterOption, ReasonOption, cli_actor, open_ledger
+from api.exits import EXIT_BAD_INPUT, EXIT_BY_OUTCOME, EXIT_COULD_NOT_FINISH, exit_status, fail, fail_on
 from api.render import summary
 from api.results import ItemResult
 from api.sources import read_sources
@@ -25,7 +25,6 @@ from engine.ledger.amend import AmendResult
 from engine.ledger.amend import amend as amend_transfer
 
 
-@app.command()
 def amend(
     transfer_id: Annotated[str, typer.Argument(metavar="ID", help="Decision id (of any of its versions) or "
                                                "reference.")],

@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import EXIT_BAD_INPUT, app, fail, fail_on
+from api.exits import EXIT_BAD_INPUT, fail, fail_on
 from api.http.accesslog import ACCESS_LOG_IDS_ENV
 from api.http.lifecycle import RUN_DIR_ENV, Generations
 from api.http.security import is_loopback, load_keys
@@ -31,7 +31,6 @@ from engine.ledger.database import make_engine
 from engine.rulespec import load_pack_set
 
 
-@app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind; without API keys, loopback only.")]
     = "127.0.0.1",

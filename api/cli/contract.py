@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import app, fail
+from api.exits import fail
 from api.request_template import template
 from engine.models import Decision, TransferRequest
 
@@ -31,13 +31,11 @@ def json_schema(name: str) -> dict[str, Any]:
     return {"$schema": SCHEMA_DIALECT, **schema}
 
 
-@app.command("schema")
 def schema(which: Annotated[SchemaName, typer.Argument(help="request or decision.")]) -> None:
     """Print the JSON Schema of a transfer request or of a decision."""
     typer.echo(json.dumps(json_schema(which.value), ensure_ascii=False, indent=2))
 
 
-@app.command("init")
 def init(
     path: Annotated[str, typer.Argument(help="File to write (- for standard output).")] = "transfer.yaml",
     force: Annotated[bool, typer.Option("--force", help="Overwrite the file if it exists.")] = False,

@@ -1,5 +1,6 @@
 """The ledger's commands (DESIGN section 6): ``submit``, ``withdraw``, ``ledger show|counts``,
-``audit verify``, ``db upgrade``. Registered on ``api.cli.app`` when ``api.cli`` imports this module.
+``db upgrade|reseal``, and the helpers other ledger commands share (``open_ledger``,
+``open_existing_ledger``, ``cli_actor``). Registered in api/cli/__init__.py.
 
 Exit status as ``evaluate``: 0 permitted, 1 conditional, 2 prohibited (the strongest), 3 bad input,
 including a reference already recorded for a different request or withdrawn (HTTP 409) and an
@@ -18,20 +19,18 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import (
+from api.cli.common import (
     AsOfOption,
     DbOption,
     FilesArgument,
     JsonOption,
     LangOption,
     RulesOption,
-    app,
     check_lang,
-    fail,
-    fail_on,
     load_engine,
     parse_as_of,
 )
+from api.exits import fail, fail_on
 from api.render import summary
 from api.results import ItemResult, ResultPrinter
 from api.sources import read_sources, single_request
@@ -48,13 +47,6 @@ from engine.ledger import (
 from engine.ledger.actors import Actor, check_reason, local_user
 from engine.ledger.database import current_revision, head_revision, in_memory
 from engine.ledger.presence import require_ledger
-
-ledger_app = typer.Typer(help="Show recorded transfers and the exporters' counts.", no_args_is_help=True)
-audit_app = typer.Typer(help="Check the audit chain.", no_args_is_help=True)
-db_app = typer.Typer(help="Manage the ledger's database.", no_args_is_help=True)
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(audit_app, name="audit")
-app.add_typer(db_app, name="db")
 
 ExporterOption = Annotated[str | None, typer.Option("--exporter", help="Exporter id, when a reference is used "
                                                     "by several exporters.")]
@@ -84,7 +76,6 @@ def open_ledger(db: str | None, rules: str | None = None) -> Ledger:
         fail_on(exc, safe_url(database_url(db)))
 
 
-@app.command()
 def submit(
     files: FilesArgument,
     as_json: JsonOption = False,
@@ -100,7 +91,7 @@ def submit(
     chosen = check_lang(lang)
     day = parse_as_of(as_of)
     sources = read_sources(files)
-    from api.cli_lifecycle import engine_for_day
+    from api.cli.lifecycle import engine_for_day
 
     engine = engine_for_day(load_engine(rules), day, db)
     ledger = open_ledger(db, rules)
@@ -144,7 +135,6 @@ def submit_result(source: str, index: int | None, result: SubmitResult) -> ItemR
     return ItemResult(source, index, "already_recorded" if result.replayed else "recorded", result.decision)
 
 
-@app.command()
 def withdraw(
     transfer_id: Annotated[str, typer.Argument(metavar="ID", help="Decision id or reference.")],
     exporter: ExporterOption = None,
@@ -175,7 +165,6 @@ def withdraw(
                    "counts only its increase over the largest figure sent before it)")
 
 
-@ledger_app.command("show")
 def ledger_show(
     transfer_id: Annotated[str, typer.Argument(metavar="ID", help="Decision id or reference.")],
     exporter: ExporterOption = None,
@@ -223,7 +212,6 @@ def _who(actor: str | None, reason: str | None) -> str:
     return f"{who}, reason: {reason}" if reason else f"{who}, no reason given"
 
 
-@ledger_app.command("counts")
 def ledger_counts(
     exporter: Annotated[str, typer.Argument(help="Exporter id.")],
     year: Annotated[int | None, typer.Option("--year", help="Calendar year (default: this year).")] = None,
@@ -244,7 +232,6 @@ def ledger_counts(
                f"{counts['sensitive_subjects']} sensitive subjects")
 
 
-@ledger_app.command("id-variants")
 def ledger_id_variants(db: DbOption = None, as_json: JsonOption = False) -> None:
     """List the exporter ids recorded in this ledger that now read as one (party ids are canonicalised:
     NFKC, trimmed, upper case; docs/request.md), the (exporter, reference) pairs that collide under the
@@ -292,7 +279,6 @@ def open_existing_ledger(db: str | None) -> Ledger:
         fail_on(exc, safe_url(url))
 
 
-@db_app.command("reseal")
 def db_reseal(db: DbOption = None) -> None:
     """Seal the running totals again with this process's totals key (BAYGATE_TOTALS_KEY_FILE), after a
     change of key or an upgrade that could not seal them: only once the audit chain is found to
@@ -309,7 +295,6 @@ def db_reseal(db: DbOption = None) -> None:
                f"{ledger.totals_key.key_id}")
 
 
-@db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Create the ledger's tables, or upgrade them to the newest revision."""
     ledger = open_ledger(db)

@@ -15,8 +15,6 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import app
-
 
 def _table(result: dict[str, Any]) -> list[str]:
     from api.bench import TARGETS, meets
@@ -48,7 +46,6 @@ def _shown(value: Any) -> str:
     return "-" if value is None else (f"{value:,.1f}" if isinstance(value, float) else str(value))
 
 
-@app.command()
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Shorter runs (within 3 minutes); memory over "
                                         "100,000 evaluations, times ten.")] = False,

@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli import RulesOption, app, fail, fail_on
+from api.cli.common import RulesOption
+from api.exits import fail, fail_on
 from api.spec import reports
 from api.spec.runner import ScenarioResult, SpecError, run
 from engine.config import rules_directory
@@ -21,7 +22,6 @@ from engine.rulespec import load_pack_set
 EXIT_SOME_FAILED = 1
 
 
-@app.command("test")
 def test(
     paths: Annotated[list[Path] | None, typer.Argument(
         metavar="[PATH]...", help=".feature files or folders of them (default: ./features).")] = None,

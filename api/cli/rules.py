@@ -1,140 +1,25 @@
-"""The `baygate` command line (DESIGN section 6).
-
-Exit status: 0 permitted, 1 conditional, 2 prohibited (the strongest of several), 3 bad input or a
-usage error (the error on stderr, naming file and field), 4 could not finish (a one-line reason on
-stderr); never a traceback. ``api.exits`` maps every ending to these.
-"""
+"""``baygate rules validate|list|coverage`` and ``baygate facts``: the rule packs and the facts their
+rules may read. (``rules diff`` replays the ledger: api/cli/lifecycle.py.)"""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from api.exits import EXIT_BAD_INPUT, EXIT_BY_OUTCOME, GuardedGroup, fail, fail_on
-from api.render import LANGUAGE_ALIASES, default_language, language
-from api.results import ItemResult, ResultPrinter
-from api.sources import read_sources, single_request
-from engine.config import option_overrides, rules_directory, safe_url
-from engine.errors import BaygateError, InputError, RulePackError
+from api.cli.common import JsonOption, RulesOption, load_engine
+from api.exits import EXIT_BAD_INPUT, fail, fail_on
+from engine.config import option_overrides, rules_directory
+from engine.errors import BaygateError, RulePackError
 from engine.evaluator import Engine
 from engine.facts import FactRegistry
 from engine.rulespec import load_pack_set
-from engine.strict import parse_iso_date
 
 SHOWN_FINDINGS = 20
 
-app = typer.Typer(help="Decide cross-border data transfers between Shenzhen and Hong Kong.", cls=GuardedGroup,
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-rules_app = typer.Typer(help="Validate and list rule packs.", no_args_is_help=True)
-app.add_typer(rules_app, name="rules")
 
-RulesOption = Annotated[str | None, typer.Option("--rules", help="Rule pack folder (default: BAYGATE_RULES "
-                                                 "or the shipped rules/).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-LangOption = Annotated[str | None, typer.Option("--lang", help="en; zh-Hans or zh-CN (Simplified); zh-Hant, zh-TW "
-                                                "or zh-HK (Traditional, Hong Kong terms) (default: locale).")]
-FilesArgument = Annotated[list[str], typer.Argument(help="Request files (YAML or JSON, one request or a list) "
-                                                   "or folders of them; - reads standard input.")]
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: BAYGATE_DATABASE_URL or "
-                                              "sqlite:///baygate.db).")]
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Evaluate under the packs as they stood on "
-                                                "this day (YYYY-MM-DD).")]
-
-
-_ENGINES: dict[tuple[str, str], Engine] = {}
-"""Engines built in this process, by pack set digest and options. One command builds one; a process
-that runs many (a test, an embedding program) would otherwise register the same rulesets again each
-time, and durable-rules never frees a registered ruleset (DESIGN section 7)."""
-
-
-def load_engine(rules: str | None) -> Engine:
-    try:
-        pack_set = load_pack_set(rules_directory(rules))
-        options = option_overrides()
-        key = (pack_set.digest, json.dumps(options, sort_keys=True, default=str))
-        engine = _ENGINES.get(key)
-        if engine is None:
-            engine = _ENGINES[key] = Engine(pack_set, options)
-        return engine
-    except RulePackError as exc:
-        fail("rule packs refused:\n" + str(exc))
-    except BaygateError as exc:
-        fail_on(exc)
-
-
-def parse_as_of(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return parse_iso_date(value)
-    except ValueError:
-        fail(f"--as-of: not a date (YYYY-MM-DD): {value!r}")
-
-
-def check_lang(lang: str | None) -> str:
-    chosen = language(lang) if lang else default_language()
-    if chosen is None:
-        fail(f"--lang: expected one of {', '.join(LANGUAGE_ALIASES)}, got {lang!r}")
-    return chosen
-
-
-RequireLedgerOption = Annotated[bool, typer.Option(
-    "--require-ledger", help="Refuse (exit 3) when no ledger is at the database address, rather than decide on "
-    "the requests' declared counts alone.")]
-
-
-@app.command()
-def evaluate(
-    files: FilesArgument,
-    as_json: JsonOption = False,
-    lang: LangOption = None,
-    as_of: AsOfOption = None,
-    rules: RulesOption = None,
-    require_ledger: RequireLedgerOption = False,
-    db: DbOption = None,
-) -> None:
-    """Decide transfers without recording anything (dry run), item by item, on the counts of the
-    ledger at --db: exit 3 if any request was refused, else the strongest decision's."""
-    chosen = check_lang(lang)
-    day = parse_as_of(as_of)
-    sources = read_sources(files)
-    from api.cli_lifecycle import engine_for_day
-
-    engine = engine_for_day(load_engine(rules), day)
-    from api.counts import prior_counts_source, with_no_ledger_reason
-
-    counts = prior_counts_source(db)
-    where = safe_url(counts.url)
-    if not counts.ledger_found and require_ledger:
-        fail(f"{where}: no ledger there (--require-ledger): nothing decided")
-    warned = counts.ledger_found
-    printer = ResultPrinter(as_json, chosen, single_request(sources))
-    for source in sources:
-        if source.error is not None:
-            printer.add(ItemResult.refused(source.name, None, source.error))
-            continue
-        for position, item in enumerate(source.items):
-            if isinstance(item, InputError):
-                printer.add(ItemResult.refused(source.name, source.index(position), item))
-                continue
-            decision = engine.evaluate(item, counts.read(item), as_of=day)
-            if not counts.ledger_found:
-                decision = with_no_ledger_reason(decision, where)
-                if not warned:
-                    warned = True
-                    typer.echo(f"baygate: warning: no ledger at {where}: deciding on the requests' declared "
-                               "counts (declared_prior) alone; each decision says so (reason engine.no-ledger); "
-                               "--require-ledger refuses instead", err=True)
-            printer.add(ItemResult(source.name, source.index(position), "decided", decision))
-    printer.close()
-    raise typer.Exit(printer.exit_status())
-
-
-@rules_app.command("validate")
 def rules_validate(
     directory: Annotated[str | None, typer.Argument(help="Rule pack folder.")] = None,
     complete: Annotated[bool, typer.Option("--complete/--syntax-only", help="Also check completeness: holes, "
@@ -172,7 +57,6 @@ def rules_validate(
         raise typer.Exit(1)
 
 
-@rules_app.command("list")
 def rules_list(
     rules: RulesOption = None,
     as_json: JsonOption = False,
@@ -206,7 +90,6 @@ def rules_list(
             typer.echo(f"  {rule.id:<40} {rule.then.kind:<18} {window:<23}{flag} {rule.title}")
 
 
-@rules_app.command("coverage")
 def rules_coverage(
     scenarios: Annotated[list[str] | None, typer.Option("--scenarios", help="Scenario file(s) (default: the "
                                                         "project's tests/data/*scenarios.yaml).")] = None,
@@ -243,7 +126,6 @@ def rules_coverage(
                f"{len(items)} scenarios")
 
 
-@app.command()
 def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
     """Print the fact registry: every fact a rule may read, its type and meaning."""
     try:
@@ -259,25 +141,3 @@ def facts(as_json: JsonOption = False, rules: RulesOption = None) -> None:
         values = f" ({', '.join(spec.values)})" if spec.values else ""
         extra = " [optional]" if spec.optional else (" [derived]" if spec.derived else "")
         typer.echo(f"{spec.name:<48} {spec.type:<7}{extra} {spec.meaning}{values}")
-
-
-# registers `serve`, `bench`, and `submit`, `withdraw`, `ledger`, `audit`, `db`; `rules diff`, `audit replay`
-from api import (  # noqa: E402, F401
-    cli_amend,
-    cli_audit,
-    cli_bench,
-    cli_contract,
-    cli_ledger,
-    cli_ledger_reads,
-    cli_lifecycle,
-    cli_serve,
-    cli_test,
-)
-
-
-def main() -> None:
-    """The ``baygate`` entry point: the app's GuardedGroup maps every ending to its exit status."""
-    app()
-
-
-__all__ = ["EXIT_BAD_INPUT", "EXIT_BY_OUTCOME", "app", "fail", "fail_on", "main"]

@@ -1,6 +1,6 @@
 """Rule lifecycle commands (DESIGN sections 1 job 3, 6): ``rules diff OLD NEW``, ``audit replay [ID]``,
-and the ``--as-of`` resolution that ``evaluate`` and ``submit`` share. Registered on ``api.cli.app``
-when ``api.cli`` imports this module.
+and the ``--as-of`` resolution that ``evaluate`` and ``submit`` share. Registered in
+api/cli/__init__.py.
 
 Exit status: ``rules diff`` 0 when no recorded transfer changes, 1 when some do; ``audit replay`` 0
 when every decision is reproduced, 1 when any differs; both 3 on bad input (a refused pack folder, no
@@ -17,9 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import EXIT_BAD_INPUT, DbOption, JsonOption, fail, fail_on, rules_app
-from api.cli_ledger import audit_app
-from api.exits import EXIT_COULD_NOT_FINISH
+from api.cli.common import DbOption, JsonOption
+from api.exits import EXIT_BAD_INPUT, EXIT_COULD_NOT_FINISH, fail, fail_on
 from engine.config import database_url, option_overrides, safe_url
 from engine.errors import BaygateError, RulePackError
 from engine.evaluator import Engine
@@ -75,7 +74,6 @@ def engine_for_day(engine: Engine, day: dt.date | None, db: str | None = None) -
         ledger.close()
 
 
-@rules_app.command("diff")
 def rules_diff(
     old: Annotated[str, typer.Argument(help="The pack folder in use (or any earlier one).")],
     new: Annotated[str, typer.Argument(help="The candidate pack folder.")],
@@ -118,7 +116,6 @@ def _route(route: dict[str, Any]) -> str:
     return f"{route['outcome']}, {route['mechanism']} (options: {options})"
 
 
-@audit_app.command("replay")
 def audit_replay(
     transfer_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="Decision id or reference "
                                                       "(default: every recorded decision).")] = None,

@@ -1,6 +1,5 @@
 """The audit commands (DESIGN section 6; issue 19): ``audit verify [--checkpoint FILE...] [--public-key
-FILE...]`` and ``audit checkpoint [--json]``. Registered on ``api.cli_ledger.audit_app`` when ``api.cli``
-imports this module.
+FILE...]`` and ``audit checkpoint [--json]``. Registered in api/cli/__init__.py.
 
 ``audit verify``: 0 intact; 1 tampered, naming the first bad event and what is wrong; 3 no ledger
 there, not a baygate ledger (nothing is ever created), or a checkpoint or public key file that cannot
@@ -15,8 +14,9 @@ from typing import Annotated
 
 import typer
 
-from api.cli import DbOption, JsonOption, fail, fail_on
-from api.cli_ledger import audit_app, open_existing_ledger
+from api.cli.common import DbOption, JsonOption
+from api.cli.ledger import open_existing_ledger
+from api.exits import fail, fail_on
 from engine.errors import BaygateError
 from engine.ledger import LedgerError
 from engine.ledger.anchors import read_checkpoint
@@ -32,7 +32,6 @@ PublicKeyOption = Annotated[list[str] | None, typer.Option(
     "verify under one of those given, and the newest event must be signed. Repeatable, for keys rotated over time.")]
 
 
-@audit_app.command("verify")
 def audit_verify(as_json: JsonOption = False, db: DbOption = None, checkpoint: CheckpointOption = None,
                  public_key: PublicKeyOption = None) -> None:
     """Walk the audit chain, check every record against it, then the anchors: each checkpoint given, and
@@ -64,7 +63,6 @@ def audit_verify(as_json: JsonOption = False, db: DbOption = None, checkpoint: C
         raise typer.Exit(EXIT_TAMPERED)
 
 
-@audit_app.command("checkpoint")
 def audit_checkpoint(as_json: JsonOption = False, db: DbOption = None) -> None:
     """Print the chain's head (position, hash, time; its signature when signed): a small document for an
     auditor to keep outside the database, and give back to ``audit verify --checkpoint``."""

@@ -1,6 +1,6 @@
 """Reading the ledger in order from the shell: ``ledger list`` (recorded transfers, newest first, with
 filters and cursors) and ``ledger export`` (the decision log as NDJSON, as ``GET /v1/decisions``
-answers it). Registered on ``ledger_app`` when ``api.cli`` imports this module."""
+answers it). Registered in api/cli/__init__.py."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import Annotated, Literal
 
 import typer
 
-from api.cli import DbOption, JsonOption, fail, fail_on
-from api.cli_ledger import ledger_app, open_ledger
+from api.cli.common import DbOption, JsonOption
+from api.cli.ledger import open_ledger
+from api.exits import fail, fail_on
 from engine.ledger import LedgerError
 from engine.ledger.listing import MAX_PAGE, TransferQuery
 
@@ -23,7 +24,6 @@ OutcomeChoice = Literal["permitted", "conditional", "prohibited"]
 StatusChoice = Literal["recorded", "withdrawn"]
 
 
-@ledger_app.command("list")
 def ledger_list(
     exporter: Annotated[str | None, typer.Option("--exporter", help="Only this exporter's transfers.")] = None,
     year: Annotated[int | None, typer.Option("--year", help="Only this planned year's.", min=2000, max=2100)]
@@ -69,7 +69,6 @@ def ledger_list(
         typer.echo(f"more: --cursor {page.next_cursor}", err=True)
 
 
-@ledger_app.command("export")
 def ledger_export(
     after: Annotated[int, typer.Option("--after", help="The last chain position already exported "
                                        "(0: from the start).", min=0)] = 0,

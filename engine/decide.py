@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-import os
-import random
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
-from ulid import ULIDGenerator
 
 from engine.conditions import Condition, describe_value, evaluate_normal_form, facts_read, negation_normal_form
+from engine.decision_ids import new_ulid, now_to_the_second
 from engine.facts import EXEMPT_VOLUMES_COUNTED_OPTION, EXEMPTION_IDS, FactValue, PriorCounts, Tally, mechanism_valid
 from engine.models import (
     Counts,
@@ -116,61 +113,6 @@ def _build(cls: type[M], values: dict[str, Any]) -> M:
     obligations cached by a plan keep their identity (the HTTP encoder's cache keys on it). And a value
     the engine got wrong is an error here, not a decision that breaks its own schema."""
     return cls.model_validate(values)
-
-
-class _SteadyClock:
-    """Milliseconds since the epoch that never go back within a process: a wall clock stepped back
-    (NTP) gives the last millisecond again, and python-ulid's monotonic policy then counts on from the
-    last id, so decision ids made here keep sorting in the order they were made."""
-
-    def __init__(self) -> None:
-        self.last = 0
-
-    def __call__(self) -> int:
-        now = time.time_ns() // 1_000_000
-        if now < self.last:
-            return self.last
-        self.last = now
-        return now
-
-
-def _ulid_generator() -> ULIDGenerator:
-    """Decision ids must be unique and sortable, not secret: the 80 random bits of the first id in a
-    millisecond come from a generator seeded from the OS, not from ``os.urandom`` per id."""
-    source = random.Random(os.urandom(16))
-    return ULIDGenerator(clock=_SteadyClock(), randomness=lambda _milliseconds: source.randbytes(10))
-
-
-def _fresh_ulids_after_fork() -> None:
-    """A forked worker starts its own generator: one inheriting the parent's last id would count on
-    from it in the same millisecond, as the parent does, and both would make the same id."""
-    global _ULIDS
-    _ULIDS = _ulid_generator()
-
-
-_ULIDS = _ulid_generator()
-os.register_at_fork(after_in_child=_fresh_ulids_after_fork)
-
-
-def new_ulid() -> str:
-    """A ULID (48-bit milliseconds, 80 random bits, Crockford base32) made by python-ulid, monotonic
-    within a process: an id made in the same millisecond as the last one is the last one plus one."""
-    return str(_ULIDS.generate())
-
-
-_CLOCK: tuple[int, dt.datetime] = (0, dt.datetime.fromtimestamp(0, dt.UTC))
-
-
-def _now_to_the_second() -> dt.datetime:
-    """Now in UTC, whole seconds (what decisions show); one datetime per second, not per decision.
-    The pair is replaced in one assignment, so a thread never reads one second's number with
-    another's datetime."""
-    global _CLOCK
-    second = int(time.time())
-    clock = _CLOCK
-    if clock[0] != second:
-        clock = _CLOCK = (second, dt.datetime.fromtimestamp(second, dt.UTC))
-    return clock[1]
 
 
 _MISSING_CLASSES: dict[str, type[BaseModel]] = {
@@ -670,5 +612,5 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         "obligations": list(assembled.obligations),
         "counts": counts,
         "rules": _rules_info(plan, pack_set, evaluation),
-        "evaluated_at": _now_to_the_second(),
+        "evaluated_at": now_to_the_second(),
     })

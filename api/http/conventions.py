@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
 from api.http.request_context import ACCEPT_LANGUAGE, REQUEST_ID
-from engine.decide import new_ulid
+from engine.decision_ids import new_ulid
 
 VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 IDEMPOTENT_ROUTES = frozenset({("POST", "/v1/transfers")})

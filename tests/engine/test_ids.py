@@ -10,7 +10,7 @@ import time
 import pytest
 from ulid import ULID
 
-from engine.decide import new_ulid
+from engine.decision_ids import new_ulid
 
 
 def test_decision_ids_are_ulids_python_ulid_reads_back() -> None:

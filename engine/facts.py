@@ -98,6 +98,8 @@ def _base_registry() -> list[FactSpec]:
         FactSpec("onward.outside_gba", "bool", "Some onward recipient is outside the Greater Bay Area "
                  "(the nine Mainland cities, Hong Kong, Macao)."),
         FactSpec("onward.outside_mainland", "bool", "Some onward recipient is outside the Mainland."),
+        FactSpec("onward.outside_recipient_jurisdiction", "bool", "Some onward recipient is in another "
+                 "jurisdiction than the recipient (a Macao affiliate of a Hong Kong recipient)."),
         FactSpec("data.has_personal", "bool", "Some data set holds personal information (not anonymised)."),
         FactSpec("data.has_sensitive", "bool", "Some personal data set holds sensitive personal information."),
         FactSpec("data.sensitive_types", "set", "PIPL art. 28 types present.", SENSITIVE_TYPES),
@@ -600,6 +602,8 @@ def derive_facts_and_tally(
         "onward.count": len(onward),
         "onward.outside_gba": any(not in_gba(p) for p in onward) if onward else False,
         "onward.outside_mainland": any(p.jurisdiction != "CN" for p in onward) if onward else False,
+        "onward.outside_recipient_jurisdiction": (
+            any(p.jurisdiction != recipient_jurisdiction for p in onward) if onward else False),
         "ytd.personal_subjects": ytd_personal,
         "ytd.sensitive_subjects": ytd_sensitive,
         "safeguards.separate_consent": safeguards.separate_consent,

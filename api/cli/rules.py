@@ -100,7 +100,7 @@ def rules_coverage(
     from engine.coverage import coverage_markdown, coverage_rows, rules_reached
     from engine.inputs import parse_document
 
-    data = Path(__file__).resolve().parent.parent / "tests" / "data"
+    data = Path(__file__).resolve().parents[2] / "tests" / "data"
     paths = [Path(p) for p in scenarios] if scenarios else [data / "scenarios.yaml", data / "more-scenarios.yaml"]
     items: list[Any] = []
     for path in paths:

@@ -102,6 +102,8 @@ class Evaluation(NamedTuple):
     tally: Tally
     options: Mapping[str, bool | int | str]
     as_of: dt.date
+    notes: tuple[Reason, ...] = ()
+    """Reasons about the input itself, after the rules' (engine.party_ids: ``engine.id-unverified``)."""
 
 
 def _build(cls: type[M], values: dict[str, Any]) -> M:
@@ -606,7 +608,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         "mechanism": effects.mechanism,
         "mechanism_options": list(effects.options),
         "exemptions": list(effects.exemptions),
-        "reasons": list(assembled.reasons),
+        "reasons": [*assembled.reasons, *evaluation.notes],
         "satisfied_by": assembled.satisfied_by,
         "missing": list(assembled.missing),
         "obligations": list(assembled.obligations),

@@ -166,8 +166,7 @@ class Engine:
         evaluation = Evaluation(
             request=request, facts=facts, fired=fired, prior=prior, tally=tally, options=self.options,
             as_of=as_of or _today(),
+            # a warning after the rules' reasons (engine.party_ids); it decides nothing
+            notes=tuple(unverified_reasons(flagged)) if flagged else (),
         )
-        decision = decide(evaluation, self.pack_set)
-        if flagged:  # a warning beside the rules' reasons (engine.party_ids); it decides nothing
-            decision = decision.model_copy(update={"reasons": [*decision.reasons, *unverified_reasons(flagged)]})
-        return decision
+        return decide(evaluation, self.pack_set)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 
-from engine.models import Party, Reason, TransferRequest
+from engine.models import Reason, TransferRequest
 from engine.texts import msg
 from engine.uscc import held_to_uscc, is_uscc
 
@@ -30,10 +30,19 @@ def unverified(request: TransferRequest) -> list[tuple[str, str]]:
     """(field path, id) of each Mainland organisation in the request whose id is not a well-formed
     unified social credit code (with ``BAYGATE_STRICT_IDS=1`` the request model refuses them instead:
     ``engine.models.Party``)."""
-    parties: list[tuple[str, Party]] = [("exporter", request.exporter), ("recipient", request.recipient)]
-    parties += [(f"onward_recipients[{index}]", party) for index, party in enumerate(request.onward_recipients)]
-    return [(f"{path}.id", party.id) for path, party in parties
-            if held_to_uscc(party.jurisdiction, party.kind) and not is_uscc(party.id)]
+    exporter, recipient = request.exporter, request.recipient
+    flagged = [(path, party.id) for path, party in (("exporter.id", exporter), ("recipient.id", recipient))
+               if _unverified(party.jurisdiction, party.kind, party.id)]
+    for index, party in enumerate(request.onward_recipients):
+        if _unverified(party.jurisdiction, party.kind, party.id):
+            flagged.append((f"onward_recipients[{index}].id", party.id))
+    return flagged
+
+
+@functools.lru_cache(maxsize=4096)
+def _unverified(jurisdiction: str, kind: str, code: str) -> bool:
+    """One lookup a party on the per-decision path (ids repeat: an exporter sends many transfers)."""
+    return held_to_uscc(jurisdiction, kind) and not is_uscc(code)
 
 
 @functools.lru_cache(maxsize=1024)

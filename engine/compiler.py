@@ -18,7 +18,8 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from engine.conditions import All, AnyOf, Condition, Leaf, negation_normal_form
-from engine.facts import FactRegistry, FactSpec, FactValue
+from engine.fact_registry import FactRegistry, FactSpec
+from engine.facts import FactValue
 from engine.rulespec import PackSet, RuleSpec
 
 MAX_RULES_PER_RULESET = 60

@@ -37,7 +37,8 @@ from typing import Any
 
 from engine.conditions import All, AnyOf, Condition, Leaf, negation_normal_form
 from engine.evaluator import Engine
-from engine.facts import FactRegistry, FactSpec, FactValue, PriorCounts, derive_facts
+from engine.fact_registry import FactRegistry, FactSpec
+from engine.facts import FactValue, PriorCounts, derive_facts
 from engine.models import TransferRequest
 from engine.rulespec import MECHANISM_LEVEL, RuleSpec
 

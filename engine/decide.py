@@ -27,7 +27,8 @@ from pydantic import BaseModel
 
 from engine.conditions import Condition, describe_value, evaluate_normal_form, facts_read, negation_normal_form
 from engine.decision_ids import new_ulid, now_to_the_second
-from engine.facts import EXEMPT_VOLUMES_COUNTED_OPTION, EXEMPTION_IDS, FactValue, PriorCounts, Tally, mechanism_valid
+from engine.fact_registry import EXEMPT_VOLUMES_COUNTED_OPTION, EXEMPTION_IDS
+from engine.facts import FactValue, PriorCounts, Tally, mechanism_valid
 from engine.models import (
     Counts,
     Decision,

@@ -15,7 +15,7 @@ import difflib
 import functools
 from collections.abc import Iterable
 
-from engine.facts import FactSpec
+from engine.fact_registry import FactSpec
 
 COMMON_JURISDICTIONS = frozenset({"CN", "HK", "MO", "TW"})
 """The codes the packs name: known without loading the ISO database (about 0.2 s a process)."""

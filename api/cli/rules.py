@@ -14,7 +14,7 @@ from api.exits import EXIT_BAD_INPUT, fail, fail_on
 from engine.config import option_overrides, rules_directory
 from engine.errors import BaygateError, RulePackError
 from engine.evaluator import Engine
-from engine.facts import FactRegistry
+from engine.fact_registry import FactRegistry
 from engine.rulespec import load_pack_set
 
 SHOWN_FINDINGS = 20

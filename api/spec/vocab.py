@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 
-from engine.facts import EXEMPTION_IDS, GBA_MAINLAND_CITIES
+from engine.fact_registry import EXEMPTION_IDS, GBA_MAINLAND_CITIES
 from engine.models import (
     APPROVAL_KINDS,
     CLASSIFICATIONS,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.conditions import COMPARISON_OPS, All, AnyOf, Condition, Leaf, Not
-from engine.facts import FactRegistry
+from engine.fact_registry import FactRegistry
 from engine.literals import literal_problem
 from engine.rulespec.yamlnodes import Issues, as_date, line_of, plain
 

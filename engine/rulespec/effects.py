@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from engine.facts import EXEMPTION_IDS
+from engine.fact_registry import EXEMPTION_IDS
 from engine.literals import hint
 from engine.models import APPROVAL_KINDS, MECHANISM_TYPES
 from engine.rulespec.model import Effects

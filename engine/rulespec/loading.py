@@ -12,11 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import RuleIssue, RulePackError
-from engine.facts import (
-    NO_COUNTING_POLICY,
-    FactRegistry,
-    MechanismPolicy,
-)
+from engine.fact_registry import FactRegistry
+from engine.facts import NO_COUNTING_POLICY, MechanismPolicy
 from engine.packfiles import pack_files, read_yaml
 from engine.rulespec.digests import pack_set_digest
 from engine.rulespec.model import ObligationSpec, OptionDecl, Pack, PackSet, RuleSpec

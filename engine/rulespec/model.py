@@ -10,13 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.conditions import Condition
-from engine.facts import (
-    NO_COUNTING_POLICY,
-    CountingPolicy,
-    FactRegistry,
-    MechanismPolicy,
-    OptionSpec,
-)
+from engine.fact_registry import FactRegistry, OptionSpec
+from engine.facts import NO_COUNTING_POLICY, CountingPolicy, MechanismPolicy
 from engine.models import Messages
 
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")

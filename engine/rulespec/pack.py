@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.conditions import facts_read
 from engine.errors import RuleIssue
-from engine.facts import FactRegistry
+from engine.fact_registry import FactRegistry
 from engine.models import Messages
 from engine.packfiles import looks_like_pack
 from engine.placeholders import render

@@ -9,14 +9,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from engine.facts import (
-    NO_COUNTING_POLICY,
-    CountingPolicy,
-    FactRegistry,
-    MechanismPolicy,
-    OptionSpec,
-    ValidityTerm,
-)
+from engine.fact_registry import FactRegistry, OptionSpec
+from engine.facts import NO_COUNTING_POLICY, CountingPolicy, MechanismPolicy, ValidityTerm
 from engine.models import MECHANISM_TYPES
 from engine.rulespec.model import OptionDecl
 from engine.rulespec.yamlnodes import Issues, as_date, line_of, plain

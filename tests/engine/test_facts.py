@@ -86,7 +86,7 @@ def test_a_fact_sheet_lacking_a_fact_a_ruleset_reads_is_refused(engine: Engine) 
     """A missing fact is never read as unknown (that could change silently which rules fire): the
     writer raises, and the engine says which fact of which ruleset is missing."""
     from engine.compiler import key_encodings, message_writer
-    from engine.facts import FactRegistry
+    from engine.fact_registry import FactRegistry
     from engine.rete import ReteError
 
     registry = FactRegistry()

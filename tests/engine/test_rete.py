@@ -16,7 +16,8 @@ from engine import rete
 from engine.compiler import MAX_RULES_PER_RULESET, SEEN_KEY, SEEN_RULE, compile_pack_set, ruleset_keys
 from engine.conditions import evaluate
 from engine.evaluator import Engine
-from engine.facts import EXEMPTION_IDS, FactRegistry, PriorCounts, derive_facts
+from engine.fact_registry import EXEMPTION_IDS, FactRegistry
+from engine.facts import PriorCounts, derive_facts
 from engine.models import TransferRequest
 from engine.rulespec import PackSet, load_pack_set
 from tests.engine.conftest import RULES, base_request

@@ -22,7 +22,8 @@ from ruamel.yaml import YAML
 
 from engine.errors import InputError, RulePackError
 from engine.evaluator import Engine
-from engine.facts import FactRegistry, PriorCounts
+from engine.fact_registry import FactRegistry
+from engine.facts import PriorCounts
 from engine.inputs import load_requests, requests_from_data
 from engine.models import (
     APPROVAL_KINDS,

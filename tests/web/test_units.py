@@ -24,7 +24,7 @@ from api.web.inventory import (
     template_csv,
 )
 from engine import models
-from engine.facts import GBA_MAINLAND_CITIES
+from engine.fact_registry import GBA_MAINLAND_CITIES
 from engine.rulespec import load_pack_set
 from engine.thresholds import next_threshold, thresholds_in_force
 from tests.web.conftest import ROOT

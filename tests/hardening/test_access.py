@@ -29,6 +29,7 @@ MATRIX: list[tuple[str, str, frozenset[str] | str]] = [
     ("GET", "/v1/transfers/{transfer_id}", frozenset({AUDITOR, SUBMITTER})),  # a submitter: its own only
     ("GET", "/v1/decisions", frozenset({AUDITOR})),
     ("POST", "/v1/transfers/{transfer_id}/withdraw", frozenset({SUBMITTER})),
+    ("POST", "/v1/transfers/{transfer_id}/amend", frozenset({SUBMITTER})),
     ("GET", "/v1/exporters/{exporter_id}/counts", frozenset({AUDITOR})),
     ("GET", "/v1/audit/verify", frozenset({AUDITOR})),
     ("GET", "/v1/audit/checkpoint", frozenset({AUDITOR})),
@@ -65,7 +66,7 @@ def _allowed(rule: frozenset[str] | str, caller: str) -> bool:
 def _call(server: Server, method: str, template: str, caller: str) -> httpx.Response:
     path = template.replace("{transfer_id}", "no-such-transfer").replace("{exporter_id}", "9144NOSUCH")
     body = None
-    if method == "POST" and template in ("/v1/evaluate", "/v1/transfers"):
+    if method == "POST" and template in ("/v1/evaluate", "/v1/transfers", "/v1/transfers/{transfer_id}/amend"):
         body = good_request()
         body["exporter"]["name"] = BODY_MARK  # never recorded: see the log check below
         body["recipient"]["id"] = "\x00"  # invalid, so nothing is recorded by an allowed caller either

@@ -16,6 +16,8 @@ module is what the code queries, and ``tests/ledger`` checks that the two agree.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -32,23 +34,32 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+
+def _recorded_decision_columns() -> list[Column[Any]]:
+    """The columns of a recorded decision, fresh for each table that holds one (``transfers`` for the
+    decision in force, ``replaced_decisions`` for those an amendment replaced), so the two cannot drift."""
+    return [
+        Column("decision_id", String(26), primary_key=True),
+        Column("exporter_id", String(128), nullable=False),
+        Column("reference", String(128), nullable=False),
+        Column("request_sha256", String(64), nullable=False),
+        Column("request_json", Text, nullable=False),
+        Column("decision_json", Text, nullable=False),
+        Column("outcome", String(16), nullable=False),
+        Column("year", Integer, nullable=False),
+        Column("counted", Boolean, nullable=False),
+        Column("personal_subjects", BigInteger, nullable=False),
+        Column("sensitive_subjects", BigInteger, nullable=False),
+        Column("rules_digest", String(80), nullable=False),
+        Column("recorded_at", String(40), nullable=False),
+        Column("event_seq", BigInteger, nullable=False),
+    ]
+
+
 transfers = Table(
     "transfers",
     metadata,
-    Column("decision_id", String(26), primary_key=True),
-    Column("exporter_id", String(128), nullable=False),
-    Column("reference", String(128), nullable=False),
-    Column("request_sha256", String(64), nullable=False),
-    Column("request_json", Text, nullable=False),
-    Column("decision_json", Text, nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("year", Integer, nullable=False),
-    Column("counted", Boolean, nullable=False),
-    Column("personal_subjects", BigInteger, nullable=False),
-    Column("sensitive_subjects", BigInteger, nullable=False),
-    Column("rules_digest", String(80), nullable=False),
-    Column("recorded_at", String(40), nullable=False),
-    Column("event_seq", BigInteger, nullable=False),
+    *_recorded_decision_columns(),
     Column("withdrawn_at", String(40), nullable=True),
     Column("withdrawn_seq", BigInteger, nullable=True),
     Column("recorded_by", String(160), nullable=True),  # the submission's actor (revision 0007)
@@ -195,20 +206,7 @@ chain_signing_keys = Table(
 replaced_decisions = Table(
     "replaced_decisions",
     metadata,
-    Column("decision_id", String(26), primary_key=True),
-    Column("exporter_id", String(128), nullable=False),
-    Column("reference", String(128), nullable=False),
-    Column("request_sha256", String(64), nullable=False),
-    Column("request_json", Text, nullable=False),
-    Column("decision_json", Text, nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("year", Integer, nullable=False),
-    Column("counted", Boolean, nullable=False),
-    Column("personal_subjects", BigInteger, nullable=False),
-    Column("sensitive_subjects", BigInteger, nullable=False),
-    Column("rules_digest", String(80), nullable=False),
-    Column("recorded_at", String(40), nullable=False),
-    Column("event_seq", BigInteger, nullable=False),
+    *_recorded_decision_columns(),
     Column("recorded_by", String(160), nullable=True),
     Column("populations", Text, nullable=False),  # JSON: tally -> population -> subjects
     Column("replaced_by", String(26), nullable=False),

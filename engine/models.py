@@ -14,7 +14,9 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -26,7 +28,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from engine.stored_shapes import upgrade_decision
-from engine.strict import Count, Flag, IsoDate, PartyId, Reference
+from engine.strict import Count, Flag, iso_date_only, party_id, visible_text
 from engine.uscc import held_to_uscc, is_uscc, strict_ids
 from engine.uscc import problem as uscc_problem
 
@@ -105,8 +107,12 @@ MODES: tuple[str, ...] = Mode.__args__  # type: ignore[attr-defined]
 Subjects = Annotated[Count, Field(ge=0, le=MAX_SUBJECTS)]
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 ShortText = Annotated[str, Field(min_length=1, max_length=128)]
-Date = Annotated[IsoDate, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
-TransferReference = Annotated[Reference, Field(min_length=1, max_length=128)]
+# The bounds go on the inner type, before the reading validator: pydantic then checks them in its
+# core (Rust); written after it (``Annotated[engine.strict.IsoDate, Field(ge=...)]``) each bound is a Python call per
+# field, measured at 7 us a request (4 dates, 3 ids and texts). Same checks, same order of errors.
+Date = Annotated[dt.date, Field(ge=EARLIEST_DATE, le=LATEST_DATE), BeforeValidator(iso_date_only)]
+TransferReference = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(visible_text)]
+BoundedPartyId = Annotated[str, Field(min_length=1, max_length=128), BeforeValidator(party_id)]
 
 
 class _Strict(BaseModel):
@@ -116,7 +122,7 @@ class _Strict(BaseModel):
 class Party(_Strict):
     """An exporter, a recipient or an onward recipient."""
 
-    id: Annotated[PartyId, Field(min_length=1, max_length=128)] = Field(
+    id: BoundedPartyId = Field(
         description="Mainland: unified social credit code; Hong Kong: business registration number; "
         "an individual: any stable identifier. Read in one canonical form (Unicode NFKC, spaces trimmed, "
         "upper case; zero-width, bidirectional and control characters refused): the ledger counts an "

@@ -53,6 +53,8 @@ class InvalidScalar:
 def iso_date_only(value: Any) -> Any:
     """A date object (not a date and time) or a ``YYYY-MM-DD`` string passes to the date parser;
     anything else is refused with what to write instead."""
+    if type(value) is str and len(value) == 10 and ISO_DATE.fullmatch(value):
+        return value  # JSON's case first: one call a date field per request
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if isinstance(value, str) and len(value) == 10 and ISO_DATE.fullmatch(value):
@@ -95,6 +97,8 @@ def canonical_party_id(value: str) -> str:
     ends, upper-cased, and NFKC again, until stable. Zero-width, bidirectional (and BOM), control and
     other invisible characters are refused, naming the first: they make one id read as another.
     Raises ValueError (pydantic names the field)."""
+    if value.isascii() and value.isprintable() and value.strip(" ") == value != "" and value.upper() == value:
+        return value  # the usual id: printable ASCII is its own NFKC form, so it is canonical as it is
     text = value
     for _ in range(4):  # reaches its fixed point in one or two rounds
         normal = unicodedata.normalize("NFKC", text)

@@ -72,6 +72,9 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return mapping
 
 
+_NO_DUPLICATES = json.JSONDecoder(object_pairs_hook=_refuse_duplicates)
+
+
 def _bounded_int(text: str) -> int | InvalidScalar:
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
         return InvalidScalar.of(text, "number", f"more than {MAX_INT_DIGITS:,} digits")
@@ -98,6 +101,10 @@ def loads_json(text: str | bytes) -> Any:
     """JSON -> Python data, refusing duplicate keys (``DuplicateKey``). An integer of more than 4,300
     digits becomes an ``InvalidScalar`` (the standard parser would raise without saying where)."""
     try:
+        if isinstance(text, bytes) and text[:1] in (b"{", b"["):
+            # What json.loads does with UTF-8 bytes (no BOM: the first byte is JSON's), without making a
+            # decoder and sniffing the encoding on every call (6 us of a dry run's 17, measured)
+            return _NO_DUPLICATES.decode(text.decode("utf-8", "surrogatepass"))
         return json.loads(text, object_pairs_hook=_refuse_duplicates)
     except DuplicateKey as exc:  # rare: read again to name the key by its path
         marked = json.loads(text, object_pairs_hook=_mark_duplicates, parse_int=_bounded_int)

@@ -2,8 +2,9 @@
 the other middlewares' problems included, follows them):
 
 - ``X-Request-ID``: the caller's id (1-128 of ``A-Za-z0-9._:-``) or, when none or another is sent, a
-  new ULID; echoed on every answer, written in the access log and in the log of an internal error
-  (``request_id=...``), so a caller, an operator and a log search name the same request.
+  new one (``api.http.request_context.new_request_id``: unique, not a ULID); echoed on every answer,
+  written in the access log and in the log of an internal error (``request_id=...``), so a caller, an
+  operator and a log search name the same request.
 - ``415`` for a body sent to the API (``/v1/``) as anything but JSON (``Content-Type`` other than
   ``application/json`` or ``application/*+json``); a request with no ``Content-Type`` is read as JSON,
   as before. The web page at ``/`` posts forms and is left alone.
@@ -23,8 +24,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import problems
-from api.http.request_context import ACCEPT_LANGUAGE, REQUEST_ID
-from engine.decision_ids import new_ulid
+from api.http.request_context import ACCEPT_LANGUAGE, REQUEST_ID, new_request_id
 
 VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 IDEMPOTENT_ROUTES = frozenset({("POST", "/v1/transfers")})
@@ -79,7 +79,7 @@ class ConventionsMiddleware:
             elif name == b"content-length":
                 content_length = value
         chosen = (request_id.decode("ascii") if request_id is not None and VALID_REQUEST_ID.fullmatch(request_id)
-                  else new_ulid())
+                  else new_request_id())
         REQUEST_ID.set(chosen)
         ACCEPT_LANGUAGE.set(accept_language.decode("latin-1") if accept_language is not None else None)
         echoed = (b"x-request-id", chosen.encode("ascii"))
@@ -92,7 +92,7 @@ class ConventionsMiddleware:
         method, path = scope["method"], scope["path"]
         api = path.startswith(API_PREFIX)
         if (api and method in BODY_METHODS and content_type is not None and content_length != b"0"
-                and not JSON_TYPE.fullmatch(content_type)):
+                and content_type != b"application/json" and not JSON_TYPE.fullmatch(content_type)):
             await _problem(send_with_id, 415, "unsupported-media-type",
                            f"the body was sent as {content_type.decode('latin-1')[:80]!r}; send JSON with "
                            "Content-Type: application/json")

@@ -19,6 +19,7 @@ an exception message nor a log line tells anything about a key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -76,16 +77,26 @@ class KeyRing:
     def configured(self) -> bool:
         return bool(self.entries)
 
-    def identify(self, presented: str) -> Caller | None:
-        """The caller a presented key belongs to, or None when it is not known."""
-        candidate = _digest(presented)
-        name: str | None = None
-        roles = set()
+    @functools.cached_property
+    def callers(self) -> tuple[tuple[bytes, Caller], ...]:
+        """Each configured digest with its caller (name and every role of that key), made once: a
+        request then compares digests only, without building sets or callers."""
+        roles: dict[bytes, set[str]] = {}
+        names: dict[bytes, str] = {}
         for entry in self.entries:
-            if hmac.compare_digest(candidate, entry.digest):
-                roles.add(entry.role)
-                name = entry.name
-        return None if name is None else Caller(name, frozenset(roles))
+            roles.setdefault(entry.digest, set()).add(entry.role)
+            names[entry.digest] = entry.name
+        return tuple((digest, Caller(names[digest], frozenset(roles[digest]))) for digest in roles)
+
+    def identify(self, presented: str) -> Caller | None:
+        """The caller a presented key belongs to, or None when it is not known. Every digest is
+        compared (``hmac.compare_digest``), the loop never stopping at a match."""
+        candidate = _digest(presented)
+        found: Caller | None = None
+        for digest, caller in self.callers:
+            if hmac.compare_digest(candidate, digest):
+                found = caller
+        return found
 
     def roles_for(self, presented: str) -> frozenset[str]:
         """Every role the key carries (one key may be given several roles); empty when unknown."""

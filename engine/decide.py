@@ -281,6 +281,17 @@ class _Assembled:
     outcome: Outcome
 
 
+class _Entry:
+    """A key's assembled parts and the first decision made from them: later decisions of that key
+    are copies of it with their own id, reference, counts, rules info, time (and notes)."""
+
+    __slots__ = ("first", "parts")
+
+    def __init__(self, parts: _Assembled) -> None:
+        self.parts = parts
+        self.first: Decision | None = None
+
+
 @dataclass(frozen=True)
 class _Plan:
     """What decide needs of a pack set, worked out once per digest (same digest, same content)."""
@@ -306,7 +317,7 @@ class _Plan:
     """Whole obligation lists by their ids and the values of the facts those read."""
     effects: dict[tuple[str, ...], _Effects]
     """What the rules that fired say together, by the fired rule ids (their only input)."""
-    assembled: dict[tuple[Any, ...], _Assembled]
+    assembled: dict[tuple[Any, ...], _Entry]
     """Assembled decision parts by the fired rule ids and every input the assembly reads (see
     :attr:`_Effects.reads`): a request shape seen before costs one lookup."""
     obligation_facts: dict[str, tuple[str, ...]]
@@ -582,11 +593,12 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
            tuple([(m.type, m.reference, m.effective_on, m.filed_on, m.expires_on)
                   for m in request.safeguards.mechanisms]) if effects.options else (),
            values)
-    assembled = plan.assembled.get(key)
-    if assembled is None:
+    entry = plan.assembled.get(key)
+    if entry is None:
         if len(plan.assembled) >= CACHE_LIMIT:
             plan.assembled.clear()
-        assembled = plan.assembled[key] = _assemble(effects, facts, request, pack_set, plan)
+        entry = plan.assembled[key] = _Entry(_assemble(effects, facts, request, pack_set, plan))
+    assembled = entry.parts
     # Recording counts a permitted transfer only (the ledger records the others uncounted), and not one an
     # exemption the options keep out of the count applies to: the counts say what recording does. And the
     # tallies are of individuals whose personal information the exporter provided outside the Mainland
@@ -602,14 +614,31 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
                             before_personal + (tally.personal_subjects if counted else 0),
                             before_sensitive + (tally.sensitive_subjects if counted else 0),
                             counted, tally.collected_abroad_left_out))
-    return _build(Decision, {
+    notes = evaluation.notes
+    first = entry.first
+    if first is not None:
+        # Everything but these five (and the notes, when there are) follows from the key: the first
+        # decision made for it is copied with them replaced (pydantic's model_copy: no validation,
+        # 2 us less than validating the whole decision again; every value replaced was validated
+        # when made: the counts and rules info through _build, the request's reference with it).
+        # A decision's lists are therefore shared with the first one's: decisions are frozen, and
+        # nothing may change a list inside one.
+        update: dict[str, Any] = {
+            "decision_id": new_ulid(), "reference": request.reference, "counts": counts,
+            "rules": _rules_info(plan, pack_set, evaluation), "evaluated_at": now_to_the_second()}
+        if notes:
+            update["reasons"] = [*assembled.reasons, *notes]
+        elif len(first.reasons) != len(assembled.reasons):
+            update["reasons"] = list(assembled.reasons)  # the first one had notes, this one has none
+        return first.model_copy(update=update)
+    decision = _build(Decision, {
         "decision_id": new_ulid(),
         "reference": request.reference,
         "outcome": assembled.outcome,
         "mechanism": effects.mechanism,
         "mechanism_options": list(effects.options),
         "exemptions": list(effects.exemptions),
-        "reasons": [*assembled.reasons, *evaluation.notes],
+        "reasons": [*assembled.reasons, *notes],
         "satisfied_by": assembled.satisfied_by,
         "missing": list(assembled.missing),
         "obligations": list(assembled.obligations),
@@ -617,3 +646,5 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
         "rules": _rules_info(plan, pack_set, evaluation),
         "evaluated_at": now_to_the_second(),
     })
+    entry.first = decision
+    return decision

@@ -20,7 +20,7 @@ from engine.decide import Evaluation, decide
 from engine.errors import BaygateError
 from engine.facts import PriorCounts, derive_facts_and_tally, option_facts
 from engine.models import Decision, TransferRequest
-from engine.party_ids import unverified, unverified_reasons
+from engine.party_ids import unverified_notes
 from engine.rulespec import PackSet, load_pack_set
 
 OptionValue = bool | int | str
@@ -158,7 +158,6 @@ class Engine:
 
     def evaluate(self, request: TransferRequest, prior: PriorCounts | None = None,
                  as_of: dt.date | None = None) -> Decision:
-        flagged = unverified(request)  # Mainland organisations' ids that are not well-formed codes
         prior = prior or _NO_PRIOR
         facts, tally = derive_facts_and_tally(request, prior, self.options, self.mechanisms,
                                               self._option_facts, self.pack_set.counting)
@@ -167,6 +166,6 @@ class Engine:
             request=request, facts=facts, fired=fired, prior=prior, tally=tally, options=self.options,
             as_of=as_of or _today(),
             # a warning after the rules' reasons (engine.party_ids); it decides nothing
-            notes=tuple(unverified_reasons(flagged)) if flagged else (),
+            notes=unverified_notes(request),
         )
         return decide(evaluation, self.pack_set)

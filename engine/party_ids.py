@@ -6,7 +6,7 @@ exporter. A Mainland organisation is identified by its unified social credit cod
 GB 32100-2015): 18 characters of the alphabet ``0-9 A-H J-N P-R T U W-Y`` (no I, O, S, V, Z), the
 last a check character computed from the other 17 (:func:`is_uscc`). An id that is not one is
 probably mistyped (or another register's number), and a mistyped id counts as another exporter: the
-decision carries the warning reason ``engine.id-unverified`` (:func:`unverified_reasons`), and with
+decision carries the warning reason ``engine.id-unverified`` (:func:`unverified_notes`), and with
 ``BAYGATE_STRICT_IDS=1`` the request model refuses it, naming the field (``engine.models.Party``). It is not
 refused by default: test data and some bodies' codes are not well formed, and refusing them would
 refuse a legal answer. Individuals' ids (any stable identifier) and other jurisdictions' (a Hong
@@ -26,17 +26,21 @@ UNVERIFIED_CITATION = ("GB 32100-2015 (统一社会信用代码编码规则) art
                        "one identity")
 
 
-def unverified(request: TransferRequest) -> list[tuple[str, str]]:
-    """(field path, id) of each Mainland organisation in the request whose id is not a well-formed
+def unverified_notes(request: TransferRequest) -> tuple[Reason, ...]:
+    """The warning reasons for each Mainland organisation in the request whose id is not a well-formed
     unified social credit code (with ``BAYGATE_STRICT_IDS=1`` the request model refuses them instead:
-    ``engine.models.Party``)."""
+    ``engine.models.Party``); usually none. On every decision's path: one cached lookup a party, and
+    one for the notes of the ids flagged."""
     exporter, recipient = request.exporter, request.recipient
-    flagged = [(path, party.id) for path, party in (("exporter.id", exporter), ("recipient.id", recipient))
-               if _unverified(party.jurisdiction, party.kind, party.id)]
+    flagged: tuple[tuple[str, str], ...] = ()
+    if _unverified(exporter.jurisdiction, exporter.kind, exporter.id):
+        flagged = (("exporter.id", exporter.id),)
+    if _unverified(recipient.jurisdiction, recipient.kind, recipient.id):
+        flagged += (("recipient.id", recipient.id),)
     for index, party in enumerate(request.onward_recipients):
         if _unverified(party.jurisdiction, party.kind, party.id):
-            flagged.append((f"onward_recipients[{index}].id", party.id))
-    return flagged
+            flagged += ((f"onward_recipients[{index}].id", party.id),)
+    return _notes(flagged) if flagged else ()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -61,5 +65,6 @@ def unverified_reason(path: str, code: str) -> Reason:
         facts={path: code})
 
 
-def unverified_reasons(flagged: list[tuple[str, str]]) -> list[Reason]:
-    return [unverified_reason(path, code) for path, code in flagged]
+@functools.lru_cache(maxsize=1024)
+def _notes(flagged: tuple[tuple[str, str], ...]) -> tuple[Reason, ...]:
+    return tuple(unverified_reason(path, code) for path, code in flagged)

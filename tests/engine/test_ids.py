@@ -64,3 +64,13 @@ def test_a_forked_worker_never_repeats_its_parents_ids(monkeypatch: pytest.Monke
     theirs = queue.get(timeout=30)
     child.join(timeout=30)
     assert not set(mine) & set(theirs)
+
+
+def test_the_text_is_python_ulids_own_for_any_sixteen_bytes() -> None:
+    """new_ulid writes python-ulid's bytes with ulid-transform's encoder: the same text as str(ULID)."""
+    import os
+
+    from ulid_transform import bytes_to_ulid
+
+    samples = [bytes(16), b"\xff" * 16, *(os.urandom(16) for _ in range(2000))]
+    assert all(bytes_to_ulid(raw) == str(ULID.from_bytes(raw)) for raw in samples)

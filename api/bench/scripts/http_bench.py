@@ -28,7 +28,7 @@ def main() -> None:
               f"{figures['tool']}")
         print(f"  {figures['rps']:8.0f} dry-run decisions/s   p50 {figures['p50_ms']:.2f} ms   "
               f"p99 {figures['p99_ms']:.2f} ms   non-2xx {figures['errors']:.0f}   (target >= 2,000/s)")
-        rate = http.batch(server.url, args.batch, 5)
+        rate = http.batch(server.url, args.batch, 5)["decisions_per_s"]
         print(f"POST /v1/evaluate/batch, {args.batch} requests a call: {rate:8.0f} decisions/s (target >= 5,000/s)")
 
 

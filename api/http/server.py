@@ -117,30 +117,40 @@ else:
         request line and headers together may not pass ``MAX_HEAD_BYTES`` (else 431)."""
 
         _head_timer: asyncio.TimerHandle | None = None
+        _head_deadline: float | None = None
+        """When the head being read must be complete (loop time); None while no head is being read."""
         _head_bytes = 0
         _head_too_large = False
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             _no_delay(transport)
             super().connection_made(transport)  # type: ignore[arg-type]
-            self._arm_head_timer()
+            self._start_head()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm_head_timer()
-            super().connection_lost(exc)
-
-        def _arm_head_timer(self) -> None:
-            self._disarm_head_timer()
-            self._head_bytes = 0
-            self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timed_out)
-
-        def _disarm_head_timer(self) -> None:
+            self._head_deadline = None
             if self._head_timer is not None:
                 self._head_timer.cancel()
                 self._head_timer = None
+            super().connection_lost(exc)
 
-        def _head_timed_out(self) -> None:
+        def _start_head(self) -> None:
+            """A head starts: note its deadline. One timer a connection checks it, armed only when
+            none is pending, rather than a timer made and cancelled for every request (a keep-alive
+            connection answering thousands of requests a second made and cancelled as many)."""
+            self._head_bytes = 0
+            self._head_deadline = deadline = self.loop.time() + HEAD_TIMEOUT
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_at(deadline, self._check_head)
+
+        def _check_head(self) -> None:
             self._head_timer = None
+            deadline = self._head_deadline
+            if deadline is None:
+                return  # between requests: the next head arms the timer again
+            if self.loop.time() < deadline:  # a later head than the one the timer was armed for
+                self._head_timer = self.loop.call_at(deadline, self._check_head)
+                return
             if not self.transport.is_closing():
                 self._flush_held()
                 self.transport.write(_bare_answer(408, "Request Timeout", "the request's head took too long"))
@@ -148,26 +158,26 @@ else:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._arm_head_timer()
+            self._start_head()
 
         def on_url(self, url: bytes) -> None:
-            self._count_head(len(url))
-            super().on_url(url)
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            self._count_head(len(name) + len(value) + 4)
-            super().on_header(name, value)
-
-        def _count_head(self, size: int) -> None:
-            self._head_bytes += size
+            self._head_bytes += len(url)
             if self._head_bytes > MAX_HEAD_BYTES:
                 self._head_too_large = True
                 raise ValueError("request head too large")  # the parser stops; send_400_response answers
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._head_bytes += len(name) + len(value) + 4
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._head_too_large = True
+                raise ValueError("request head too large")
+            super().on_header(name, value)
 
         def send_400_response(self, msg: str) -> None:
             self._flush_held()
             if self._head_too_large:
-                self._disarm_head_timer()
+                self._head_deadline = None
                 self.transport.write(_bare_answer(431, "Request Header Fields Too Large",
                                                   f"the request line and headers are over {MAX_HEAD_BYTES} bytes"))
                 self.transport.close()
@@ -177,7 +187,7 @@ else:
         _recent: tuple[OneWriteTransport, ...] = ()
 
         def on_headers_complete(self) -> None:
-            self._disarm_head_timer()
+            self._head_deadline = None
             super().on_headers_complete()
             cycle = self.cycle
             if cycle is not None and not isinstance(cycle.transport, OneWriteTransport):

@@ -107,6 +107,29 @@ def test_a_slow_head_is_cut_off(tight: Server) -> None:
     assert idle.startswith(b"HTTP/1.1 408"), idle[:200]
 
 
+def test_a_slow_head_after_a_quick_request_on_the_same_connection_is_cut_off(tight: Server) -> None:
+    """The head deadline is per request, not per connection: after a first request answered at once,
+    a second head sent slowly on the same keep-alive connection gets its own HEAD_SECONDS, then 408
+    (one timer a connection checks the deadline of whichever head is being read)."""
+    host, port = tight.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=HEAD_SECONDS + 10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200"), first[:200]
+        time.sleep(HEAD_SECONDS * 0.75)  # the first request's deadline would fall inside the second head
+        started = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+        answer = b""
+        while not answer.endswith(b"too long"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert HEAD_SECONDS - 0.5 <= elapsed < HEAD_SECONDS + 5, elapsed  # its own deadline, not the first's
+
+
 def test_an_oversized_head_is_refused(tight: Server) -> None:
     answer = _raw(tight, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 431"), answer[:200]

@@ -1,9 +1,11 @@
-"""Combine the effects of the rules that fired into a Decision (DESIGN section 3).
+"""Assemble a Decision from the rules that fired (DESIGN section 3).
 
-- A prohibition wins over everything.
-- Mechanisms are ordered none < contract tier < security assessment < prohibited; the strongest
-  requirement wins, and its options are those every requirement at that level accepts, plus any a
-  rule declares ``also_satisfied_by``, less the gated ones (``eligible``) no rule made eligible.
+The evaluator hands over an :class:`Evaluation`: the request, its facts and the ids of the rules that
+fired. What those rules say together (route, options, exemptions; engine.rule_effects) is combined
+here with the facts' values into reasons, missing items, obligations, the outcome and the counts.
+Both are worked out once per shape and kept in the pack set's plan (engine.decision_plan): a request
+shape seen before costs a few lookups and a copy of the first decision made for it.
+
 - A mechanism in place counts only where it is among the options and valid on the planned date.
 - Fail closed: no decision is permitted unless a rule that fired decided its route (``require``,
   ``prohibit``, ``exempt``, ``review`` or ``no_mechanism``): otherwise it is conditional with the reason
@@ -17,17 +19,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
-from engine.conditions import Condition, describe_value, evaluate_normal_form, facts_read, negation_normal_form
+from engine.conditions import describe_value, evaluate_normal_form, values_of
 from engine.decision_ids import new_ulid, now_to_the_second
-from engine.fact_registry import EXEMPT_VOLUMES_COUNTED_OPTION, EXEMPTION_IDS
+from engine.decision_plan import CACHE_LIMIT, Assembled, AssembledEntry, Plan, obligation_reads, plan_for
+from engine.fact_registry import EXEMPT_VOLUMES_COUNTED_OPTION
 from engine.facts import FactValue, PriorCounts, Tally, mechanism_valid
 from engine.models import (
     Counts,
@@ -45,7 +45,8 @@ from engine.models import (
     SatisfiedBy,
     TransferRequest,
 )
-from engine.rulespec import MECHANISM_LEVEL, PackSet, RuleSpec
+from engine.rule_effects import FAIL_CLOSED_READS, Effects, effects_of
+from engine.rulespec import PackSet, RuleSpec
 from engine.texts import (
     NO_ROUTE_CITATION,
     NO_ROUTE_REVIEW,
@@ -64,30 +65,7 @@ from engine.workdays import add_working_days
 
 M = TypeVar("M", bound=BaseModel)
 
-OPTION_ORDER = ("gba_standard_contract", "standard_contract", "certification", "security_assessment")
-EXEMPTION_ORDER = EXEMPTION_IDS
 UNCOUNTED_EXEMPTIONS_OPTION = EXEMPT_VOLUMES_COUNTED_OPTION
-ALWAYS_COUNTED_EXEMPTIONS = frozenset({"under_threshold", "non_personal"})
-"""Art. 5(4) volumes are exactly what the thresholds measure; non-personal data has none to count."""
-
-
-def _precedence(rule: RuleSpec) -> tuple[int, int]:
-    then = rule.then
-    if then.prohibit:
-        rank = 0
-    elif then.require:
-        rank = 3 - max(MECHANISM_LEVEL[m] for m in then.require)
-    elif then.exempt or then.review or then.no_mechanism:
-        rank = 3
-    elif then.eligible or then.also_satisfied_by:
-        rank = 4
-    elif then.approvals:
-        rank = 5
-    elif then.obligations:
-        rank = 6
-    else:
-        rank = 7
-    return rank, 0
 
 
 class Evaluation(NamedTuple):
@@ -138,253 +116,9 @@ def _missing(kind: str, text: Messages, ident: str | None = None, options: Seque
 REVIEW_NO_ELIGIBLE_MECHANISM = "no-eligible-mechanism"
 
 
-@dataclass(frozen=True)
-class _Effects:
-    """The combined effects of one set of fired rules: everything in a decision that depends on which
-    rules fired and on nothing else (the fact values are read per evaluation, in :func:`decide`).
-
-    Worked out once per distinct set (the sets that fire are few, however varied the requests are),
-    so an evaluation does not walk every fired rule's effects again."""
-
-    rules: tuple[RuleSpec, ...]
-    """The fired rules that give a reason, each once, in precedence order (the order of the reasons):
-    all that fired but those that only offer a mechanism (``eligible``, ``also_satisfied_by``) not
-    among the options, whose reason would name a route the decision does not offer."""
-    prohibited: bool
-    exemption_set: frozenset[str]
-    exemptions: list[str]
-    exempts_uncounted: bool
-    """Some exemption that fired is one whose volumes count only under the pack option
-    ``exempt_volumes_counted`` (all but :data:`ALWAYS_COUNTED_EXEMPTIONS`)."""
-    route_decided: bool
-    mechanism: str
-    options: list[str]
-    option_valid_keys: tuple[str, ...]
-    """``mechanism.<m>.valid`` for each option: one of them true means a mechanism is in place."""
-    needs_review: bool
-    """A mechanism is required but no known mechanism fits (the options came out empty)."""
-    reviews: tuple[tuple[str, Messages], ...]
-    """(id, text) of every legal review a fired rule asks for (``review``)."""
-    overriding: tuple[RuleSpec, ...]
-    """Where exemptions hold: the rules whose prohibition or top-level requirement they do not lift."""
-    approvals: tuple[tuple[str, str], ...]
-    """(kind, its ``approval.<kind>`` fact) of every approval the fired rules ask for."""
-    obligation_ids: tuple[str, ...]
-    read: Callable[[Mapping[str, FactValue]], tuple[FactValue, ...]]
-    """The values of ``reads`` from a fact sheet, as one tuple (``operator.itemgetter``, in C)."""
-    reads: tuple[str, ...]
-    """Every fact the assembly reads for this set of rules: the facts each fired rule's condition
-    reads (its reason shows them), those its obligations read (satisfied or not, due date), the
-    fail-closed test's, the options' validity and the approvals'. The assembly is a function of
-    these values, the mechanisms listed and the planned date, and nothing else."""
-
-
-def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, FactValue]], tuple[FactValue, ...]]:
-    """itemgetter of ``names`` that always returns a tuple (itemgetter of one name returns the value)."""
-    if len(names) == 1:
-        single = operator.itemgetter(names[0])
-        return lambda facts: (single(facts),)
-    if not names:
-        return lambda facts: ()
-    return operator.itemgetter(*names)
-
-
-def _values(read: Callable[[Mapping[str, FactValue]], tuple[FactValue, ...]], names: tuple[str, ...],
-            facts: Mapping[str, FactValue]) -> tuple[FactValue, ...]:
-    """The values of ``names`` (``read`` is their getter); a fact sheet not from derive_facts may lack
-    a fact, which then reads as unknown, as ``.get`` says."""
-    try:
-        return read(facts)
-    except KeyError:
-        return tuple([facts.get(name) for name in names])
-
-
-def effects_of(fired_ids: Sequence[str], plan: _Plan) -> _Effects:
-    """What the rules that fired say together (worked out once per set of fired rule ids, by
-    :func:`decide`): route, options, exemptions, reviews, approvals, obligations, and the facts the
-    rest of the assembly reads, which key its caches."""
-    by_id, order = plan.by_id, plan.order
-    fired = sorted((by_id[rule_id] for rule_id in dict.fromkeys(fired_ids)), key=lambda rule: order[rule.id])
-    exemption_set = frozenset(rule.then.exempt for rule in fired if rule.then.exempt)
-    requirements = [rule.then.require for rule in fired if rule.then.require]
-    prohibited = any(rule.then.prohibit for rule in fired)
-    mechanism = "none"
-    options: list[str] = []
-    overriding: tuple[RuleSpec, ...] = ()
-    if prohibited:
-        mechanism = "prohibited"
-        overriding = tuple(rule for rule in fired if rule.then.prohibit)
-    elif requirements:
-        top = max(MECHANISM_LEVEL[m] for req in requirements for m in req)
-        at_top = [set(req) for req in requirements if max(MECHANISM_LEVEL[m] for m in req) == top]
-        overriding = tuple(rule for rule in fired
-                           if rule.then.require and max(MECHANISM_LEVEL[m] for m in rule.then.require) == top)
-        accepted = set.intersection(*at_top)
-        accepted |= {m for rule in fired for m in rule.then.also_satisfied_by}
-        eligible = {m for rule in fired for m in rule.then.eligible}
-        accepted = {m for m in accepted if m not in plan.gated or m in eligible}
-        options = [m for m in OPTION_ORDER if m in accepted]
-        mechanism = "security_assessment" if top == 2 else "standard_contract"
-    approvals = tuple((kind, f"approval.{kind}")
-                      for kind in dict.fromkeys(kind for rule in fired for kind in rule.then.approvals))
-    obligation_ids = tuple(dict.fromkeys(oid for rule in fired for oid in rule.then.obligations))
-    option_valid_keys = tuple(f"mechanism.{m}.valid" for m in options)
-    shown = [rule for rule in fired if _gives_reason(rule, options)]
-    reads: dict[str, None] = {}
-    for rule in shown:
-        reads.update(dict.fromkeys(plan.reads[rule.id]))
-    reads.update(dict.fromkeys(_obligation_reads(obligation_ids, plan)))
-    reads.update(dict.fromkeys(("leaves_mainland", "data.has_personal", "data.has_important",
-                                "exporter.jurisdiction", "recipient.jurisdiction")))
-    reads.update(dict.fromkeys(option_valid_keys))
-    reads.update(dict.fromkeys(key for _, key in approvals))
-    return _Effects(
-        rules=tuple(shown),
-        prohibited=prohibited,
-        exemption_set=exemption_set,
-        exemptions=[e for e in EXEMPTION_ORDER if e in exemption_set],
-        exempts_uncounted=bool(exemption_set - ALWAYS_COUNTED_EXEMPTIONS),
-        route_decided=any(rule.then.decides_route for rule in fired),
-        mechanism=mechanism,
-        options=options,
-        option_valid_keys=option_valid_keys,
-        needs_review=bool(requirements) and not prohibited and not options,
-        reviews=tuple((rule.then.review, rule.message) for rule in fired if rule.then.review),
-        overriding=overriding if exemption_set else (),
-        approvals=approvals,
-        obligation_ids=obligation_ids,
-        reads=tuple(reads),
-        read=_getter(tuple(reads)),
-    )
-
-
-def _gives_reason(rule: RuleSpec, options: Sequence[str]) -> bool:
-    """Whether a fired rule's reason belongs in the decision: not a rule that only offers mechanisms
-    (the GBA contract's eligibility) where none of them is among the options, e.g. where a security
-    assessment is required or no mechanism is."""
-    then = rule.then
-    offers = then.eligible or then.also_satisfied_by
-    if not offers or then.require or then.prohibit or then.exempt or then.obligations or then.approvals or then.note:
-        return True
-    return any(m in options for m in (*then.eligible, *then.also_satisfied_by))
-
-
-@dataclass(frozen=True)
-class _Assembled:
-    """The parts of a decision that follow from the fired rules and the facts they read: everything
-    but the id, the time, the counts and the pack versions."""
-
-    reasons: tuple[Reason, ...]
-    satisfied_by: SatisfiedBy | None
-    missing: tuple[MissingItem, ...]
-    obligations: tuple[ObligationResult, ...]
-    outcome: Outcome
-
-
-class _Entry:
-    """A key's assembled parts and the first decision made from them: later decisions of that key
-    are copies of it with their own id, reference, counts, rules info, time (and notes)."""
-
-    __slots__ = ("first", "parts")
-
-    def __init__(self, parts: _Assembled) -> None:
-        self.parts = parts
-        self.first: Decision | None = None
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What decide needs of a pack set, worked out once per digest (same digest, same content)."""
-
-    by_id: dict[str, RuleSpec]
-    order: dict[str, tuple[tuple[int, int], int]]
-    reads: dict[str, tuple[str, ...]]
-    readers: dict[str, Callable[[Mapping[str, FactValue]], tuple[FactValue, ...]]]
-    """Rule id -> the getter of the facts its condition reads (``reads``), as one tuple."""
-    kinds: dict[str, str]
-    satisfied: dict[str, Condition | None]
-    """Obligation id -> its ``satisfied_when`` in negation normal form."""
-    due: dict[str, str]
-    gated: frozenset[str]
-    versions: dict[str, str]
-    reasons: dict[tuple[Any, ...], Reason]
-    """Reasons already built, by rule id and the values of the facts it read: most requests repeat
-    the same few shapes, and a Reason is immutable. Bounded (cleared at CACHE_LIMIT entries)."""
-    obligations: dict[tuple[Any, ...], tuple[ObligationResult, MissingItem]]
-    """Obligation results by id, whether satisfied and the day its due date counts from."""
-    obligation_reads: dict[tuple[str, ...], tuple[str, ...]]
-    obligation_sets: dict[tuple[Any, ...], tuple[list[ObligationResult], list[MissingItem]]]
-    """Whole obligation lists by their ids and the values of the facts those read."""
-    effects: dict[tuple[str, ...], _Effects]
-    """What the rules that fired say together, by the fired rule ids (their only input)."""
-    assembled: dict[tuple[Any, ...], _Entry]
-    """Assembled decision parts by the fired rule ids and every input the assembly reads (see
-    :attr:`_Effects.reads`): a request shape seen before costs one lookup."""
-    obligation_facts: dict[str, tuple[str, ...]]
-    """Obligation id -> the facts it reads (``satisfied_when`` and the day its due date counts from)."""
-    counts: dict[tuple[int, int, int, int, int, bool, bool], Counts]
-    """Counts already built, by their values."""
-    rules_info: list[tuple[dt.date, dict[str, Any], RulesInfo] | None]
-    """One slot: (as-of day, options, RulesInfo) of the last decision (see :func:`_rules_info`)."""
-
-
-_PLANS: dict[str, _Plan] = {}
-
-
-def forget_plans() -> None:
-    """Drop every pack set's plan and its caches: the next decisions work them out again, as a fresh
-    process would (``baygate bench`` measures from there)."""
-    _PLANS.clear()
-
-
-@contextmanager
-def plans_set_aside() -> Iterator[None]:
-    """Decide from empty plans and caches inside the block; the ones before come back after it: the
-    tests of the caches compare a decision from warm caches with the same one from cold."""
-    global _PLANS
-    saved, _PLANS = _PLANS, {}
-    try:
-        yield
-    finally:
-        _PLANS = saved
-
-
-def _plan(pack_set: PackSet) -> _Plan:
-    plan = _PLANS.get(pack_set.digest)
-    if plan is None:
-        plan = _Plan(
-            by_id={rule.id: rule for rule in pack_set.rules},
-            order={rule.id: (_precedence(rule), position) for position, rule in enumerate(pack_set.rules)},
-            reads={rule.id: tuple(sorted(facts_read(rule.when))) for rule in pack_set.rules},
-            readers={rule.id: _getter(tuple(sorted(facts_read(rule.when)))) for rule in pack_set.rules},
-            kinds={rule.id: rule.then.kind for rule in pack_set.rules},
-            satisfied={oid: None if spec.satisfied_when is None else negation_normal_form(spec.satisfied_when)
-                       for oid, spec in pack_set.obligations.items()},
-            due={oid: spec.due.describe() for oid, spec in pack_set.obligations.items()},
-            gated=pack_set.gated_mechanisms,
-            versions=pack_set.versions,
-            reasons={},
-            obligations={},
-            obligation_reads={},
-            obligation_sets={},
-            effects={},
-            assembled={},
-            obligation_facts={oid: _facts_of_obligation(spec) for oid, spec in pack_set.obligations.items()},
-            counts={},
-            rules_info=[None],
-        )
-        _PLANS[pack_set.digest] = plan
-    return plan
-
-
-CACHE_LIMIT = 4096
-"""Entries per cache of a plan: enough for the shapes of a busy day, small enough that memory stays
-flat over millions of evaluations (DESIGN section 9)."""
-
-
-def _reason(rule: RuleSpec, facts: Mapping[str, FactValue], plan: _Plan) -> Reason:
+def _reason(rule: RuleSpec, facts: Mapping[str, FactValue], plan: Plan) -> Reason:
     reads = plan.reads[rule.id]
-    values = _values(plan.readers[rule.id], reads, facts)
+    values = values_of(plan.readers[rule.id], reads, facts)
     key = (rule.id, values)
     reason = plan.reasons.get(key)
     if reason is None:
@@ -401,31 +135,11 @@ def _reason(rule: RuleSpec, facts: Mapping[str, FactValue], plan: _Plan) -> Reas
     return reason
 
 
-def _facts_of_obligation(spec: Any) -> tuple[str, ...]:
-    names: dict[str, None] = {}
-    if spec.satisfied_when is not None:
-        names.update(dict.fromkeys(sorted(facts_read(spec.satisfied_when))))
-    if spec.due.after:
-        names[spec.due.after] = None
-    return tuple(names)
-
-
-def _obligation_reads(oids: tuple[str, ...], plan: _Plan) -> tuple[str, ...]:
-    """The facts these obligations read together, in a fixed order."""
-    reads = plan.obligation_reads.get(oids)
-    if reads is None:
-        names: dict[str, None] = {}
-        for oid in oids:
-            names.update(dict.fromkeys(plan.obligation_facts[oid]))
-        reads = plan.obligation_reads[oids] = tuple(names)
-    return reads
-
-
 def _obligations(oids: tuple[str, ...], facts: Mapping[str, FactValue], pack_set: PackSet,
-                 plan: _Plan) -> tuple[list[ObligationResult], list[MissingItem]]:
+                 plan: Plan) -> tuple[list[ObligationResult], list[MissingItem]]:
     """The results of these obligations and the missing items of those due before the transfer and
     not satisfied; reused by the values of the facts they read (one lookup for all of them)."""
-    reads = _obligation_reads(oids, plan)
+    reads = obligation_reads(oids, plan)
     key = (oids, *[facts.get(name) for name in reads])
     cached = plan.obligation_sets.get(key)
     if cached is None:
@@ -443,7 +157,7 @@ def _obligations(oids: tuple[str, ...], facts: Mapping[str, FactValue], pack_set
 
 
 def _obligation(oid: str, facts: Mapping[str, FactValue], pack_set: PackSet,
-                plan: _Plan) -> tuple[ObligationResult, MissingItem]:
+                plan: Plan) -> tuple[ObligationResult, MissingItem]:
     spec = pack_set.obligations[oid]
     condition = plan.satisfied[oid]
     satisfied = evaluate_normal_form(condition, facts) if condition is not None else False
@@ -494,7 +208,7 @@ def _satisfied_by(options: list[str], facts: Mapping[str, FactValue], request: T
     return None
 
 
-def _rules_info(plan: _Plan, pack_set: PackSet, evaluation: Evaluation) -> RulesInfo:
+def _rules_info(plan: Plan, pack_set: PackSet, evaluation: Evaluation) -> RulesInfo:
     """Which rules decided. The same for every decision of one engine on one as-of day, so the last
     one is reused (one object: the HTTP encoder then writes its JSON once, too) while the options
     and the day are equal to what it was made from."""
@@ -507,23 +221,21 @@ def _rules_info(plan: _Plan, pack_set: PackSet, evaluation: Evaluation) -> Rules
     return info
 
 
-def _assemble(effects: _Effects, facts: Mapping[str, FactValue], request: TransferRequest, pack_set: PackSet,
-              plan: _Plan) -> _Assembled:
+def _assemble(effects: Effects, facts: Mapping[str, FactValue], request: TransferRequest, pack_set: PackSet,
+              plan: Plan) -> Assembled:
     """Reasons, what is missing, obligations and the outcome: reads only ``effects.reads`` of the
     facts, and of the request only its mechanisms and planned date (see the key in :func:`decide`)."""
     reasons = [_reason(rule, facts, plan) for rule in effects.rules]
     missing: list[MissingItem] = [_missing("review", text, review) for review, text in effects.reviews]
 
     if not effects.route_decided:  # never a bare permit: fail closed
-        read = ("leaves_mainland", "data.has_personal", "data.has_important", "exporter.jurisdiction",
-                "recipient.jurisdiction")
         outbound = facts.get("leaves_mainland") and (facts.get("data.has_personal")
                                                      or facts.get("data.has_important"))
         text = no_route() if outbound else no_route_decided(str(facts.get("exporter.jurisdiction") or ""),
                                                             str(facts.get("recipient.jurisdiction") or ""))
         reasons.append(_build(Reason, {
             "rule": NO_ROUTE_RULE, "effect": "fail_closed", "message": text, "citation": NO_ROUTE_CITATION,
-            "unsure": None, "facts": {name: describe_value(facts.get(name)) for name in read}}))
+            "unsure": None, "facts": {name: describe_value(facts.get(name)) for name in FAIL_CLOSED_READS}}))
         missing.append(_missing("review", text, NO_ROUTE_REVIEW))
 
     if effects.overriding:
@@ -547,10 +259,10 @@ def _assemble(effects: _Effects, facts: Mapping[str, FactValue], request: Transf
     if not effects.prohibited:
         missing += due_missing
     outcome: Outcome = "prohibited" if effects.prohibited else ("conditional" if missing else "permitted")
-    return _Assembled(tuple(reasons), satisfied_by, tuple(missing), tuple(obligations), outcome)
+    return Assembled(tuple(reasons), satisfied_by, tuple(missing), tuple(obligations), outcome)
 
 
-def _overridden(effects: _Effects) -> Reason:
+def _overridden(effects: Effects) -> Reason:
     """The reason saying that the exemptions listed do not lift what a stronger rule imposes."""
     rules = effects.overriding
     return _build(Reason, {
@@ -563,7 +275,7 @@ def _overridden(effects: _Effects) -> Reason:
 _COUNTS_FIELDS = tuple(Counts.model_fields)
 
 
-def _counts(plan: _Plan, values: tuple[int, int, int, int, int, bool, bool]) -> Counts:
+def _counts(plan: Plan, values: tuple[int, int, int, int, int, bool, bool]) -> Counts:
     """The Counts of these values (in the order of Counts' fields), reused: an exporter's requests
     read the same tallies until it records a transfer, and a Counts is immutable."""
     counts = plan.counts.get(values)
@@ -578,7 +290,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
     """Assemble the decision from the fired rules."""
     facts = evaluation.facts
     request = evaluation.request
-    plan = _plan(pack_set)
+    plan = plan_for(pack_set)
     fired_key = tuple(evaluation.fired)
     effects = plan.effects.get(fired_key)
     if effects is None:
@@ -588,7 +300,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
     # The key holds every input of _assemble: the fired rules, the values of every fact it reads,
     # and the mechanisms listed (a missing-mechanism message quotes them; satisfied_by names one, each
     # valid or not by its dates) with the planned date.
-    values = _values(effects.read, effects.reads, facts)
+    values = values_of(effects.read, effects.reads, facts)
     key = (fired_key, request.planned_date,
            tuple([(m.type, m.reference, m.effective_on, m.filed_on, m.expires_on)
                   for m in request.safeguards.mechanisms]) if effects.options else (),
@@ -597,7 +309,7 @@ def decide(evaluation: Evaluation, pack_set: PackSet) -> Decision:
     if entry is None:
         if len(plan.assembled) >= CACHE_LIMIT:
             plan.assembled.clear()
-        entry = plan.assembled[key] = _Entry(_assemble(effects, facts, request, pack_set, plan))
+        entry = plan.assembled[key] = AssembledEntry(_assemble(effects, facts, request, pack_set, plan))
     assembled = entry.parts
     # Recording counts a permitted transfer only (the ledger records the others uncounted), and not one an
     # exemption the options keep out of the count applies to: the counts say what recording does. And the

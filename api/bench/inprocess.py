@@ -125,9 +125,9 @@ class _Timing:
         self.plans = [[rete_calls(engine, request, self.prior_of(r)) for request in requests]
                       for r in range(rounds if varied else 1)]
         if varied:
-            from engine import decide
+            from engine.decision_plan import forget_plans
 
-            decide.forget_plans()  # recording the calls decided these exact requests: forget them
+            forget_plans()  # recording the calls decided these exact requests: forget them
         self.durable: list[float] = []
         self.decision: list[float] = []
 

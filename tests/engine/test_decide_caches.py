@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import decide as decide_module
+from engine.decision_plan import forget_plans, plans_set_aside
 from engine.evaluator import Engine
 from engine.facts import PriorCounts
 from engine.models import APPROVAL_KINDS, MECHANISM_TYPES, SENSITIVE_TYPES, TAGS, Decision, TransferRequest
@@ -35,7 +36,7 @@ def comparable(decision: Decision) -> dict[str, Any]:
 
 def assert_same_with_and_without_caches(engine: Engine, request: TransferRequest, prior: PriorCounts) -> None:
     warm = engine.evaluate(request, prior, as_of=dt.date(2026, 11, 25))
-    with decide_module.plans_set_aside():
+    with plans_set_aside():
         cold = engine.evaluate(request, prior, as_of=dt.date(2026, 11, 25))
     assert comparable(warm) == comparable(cold)
 
@@ -58,7 +59,7 @@ def test_the_check_can_fail_a_stale_cache(engine: Engine, monkeypatch: pytest.Mo
     """A cache keyed on too little must be caught: drop the facts from the key and the comparison
     above finds a request answered with another's parts."""
     requests = all_scenario_requests()
-    decide_module.forget_plans()
+    forget_plans()
     original = decide_module.effects_of
 
     def effects_without_reads(fired_ids: Any, plan: Any) -> Any:
@@ -73,7 +74,7 @@ def test_the_check_can_fail_a_stale_cache(engine: Engine, monkeypatch: pytest.Mo
                 for request in requests:
                     assert_same_with_and_without_caches(engine, request, prior)
     finally:
-        decide_module.forget_plans()  # no plan made with the broken key outlives this test
+        forget_plans()  # no plan made with the broken key outlives this test
 
 
 @st.composite

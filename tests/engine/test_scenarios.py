@@ -40,7 +40,8 @@ def test_scenario_in_process(engine: Engine, scenario: dict[str, Any]) -> None:
     if scenario["expect"]["outcome"] == "conditional":
         assert decision.missing, "a conditional decision says what is missing"
     if scenario["expect"]["outcome"] == "prohibited":
-        assert any(reason.effect == "prohibit" for reason in decision.reasons)
+        # The reasons come in precedence order (engine.rule_effects.precedence): the prohibition first.
+        assert decision.reasons[0].effect == "prohibit", [reason.rule for reason in decision.reasons]
     if scenario["expect"]["outcome"] == "permitted":
         assert not decision.missing
 

@@ -14,7 +14,12 @@ All three re-evaluate recorded requests, so they share two rules (see ``engine.l
 Pack sets are rebuilt from the texts the ledger stored by digest, written into a temporary folder
 named like the original rules folder (so files, lines and rule ids read as they did), and checked to
 give back the recorded digest. Engines are cached per digest and options: durable-rules can never free
-a ruleset (DESIGN section 7), so a process builds each version once.
+a ruleset (DESIGN section 7), so a process builds each version once, and a walk given an engine
+budget stops before building one more (``Stopped``): ``engine.lifecycle_workers`` then carries on in a
+fresh process, whose memory starts again from nothing.
+
+Replays and diffs are streams (:func:`replay_each`, :func:`diff_each`): one outcome per transfer, in
+chain order, nothing kept; :func:`replay` and :func:`diff` collect them for small ledgers and tests.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import datetime as dt
 import itertools
 import json
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +40,7 @@ from engine.ledger.history import (
     PackSetInService,
     RecordedDecision,
     StoredPack,
+    Walk,
     pack_sets_in_service,
     recorded_decisions,
     stored_packs,
@@ -120,6 +126,8 @@ class PackLibrary:
         self._in_service: list[PackSetInService] | None = None
         self._sets: dict[str, PackSet] = {}
         self._engines: dict[tuple[str, str], Engine] = {}
+        self.budget: int | None = None
+        """Engines this library may still build (None: no limit); see :class:`EngineBudgetSpent`."""
 
     @property
     def stored(self) -> list[StoredPack]:
@@ -180,10 +188,15 @@ class PackLibrary:
                                       f"{json.dumps(dict(versions), ensure_ascii=False)} has this digest")
 
     def engine(self, pack_set: PackSet, options: Mapping[str, Any]) -> Engine:
-        """An engine for this pack set and these (already complete) options, built once per process."""
+        """An engine for this pack set and these (already complete) options, built once per process.
+        Raises EngineBudgetSpent instead of building one more than the budget allows."""
         key = (pack_set.digest, json.dumps(dict(options), sort_keys=True))
         engine = self._engines.get(key)
         if engine is None:
+            if self.budget is not None:
+                if self.budget <= 0:
+                    raise EngineBudgetSpent(pack_set.digest)
+                self.budget -= 1
             engine = self._engines[key] = Engine(pack_set, options)
         return engine
 
@@ -222,6 +235,10 @@ class PackLibrary:
         if cached is None:
             cached = self._sets[digest] = self.build(chosen)
         return cached
+
+
+class EngineBudgetSpent(Exception):
+    """This process has built as many engines as it may (durable-rules never frees one, DESIGN section 7)."""
 
 
 def _set_digest(chosen: Iterable[StoredPack]) -> str:
@@ -285,40 +302,80 @@ EARLIER_COUNTING = (
     "differently; revision 0005 recounted the ledger's totals (its recount events), not earlier decisions")
 
 
-def replay(ledger: Ledger, only: Iterable[str] | None = None, library: PackLibrary | None = None) -> ReplayReport:
+@dataclass(frozen=True)
+class Replayed:
+    """One recorded transfer re-decided: where it is in the chain, and how it differs (None: it does not)."""
+
+    seq: int
+    decision_id: str
+    pack_set: str | None
+    difference: Difference | None
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """The walk stopped before the transfer at ``seq``, which needs an engine over the budget: carry on
+    from there in a fresh process (``Walk.start_seq``)."""
+
+    seq: int
+
+
+def replay_each(ledger: Ledger, only: Iterable[str] | None = None, library: PackLibrary | None = None,
+                walk: Walk | None = None) -> Iterator[Replayed | Stopped]:
     """Re-evaluate recorded decisions under the pack versions, options, as-of day and prior counts
-    recorded with them, and report every one whose essentials differ (see ``essentials``)."""
+    recorded with them, one after the other in chain order; each outcome says whether its essentials
+    differ (see ``essentials``). Ends with ``Stopped`` when the library's engine budget is spent."""
     library = library or PackLibrary(ledger)
-    report = ReplayReport()
-    for recorded in recorded_decisions(ledger, only):
-        report.checked += 1
-        rules = recorded.decision.get("rules") or {}
-        want = essentials(recorded.decision)
+    for recorded in recorded_decisions(ledger, only, walk):
         try:
-            pack_set = library.pack_set(str(rules.get("digest")), rules.get("packs") or {})
-            engine = library.engine(pack_set, coerce_options(pack_set, rules.get("options") or {}))
-            request = read_stored_request(recorded.request)
-            as_of = dt.date.fromisoformat(str(rules.get("as_of"))) if rules.get("as_of") else None
-            decision = _plain(engine.evaluate(request, recorded.prior, as_of=as_of))
-        except BaygateError as exc:
-            report.differences.append(Difference(recorded.decision_id, recorded.reference, ["rules"], want, {},
-                                                 str(exc)))
-            continue
-        except ValueError as exc:  # a stored request or decision that no longer parses was edited
-            report.differences.append(Difference(recorded.decision_id, recorded.reference, ["request"], want,
-                                                 {}, f"cannot re-read the stored record: {exc}"))
-            continue
-        report.pack_sets.add(pack_set.digest)
-        got = essentials(decision)
-        changed = [key for key in COMPARED if key in want and want[key] != got.get(key)]
-        for key in ("digest", "packs", "options"):
-            if rules.get(key) != decision["rules"][key]:
-                changed.append(f"rules.{key}")
-        if changed:
-            report.differences.append(Difference(recorded.decision_id, recorded.reference, changed,
-                                                 {k: want[k] for k in changed if k in want},
-                                                 {k: got[k] for k in changed if k in got},
-                                                 EARLIER_COUNTING if recorded.counted_by_earlier_rules else None))
+            yield _replayed(library, recorded)
+        except EngineBudgetSpent:
+            yield Stopped(recorded.event_seq)
+            return
+
+
+def _replayed(library: PackLibrary, recorded: RecordedDecision) -> Replayed:
+    rules = recorded.decision.get("rules") or {}
+    want = essentials(recorded.decision)
+
+    def failed(fields: list[str], problem: str) -> Replayed:
+        return Replayed(recorded.event_seq, recorded.decision_id, None,
+                        Difference(recorded.decision_id, recorded.reference, fields, want, {}, problem))
+
+    try:
+        pack_set = library.pack_set(str(rules.get("digest")), rules.get("packs") or {})
+        engine = library.engine(pack_set, coerce_options(pack_set, rules.get("options") or {}))
+        request = read_stored_request(recorded.request)
+        as_of = dt.date.fromisoformat(str(rules.get("as_of"))) if rules.get("as_of") else None
+        decision = _plain(engine.evaluate(request, recorded.prior, as_of=as_of))
+    except BaygateError as exc:
+        return failed(["rules"], str(exc))
+    except ValueError as exc:  # a stored request or decision that no longer parses was edited
+        return failed(["request"], f"cannot re-read the stored record: {exc}")
+    got = essentials(decision)
+    changed = [key for key in COMPARED if key in want and want[key] != got.get(key)]
+    for key in ("digest", "packs", "options"):
+        if rules.get(key) != decision["rules"][key]:
+            changed.append(f"rules.{key}")
+    difference = None
+    if changed:
+        difference = Difference(recorded.decision_id, recorded.reference, changed,
+                                {k: want[k] for k in changed if k in want}, {k: got[k] for k in changed if k in got},
+                                EARLIER_COUNTING if recorded.counted_by_earlier_rules else None)
+    return Replayed(recorded.event_seq, recorded.decision_id, pack_set.digest, difference)
+
+
+def replay(ledger: Ledger, only: Iterable[str] | None = None, library: PackLibrary | None = None,
+           walk: Walk | None = None) -> ReplayReport:
+    """:func:`replay_each` collected (in one process, without an engine budget)."""
+    report = ReplayReport()
+    for outcome in replay_each(ledger, only, library, walk):
+        assert isinstance(outcome, Replayed)
+        report.checked += 1
+        if outcome.pack_set is not None:
+            report.pack_sets.add(outcome.pack_set)
+        if outcome.difference is not None:
+            report.differences.append(outcome.difference)
     return report
 
 
@@ -361,24 +418,48 @@ class DiffReport:
 ROUTE = ("outcome", "mechanism", "mechanism_options")
 
 
-def diff(ledger: Ledger, old: PackSet, new: PackSet) -> DiffReport:
-    """Replay every recorded transfer under ``old`` and ``new`` and list those whose outcome,
-    mechanism or mechanism options differ, with the rule ids fired under one set and not the other."""
-    library = PackLibrary(ledger)
-    report = DiffReport(old.digest, new.digest)
-    for recorded in recorded_decisions(ledger):
-        report.checked += 1
+@dataclass(frozen=True)
+class Compared:
+    """One recorded transfer decided under both pack sets: its change of route (None: the same)."""
+
+    seq: int
+    decision_id: str
+    change: Change | None
+
+
+def diff_each(ledger: Ledger, old: PackSet, new: PackSet, walk: Walk | None = None,
+              library: PackLibrary | None = None) -> Iterator[Compared | Stopped]:
+    """Replay recorded transfers under ``old`` and ``new``, one after the other in chain order, each
+    with the counts its exporter had then; each outcome names a changed outcome, mechanism or mechanism
+    options, with the rule ids fired under one set and not the other."""
+    library = library or PackLibrary(ledger)
+    for recorded in recorded_decisions(ledger, None, walk):
         request = read_stored_request(recorded.request)
         options = (recorded.decision.get("rules") or {}).get("options") or {}
-        before = _route(library, old, options, request, recorded.prior)
-        after = _route(library, new, options, request, recorded.prior)
+        try:
+            before = _route(library, old, options, request, recorded.prior)
+            after = _route(library, new, options, request, recorded.prior)
+        except EngineBudgetSpent:
+            yield Stopped(recorded.event_seq)
+            return
         changed = [key for key in ROUTE if before[key] != after[key]]
+        change = None
         if changed:
-            report.changes.append(Change(
-                recorded.decision_id, recorded.reference, recorded.exporter_id, recorded.withdrawn, changed,
-                {k: before[k] for k in ROUTE}, {k: after[k] for k in ROUTE},
-                [r for r in before["rule_ids"] if r not in after["rule_ids"]],
-                [r for r in after["rule_ids"] if r not in before["rule_ids"]]))
+            change = Change(recorded.decision_id, recorded.reference, recorded.exporter_id, recorded.withdrawn,
+                            changed, {k: before[k] for k in ROUTE}, {k: after[k] for k in ROUTE},
+                            [r for r in before["rule_ids"] if r not in after["rule_ids"]],
+                            [r for r in after["rule_ids"] if r not in before["rule_ids"]])
+        yield Compared(recorded.event_seq, recorded.decision_id, change)
+
+
+def diff(ledger: Ledger, old: PackSet, new: PackSet, walk: Walk | None = None) -> DiffReport:
+    """:func:`diff_each` collected (in one process, without an engine budget)."""
+    report = DiffReport(old.digest, new.digest)
+    for outcome in diff_each(ledger, old, new, walk):
+        assert isinstance(outcome, Compared)
+        report.checked += 1
+        if outcome.change is not None:
+            report.changes.append(outcome.change)
     return report
 
 
@@ -388,5 +469,6 @@ def _route(library: PackLibrary, pack_set: PackSet, options: Mapping[str, Any], 
     return essentials(_plain(engine.evaluate(request, prior)))
 
 
-__all__ = ["AsOfError", "Change", "DiffReport", "Difference", "PackLibrary", "PackVersionsUnavailable",
-           "RecordedDecision", "ReplayReport", "diff", "engine_as_of", "essentials", "options_for", "replay"]
+__all__ = ["AsOfError", "Change", "Compared", "DiffReport", "Difference", "EngineBudgetSpent", "PackLibrary",
+           "PackVersionsUnavailable", "RecordedDecision", "ReplayReport", "Replayed", "Stopped", "Walk", "diff",
+           "diff_each", "engine_as_of", "essentials", "options_for", "replay", "replay_each"]

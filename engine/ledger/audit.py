@@ -18,12 +18,13 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Connection, Integer, String, Text, inspect, select, text
+from sqlalchemy import BigInteger, Boolean, Connection, Integer, LargeBinary, String, Text, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
-from engine.ledger import amendments, anchors, totals
+from engine.ledger import amendments, anchors, records, totals
 from engine.ledger import packs as pack_store
 from engine.ledger.schema import (
     TALLIES,
@@ -35,6 +36,7 @@ from engine.ledger.schema import (
     exporter_year_totals,
     pack_sets,
     packs,
+    record_dictionaries,
     replaced_decisions,
     transfer_populations,
     transfers,
@@ -212,10 +214,15 @@ def chain_totals(connection: Connection) -> totals.Totals:
 
 def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, dict[str, Any]]:
     """The chain walked: the first problem, or the number of events, their recount and the transfer rows."""
-    rows = {row.decision_id: row for row in connection.execute(select(transfers))}
+    reader = records.DictionaryReader(connection)
+    rows = {row.decision_id: _with_texts(row, reader) for row in connection.execute(select(transfers))}
     populations: dict[str, dict[str, dict[str, int]]] = {}
+    misplaced: set[str] = set()
     for pop in connection.execute(select(transfer_populations)):  # figures as stored: see submission_data
         populations.setdefault(pop.decision_id, {}).setdefault(pop.tally, {})[pop.population] = pop.subjects
+        owner = rows.get(pop.decision_id)
+        if owner is not None and (pop.exporter_id, pop.year) != (owner.exporter_id, owner.year):
+            misplaced.add(pop.decision_id)
     replaced = {row.decision_id: row for row in amendments.replaced_rows(connection)}  # amended away (rev. 0009)
     for decision_id, row in sorted(replaced.items()):
         if decision_id in rows:
@@ -264,6 +271,8 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
             return bad("seq, kind or subject differ from the hashed body (edited or reordered)")
         data = body.get("data") or {}
         if event.kind == "submission":
+            if event.subject in misplaced:
+                return bad(f"transfer {event.subject}: a population's exporter or year was edited")
             checked = _check_submission(str(event.subject), data, rows, populations)
             if isinstance(checked, str):
                 return bad(checked)
@@ -327,6 +336,16 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, di
                                f"the signing key recorded as announced at event {seq} has no signing_key event there "
                                "(inserted)")
     return count, recount, rows
+
+
+def _with_texts(row: Any, reader: records.DictionaryReader) -> Any:
+    """The row with its request and decision texts as recorded (``engine.ledger.records``); a record
+    that cannot be read gives texts that no event's hash can match (so it is named as edited)."""
+    try:
+        request_json, decision_json = reader.texts(row)
+    except ValueError:
+        request_json, decision_json = "\x00unreadable", "\x00unreadable"
+    return SimpleNamespace(**{**row._asdict(), "request_json": request_json, "decision_json": decision_json})
 
 
 def _check_submission(subject: str, data: dict[str, Any], rows: dict[str, Any],
@@ -413,9 +432,11 @@ def _missing_table(connection: Connection) -> AuditResult | None:
 
 
 _STORAGE: dict[type[Any], tuple[str, ...]] = {Integer: ("integer",), BigInteger: ("integer",),
-                                              Boolean: ("integer",), String: ("text",), Text: ("text",)}
+                                              Boolean: ("integer",), String: ("text",), Text: ("text",),
+                                              LargeBinary: ("blob",)}
 _CHECKED_TABLES = (transfers, transfer_populations, exporter_year_totals, exporter_year_population_figures, packs,
-                   pack_sets, events, chain_head, chain_signatures, chain_signing_keys, replaced_decisions)
+                   pack_sets, events, chain_head, chain_signatures, chain_signing_keys, replaced_decisions,
+                   record_dictionaries)
 
 
 def _check_event(body: dict[str, Any], rows: dict[str, Any], stored_packs: dict[str, Any],

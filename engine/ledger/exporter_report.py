@@ -23,6 +23,7 @@ from sqlalchemy import Connection, and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from engine.ledger import records
 from engine.ledger.schema import dated_items, dated_items_watermark, events, exporter_year_totals, transfers
 from engine.ledger.store import Ledger
 
@@ -109,11 +110,14 @@ def catch_up(ledger: Ledger) -> int:
     for start in range(0, len(submitted), CATCH_UP_CHUNK):
         chunk = submitted[start:start + CATCH_UP_CHUNK]
         with ledger.sql_engine.connect() as conn:
+            reader = records.DictionaryReader(conn)
             recorded = conn.execute(select(transfers.c.decision_id, transfers.c.exporter_id, transfers.c.request_json,
-                                           transfers.c.decision_json).where(transfers.c.decision_id.in_(chunk))).all()
-        for row in recorded:
-            rows += dated_rows(row.decision_id, row.exporter_id, json.loads(row.request_json),
-                               json.loads(row.decision_json))
+                                           transfers.c.decision_json, transfers.c.record)
+                                    .where(transfers.c.decision_id.in_(chunk))).all()
+            for row in recorded:
+                request_json, decision_json = reader.texts(row)
+                rows += dated_rows(row.decision_id, row.exporter_id, json.loads(request_json),
+                                   json.loads(decision_json))
     with ledger.sql_engine.begin() as conn:
         read = sorted({row["decision_id"] for row in rows})
         standing: set[str] = set()
@@ -184,10 +188,12 @@ def _obligation_texts(conn: Connection, decision_ids: Iterable[str]) -> tuple[Ob
     ids = sorted(decision_ids)
     if not ids:
         return {}, {}
-    found = conn.execute(select(transfers.c.decision_id, transfers.c.reference, transfers.c.decision_json)
+    found = conn.execute(select(transfers.c.decision_id, transfers.c.reference, transfers.c.request_json,
+                                transfers.c.decision_json, transfers.c.record)
                          .where(transfers.c.decision_id.in_(ids))).all()
+    reader = records.DictionaryReader(conn)
     texts = {(row.decision_id, obligation["id"]): (obligation.get("text", {}), obligation.get("citation", ""))
-             for row in found for obligation in json.loads(row.decision_json).get("obligations", [])}
+             for row in found for obligation in json.loads(reader.texts(row)[1]).get("obligations", [])}
     return texts, {row.decision_id: row.reference for row in found}
 
 

@@ -29,14 +29,14 @@ import re
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, bindparam, text
 
-from engine.ledger import audit, chain_keys, database, sealed_totals, totals
+from engine.ledger import audit, chain_keys, database, records, sealed_totals, totals
 from engine.ledger.schema import chain_head, transfers
 from engine.ledger.seal import TotalsKey
 from engine.ledger.sealed_totals import ExporterYear, YearState
@@ -45,12 +45,12 @@ from engine.ledger.signing import ChainSigner
 # The counts are read from the running totals (``engine.ledger.totals``; by primary key, however many
 # transfers they sum up), every row's seal checked (``engine.ledger.sealed_totals``).
 _EXISTING_SQL = ("SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, "
-                 "recorded_at, withdrawn_at FROM transfers WHERE exporter_id IN :es AND reference IN :rs")
+                 "record, recorded_at, withdrawn_at FROM transfers WHERE exporter_id IN :es AND reference IN :rs")
 _TRANSFER_COLUMNS = [c.name for c in transfers.columns if c.name not in ("withdrawn_at", "withdrawn_seq")]
 _INSERT_TRANSFER = text(f"INSERT INTO transfers ({', '.join(_TRANSFER_COLUMNS)}) "
                         f"VALUES ({', '.join(':' + c for c in _TRANSFER_COLUMNS)})")
-_INSERT_POPULATION = text("INSERT INTO transfer_populations (decision_id, population, tally, subjects) "
-                          "VALUES (:decision_id, :population, :tally, :subjects)")
+_INSERT_POPULATION = text("INSERT INTO transfer_populations (decision_id, population, tally, subjects, exporter_id, "
+                          "year) VALUES (:decision_id, :population, :tally, :subjects, :exporter_id, :year)")
 
 # SQLAlchemy statements (SQLite): lists bound as expanding IN parameters.
 _EXISTING = text(_EXISTING_SQL).bindparams(bindparam("es", expanding=True), bindparam("rs", expanding=True))
@@ -188,10 +188,21 @@ def chain(conn: Connection, reads: GroupReads, signer: ChainSigner | None = None
     return audit.ChainWriter(conn, signer) if reads.head is None else _LockedChain(conn, reads.head, signer)
 
 
-def write(conn: Connection, transfer_rows: list[dict[str, Any]], population_rows: list[dict[str, Any]],
-          chain: audit.ChainWriter, key: TotalsKey, totals_before: dict[ExporterYear, YearState]) -> None:
-    """The group's transfer, population and event rows, the running totals they add to (``totals.add``:
-    ``totals_before`` is what the group read, ``GroupReads.totals``; sealed with ``key``)
+@dataclass
+class GroupRows:
+    """What a group writes: its transfers, their population figures, the compression dictionaries first
+    used by them (``engine.ledger.records``; their rows, and by kind to remember once committed)."""
+
+    transfers: list[dict[str, Any]] = field(default_factory=list)
+    populations: list[dict[str, Any]] = field(default_factory=list)
+    dictionaries: list[dict[str, Any]] = field(default_factory=list)
+    new_dictionaries: dict[str, records.Dictionary] = field(default_factory=dict)
+
+
+def write(conn: Connection, rows: GroupRows, chain: audit.ChainWriter, key: TotalsKey,
+          totals_before: dict[ExporterYear, YearState]) -> None:
+    """The group's dictionary, transfer, population and event rows, the running totals they add to
+    (``totals.add``: ``totals_before`` is what the group read, ``GroupReads.totals``; sealed with ``key``)
     and the new chain head. The statements go through SQLAlchemy, so its statement events see them as
     before.
 
@@ -202,11 +213,13 @@ def write(conn: Connection, transfer_rows: list[dict[str, Any]], population_rows
     commits when the caller's block ends."""
     pg = driver_connection(conn)
     with _sent_together(pg):
-        if transfer_rows:
-            conn.execute(_INSERT_TRANSFER, transfer_rows)
-        if population_rows:
-            conn.execute(_INSERT_POPULATION, population_rows)
-        totals.add(conn, key, totals_before, transfer_rows, population_rows)
+        if rows.dictionaries:
+            conn.execute(records.INSERT_DICTIONARY, rows.dictionaries)
+        if rows.transfers:
+            conn.execute(_INSERT_TRANSFER, rows.transfers)
+        if rows.populations:
+            conn.execute(_INSERT_POPULATION, rows.populations)
+        totals.add(conn, key, totals_before, rows.transfers, rows.populations)
         chain.flush()
         if pg is not None:
             pg.execute("COMMIT")

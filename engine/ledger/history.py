@@ -13,6 +13,9 @@ Two things are read here and nowhere else:
   the sums as it recorded. Submissions of one exporter are serialised (DESIGN
   section 5), so chain order is the order in which their counts were read. Replays check the rebuilt
   figure against the recorded ``counts.*_before``, so a rebuilt prior that drifted would be reported.
+  The walk is a stream (one snapshot, rows read as they are needed) and each exporter-year's counts
+  are carried from one event to the next (``engine.ledger.priors``): time linear in the ledger, memory
+  bounded whatever its size.
 - **Which pack versions were in use when.** A pack's text is stored by digest, with an audit event,
   the first time the pack is used (a submission, a service start or a reload); ``first_used_at`` is
   therefore the moment that version came into use. Every change of the whole set in service is also
@@ -23,17 +26,18 @@ Two things are read here and nowhere else:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import heapq
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import Connection, select, text
 
 from engine.facts import PriorCounts
-from engine.ledger import amendments, totals
-from engine.ledger.schema import events, pack_sets, packs, transfer_populations, transfers
+from engine.ledger import database, priors, records, totals
+from engine.ledger.schema import pack_sets, packs, transfers
 from engine.ledger.store import Ledger
 
 
@@ -100,97 +104,174 @@ def pack_sets_in_service(ledger: Ledger) -> list[PackSetInService]:
     return [PackSetInService(r.started_at, {name: digest for name, digest in json.loads(r.members)}) for r in rows]
 
 
-def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None) -> list[RecordedDecision]:
-    """Recorded transfers in chain order, each with its rebuilt prior; ``only`` keeps the given decision
-    ids (the walk still covers every transfer: earlier ones make the counts)."""
-    wanted = set(only) if only is not None else None
+@dataclass(frozen=True)
+class Walk:
+    """Which recorded transfers a walk re-decides (all by default), in chain order:
+
+    - ``exporter``: one exporter's transfers (read by exporter and year, in chain order);
+    - ``since``: those recorded on or after that day (UTC), the counts before it rebuilt from the
+      database as they stood (reading only the exporter-years met);
+    - ``worker`` of ``workers``: the exporters one of N processes takes (:func:`partition`), so that N
+      processes together re-decide each transfer once, each carrying its own exporters' counts.
+    """
+
+    exporter: str | None = None
+    since: dt.date | None = None
+    start_seq: int = 0
+    """Carry on from this position of the chain (a walk resumed in a fresh process)."""
+    worker: int = 0
+    workers: int = 1
+    assigned: Mapping[str, int] = field(default_factory=dict)
+    """Exporter -> worker for the heaviest exporters (balanced by their transfers); the others by hash."""
+
+    def mine(self, exporter_id: str) -> bool:
+        if self.workers <= 1:
+            return True
+        return self.assigned.get(exporter_id, _hashed(exporter_id) % self.workers) == self.worker
+
+
+def _hashed(exporter_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(exporter_id.encode("utf-8")).digest()[:8], "big")
+
+
+_PER_EXPORTER = text("SELECT exporter_id, COUNT(*) FROM transfers GROUP BY exporter_id "
+                     "ORDER BY COUNT(*) DESC LIMIT :n")
+
+
+def partition(ledger: Ledger, workers: int, heaviest: int = 10_000) -> dict[str, int]:
+    """Assign the ``heaviest`` exporters to ``workers`` processes, each to the one with the fewest
+    transfers so far, largest first (the others go by hash: there are many and they are small). One
+    exporter's transfers are never split: its counts are carried in one process."""
+    loads = [0] * workers
+    assigned: dict[str, int] = {}
     with ledger.sql_engine.connect() as conn:
-        # A decision an amendment replaced reads as a transfer that went out of force at the amendment
-        # (engine.ledger.amendments): its release, then the new decision, at the amendment's position.
-        replaced = amendments.replaced_rows(conn) if amendments.kept(conn) else []
-        rows = sorted([*conn.execute(select(transfers)).all(), *replaced], key=lambda row: int(row.event_seq))
-        populations: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
-        # A ledger read as it stands may predate revision 0005: its figures served both tallies, and are
-        # read as the non-sensitive tally's (replays only: counting refuses such a ledger until upgraded).
-        tally = transfer_populations.c.tally if totals.kept(conn) else literal("personal")
-        for decision_id, population, tally_name, subjects in conn.execute(select(
-                transfer_populations.c.decision_id, transfer_populations.c.population, tally,
-                transfer_populations.c.subjects)):
-            populations[decision_id][(population, tally_name)] = int(subjects)
-        for row in replaced:
-            populations[row.decision_id] = {(name, tally_name): subjects for tally_name, named
-                                            in amendments.figures_of(row).items() for name, subjects in named.items()}
-        released: dict[str, tuple[int, int]] = {}
-        recounts: list[tuple[int, int, Any]] = []
-        for seq, kind, body in conn.execute(select(events.c.seq, events.c.kind, events.c.body).where(
-                events.c.kind.in_(("withdrawal", "recount", "amendment")))):
-            event = json.loads(body)
-            data = event["data"]
-            if kind in ("withdrawal", "amendment"):
-                released[event["subject"] if kind == "withdrawal" else data["replaces"]] = (
-                    int(data["released_personal_subjects"]), int(data["released_sensitive_subjects"]))
+        for exporter_id, count in conn.execute(_PER_EXPORTER, {"n": heaviest}):
+            least = loads.index(min(loads))
+            assigned[str(exporter_id)] = least
+            loads[least] += int(count)
+    return assigned
+
+
+_SUBMITTED = select(transfers).order_by(transfers.c.event_seq)
+_WITHDRAWN = text(
+    "SELECT t.decision_id, t.exporter_id, t.year, t.counted, t.personal_subjects, t.sensitive_subjects, "
+    "t.withdrawn_seq, e.body FROM transfers t JOIN events e ON e.seq = t.withdrawn_seq "
+    "WHERE t.withdrawn_seq IS NOT NULL AND t.withdrawn_seq >= :from_seq ORDER BY t.withdrawn_seq")
+_YEARS_OF = text("SELECT DISTINCT year FROM transfers WHERE exporter_id = :e ORDER BY year")
+_FIRST_SINCE = text("SELECT MIN(event_seq) FROM transfers WHERE recorded_at >= :since")
+_EVENT_BODY = text("SELECT body FROM events WHERE seq = :s")
+_STREAMED = {"stream_results": True, "yield_per": 500}
+
+
+def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None,
+                       walk: Walk | None = None) -> Iterator[RecordedDecision]:
+    """Recorded transfers in chain order, each with the prior counts its exporter had when it was
+    decided (``engine.ledger.priors``), read as a stream: memory does not grow with the ledger.
+
+    ``only``: just these decision ids (each rebuilt from the rows of its exporter-year before it:
+    a replay of one transfer reads only what it needs). Otherwise ``walk`` says which (all by default).
+    The walk reads one snapshot of the database (PostgreSQL: repeatable read)."""
+    with ledger.sql_engine.connect() as conn:
+        if database.is_postgres(conn):
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            if only is not None:
+                yield from _by_id(conn, list(only))
             else:
-                recounts.append((int(seq), 2, data))
-        earlier_rules = _counted_by_earlier_rules(conn, rows)
-    # Submissions, withdrawals and recounts in chain order: (seq, 0 = submit / 1 = withdraw / 2 = recount,
-    # the transfer row or the recount's data).
-    steps: list[tuple[int, int, Any]] = [(int(r.event_seq), 0, r) for r in rows]
-    steps += [(int(r.withdrawn_seq), 1, r) for r in rows if r.withdrawn_seq is not None]
-    steps += recounts
-    # At one position, a release before a submission: an amendment's replaced decision goes out of force
-    # before its new decision is counted (nothing else shares a position).
-    steps.sort(key=lambda step: (step[0], step[1] != 1, step[1]))
-    sums: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
-    live: dict[tuple[str, int], dict[str, dict[tuple[str, str], int]]] = defaultdict(dict)  # counted, not withdrawn
-    found: list[RecordedDecision] = []
-    for _seq, kind, row in steps:
-        if kind == 2:  # the counting rules changed (revision 0005): the sums as they were recounted
-            recounted = sums[(str(row["exporter"]), int(row["year"]))]
-            recounted[0] += int(row["personal_subjects_change"])
-            recounted[1] += int(row["sensitive_subjects_change"])
-            continue
-        key = (row.exporter_id, int(row.year))
-        if kind == 1:
-            if row.counted:
-                personal, sensitive = released.get(row.decision_id,
-                                                   (int(row.personal_subjects), int(row.sensitive_subjects)))
-                sums[key][0] -= personal
-                sums[key][1] -= sensitive
-                live[key].pop(row.decision_id, None)
-            continue
-        if wanted is None or row.decision_id in wanted:
-            last = sums.get((row.exporter_id, int(row.year) - 1), [0, 0])
-            largest: dict[str, dict[str, int]] = {"personal": {}, "sensitive": {}}
-            for figures in live[key].values():
-                for (name, tally_name), subjects in figures.items():
-                    in_tally = largest[tally_name]
-                    in_tally[name] = max(in_tally.get(name, 0), subjects)
-            prior = PriorCounts(personal_subjects=sums[key][0], sensitive_subjects=sums[key][1],
-                                previous_year_personal_subjects=last[0],
-                                previous_year_sensitive_subjects=last[1], populations=largest["personal"],
-                                sensitive_populations=largest["sensitive"])
-            found.append(RecordedDecision(
-                decision_id=row.decision_id, exporter_id=row.exporter_id, reference=row.reference,
-                request=json.loads(row.request_json), decision=json.loads(row.decision_json),
-                recorded_at=row.recorded_at, event_seq=int(row.event_seq),
-                withdrawn=row.withdrawn_at is not None, prior=prior,
-                counted_by_earlier_rules=row.decision_id in earlier_rules))
-        if row.counted:
-            sums[key][0] += int(row.personal_subjects)
-            sums[key][1] += int(row.sensitive_subjects)
-            live[key][row.decision_id] = populations.get(row.decision_id, {})
-    return found
+                yield from _walk(conn, walk or Walk())
 
 
-def _counted_by_earlier_rules(conn: Any, rows: Sequence[Any]) -> set[str]:
-    """The transfers naming a population whose submission events were written before revision 0005:
-    they list no ``sensitive_populations`` (every event since does)."""
-    naming = {int(row.event_seq): row.decision_id for row in rows if totals.names_a_population(row.request_json)}
-    found: set[str] = set()
-    seqs = sorted(naming)
-    for start in range(0, len(seqs), 500):
-        chunk = select(events.c.seq, events.c.body).where(events.c.seq.in_(seqs[start:start + 500]))
-        for seq, body in conn.execute(chunk):
-            if '"sensitive_populations"' not in body:
-                found.add(naming[int(seq)])
-    return found
+def _by_id(conn: Connection, decision_ids: list[str]) -> Iterator[RecordedDecision]:
+    recounted = priors.recounts(conn)
+    reader = records.DictionaryReader(conn)
+    for decision_id in decision_ids:
+        row = conn.execute(select(transfers).where(transfers.c.decision_id == decision_id)).first()
+        if row is None:
+            continue
+        tracker = priors.PriorTracker(conn, from_start=False, recounted=recounted)
+        yield _recorded(conn, row, reader, tracker)
+
+
+def _walk(conn: Connection, walk: Walk) -> Iterator[RecordedDecision]:
+    recounted = priors.recounts(conn)
+    from_seq = walk.start_seq
+    if walk.since is not None:
+        first = conn.execute(_FIRST_SINCE, {"since": walk.since.isoformat()}).scalar()
+        if first is None:
+            return
+        from_seq = max(from_seq, int(first))
+    tracker = priors.PriorTracker(conn, from_start=from_seq == 0, recounted=recounted)
+    reader = records.DictionaryReader(conn)
+
+    def followed(exporter_id: str) -> bool:
+        return (walk.exporter is None or exporter_id == walk.exporter) and walk.mine(exporter_id)
+
+    steps = heapq.merge(
+        ((int(row.event_seq), 0, row) for row in _submitted(conn, walk.exporter, from_seq)),
+        ((int(row.withdrawn_seq), 1, row) for row in
+         conn.execute(_WITHDRAWN.execution_options(**_STREAMED), {"from_seq": from_seq})),
+        ((recount.seq, 2, recount) for recount in recounted if recount.seq >= from_seq),
+        key=lambda step: (step[0], step[1]))
+    since = walk.since.isoformat() if walk.since is not None else ""
+    for seq, kind, found in steps:
+        if kind == 2:
+            if followed(found.exporter_id):
+                tracker.recounted(found)
+        elif not followed(str(found.exporter_id)):
+            continue
+        elif kind == 1:
+            tracker.withdrawn(found, seq, priors.released_amounts(
+                found.body, (int(found.personal_subjects), int(found.sensitive_subjects))))
+        elif str(found.recorded_at) >= since:
+            yield _recorded(conn, found, reader, tracker)
+        else:  # recorded before the day asked, after the first one recorded on it: counts only
+            request_json, _decision = reader.texts(found)
+            tracker.submitted(found, totals.names_a_population(request_json))
+
+
+def _submitted(conn: Connection, exporter: str | None, from_seq: int) -> Iterator[Any]:
+    """The transfer rows in chain order from ``from_seq``: all of them, or one exporter's (each of its
+    years read in index order, merged: no sort of the exporter's rows)."""
+    if exporter is None:
+        yield from conn.execute(_SUBMITTED.where(transfers.c.event_seq >= from_seq).execution_options(**_STREAMED))
+        return
+    years = [int(year) for (year,) in conn.execute(_YEARS_OF, {"e": exporter})]
+    per_year = [conn.execute(select(transfers).where(
+        transfers.c.exporter_id == exporter, transfers.c.year == year, transfers.c.event_seq >= from_seq)
+        .order_by(transfers.c.event_seq).execution_options(**_STREAMED)) for year in years]
+    yield from heapq.merge(*per_year, key=lambda row: int(row.event_seq))
+
+
+def _recorded(conn: Connection, row: Any, reader: records.DictionaryReader,
+              tracker: priors.PriorTracker) -> RecordedDecision:
+    """A transfer row as re-decided: its texts, the prior its exporter had, then its counts carried on."""
+    request_json, decision_json = reader.texts(row)
+    prior = tracker.prior(str(row.exporter_id), int(row.year), int(row.event_seq))
+    naming = totals.names_a_population(request_json)
+    tracker.submitted(row, naming)
+    return RecordedDecision(
+        decision_id=row.decision_id, exporter_id=row.exporter_id, reference=row.reference,
+        request=json.loads(request_json), decision=json.loads(decision_json), recorded_at=row.recorded_at,
+        event_seq=int(row.event_seq), withdrawn=row.withdrawn_at is not None, prior=prior,
+        counted_by_earlier_rules=naming and _listed_before_0005(conn, int(row.event_seq)))
+
+
+def _listed_before_0005(conn: Connection, seq: int) -> bool:
+    """Whether a submission event was written before revision 0005: it lists no ``sensitive_populations``
+    (every event since does)."""
+    body = conn.execute(_EVENT_BODY, {"s": seq}).scalar()
+    return body is not None and '"sensitive_populations"' not in str(body)
+
+
+def walk_size(ledger: Ledger, walk: Walk) -> int:
+    """How many transfers a walk re-decides (all its workers together): for progress, from the indexes."""
+    with ledger.sql_engine.connect() as conn:
+        from_seq = walk.start_seq
+        if walk.since is not None:
+            first = conn.execute(_FIRST_SINCE, {"since": walk.since.isoformat()}).scalar()
+            if first is None:
+                return 0
+            from_seq = max(from_seq, int(first))
+        query = text("SELECT COUNT(*) FROM transfers WHERE event_seq >= :s" +
+                     (" AND exporter_id = :e" if walk.exporter is not None else ""))
+        return int(conn.execute(query, {"s": from_seq, "e": walk.exporter}).scalar() or 0)

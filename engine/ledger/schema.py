@@ -1,10 +1,14 @@
 """The ledger's tables (SQLAlchemy Core). Migrations in ``migrations/versions`` create them; this
 module is what the code queries, and ``tests/ledger`` checks that the two agree.
 
-- ``transfers``: one row per recorded submission, with the request and the full decision as JSON and
-  the columns counting reads (year, counted, personal and sensitive subjects, withdrawn_at).
+- ``transfers``: one row per recorded submission, with the request and the full decision (compressed
+  in ``record`` since revision 0007, ``engine.ledger.records``; as JSON in ``request_json`` and
+  ``decision_json`` before) and the columns counting reads (year, counted, personal and sensitive
+  subjects, withdrawn_at).
+- ``record_dictionaries``: the texts records are compressed against, one per kind of decision (0007).
 - ``transfer_populations``: the figure each named population reached in a transfer, per tally (DESIGN
-  section 5; the tally since revision 0005).
+  section 5; the tally since revision 0005), with the transfer's exporter and year (0007: the index a
+  withdrawal reads).
 - ``exporter_year_totals``, ``exporter_year_population_figures``: the running totals counting reads, kept
   with the rows they summarise (revision 0004; ``engine.ledger.totals``).
 - ``packs``: rule pack YAML text by digest, so a decision can be replayed under exactly its packs.
@@ -25,6 +29,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -63,20 +68,32 @@ transfers = Table(
     Column("withdrawn_at", String(40), nullable=True),
     Column("withdrawn_seq", BigInteger, nullable=True),
     Column("recorded_by", String(160), nullable=True),  # the submission's actor (revision 0007)
+    Column("record", LargeBinary, nullable=True),
     UniqueConstraint("exporter_id", "reference", name="uq_transfers_exporter_reference"),
 )
-# Covers every column the counts read (revision 0003): counting never visits the table's rows.
-Index("ix_transfers_counts", transfers.c.exporter_id, transfers.c.year, transfers.c.counted,
-      transfers.c.withdrawn_at, transfers.c.personal_subjects, transfers.c.sensitive_subjects)
 Index("ix_transfers_reference", transfers.c.reference)
 # Listing newest first under a filter (revision 0006): the filter, then the chain position.
 Index("ix_transfers_event_seq", transfers.c.event_seq)
-Index("ix_transfers_exporter_seq", transfers.c.exporter_id, transfers.c.event_seq)
 Index("ix_transfers_outcome_seq", transfers.c.outcome, transfers.c.event_seq)
 Index("ix_transfers_withdrawn", transfers.c.withdrawn_at)
-# An exporter's counted individuals by recording day (revision 0006): covers the curve's reads.
+# An exporter's transfers in chain order (revision 0006), with what a replay of one transfer (or from a
+# day) reads to rebuild the counts before it (revision 0007): a range of this index, not the rows.
+Index("ix_transfers_exporter_seq", transfers.c.exporter_id, transfers.c.event_seq, transfers.c.year,
+      transfers.c.counted, transfers.c.personal_subjects, transfers.c.sensitive_subjects, transfers.c.withdrawn_seq)
+# An exporter's counted individuals by recording day (revision 0006): covers the curve's reads, and those
+# of counting from the rows (revision 0003's ix_transfers_counts, whose columns it holds, is gone in 0007).
 Index("ix_transfers_curve", transfers.c.exporter_id, transfers.c.year, transfers.c.counted, transfers.c.withdrawn_at,
       transfers.c.recorded_at, transfers.c.personal_subjects, transfers.c.sensitive_subjects)
+
+record_dictionaries = Table(
+    "record_dictionaries",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+"""Preset dictionaries of the compressed records, by SHA-256 (``engine.ledger.records``, revision 0007)."""
+Index("ix_record_dictionaries_kind", record_dictionaries.c.kind)
 
 TALLIES = ("personal", "sensitive")
 """The two tallies a population figure belongs to (revision 0005): its individuals in the non-sensitive
@@ -89,9 +106,13 @@ transfer_populations = Table(
     Column("population", String(128), primary_key=True),
     Column("tally", String(16), primary_key=True),
     Column("subjects", BigInteger, nullable=False),
+    Column("exporter_id", String(128), nullable=False),
+    Column("year", Integer, nullable=False),
 )
-# A withdrawal finds the other transfers naming its populations by name (revision 0005).
-Index("ix_transfer_populations_population", transfer_populations.c.population)
+# A withdrawal finds the largest figure of a population in its exporter-year (revision 0007): the end of
+# one range of this index, whatever the size of the ledger or the number of exporters naming it.
+Index("ix_transfer_populations_counting", transfer_populations.c.exporter_id, transfer_populations.c.year,
+      transfer_populations.c.population, transfer_populations.c.tally, transfer_populations.c.subjects)
 
 exporter_year_totals = Table(
     "exporter_year_totals",
@@ -150,6 +171,10 @@ events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+# Every event but submissions, by kind and position (revision 0007): the withdrawals and recounts that
+# replays read, without walking the submissions.
+Index("ix_events_kind", events.c.kind, events.c.seq, sqlite_where=events.c.kind != "submission",
+      postgresql_where=events.c.kind != "submission")
 
 chain_head = Table(
     "sealed_chain_head",

@@ -37,6 +37,7 @@ from engine.ledger import (
     chain_keys,
     database,
     listing,
+    records,
     seal,
     sealed_totals,
     signing,
@@ -113,10 +114,8 @@ class RecordedTransfer:
     """The transfer's earlier decisions, oldest first, each with the one that replaced it."""
 
 
-# The statements every submission runs, built once: building SQLAlchemy Core constructs and their
+# The statements every submission runs are built once: building SQLAlchemy Core constructs and their
 # cache keys on each call cost more than the database work itself (measured by the benchmark).
-_EXISTING = text("SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, "
-                 "recorded_at FROM transfers WHERE exporter_id = :e AND reference = :r")
 
 
 @dataclass(frozen=True)
@@ -225,6 +224,8 @@ class Ledger:
         self._last_group = 0  # size of the last group committed
         self._kept: tuple[Connection, float] | None = None
         """PostgreSQL: the committer's connection between groups, and when its last group ended."""
+        self._dictionaries = records.DictionaryChooser()
+        """The dictionaries new records are compressed with, per kind of decision (``engine.ledger.records``)."""
         self._up_to_date = False
         """Whether the database is at the newest revision, whose running totals counting reads."""
         if upgrade:
@@ -353,6 +354,11 @@ class Ledger:
             self._totals_key = seal.load_totals_key()
         return self._totals_key
 
+    def require_up_to_date(self) -> None:
+        """Raise LedgerOutOfDate unless the database is at the newest revision (what replays and diffs
+        read: its indexes and record format)."""
+        self._counting()
+
     def _prior(self, conn: Connection, exporter_id: str, year: int) -> PriorCounts:
         """Sums of counted, permitted, not withdrawn transfers this year and last; populations this year."""
         rows = conn.execute(self._counting().clause, {"e": exporter_id, "yes": True, "y": year,
@@ -477,13 +483,11 @@ class Ledger:
                                       sorted({item.request.reference for item in group}), years)
                 chain = group_io.chain(conn, reads, self.signer)
                 chain_keys.prepare(conn, chain.append, self.signer, reads.signing_key, group[0].actor, _now())
-                transfer_rows: list[dict[str, Any]] = []
-                population_rows: list[dict[str, Any]] = []
+                rows = group_io.GroupRows()
                 for item in group:
                     key = (item.request.exporter.id, item.request.reference)
-                    stored_now += self._record_one(conn, item, chain, reads.existing.get(key), reads.totals,
-                                                   transfer_rows, population_rows)
-                group_io.write(conn, transfer_rows, population_rows, chain, self.totals_key, reads.totals)
+                    stored_now += self._record_one(conn, item, chain, reads.existing.get(key), reads.totals, rows)
+                group_io.write(conn, rows, chain, self.totals_key, reads.totals)
         except BaseException as exc:
             for item in group:
                 if item.error is None:
@@ -491,24 +495,25 @@ class Ledger:
                 item.done.set()
             return
         self._stored_packs.update(stored_now)
+        self._dictionaries.remember(rows.new_dictionaries)
         for item in group:
             item.done.set()
 
     def _record_one(self, conn: Connection, item: _Submission, chain: audit.ChainWriter, existing: Any,
                     counts: Mapping[sealed_totals.ExporterYear, sealed_totals.YearState],
-                    transfer_rows: list[dict[str, Any]],
-                    population_rows: list[dict[str, Any]]) -> list[str]:
+                    rows: group_io.GroupRows) -> list[str]:
         """One submission of a group: decide on the counts read for the group, queue its rows."""
         request, engine = item.request, item.engine
         exporter_id = request.exporter.id
         year = request.planned_date.year
         try:
             if existing is not None:
+                recorded_request, recorded_decision = records.DictionaryReader(conn).texts(existing)
                 if existing.request_sha256 == item.request_sha:
-                    item.result = SubmitResult(Decision.model_validate(json.loads(existing.decision_json)), True,
+                    item.result = SubmitResult(Decision.model_validate(json.loads(recorded_decision)), True,
                                                existing.withdrawn_at)
                     return []
-                raise ReferenceConflict(_conflict_message(existing, item.request_json))
+                raise ReferenceConflict(_conflict_message(existing, recorded_request, item.request_json))
             prior = sealed_totals.prior_counts(counts, exporter_id, year)
             decision = engine.evaluate(request, prior, as_of=item.as_of)
             decision_json = canonical(decision.model_dump(mode="json"))
@@ -532,11 +537,18 @@ class Ledger:
         chain.lock()
         stored_now = self._store_packs(conn, item.pack_texts, now, item.actor, chain)
         seq = chain.append("submission", decision.decision_id, now, data)
-        transfer_rows.append({**row, "event_seq": seq})
-        population_rows += [{"decision_id": decision.decision_id, "population": name, "tally": tally_name,
-                             "subjects": subjects}
-                            for tally_name, figures in populations.items()
-                            for name, subjects in sorted(figures.items())]
+        kind = records.kind_of(decision.rules.digest, decision.outcome, (reason.rule for reason in decision.reasons))
+        dictionary, new = self._dictionaries.choose(conn, kind, records.joined(item.request_json, decision_json),
+                                                    rows.new_dictionaries)
+        if new:
+            assert dictionary is not None
+            rows.dictionaries.append(records.stored_row(kind, dictionary))
+        rows.transfers.append({**row, "request_json": "", "decision_json": "", "event_seq": seq,
+                               "record": records.pack(item.request_json, decision_json, dictionary)})
+        rows.populations.extend({"decision_id": decision.decision_id, "population": name, "tally": tally_name,
+                                 "subjects": subjects, "exporter_id": exporter_id, "year": year}
+                                for tally_name, figures in populations.items()
+                                for name, subjects in sorted(figures.items()))
         item.result = SubmitResult(decision, False)
         return stored_now
 
@@ -720,7 +732,8 @@ class Ledger:
             if row.withdrawn_at is not None:
                 return WithdrawResult(row.decision_id, row.reference, row.exporter_id, row.withdrawn_at, True,
                                       0, 0, *counted)
-            personal, sensitive = totals.released_by(conn, row) if row.counted else (0, 0)
+            texts = records.DictionaryReader(conn).texts
+            personal, sensitive = totals.released_by(conn, row, texts) if row.counted else (0, 0)
             now = _now()
             audit.lock_chain(conn)  # after the exporter's lock, as every transaction takes them
             chain_keys.prepare(conn, self._appender(conn), self.signer, chain_keys.latest_key(conn), actor, now)
@@ -743,13 +756,14 @@ class Ledger:
             bodies = {int(seq): json.loads(body) for seq, body in conn.execute(
                 select(events.c.seq, events.c.body).where(events.c.seq.in_(seqs)))}
             replaced = tuple(amendments.history(conn, row.exporter_id, row.reference))
+            request_json, decision_json = records.DictionaryReader(conn).texts(row)
         recorded_data = bodies.get(int(row.event_seq), {}).get("data") or {}
         _, reason = of_event(recorded_data)
         withdrawn_by, withdrawal_reason = (of_event(bodies.get(int(row.withdrawn_seq), {}).get("data") or {})
                                            if row.withdrawn_seq is not None else (None, None))
         return RecordedTransfer(
-            request=read_stored_request(json.loads(row.request_json)),
-            decision=Decision.model_validate(json.loads(row.decision_json)),
+            request=read_stored_request(json.loads(request_json)),
+            decision=Decision.model_validate(json.loads(decision_json)),
             exporter_id=row.exporter_id, recorded_at=row.recorded_at, withdrawn=row.withdrawn_at is not None,
             withdrawn_at=row.withdrawn_at, counted=bool(row.counted), event_seq=int(row.event_seq),
             recorded_by=row.recorded_by, reason=reason, withdrawn_by=withdrawn_by,
@@ -816,8 +830,8 @@ def _canonical_exporter(exporter_id: str) -> str:
         raise InputError("", [FieldProblem("exporter_id", str(exc))]) from None
 
 
-def _conflict_message(existing: Any, request_json: str) -> str:
-    old = json.loads(existing.request_json)
+def _conflict_message(existing: Any, recorded_request: str, request_json: str) -> str:
+    old = json.loads(recorded_request)
     new = json.loads(request_json)
     fields = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
     return (f"reference {existing.reference!r} of exporter {existing.exporter_id} was already recorded "

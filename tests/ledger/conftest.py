@@ -6,14 +6,16 @@ the session's server), so every test using it runs on both: the same code, the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, text, update
 
 from engine.evaluator import Engine
-from engine.ledger import Ledger
+from engine.ledger import Ledger, records
+from engine.ledger.schema import transfers
 from engine.models import TransferRequest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,3 +60,27 @@ def transfer(reference: str, subjects: int = 1000, **overrides: Any) -> Transfer
     }
     document.update(overrides)
     return TransferRequest.model_validate(document)
+
+
+def edit_stored_texts(ledger: Ledger, reference: str, edit: Callable[[str, str], tuple[str, str]]) -> None:
+    """Change a recorded transfer's request and decision texts as an insider with SQL access and this
+    library could: read as stored (``engine.ledger.records``), edited, and stored again in the same
+    format, without touching its audit event."""
+    with ledger.sql_engine.begin() as conn:
+        row = conn.execute(select(transfers).where(transfers.c.reference == reference)).one()
+        reader = records.DictionaryReader(conn)
+        request_json, decision_json = edit(*reader.texts(row))
+        if row.record is None:
+            changed = {"request_json": request_json, "decision_json": decision_json}
+        else:
+            changed = {"record": records.pack(request_json, decision_json, reader.for_record(bytes(row.record)))}
+        conn.execute(update(transfers).where(transfers.c.reference == reference).values(**changed))
+
+
+def stored_texts(ledger: Ledger, where: str = "1 = 1", **params: Any) -> list[tuple[Any, str, str]]:
+    """The transfer rows matching ``where`` (SQL), in chain order, each with its request and decision
+    texts as recorded, however stored (``engine.ledger.records``)."""
+    with ledger.sql_engine.connect() as conn:
+        reader = records.DictionaryReader(conn)
+        rows = conn.execute(text(f"SELECT * FROM transfers WHERE {where} ORDER BY event_seq"), params).all()
+        return [(row, *reader.texts(row)) for row in rows]

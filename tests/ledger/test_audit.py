@@ -14,7 +14,7 @@ from sqlalchemy import text
 from engine.evaluator import Engine
 from engine.ledger import Ledger
 from engine.ledger.audit import canonical, chain_hash
-from tests.ledger.conftest import transfer
+from tests.ledger.conftest import edit_stored_texts, transfer
 
 
 @pytest.fixture
@@ -50,9 +50,10 @@ def test_editing_a_count_is_named_by_its_submission_event(ledger: Ledger, record
 
 
 def test_editing_a_stored_decision_is_found(ledger: Ledger, recorded: dict[str, int]) -> None:
-    sql(ledger, "UPDATE transfers SET decision_json = replace(decision_json, 'permitted', 'prohibited') "
-                "WHERE reference = 'A-3'")
-    assert ledger.verify().first_bad == recorded["A-3"]
+    edit_stored_texts(ledger, "A-3", lambda request, decision: (request, decision.replace("permitted", "prohibited")))
+    result = ledger.verify()
+    assert result.first_bad == recorded["A-3"]
+    assert "decision_sha256 was edited" in (result.problem or "")
 
 
 def test_editing_an_event_body_is_found(ledger: Ledger, recorded: dict[str, int]) -> None:
@@ -119,6 +120,8 @@ def test_inserting_a_transfer_without_an_event_is_found(ledger: Ledger, recorded
                 "recorded_at, event_seq) SELECT 'FORGED0000000000000000000X', exporter_id, 'A-9', "
                 "request_sha256, request_json, decision_json, outcome, year, counted, 50000, 0, rules_digest, "
                 "recorded_at, 999 FROM transfers WHERE reference = 'A-1'")
+    sql(ledger, "UPDATE transfers SET record = (SELECT record FROM transfers WHERE reference = 'A-1') "
+                "WHERE reference = 'A-9'")
     result = ledger.verify()
     assert result.first_bad == "transfer FORGED0000000000000000000X"
     assert "inserted" in (result.problem or "")

@@ -177,7 +177,7 @@ def test_the_locks_taken_with_the_reads_are_held_until_the_writes_commit(postgre
                     other.execute("SELECT seq FROM sealed_chain_head WHERE id = 1 FOR UPDATE")
                 with pytest.raises(psycopg.errors.LockNotAvailable):
                     other.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(EXPORTER)])
-            group_io.write(conn, [], [], group_io.chain(conn, reads), ledger.totals_key, reads.totals)
+            group_io.write(conn, group_io.GroupRows(), group_io.chain(conn, reads), ledger.totals_key, reads.totals)
         assert pg.autocommit is False
         with psycopg.connect(postgres_url, autocommit=True) as other:  # released at COMMIT
             other.execute("SET lock_timeout = '100ms'")

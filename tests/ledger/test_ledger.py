@@ -208,7 +208,7 @@ def test_a_ledger_written_at_revision_0002_upgrades_with_its_counts(tmp_path: Pa
         with reopened.sql_engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == database.head_revision()
             names = {row[1] for row in conn.exec_driver_sql("PRAGMA index_list(transfers)")}
-        assert "ix_transfers_counts" in names and "ix_transfers_counting" not in names
+        assert "ix_transfers_exporter_seq" in names and "ix_transfers_counting" not in names
         assert reopened.counts(EXPORTER, 2026)["personal_subjects"] == 10_000
         assert reopened.verify().ok
     finally:

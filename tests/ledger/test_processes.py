@@ -15,11 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import text
-
 from engine.evaluator import Engine
 from engine.ledger import Ledger, NotFound
-from tests.ledger.conftest import EXPORTER, ROOT, transfer
+from tests.ledger.conftest import EXPORTER, ROOT, stored_texts, transfer
 
 WORKERS = 8
 
@@ -32,12 +30,10 @@ def spawn(*args: str) -> subprocess.Popen[str]:
 def recorded_permitted_sum(ledger: Ledger) -> int:
     """The counts as the recorded decisions say, independently of the counting columns."""
     total = 0
-    with ledger.sql_engine.connect() as conn:
-        for (decision_json,) in conn.execute(text("SELECT decision_json FROM transfers "
-                                                  "WHERE withdrawn_at IS NULL")):
-            decision = json.loads(decision_json)
-            if decision["outcome"] == "permitted" and decision["counts"]["counted"]:
-                total += decision["counts"]["personal_subjects_after"] - decision["counts"]["personal_subjects_before"]
+    for _row, _request_json, decision_json in stored_texts(ledger, "withdrawn_at IS NULL"):
+        decision = json.loads(decision_json)
+        if decision["outcome"] == "permitted" and decision["counts"]["counted"]:
+            total += decision["counts"]["personal_subjects_after"] - decision["counts"]["personal_subjects_before"]
     return total
 
 

@@ -26,14 +26,14 @@ from sqlalchemy.exc import DBAPIError
 
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
-from engine.ledger import Ledger, LedgerError, LedgerIntegrityError, LedgerOutOfDate, SubmitResult, database
+from engine.ledger import Ledger, LedgerError, LedgerIntegrityError, LedgerOutOfDate, SubmitResult, database, priors
 from engine.ledger import totals as running
 from engine.ledger.audit import chain_totals
 from engine.ledger.database import alembic_config
-from engine.ledger.history import recorded_decisions
+from engine.ledger.history import Walk, recorded_decisions
 from engine.ledger.schema import TALLIES
 from engine.models import TransferRequest
-from tests.ledger.conftest import EXPORTER, transfer
+from tests.ledger.conftest import EXPORTER, stored_texts, transfer
 
 OTHER = "91440300MA5OTHER01"
 
@@ -50,18 +50,15 @@ def replayed_prior(ledger: Ledger, exporter_id: str, year: int) -> PriorCounts:
     recorded, each under the options of its decision. What withdrawals must leave behind (DESIGN section
     5: a withdrawn transfer releases its counts, and a population counts its increase over the largest
     figure sent before), worked out here from the requests, not from what the ledger stored."""
-    with ledger.sql_engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT year, request_json, decision_json FROM transfers WHERE exporter_id = :e AND counted = :yes "
-            "AND withdrawn_at IS NULL AND year IN (:y, :py) ORDER BY event_seq"),
-            {"e": exporter_id, "yes": True, "y": year, "py": year - 1}).all()
+    rows = stored_texts(ledger, "exporter_id = :e AND counted = :yes AND withdrawn_at IS NULL AND year IN (:y, :py)",
+                        e=exporter_id, yes=True, y=year, py=year - 1)
     sums = {year: [0, 0], year - 1: [0, 0]}
     figures: dict[tuple[int, str], dict[str, int]] = {(y, t): {} for y in (year, year - 1) for t in TALLIES}
-    for row in rows:
-        options = json.loads(row.decision_json)["rules"]["options"]
+    for row, request_json, decision_json in rows:
+        options = json.loads(decision_json)["rules"]["options"]
         prior = PriorCounts(populations=dict(figures[(row.year, "personal")]),
                             sensitive_populations=dict(figures[(row.year, "sensitive")]))
-        tally = tally_for(TransferRequest.model_validate_json(row.request_json), prior, options)
+        tally = tally_for(TransferRequest.model_validate_json(request_json), prior, options)
         sums[row.year][0] += tally.personal_subjects
         sums[row.year][1] += tally.sensitive_subjects
         for tally_name, sent in (("personal", tally.populations), ("sensitive", tally.sensitive_populations)):
@@ -637,7 +634,10 @@ def check_counts(ledger: Ledger, history: History) -> None:
 
 def check_decisions(ledger: Ledger, engine: Engine, history: History) -> None:
     """Every decision read the counts its exporter had then (rebuilt from the rows in chain order):
-    the sums it records, and the populations its tally was taken against."""
+    the sums it records, and the populations its tally was taken against. The rebuild of each one on
+    its own (``only``) and every way of walking the chain carrying the counts forward agree."""
+    by_id = {found.decision_id: found.prior for found in recorded_decisions(ledger, only=history.submitted)}
+    check_walks(ledger, history, by_id)
     for recorded in recorded_decisions(ledger, only=history.submitted):
         counts = recorded.decision["counts"]
         assert (counts["personal_subjects_before"], counts["sensitive_subjects_before"]) == \
@@ -647,6 +647,39 @@ def check_decisions(ledger: Ledger, engine: Engine, history: History) -> None:
             assert (counts["personal_subjects_after"] - counts["personal_subjects_before"],
                     counts["sensitive_subjects_after"] - counts["sensitive_subjects_before"]) == \
                 (tally.personal_subjects, tally.sensitive_subjects), recorded.reference
+
+
+def check_walks(ledger: Ledger, history: History, by_id: dict[str, PriorCounts]) -> None:
+    """The priors of a walk of each exporter, of every exporter split over two and three workers, of a
+    walk resumed halfway (its counts rebuilt from the rows), and of walks keeping one exporter-year at a
+    time (rebuilt whenever met again) are the priors rebuilt one transfer at a time."""
+    mine = set(history.submitted)
+
+    def walked(walk: Walk) -> dict[str, PriorCounts]:
+        return {found.decision_id: found.prior for found in recorded_decisions(ledger, walk=walk)
+                if found.decision_id in mine}
+
+    per_exporter: dict[str, PriorCounts] = {}
+    for exporter in history.exporters:
+        per_exporter.update(walked(Walk(exporter=exporter)))
+    assert per_exporter == by_id
+    for workers in (2, 3):
+        split: dict[str, PriorCounts] = {}
+        for worker in range(workers):
+            found = walked(Walk(worker=worker, workers=workers))
+            assert not set(found) & set(split)
+            split.update(found)
+        assert split == by_id
+    if history.submitted:
+        halfway = ledger.get(history.submitted[len(history.submitted) // 2]).event_seq
+        resumed = walked(Walk(start_seq=halfway))
+        assert resumed == {key: value for key, value in by_id.items() if ledger.get(key).event_seq >= halfway}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(priors, "CAPACITY", 1)
+        assert walked(Walk(exporter=history.exporters[0])) == {
+            key: value for key, value in by_id.items() if key in per_exporter and
+            ledger.get(key).exporter_id == history.exporters[0]}
+        assert walked(Walk()) == by_id
 
 
 def run_history(ledger: Ledger, engine: Engine, steps: list[Submit | Withdraw | WithdrawPeak]) -> None:

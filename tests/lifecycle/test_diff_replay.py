@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
-from tests.ledger.conftest import ROOT, transfer
+from engine.ledger import Ledger
+from tests.ledger.conftest import ROOT, edit_stored_texts, transfer
 from tests.lifecycle.conftest import CHANGED_BY_LOWER_THRESHOLD, SUBMITTED, baygate, lowered_threshold
 
 
@@ -65,12 +65,17 @@ def test_replay_uses_the_stored_pack_texts_not_a_folder(tmp_path: Path) -> None:
 
 
 def test_replay_detects_a_tampered_stored_decision(recorded: Path) -> None:
-    with sqlite3.connect(recorded) as conn:
-        (stored,) = conn.execute("SELECT decision_json FROM transfers WHERE reference = 'LARGE'").fetchone()
-        decision = json.loads(stored)
+    def permitted(request_json: str, decision_json: str) -> tuple[str, str]:
+        decision = json.loads(decision_json)
         assert decision["outcome"] == "conditional"
         decision["outcome"], decision["mechanism"], decision["missing"] = "permitted", "none", []
-        conn.execute("UPDATE transfers SET decision_json = ? WHERE reference = 'LARGE'", (json.dumps(decision),))
+        return request_json, json.dumps(decision)
+
+    ledger = Ledger(f"sqlite:///{recorded}")
+    try:
+        edit_stored_texts(ledger, "LARGE", permitted)
+    finally:
+        ledger.close()
     answer = baygate("audit", "replay", db=recorded)
     assert answer.returncode == 1
     assert f"{len(SUBMITTED) - 1} of {len(SUBMITTED)} recorded decisions reproduced" in answer.stdout

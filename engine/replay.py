@@ -237,6 +237,12 @@ class PackLibrary:
         return cached
 
 
+class LedgerIntegrity(CouldNotFinish):
+    """A stored record that cannot be read: the diff cannot answer for that transfer."""
+
+    code = "baygate.ledger-integrity"
+
+
 class EngineBudgetSpent(Exception):
     """This process has built as many engines as it may (durable-rules never frees one, DESIGN section 7)."""
 
@@ -342,6 +348,8 @@ def _replayed(library: PackLibrary, recorded: RecordedDecision) -> Replayed:
         return Replayed(recorded.event_seq, recorded.decision_id, None,
                         Difference(recorded.decision_id, recorded.reference, fields, want, {}, problem))
 
+    if recorded.unreadable is not None:
+        return failed(["record"], f"cannot read the stored record: {recorded.unreadable}")
     try:
         pack_set = library.pack_set(str(rules.get("digest")), rules.get("packs") or {})
         engine = library.engine(pack_set, coerce_options(pack_set, rules.get("options") or {}))
@@ -434,6 +442,9 @@ def diff_each(ledger: Ledger, old: PackSet, new: PackSet, walk: Walk | None = No
     options, with the rule ids fired under one set and not the other."""
     library = library or PackLibrary(ledger)
     for recorded in recorded_decisions(ledger, None, walk):
+        if recorded.unreadable is not None:
+            raise LedgerIntegrity(f"transfer {recorded.decision_id} ({recorded.reference}): its stored record "
+                                  f"cannot be read ({recorded.unreadable}); `baygate audit verify` names the edit")
         request = read_stored_request(recorded.request)
         options = (recorded.decision.get("rules") or {}).get("options") or {}
         try:

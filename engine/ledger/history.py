@@ -74,6 +74,9 @@ class RecordedDecision:
     counted_by_earlier_rules: bool = False
     """Recorded before revision 0005, naming a population: its tally took one figure per population for
     both tallies, so re-deciding it by the current rules may count it differently."""
+    unreadable: str | None = None
+    """Why its stored texts cannot be read (an edited record or dictionary); ``request`` and
+    ``decision`` are then empty. Its counts are still carried: they are columns of its row."""
 
 
 def stored_packs(ledger: Ledger) -> list[StoredPack]:
@@ -225,8 +228,7 @@ def _walk(conn: Connection, walk: Walk) -> Iterator[RecordedDecision]:
         elif str(found.recorded_at) >= since:
             yield _recorded(conn, found, reader, tracker)
         else:  # recorded before the day asked, after the first one recorded on it: counts only
-            request_json, _decision = reader.texts(found)
-            tracker.submitted(found, totals.names_a_population(request_json))
+            tracker.submitted(found, True)
 
 
 def _submitted(conn: Connection, exporter: str | None, from_seq: int) -> Iterator[Any]:
@@ -245,13 +247,19 @@ def _submitted(conn: Connection, exporter: str | None, from_seq: int) -> Iterato
 def _recorded(conn: Connection, row: Any, reader: records.DictionaryReader,
               tracker: priors.PriorTracker) -> RecordedDecision:
     """A transfer row as re-decided: its texts, the prior its exporter had, then its counts carried on."""
-    request_json, decision_json = reader.texts(row)
     prior = tracker.prior(str(row.exporter_id), int(row.year), int(row.event_seq))
+    try:
+        request_json, decision_json = reader.texts(row)
+        request, decision = json.loads(request_json), json.loads(decision_json)
+    except ValueError as exc:
+        tracker.submitted(row, True)
+        return RecordedDecision(row.decision_id, row.exporter_id, row.reference, {}, {}, row.recorded_at,
+                                int(row.event_seq), row.withdrawn_at is not None, prior, unreadable=str(exc))
     naming = totals.names_a_population(request_json)
     tracker.submitted(row, naming)
     return RecordedDecision(
         decision_id=row.decision_id, exporter_id=row.exporter_id, reference=row.reference,
-        request=json.loads(request_json), decision=json.loads(decision_json), recorded_at=row.recorded_at,
+        request=request, decision=decision, recorded_at=row.recorded_at,
         event_seq=int(row.event_seq), withdrawn=row.withdrawn_at is not None, prior=prior,
         counted_by_earlier_rules=naming and _listed_before_0005(conn, int(row.event_seq)))
 

@@ -67,10 +67,12 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def run_command(name: str, argv: Sequence[str], timeout: float, env: dict[str, str] | None = None) -> Measured:
-    """Run ``baygate argv`` (output discarded), timed, its memory measured; stopped at ``timeout``."""
+def run_command(name: str, argv: Sequence[str], timeout: float, env: dict[str, str] | None = None,
+                command: Sequence[str] = (str(BAYGATE),)) -> Measured:
+    """Run ``baygate argv`` (output discarded), timed, its memory measured; stopped at ``timeout``.
+    ``command``: how to run baygate (another version of it, to compare)."""
     started = time.monotonic()
-    process = subprocess.Popen([str(BAYGATE), *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    process = subprocess.Popen([*command, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env=env, start_new_session=True)
     tree_peak = 0
     stop = threading.Event()
@@ -239,7 +241,7 @@ def stored_bytes(url: str) -> dict[str, Any]:
 
 
 def measure(url: str, chosen: Sequence[str], timeout: float, workers: int = 2,
-            say: Callable[[str], None] = print) -> dict[str, Any]:
+            say: Callable[[str], None] = print, command: Sequence[str] = (str(BAYGATE),)) -> dict[str, Any]:
     """Every chosen operation on the ledger at ``url``; returns the figures (and prints them as they come)."""
     subjects = find_subjects(url)
     result: dict[str, Any] = {"url": url, "transfers": subjects.transfers, "operations": []}
@@ -250,7 +252,7 @@ def measure(url: str, chosen: Sequence[str], timeout: float, workers: int = 2,
         env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_")}
         for name in chosen:
             if name in commands:
-                measured = run_command(name, commands[name], timeout, env)
+                measured = run_command(name, commands[name], timeout, env, command)
                 result["operations"].append(asdict(measured))
                 say(f"  {name:<18} {measured.seconds:>9.1f} s  peak {measured.peak_mb:>7.1f} MB "
                     f"(tree {measured.tree_peak_mb:.1f})  exit {measured.exit_code}  {measured.note}")

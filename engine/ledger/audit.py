@@ -18,11 +18,9 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Connection, Integer, LargeBinary, String, Text, inspect, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import BigInteger, Boolean, Connection, Integer, LargeBinary, String, Text, inspect, text
 
 from engine.ledger import amendments, anchors, records, totals
 from engine.ledger import packs as pack_store
@@ -162,206 +160,41 @@ def lock_chain(connection: Connection) -> tuple[int, str]:
 
 def verify(connection: Connection, checkpoints: Sequence[anchors.Checkpoint] = (),
            public_keys: Mapping[str, PublicKey] | None = None) -> AuditResult:
-    """Walk the chain in seq order and cross-check the recorded rows; stop at the first problem. Then
-    the running totals: against the chain's own arithmetic (``totals.Recount``), and that against the
-    counted transfers tallied again under the counting rules (``totals.retally``). Then the anchors
-    (``engine.ledger.anchors``): each checkpoint, and every signature (against ``public_keys`` when
-    given, else the keys the chain announces)."""
-    dropped = _missing_table(connection)
-    if dropped is not None:
-        return dropped
-    try:
-        malformed = _sqlite_storage_problem(connection)
-        if malformed is not None:
-            return malformed
-        walked = _walk(connection)
-    except OperationalError as exc:
-        if "decode" not in str(exc):
-            raise
-        # SQLite keeps any bytes in a text column; the driver cannot read ones that are not UTF-8.
-        return AuditResult(False, 0, "text", f"a stored text is not UTF-8, which the ledger never writes (edited): "
-                                             f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}")
-    if isinstance(walked, AuditResult):
+    """Walk the chain and cross-check the recorded rows and the running totals (``engine.ledger.verify``:
+    a stream, whatever the size of the ledger). Then the anchors (``engine.ledger.anchors``): each
+    checkpoint, and every signature (against ``public_keys`` when given, else the keys the chain
+    announces)."""
+    from engine.ledger import verify as walk  # it reads the checks of this module
+
+    walked = walk.verify(connection)
+    if not walked.ok:
         return walked
-    count, recount, rows = walked
-    chain_totals = recount.totals()
-    difference = totals.check(connection, chain_totals)
-    if difference is None:
-        live = [row for row in rows.values() if row.counted and row.withdrawn_at is None]
-        difference = totals.first_difference(totals.retally(live), chain_totals, _RETALLY_WORDING)
-    if difference is not None:
-        return AuditResult(False, count, f"counts {difference.exporter_id} {difference.year}", difference.problem)
     report = anchors.AnchorReport()
-    anchored = (anchors.check_checkpoints(connection, checkpoints, count, report)
-                or anchors.check_signatures(connection, public_keys, count, report))
+    anchored = (anchors.check_checkpoints(connection, checkpoints, walked.events, report)
+                or anchors.check_signatures(connection, public_keys, walked.events, report))
     if anchored is not None:
-        return AuditResult(False, count, anchored.first_bad, anchored.problem, tuple(report.notes))
-    return AuditResult(True, count, notes=tuple(report.notes))
-
-
-_RETALLY_WORDING = ("the audit chain accounts for", "its counted transfers tallied again under the counting rules",
-                    "(the counting rules changed without a recount, or a count was recorded wrong)")
+        return AuditResult(False, walked.events, anchored.first_bad, anchored.problem, tuple(report.notes))
+    return AuditResult(True, walked.events, notes=tuple(report.notes))
 
 
 def chain_totals(connection: Connection) -> totals.Totals:
-    """The running totals as the audit chain accounts for them (what ``verify`` compares the stored
-    totals with). Raises ValueError when the chain itself does not verify."""
-    walked = _walk(connection)
-    if isinstance(walked, AuditResult):
-        raise ValueError(walked.problem)
-    return walked[1].totals()
+    """The running totals as the audit chain accounts for them (``engine.ledger.verify.chain_totals``)."""
+    from engine.ledger import verify as walk
+
+    return walk.chain_totals(connection)
 
 
-def _walk(connection: Connection) -> AuditResult | tuple[int, totals.Recount, dict[str, Any]]:
-    """The chain walked: the first problem, or the number of events, their recount and the transfer rows."""
-    reader = records.DictionaryReader(connection)
-    rows = {row.decision_id: _with_texts(row, reader) for row in connection.execute(select(transfers))}
-    populations: dict[str, dict[str, dict[str, int]]] = {}
-    misplaced: set[str] = set()
-    for pop in connection.execute(select(transfer_populations)):  # figures as stored: see submission_data
-        populations.setdefault(pop.decision_id, {}).setdefault(pop.tally, {})[pop.population] = pop.subjects
-        owner = rows.get(pop.decision_id)
-        if owner is not None and (pop.exporter_id, pop.year) != (owner.exporter_id, owner.year):
-            misplaced.add(pop.decision_id)
-    replaced = {row.decision_id: row for row in amendments.replaced_rows(connection)}  # amended away (rev. 0009)
-    for decision_id, row in sorted(replaced.items()):
-        if decision_id in rows:
-            return AuditResult(False, 0, f"transfer {decision_id}",
-                               f"transfer {decision_id} is both in force and replaced by an amendment (edited)")
-        try:
-            populations[decision_id] = amendments.figures_of(row)
-        except ValueError:
-            return AuditResult(False, 0, f"transfer {decision_id}",
-                               f"replaced decision {decision_id}: its population figures are not readable (edited)")
-    rows.update(replaced)
-    stored_packs = {row.digest: row for row in connection.execute(select(packs))}
-    recorded_sets = {int(row.event_seq): row for row in connection.execute(select(pack_sets))
-                     if row.event_seq is not None}  # changes recorded before revision 0007 have no event
-    announced = {int(row.announced_seq): row for row in connection.execute(select(chain_signing_keys))}
-    head = connection.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).one()
-
-    seen_transfers: set[str] = set()
-    withdrawn: set[str] = set()
-    in_force: set[str] = set()  # recorded, not withdrawn, not replaced so far
-    seen_packs: set[str] = set()
-    kinds: dict[int, str] = {}  # of the events other than submissions (few)
-    recount = totals.Recount()
-    prev_hash = GENESIS
-    count = 0
-    for event in connection.execute(select(events).order_by(events.c.seq)):
-        count += 1
-        seq = int(event.seq)
-
-        def bad(problem: str, seq: int = seq, count: int = count) -> AuditResult:
-            return AuditResult(False, count, seq, f"event {seq}: {problem}")
-
-        if seq != count:
-            what = "missing (deleted)" if seq > count else "duplicated or inserted"
-            return AuditResult(False, count, count if seq > count else seq,
-                               f"event {count}: {what}; the chain jumps to seq {seq}")
-        if event.prev_hash != prev_hash:
-            return bad("does not follow the event before it (an event was deleted, inserted or reordered)")
-        if chain_hash(event.prev_hash, event.body) != event.hash:
-            return bad("its content does not match its hash (edited)")
-        try:
-            body = json.loads(event.body)
-        except ValueError:
-            return bad("its body is not JSON (edited)")
-        if body.get("seq") != seq or body.get("kind") != event.kind or body.get("subject") != event.subject:
-            return bad("seq, kind or subject differ from the hashed body (edited or reordered)")
-        data = body.get("data") or {}
-        if event.kind == "submission":
-            if event.subject in misplaced:
-                return bad(f"transfer {event.subject}: a population's exporter or year was edited")
-            checked = _check_submission(str(event.subject), data, rows, populations)
-            if isinstance(checked, str):
-                return bad(checked)
-            seen_transfers.add(event.subject)
-            in_force.add(event.subject)
-            recount.submission(event.subject, data, checked)
-            prev_hash = event.hash
-            continue
-        if event.kind == "amendment":  # a submission's checks, and the link to the decision it replaced
-            checked = _check_submission(str(event.subject), data, rows, populations)
-            problem = checked if isinstance(checked, str) else amendments.check_event(
-                seq, str(body.get("at")), data, replaced, in_force)
-            if problem or isinstance(checked, str):
-                return bad(str(problem))
-            old = str(data["replaces"])
-            in_force.discard(old)
-            withdrawn.add(old)
-            recount.withdrawal(old, data)
-            seen_transfers.add(event.subject)
-            in_force.add(event.subject)
-            recount.submission(event.subject, data, checked)
-            prev_hash = event.hash
-            continue
-        problem = _check_event(body, rows, stored_packs, withdrawn, recorded_sets, announced)
-        if problem:
-            return bad(problem)
-        if event.kind == "withdrawal":
-            in_force.discard(event.subject)
-            recount.withdrawal(event.subject, data)
-        elif event.kind == "recount":
-            recount.recount(data)
-        elif event.kind == "pack":
-            seen_packs.add(event.subject)
-        kinds[seq] = event.kind
-        prev_hash = event.hash
-    if int(head.seq) != count or head.hash != prev_hash:
-        return AuditResult(False, count, count + 1 if int(head.seq) > count else int(head.seq),
-                           f"the chain ends at event {count} but its head records event {head.seq}: "
-                           "the newest events were deleted, or the head was edited")
-    for decision_id in sorted(set(rows) - seen_transfers):
-        return AuditResult(False, count, f"transfer {decision_id}",
-                           f"transfer {decision_id} has no submission event (inserted)")
-    for decision_id in sorted(set(replaced) - withdrawn):
-        return AuditResult(False, count, f"transfer {decision_id}",
-                           f"transfer {decision_id} is marked replaced, but no amendment replaced it (edited)")
-    for decision_id, row in sorted(rows.items()):
-        if (row.withdrawn_at is not None) != (decision_id in withdrawn):
-            state = "withdrawn" if row.withdrawn_at else "not withdrawn"
-            return AuditResult(False, count, int(row.event_seq),
-                               f"event {row.event_seq}: transfer {decision_id} is marked {state} "
-                               "against the chain (edited)")
-    for digest in sorted(set(stored_packs) - seen_packs):
-        return AuditResult(False, count, f"pack {digest}", f"pack {digest} has no event (inserted)")
-    for seq in sorted(recorded_sets):
-        if kinds.get(seq) != "pack_set":
-            return AuditResult(False, count, f"pack set {seq}",
-                               f"the pack set change recorded at event {seq} has no pack_set event there (inserted)")
-    for seq in sorted(announced):
-        if kinds.get(seq) != "signing_key":
-            return AuditResult(False, count, f"signing key {seq}",
-                               f"the signing key recorded as announced at event {seq} has no signing_key event there "
-                               "(inserted)")
-    return count, recount, rows
-
-
-def _with_texts(row: Any, reader: records.DictionaryReader) -> Any:
-    """The row with its request and decision texts as recorded (``engine.ledger.records``); a record
-    that cannot be read gives texts that no event's hash can match (so it is named as edited)."""
-    try:
-        request_json, decision_json = reader.texts(row)
-    except ValueError:
-        request_json, decision_json = "\x00unreadable", "\x00unreadable"
-    return SimpleNamespace(**{**row._asdict(), "request_json": request_json, "decision_json": decision_json})
-
-
-def _check_submission(subject: str, data: dict[str, Any], rows: dict[str, Any],
-                      populations: dict[str, dict[str, dict[str, int]]]) -> str | dict[str, dict[str, int]]:
-    """Does the transfer row still say what its submission event hashed? The problem, or the transfer's
-    population figures per tally (for the recount).
+def check_submission(subject: str, data: dict[str, Any], row: Any,
+                     figures: dict[str, dict[str, int]]) -> str | dict[str, dict[str, int]]:
+    """Does the transfer row (with its texts as recorded) still say what its submission event hashed?
+    The problem, or the transfer's population figures per tally. ``figures``: its population rows,
+    tally -> population -> figure.
 
     An event written before revision 0005 lists one figure per population for both tallies; the
     figures per tally the upgrade split it into are what the transfer's request gives (its hash is in
     the event), and their larger must be the listed one."""
-    row = rows.get(subject)
-    if row is None:
-        return f"transfer {subject} was deleted"
     if row.request_sha256 != sha256(row.request_json):
         return f"transfer {subject}: its idempotency key (request_sha256) was edited"
-    figures = populations.get(subject, {})
     if not set(figures) <= set(TALLIES):
         return f"transfer {subject}: a population's tally was edited"
     expected = submission_data(row, figures)
@@ -396,7 +229,7 @@ def _largest_by_name(figures: Mapping[str, Mapping[str, int]]) -> dict[str, int]
     return dict(sorted(largest.items()))
 
 
-def _sqlite_storage_problem(connection: Connection) -> AuditResult | None:
+def sqlite_storage_problem(connection: Connection) -> AuditResult | None:
     """SQLite keeps what it is given in any column: a count stored as ``2.5`` or ``'yes'``, a text as a
     blob. Such a value reads back unlike anything the ledger writes, and the statements that filter on
     it (``counted = 1``, ``year = :y``) no longer find the row while a lenient conversion would still
@@ -421,7 +254,7 @@ def _sqlite_storage_problem(connection: Connection) -> AuditResult | None:
     return None
 
 
-def _missing_table(connection: Connection) -> AuditResult | None:
+def missing_table(connection: Connection) -> AuditResult | None:
     """A table of the ledger that is gone: the ledger names its revision, whose tables these are, so a
     missing one was dropped (the command checked first that this is a ledger at the newest revision)."""
     present = set(inspect(connection).get_table_names())
@@ -439,55 +272,59 @@ _CHECKED_TABLES = (transfers, transfer_populations, exporter_year_totals, export
                    record_dictionaries)
 
 
-def _check_event(body: dict[str, Any], rows: dict[str, Any], stored_packs: dict[str, Any],
-                 withdrawn: set[str], recorded_sets: dict[int, Any], announced: dict[int, Any]) -> str | None:
-    """Does the recorded row this event speaks of still say what the event hashed?"""
-    data = body.get("data") or {}
-    kind = body.get("kind")
+def withdrawal_problem(body: dict[str, Any], row: Any) -> str | None:
+    """Does the withdrawn transfer's row (None: there is none) still say what its withdrawal hashed?"""
     subject = str(body.get("subject"))
-    if kind == "withdrawal":
-        row = rows.get(subject)
-        if row is None:
-            return f"withdrawn transfer {subject} was deleted"
-        if row.withdrawn_at != body.get("at"):
-            return f"transfer {subject}: its withdrawal was edited"
-        withdrawn.add(str(subject))
-        return None
-    if kind == "recount":
-        well_formed = (isinstance(data.get("exporter"), str) and type(data.get("year")) is int
-                       and type(data.get("personal_subjects_change")) is int
-                       and type(data.get("sensitive_subjects_change")) is int)
-        return None if well_formed else "a recount event without its exporter, year and changes"
-    if kind == "pack":
-        pack = stored_packs.get(subject)
-        if pack is None:
-            return f"pack {subject} was deleted"
-        if sha256(pack.content) != data.get("content_sha256"):
-            return f"pack {subject}: its stored text was edited"
-        if not pack_store.text_has_digest(pack.content, str(subject)):
-            return f"pack {subject}: its stored text does not have its digest"
-        return None
-    if kind == "signing_key":
-        recorded = announced.get(int(body["seq"]))
-        if recorded is None:
-            return f"the announcement of signing key {subject} was deleted"
-        public = data.get("public_key")
-        if (recorded.key_id, recorded.public_key) != (subject, public) or data.get("key_id") != subject \
-                or not isinstance(public, str) or encoded_key_id(public) != subject:
-            return f"the announcement of signing key {subject}: its key or id was edited"
-        return None
-    if kind == "pack_set":
-        recorded = recorded_sets.get(int(body["seq"]))
-        if recorded is None:
-            return f"the pack set change to {subject} was deleted"
-        try:
-            members = json.loads(recorded.members)
-        except ValueError:
-            members = None
-        if (recorded.set_digest, recorded.started_at) != (subject, body.get("at")) or members != data.get("members"):
-            return f"the pack set change to {subject}: its recorded set or moment was edited"
-        return None
-    return f"unknown event kind {kind!r}"
+    if row is None:
+        return f"withdrawn transfer {subject} was deleted"
+    if row.withdrawn_at != body.get("at"):
+        return f"transfer {subject}: its withdrawal was edited"
+    return None
+
+
+def recount_problem(data: dict[str, Any]) -> str | None:
+    well_formed = (isinstance(data.get("exporter"), str) and type(data.get("year")) is int
+                   and type(data.get("personal_subjects_change")) is int
+                   and type(data.get("sensitive_subjects_change")) is int)
+    return None if well_formed else "a recount event without its exporter, year and changes"
+
+
+def pack_set_problem(subject: str, body: dict[str, Any], recorded: Any) -> str | None:
+    """Does the pack set change recorded at this event's position (None: none is) still say what its
+    ``pack_set`` event hashed?"""
+    if recorded is None:
+        return f"the pack set change to {subject} was deleted"
+    try:
+        members = json.loads(recorded.members)
+    except ValueError:
+        members = None
+    data = body.get("data") or {}
+    if (recorded.set_digest, recorded.started_at) != (subject, body.get("at")) or members != data.get("members"):
+        return f"the pack set change to {subject}: its recorded set or moment was edited"
+    return None
+
+
+def pack_problem(subject: str, data: dict[str, Any], pack: Any) -> str | None:
+    """Does the stored pack (None: there is none) still have the text its event hashed?"""
+    if pack is None:
+        return f"pack {subject} was deleted"
+    if sha256(pack.content) != data.get("content_sha256"):
+        return f"pack {subject}: its stored text was edited"
+    if not pack_store.text_has_digest(pack.content, str(subject)):
+        return f"pack {subject}: its stored text does not have its digest"
+    return None
+
+def signing_key_problem(subject: str, body: dict[str, Any], recorded: Any) -> str | None:
+    """Does the key announcement recorded at this event's position (None: none is) still say what its
+    ``signing_key`` event hashed?"""
+    if recorded is None:
+        return f"the announcement of signing key {subject} was deleted"
+    data = body.get("data") or {}
+    public = data.get("public_key")
+    if (recorded.key_id, recorded.public_key) != (subject, public) or data.get("key_id") != subject \
+            or not isinstance(public, str) or encoded_key_id(public) != subject:
+        return f"the announcement of signing key {subject}: its key or id was edited"
+    return None
 
 
 def submission_data(row: Any, populations: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:

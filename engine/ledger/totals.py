@@ -401,7 +401,7 @@ class Recount:
 def stored(conn: Connection) -> Totals:
     """Every exporter's totals as stored (what counting reads). A value SQLite's lenient typing let into
     a column (a year stored as ``2026.5``) never reaches here: ``audit verify`` checks every column's
-    storage class first (``audit._sqlite_storage_problem``), and PostgreSQL's columns are typed."""
+    storage class first (``audit.sqlite_storage_problem``), and PostgreSQL's columns are typed."""
     sums = {(e, y): (p, s) for e, y, p, s in conn.execute(_STORED_SUMS)}
     populations = {(e, y, name, tally): subjects for e, y, name, tally, subjects in conn.execute(_STORED_POPULATIONS)}
     return Totals(sums, populations)

@@ -32,6 +32,8 @@ def main() -> None:
                         "(and replay-wN, diff-wN with --workers N).")
     parser.add_argument("--workers", type=int, default=2, help="measure: also replay and diff with this many.")
     parser.add_argument("--timeout", type=float, default=3_600, help="measure: stop a command after this long.")
+    parser.add_argument("--command", default=str(scale.BAYGATE), help="measure: how to run baygate (another "
+                        "version of it, to compare), split on spaces.")
     parser.add_argument("--json", action="store_true", help="End with one JSON line of every figure.")
     args = parser.parse_args()
     if args.action == "build":
@@ -39,7 +41,7 @@ def main() -> None:
         print(f"built {args.db}: {figures}")
     else:
         chosen = [name.strip() for name in args.ops.split(",") if name.strip()]
-        figures = scale.measure(args.db, chosen, args.timeout, args.workers)
+        figures = scale.measure(args.db, chosen, args.timeout, args.workers, command=args.command.split())
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))
 

@@ -1,0 +1,397 @@
+"""``audit verify`` as a stream: the chain walked in seq order beside the rows it accounts for, with
+memory that does not grow with the ledger (issue 21; DESIGN section 9: 10^6 transfers within 2 minutes,
+at most 300 MB).
+
+The checks themselves are ``engine.ledger.audit``'s (each event hashed with the one before it, each row
+against what its event hashed, the running totals against the chain's arithmetic and the counting
+rules). What this module adds is how the rows are read: verify used to load every transfer, population
+and pack into memory first (16.7 KB a transfer: 16.7 GB at 10^6). Now three ordered streams are merged:
+
+- the events, by ``seq`` (their primary key);
+- the transfers with their population figures, by ``event_seq`` (``ix_transfers_event_seq``): a
+  submission event at seq N is checked against the row whose ``event_seq`` is N;
+- the withdrawn transfers, by ``withdrawn_seq`` (the partial index ``ix_transfers_withdrawn``): a
+  withdrawal event at seq N against the row withdrawn at N.
+
+A row no event accounts for (a transfer inserted, one marked withdrawn against the chain) is noticed
+when the walk passes its position, and reported after the chain, as before, the first by decision id.
+The chain's totals, and the live transfers tallied again under the counting rules, are kept per
+exporter-year (and population) as the events come (:class:`ChainTally`): memory grows with the
+exporters and populations, not with the transfers. Pack texts and pack set changes (few) are read with their events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import OperationalError
+
+from engine.facts import PriorCounts, tally_of
+from engine.ledger import audit, records, totals
+from engine.ledger.audit import GENESIS, AuditResult, chain_hash
+from engine.ledger.schema import (
+    TALLIES,
+    chain_head,
+    chain_signing_keys,
+    events,
+    pack_sets,
+    packs,
+    transfer_populations,
+    transfers,
+)
+
+_STREAMED = {"stream_results": True, "yield_per": 1_000}
+_POPULATION_COLUMNS = (transfer_populations.c.population.label("p_population"),
+                       transfer_populations.c.tally.label("p_tally"),
+                       transfer_populations.c.subjects.label("p_subjects"),
+                       transfer_populations.c.exporter_id.label("p_exporter_id"),
+                       transfer_populations.c.year.label("p_year"))
+_SUBMITTED = (select(transfers, *_POPULATION_COLUMNS)
+              .outerjoin(transfer_populations, transfer_populations.c.decision_id == transfers.c.decision_id)
+              .order_by(transfers.c.event_seq, transfers.c.decision_id))
+_WITHDRAWN = (select(transfers).where(transfers.c.withdrawn_seq.is_not(None))
+              .order_by(transfers.c.withdrawn_seq, transfers.c.decision_id))
+
+
+@dataclass
+class Located:
+    """A transfer row as the walk checks it: its texts as recorded, its population figures per tally,
+    whether any of them names another exporter or year, and why its record cannot be read (if so)."""
+
+    row: Any
+    figures: dict[str, dict[str, int]] = field(default_factory=dict)
+    misplaced: bool = False
+    unreadable: str | None = None
+
+
+def verify(connection: Connection) -> AuditResult:
+    """Walk the chain in seq order and cross-check the recorded rows; stop at the first problem. Then
+    the running totals: against the chain's own arithmetic, and that against the counted transfers
+    tallied again under the counting rules."""
+    dropped = audit.missing_table(connection)
+    if dropped is not None:
+        return dropped
+    try:
+        malformed = audit.sqlite_storage_problem(connection)
+        if malformed is not None:
+            return malformed
+        walked = _walk(connection)
+    except OperationalError as exc:
+        if "decode" not in str(exc):
+            raise
+        # SQLite keeps any bytes in a text column; the driver cannot read ones that are not UTF-8.
+        return AuditResult(False, 0, "text", f"a stored text is not UTF-8, which the ledger never writes (edited): "
+                                             f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}")
+    if isinstance(walked, AuditResult):
+        return walked
+    count, tally = walked
+    chain = tally.accounted()
+    difference = totals.check(connection, chain)
+    if difference is None:
+        difference = totals.first_difference(tally.retallied(), chain, _RETALLY_WORDING)
+    if difference is None:
+        return AuditResult(True, count)
+    return AuditResult(False, count, f"counts {difference.exporter_id} {difference.year}", difference.problem)
+
+
+_RETALLY_WORDING = ("the audit chain accounts for", "its counted transfers tallied again under the counting rules",
+                    "(the counting rules changed without a recount, or a count was recorded wrong)")
+
+
+def chain_totals(connection: Connection) -> totals.Totals:
+    """The running totals as the audit chain accounts for them (what ``verify`` compares the stored
+    totals with). Raises ValueError when the chain itself does not verify."""
+    walked = _walk(connection)
+    if isinstance(walked, AuditResult):
+        raise ValueError(walked.problem)
+    return walked[1].accounted()
+
+
+class ChainTally:
+    """The totals as the chain accounts for them, kept per exporter-year while it is walked, and the same
+    transfers tallied again under the counting rules (``totals.retally``), without keeping the transfers.
+
+    Sums follow the events: what each submission added, less what each withdrawal released, plus what
+    each recount changed. Population figures and the tally again need only the transfers live at the
+    end of the chain, which each row says (``withdrawn_at``, checked against the withdrawal events by
+    the time the totals are compared): the largest figure per population among them, as their events
+    list it and as their requests give it. Tallied in the order recorded, a population's increases add
+    up to its largest figure, so the tally again of an exporter-year is the subjects of its live transfers
+    naming no population, plus the subjects outside any population of those naming one, plus each
+    population's largest figure."""
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[str, int], tuple[int, int]] = {}
+        self.largest: dict[tuple[str, int, str, str], int] = {}
+        self.retally_sums: dict[tuple[str, int], tuple[int, int]] = {}
+        """Per exporter-year, the live counted transfers' subjects outside any population."""
+        self.retally_largest: dict[tuple[str, int, str, str], int] = {}
+
+    @staticmethod
+    def _add(table: dict[tuple[str, int], tuple[int, int]], key: tuple[str, int], personal: int,
+             sensitive: int) -> None:
+        before = table.get(key, (0, 0))
+        table[key] = (before[0] + personal, before[1] + sensitive)
+
+    @staticmethod
+    def _raise(table: dict[tuple[str, int, str, str], int], key: tuple[str, int], figures: Any) -> None:
+        for tally, named in figures.items():
+            for name, subjects in named.items():
+                found = (key[0], key[1], str(name), str(tally))
+                table[found] = max(table.get(found, 0), int(subjects))
+
+    def submission(self, located: Located, data: dict[str, Any], figures: dict[str, dict[str, int]]) -> None:
+        """A checked submission; ``figures``: its population figures as its event accounts for them."""
+        if not data.get("counted"):
+            return
+        key = (str(data["exporter"]), int(data["year"]))
+        self._add(self.sums, key, int(data["personal_subjects"]), int(data["sensitive_subjects"]))
+        if located.row.withdrawn_at is not None:
+            return
+        self._raise(self.largest, key, figures)
+        row = located.row
+        if not totals.names_a_population(row.request_json):
+            self._add(self.retally_sums, key, int(row.personal_subjects), int(row.sensitive_subjects))
+            return
+        data_sets, in_both = totals.tallied_data(row.request_json, lambda: str(row.decision_json))
+        alone = tally_of(data_sets, PriorCounts(), in_both)
+        given = totals.population_figures(data_sets, in_both)
+        self._add(self.retally_sums, key, alone.personal_subjects - sum(given.get("personal", {}).values()),
+                  alone.sensitive_subjects - sum(given.get("sensitive", {}).values()))
+        self._raise(self.retally_largest, key, given)
+
+    def withdrawal(self, row: Any, data: dict[str, Any]) -> None:
+        if row.counted:
+            self._add(self.sums, (str(row.exporter_id), int(row.year)), -int(data["released_personal_subjects"]),
+                      -int(data["released_sensitive_subjects"]))
+
+    def recount(self, data: dict[str, Any]) -> None:
+        self._add(self.sums, (str(data["exporter"]), int(data["year"])), int(data["personal_subjects_change"]),
+                  int(data["sensitive_subjects_change"]))
+
+    def accounted(self) -> totals.Totals:
+        """The totals the chain accounts for."""
+        return totals.Totals(dict(self.sums), dict(self.largest))
+
+    def retallied(self) -> totals.Totals:
+        """The live counted transfers tallied again under the counting rules."""
+        sums = dict(self.retally_sums)
+        for (exporter, year, _name, tally), subjects in self.retally_largest.items():
+            self._add(sums, (exporter, year), *((subjects, 0) if tally == "personal" else (0, subjects)))
+        return totals.Totals(sums, dict(self.retally_largest))
+
+
+def _located(rows: list[Any], reader: records.DictionaryReader) -> Located:
+    """One transfer from its LEFT JOIN rows (one per population figure, or one with none)."""
+    first = rows[0]
+    located = Located(first)
+    for row in rows:
+        if row.p_population is None:
+            continue
+        located.figures.setdefault(row.p_tally, {})[row.p_population] = row.p_subjects
+        if (row.p_exporter_id, row.p_year) != (first.exporter_id, first.year):
+            located.misplaced = True
+    try:
+        request_json, decision_json = reader.texts(first)
+    except ValueError as exc:
+        located.unreadable = str(exc)
+        request_json = decision_json = ""
+    columns = {key: value for key, value in first._asdict().items() if not key.startswith("p_")}
+    located.row = _Row({**columns, "request_json": request_json, "decision_json": decision_json})
+    return located
+
+
+class _Row(dict[str, Any]):
+    """A transfer row with its texts as recorded, read by attribute like a database row."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _grouped(connection: Connection, reader: records.DictionaryReader) -> Iterator[Located]:
+    """The transfers in ``event_seq`` order, each with its population figures."""
+    group: list[Any] = []
+    for row in connection.execute(_SUBMITTED.execution_options(**_STREAMED)):
+        if group and row.decision_id != group[0].decision_id:
+            yield _located(group, reader)
+            group = []
+        group.append(row)
+    if group:
+        yield _located(group, reader)
+
+
+def _one(connection: Connection, reader: records.DictionaryReader, decision_id: str) -> Located | None:
+    """One transfer by decision id, when the streams did not bring it where its event expects it."""
+    rows = list(connection.execute(_SUBMITTED.where(transfers.c.decision_id == decision_id)))
+    return _located(rows, reader) if rows else None
+
+
+@dataclass
+class _Deferred:
+    """The first (by decision id) row no event accounts for: reported once the chain has verified."""
+
+    inserted: str | None = None
+    marked: tuple[str, Any] | None = None
+
+    def insert(self, located: Located) -> None:
+        decision_id = str(located.row.decision_id)
+        if self.inserted is None or decision_id < self.inserted:
+            self.inserted = decision_id
+
+    def mark(self, row: Any) -> None:
+        if self.marked is None or str(row.decision_id) < self.marked[0]:
+            self.marked = (str(row.decision_id), row)
+
+
+def _walk(connection: Connection) -> AuditResult | tuple[int, ChainTally]:
+    """The chain walked beside the rows: the first problem, or the number of events and their tally."""
+    reader = records.DictionaryReader(connection)
+    head = connection.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).one()
+    submitted = _grouped(connection, reader)
+    withdrawn_rows = iter(connection.execute(_WITHDRAWN.execution_options(**_STREAMED)))
+    next_submitted, next_withdrawn = next(submitted, None), next(withdrawn_rows, None)
+    deferred = _Deferred()
+    seen_packs: set[str] = set()
+    recorded_sets = {int(row.event_seq): row for row in connection.execute(select(pack_sets))
+                     if row.event_seq is not None}  # changes recorded before revision 0007 have no event
+    seen_sets: set[int] = set()
+    announced = {int(row.announced_seq): row for row in connection.execute(select(chain_signing_keys))}
+    seen_keys: set[int] = set()  # announcements are rare: one per signing key
+    tally = ChainTally()
+    prev_hash = GENESIS
+    count = 0
+    for event in connection.execute(select(events).order_by(events.c.seq).execution_options(**_STREAMED)):
+        count += 1
+        seq = int(event.seq)
+
+        def bad(problem: str, seq: int = seq, count: int = count) -> AuditResult:
+            return AuditResult(False, count, seq, f"event {seq}: {problem}")
+
+        if seq != count:
+            what = "missing (deleted)" if seq > count else "duplicated or inserted"
+            return AuditResult(False, count, count if seq > count else seq,
+                               f"event {count}: {what}; the chain jumps to seq {seq}")
+        if event.prev_hash != prev_hash:
+            return bad("does not follow the event before it (an event was deleted, inserted or reordered)")
+        if chain_hash(event.prev_hash, event.body) != event.hash:
+            return bad("its content does not match its hash (edited)")
+        try:
+            body = json.loads(event.body)
+        except ValueError:
+            return bad("its body is not JSON (edited)")
+        if body.get("seq") != seq or body.get("kind") != event.kind or body.get("subject") != event.subject:
+            return bad("seq, kind or subject differ from the hashed body (edited or reordered)")
+        data = body.get("data") or {}
+        subject = str(event.subject)
+        # Rows whose position the walk has passed without an event of theirs: inserted, or edited.
+        while next_submitted is not None and int(next_submitted.row.event_seq) < seq:
+            deferred.insert(next_submitted)
+            next_submitted = next(submitted, None)
+        while next_withdrawn is not None and int(next_withdrawn.withdrawn_seq) < seq:
+            deferred.mark(next_withdrawn)
+            next_withdrawn = next(withdrawn_rows, None)
+        if event.kind == "submission":
+            here: list[Located] = []
+            while next_submitted is not None and int(next_submitted.row.event_seq) == seq:
+                here.append(next_submitted)
+                next_submitted = next(submitted, None)
+            located = next((found for found in here if found.row.decision_id == subject), None)
+            for other in here:
+                if other is not located:
+                    deferred.insert(other)
+            if located is None:
+                located = _one(connection, reader, subject)
+                if located is not None:
+                    return bad(f"transfer {subject}: its position in the chain (event_seq) was edited")
+            checked = _submission_checked(subject, data, located)
+            if isinstance(checked, str):
+                return bad(checked)
+            assert located is not None
+            if (located.row.withdrawn_at is None) != (located.row.withdrawn_seq is None):
+                deferred.mark(located.row)
+            tally.submission(located, data, checked)
+        elif event.kind == "withdrawal":
+            if next_withdrawn is not None and int(next_withdrawn.withdrawn_seq) == seq \
+                    and next_withdrawn.decision_id == subject:
+                next_withdrawn = next(withdrawn_rows, None)
+            found = _one(connection, reader, subject)
+            problem = audit.withdrawal_problem(body, found.row if found is not None else None)
+            if problem:
+                return bad(problem)
+            assert found is not None
+            if found.row.withdrawn_seq != seq or int(found.row.event_seq) >= seq:
+                return bad(f"transfer {subject}: its withdrawal was edited")
+            tally.withdrawal(found.row, data)
+        elif event.kind == "recount":
+            problem = audit.recount_problem(data)
+            if problem:
+                return bad(problem)
+            tally.recount(data)
+        elif event.kind == "pack":
+            pack = connection.execute(select(packs).where(packs.c.digest == subject)).first()
+            problem = audit.pack_problem(subject, data, pack)
+            if problem:
+                return bad(problem)
+            seen_packs.add(subject)
+        elif event.kind == "pack_set":
+            problem = audit.pack_set_problem(subject, body, recorded_sets.get(seq))
+            if problem:
+                return bad(problem)
+            seen_sets.add(seq)
+        elif event.kind == "signing_key":
+            problem = audit.signing_key_problem(subject, body, announced.get(seq))
+            if problem:
+                return bad(problem)
+            seen_keys.add(seq)
+        else:
+            return bad(f"unknown event kind {event.kind!r}")
+        prev_hash = event.hash
+    for located in ([next_submitted] if next_submitted is not None else []) + list(submitted):
+        deferred.insert(located)
+    for row in ([next_withdrawn] if next_withdrawn is not None else []) + list(withdrawn_rows):
+        deferred.mark(row)
+    if int(head.seq) != count or head.hash != prev_hash:
+        return AuditResult(False, count, count + 1 if int(head.seq) > count else int(head.seq),
+                           f"the chain ends at event {count} but its head records event {head.seq}: "
+                           "the newest events were deleted, or the head was edited")
+    if deferred.inserted is not None:
+        return AuditResult(False, count, f"transfer {deferred.inserted}",
+                           f"transfer {deferred.inserted} has no submission event (inserted)")
+    if deferred.marked is not None:
+        decision_id, row = deferred.marked
+        state = "withdrawn" if row.withdrawn_at else "not withdrawn"
+        return AuditResult(False, count, int(row.event_seq), f"event {row.event_seq}: transfer {decision_id} is "
+                                                             f"marked {state} against the chain (edited)")
+    for (digest,) in connection.execute(select(packs.c.digest).order_by(packs.c.digest)):
+        if digest not in seen_packs:
+            return AuditResult(False, count, f"pack {digest}", f"pack {digest} has no event (inserted)")
+    for seq in sorted(set(recorded_sets) - seen_sets):
+        return AuditResult(False, count, f"pack set {seq}",
+                           f"the pack set change recorded at event {seq} has no pack_set event there (inserted)")
+    for seq in sorted(set(announced) - seen_keys):
+        return AuditResult(False, count, f"signing key {seq}",
+                           f"the signing key recorded as announced at event {seq} has no signing_key event there "
+                           "(inserted)")
+    return count, tally
+
+
+def _submission_checked(subject: str, data: dict[str, Any], located: Located | None
+                        ) -> str | dict[str, dict[str, int]]:
+    """Does the transfer row still say what its submission event hashed? The problem, or its population
+    figures as the event accounts for them."""
+    if located is None:
+        return f"transfer {subject} was deleted"
+    if located.unreadable is not None:
+        return f"transfer {subject}: its stored record cannot be read ({located.unreadable}) (edited)"
+    if located.misplaced:
+        return f"transfer {subject}: a population's exporter or year was edited"
+    if not set(located.figures) <= set(TALLIES):
+        return f"transfer {subject}: a population's tally was edited"
+    return audit.check_submission(subject, data, located.row, located.figures)

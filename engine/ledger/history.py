@@ -111,7 +111,7 @@ def pack_sets_in_service(ledger: Ledger) -> list[PackSetInService]:
 class Walk:
     """Which recorded transfers a walk re-decides (all by default), in chain order:
 
-    - ``exporter``: one exporter's transfers (read by exporter and year, in chain order);
+    - ``exporter``: one exporter's transfers (read by exporter, in chain order);
     - ``since``: those recorded on or after that day (UTC), the counts before it rebuilt from the
       database as they stood (reading only the exporter-years met);
     - ``worker`` of ``workers``: the exporters one of N processes takes (:func:`partition`), so that N
@@ -159,8 +159,7 @@ _SUBMITTED = select(transfers).order_by(transfers.c.event_seq)
 _WITHDRAWN = text(
     "SELECT t.decision_id, t.exporter_id, t.year, t.counted, t.personal_subjects, t.sensitive_subjects, "
     "t.withdrawn_seq, e.body FROM transfers t JOIN events e ON e.seq = t.withdrawn_seq "
-    "WHERE t.withdrawn_seq IS NOT NULL AND t.withdrawn_seq >= :from_seq ORDER BY t.withdrawn_seq")
-_YEARS_OF = text("SELECT DISTINCT year FROM transfers WHERE exporter_id = :e ORDER BY year")
+    "WHERE t.withdrawn_at IS NOT NULL AND t.withdrawn_seq >= :from_seq ORDER BY t.withdrawn_seq")
 _FIRST_SINCE = text("SELECT MIN(event_seq) FROM transfers WHERE recorded_at >= :since")
 _EVENT_BODY = text("SELECT body FROM events WHERE seq = :s")
 _STREAMED = {"stream_results": True, "yield_per": 500}
@@ -232,16 +231,12 @@ def _walk(conn: Connection, walk: Walk) -> Iterator[RecordedDecision]:
 
 
 def _submitted(conn: Connection, exporter: str | None, from_seq: int) -> Iterator[Any]:
-    """The transfer rows in chain order from ``from_seq``: all of them, or one exporter's (each of its
-    years read in index order, merged: no sort of the exporter's rows)."""
-    if exporter is None:
-        yield from conn.execute(_SUBMITTED.where(transfers.c.event_seq >= from_seq).execution_options(**_STREAMED))
-        return
-    years = [int(year) for (year,) in conn.execute(_YEARS_OF, {"e": exporter})]
-    per_year = [conn.execute(select(transfers).where(
-        transfers.c.exporter_id == exporter, transfers.c.year == year, transfers.c.event_seq >= from_seq)
-        .order_by(transfers.c.event_seq).execution_options(**_STREAMED)) for year in years]
-    yield from heapq.merge(*per_year, key=lambda row: int(row.event_seq))
+    """The transfer rows in chain order from ``from_seq``: all of them (``ix_transfers_event_seq``), or
+    one exporter's (``ix_transfers_exporter_seq``)."""
+    query = _SUBMITTED.where(transfers.c.event_seq >= from_seq)
+    if exporter is not None:
+        query = query.where(transfers.c.exporter_id == exporter)
+    yield from conn.execute(query.execution_options(**_STREAMED))
 
 
 def _recorded(conn: Connection, row: Any, reader: records.DictionaryReader,

@@ -10,13 +10,14 @@ one event to the next instead:
   plus what each recount changed (revision 0005);
 - per population and tally, the largest figure of its live counted transfers. A figure only grows
   until a withdrawal removes the transfer that held the largest one; then the largest of the others is
-  read from the population index (revision 0006), which holds every transfer's figures in order.
+  read from the population index (revision 0007), which holds every transfer's figures in order.
 
 States are kept for the exporter-years met recently (at most ``capacity``: memory stays bounded however
 many exporters a ledger holds). One that is not kept, a replay that starts mid-chain (one transfer,
 ``--since``) or an evicted one, is rebuilt from the database as it stood just before the event at hand
-(:func:`rebuild`): sums of the index ``ix_transfers_history`` and the largest live figures of
-``ix_transfer_populations_counting``, reading only that exporter-year's rows. When the walk started at
+(:func:`rebuild`): sums of the index ``ix_transfers_exporter_seq``, the withdrawn ones found by
+``ix_transfers_curve``, and the largest live figures of ``ix_transfer_populations_counting``: reading
+only that exporter's index entries before the event, not its rows. When the walk started at
 the chain's beginning and has evicted nothing, an exporter-year it has not met has no earlier transfer,
 and its state starts empty without a query.
 """
@@ -39,7 +40,8 @@ _SUMS_BEFORE = text(
 _RELEASED_BEFORE = text(
     "SELECT t.personal_subjects, t.sensitive_subjects, e.body FROM transfers t "
     "JOIN events e ON e.seq = t.withdrawn_seq "
-    "WHERE t.exporter_id = :e AND t.year = :y AND t.counted = :yes AND t.withdrawn_seq < :s")
+    "WHERE t.exporter_id = :e AND t.year = :y AND t.counted = :yes AND t.withdrawn_at IS NOT NULL "
+    "AND t.withdrawn_seq < :s")
 _LARGEST_LIVE_AT = text(
     "SELECT p.population, p.tally, MAX(p.subjects) FROM transfer_populations p "
     "JOIN transfers t ON t.decision_id = p.decision_id WHERE p.exporter_id = :e AND p.year = :y "

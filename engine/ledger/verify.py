@@ -10,8 +10,9 @@ and pack into memory first (16.7 KB a transfer: 16.7 GB at 10^6). Now three orde
 - the events, by ``seq`` (their primary key);
 - the transfers with their population figures, by ``event_seq`` (``ix_transfers_event_seq``): a
   submission event at seq N is checked against the row whose ``event_seq`` is N;
-- the withdrawn transfers, by ``withdrawn_seq`` (the partial index ``ix_transfers_withdrawn``): a
-  withdrawal event at seq N against the row withdrawn at N.
+- the withdrawn transfers (``ix_transfers_withdrawn``), by ``withdrawn_seq``: a withdrawal event at
+  seq N against the row withdrawn at N (a row with only one of ``withdrawn_at`` and ``withdrawn_seq`` is
+  named from the stream above).
 
 A row no event accounts for (a transfer inserted, one marked withdrawn against the chain) is noticed
 when the walk passes its position, and reported after the chain, as before, the first by decision id.
@@ -53,7 +54,7 @@ _POPULATION_COLUMNS = (transfer_populations.c.population.label("p_population"),
 _SUBMITTED = (select(transfers, *_POPULATION_COLUMNS)
               .outerjoin(transfer_populations, transfer_populations.c.decision_id == transfers.c.decision_id)
               .order_by(transfers.c.event_seq, transfers.c.decision_id))
-_WITHDRAWN = (select(transfers).where(transfers.c.withdrawn_seq.is_not(None))
+_WITHDRAWN = (select(transfers).where(transfers.c.withdrawn_at.is_not(None), transfers.c.withdrawn_seq.is_not(None))
               .order_by(transfers.c.withdrawn_seq, transfers.c.decision_id))
 
 

@@ -30,6 +30,7 @@ from api.http.problem_texts import problem_language
 from api.http.problems import problem_body
 from api.http.routes_amend import router as amend_router
 from api.http.routes_audit import router as audit_router
+from api.http.routes_bulk import router as bulk_router
 from api.http.routes_decisions import router as decisions_router
 from api.http.routes_evaluate import DryRunLane
 from api.http.routes_evaluate import router as evaluate_router
@@ -113,8 +114,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.service = state
     app.state.lifecycle = lifecycle
     problems.install(app)
-    for router in (evaluate_router, transfers_router, amend_router, decisions_router, audit_router, rules_router,
-                   health_router):
+    for router in (evaluate_router, bulk_router, transfers_router, amend_router, decisions_router, audit_router,
+                   rules_router, health_router):
         app.include_router(router)
     install_web(app)  # the page at / (routes only: no middleware, nothing on the API's requests)
     app.add_middleware(DryRunLane, state=state)

@@ -1,16 +1,23 @@
 """The audit chain over HTTP (auditor role): ``GET /v1/audit/verify`` walks it and checks every record
 and signature against it; ``GET /v1/audit/checkpoint`` gives its head for an auditor to keep elsewhere
-(issue 19 point 1). A database that cannot be read is a 503, never a verdict."""
+(issue 19 point 1). A database that cannot be read is a 503, never a verdict.
+
+Verify jobs (DESIGN section 6): ``POST /v1/audit/verify-jobs`` starts ``audit verify`` of the ledger
+in a process of its own and answers at once (202, ``Location``); ``GET /v1/audit/verify-jobs/{id}``
+says how far it got and, once done, what it found (``engine.ledger.verify_jobs``). The worker that
+answers does none of the walking: its memory stays where it was, whatever the size of the ledger."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.http.deps import Auditor, StateDep
-from api.http.problems import responses
+from api.http.deps import ActorDep, Auditor, StateDep
+from api.http.problems import ProblemError, responses
+from engine.ledger import verify_jobs
 
 router = APIRouter(tags=["audit"])
 
@@ -52,3 +59,46 @@ def audit_checkpoint(state: StateDep, _roles: Auditor) -> CheckpointDocument:
     """The chain's head now (position, hash, time, signature): a document to keep elsewhere. `baygate audit
     verify --checkpoint FILE` fails when the chain no longer holds it (a rewrite, a truncation, a rollback)."""
     return CheckpointDocument(**state.use_ledger().checkpoint().document())
+
+
+class VerifyResult(BaseModel):
+    ok: bool = Field(description="True when the chain proves nothing was changed, inserted or removed.")
+    events: int
+    first_bad: str | None = None
+    problem: str | None = None
+
+
+class VerifyJob(BaseModel):
+    id: str
+    state: str = Field(description="queued, running, done or failed.")
+    requested_at: str
+    requested_by: str | None = None
+    started_at: str | None = None
+    heartbeat_at: str | None = Field(default=None, description="When the job last said how far it got.")
+    finished_at: str | None = None
+    events_checked: int = Field(description="Events of the audit chain checked so far.")
+    events_total: int | None = Field(default=None, description="Events in the chain when the job started.")
+    result: VerifyResult | None = Field(default=None, description="What verify found, once done.")
+    error: str | None = Field(default=None, description="Why it could not finish (state failed).")
+
+
+JobId = Annotated[str, Path(description="The job's id, as the POST answered it.", max_length=26)]
+
+
+@router.post("/v1/audit/verify-jobs", status_code=202, response_model=VerifyJob,
+             responses=responses(401, 403, 503), summary="Start verifying the audit chain as a job")
+def start_verify_job(state: StateDep, _roles: Auditor, actor: ActorDep) -> JSONResponse:
+    """Record a verify job and start it; poll the ``Location`` it answers for its progress and result."""
+    ledger = state.use_ledger()
+    job = verify_jobs.create(ledger, actor.name)
+    verify_jobs.start(ledger.url, job.id)
+    return JSONResponse(job.as_dict(), status_code=202, headers={"Location": f"/v1/audit/verify-jobs/{job.id}"})
+
+
+@router.get("/v1/audit/verify-jobs/{job_id}", response_model=VerifyJob, responses=responses(401, 403, 404, 503),
+            summary="A verify job's progress and result")
+def read_verify_job(job_id: JobId, state: StateDep, _roles: Auditor) -> dict[str, Any]:
+    job = verify_jobs.read(state.use_ledger(), job_id)
+    if job is None:
+        raise ProblemError(404, "not-found", f"no verify job {job_id!r}")
+    return job.as_dict()

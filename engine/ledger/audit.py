@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,14 +159,15 @@ def lock_chain(connection: Connection) -> tuple[int, str]:
 
 
 def verify(connection: Connection, checkpoints: Sequence[anchors.Checkpoint] = (),
-           public_keys: Mapping[str, PublicKey] | None = None) -> AuditResult:
+           public_keys: Mapping[str, PublicKey] | None = None,
+           progress: Callable[[int], None] | None = None) -> AuditResult:
     """Walk the chain and cross-check the recorded rows and the running totals (``engine.ledger.verify``:
-    a stream, whatever the size of the ledger). Then the anchors (``engine.ledger.anchors``): each
-    checkpoint, and every signature (against ``public_keys`` when given, else the keys the chain
-    announces)."""
+    a stream, whatever the size of the ledger); ``progress`` is told the events checked so far. Then the
+    anchors (``engine.ledger.anchors``): each checkpoint, and every signature (against ``public_keys``
+    when given, else the keys the chain announces)."""
     from engine.ledger import verify as walk  # it reads the checks of this module
 
-    walked = walk.verify(connection)
+    walked = walk.verify(connection, progress)
     if not walked.ok:
         return walked
     report = anchors.AnchorReport()

@@ -243,3 +243,24 @@ as it was recorded, its population figures, and the decision, moment and ``amend
 replaced it. ``transfers`` keeps the decision in force."""
 Index("ix_replaced_decisions_transfer", replaced_decisions.c.exporter_id, replaced_decisions.c.reference)
 Index("ix_replaced_decisions_event_seq", replaced_decisions.c.event_seq)
+
+
+verify_jobs = Table(
+    "verify_jobs",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("requested_at", String(40), nullable=False),
+    Column("requested_by", String(160), nullable=True),
+    Column("started_at", String(40), nullable=True),
+    Column("heartbeat_at", String(40), nullable=True),
+    Column("finished_at", String(40), nullable=True),
+    Column("events_checked", BigInteger, nullable=False),
+    Column("events_total", BigInteger, nullable=True),
+    Column("ok", Boolean, nullable=True),
+    Column("first_bad", Text, nullable=True),
+    Column("problem", Text, nullable=True),
+    Column("error", Text, nullable=True),
+)
+"""``audit verify`` runs started over HTTP (revision 0009, ``engine.ledger.verify_jobs``): the service's
+bookkeeping, not part of the audit chain."""

@@ -17,7 +17,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +55,7 @@ from engine.ledger.errors import (
     ReferenceConflict,
 )
 from engine.ledger.packs import pack_text
-from engine.ledger.schema import chain_signatures, events, pack_sets, packs, transfers
+from engine.ledger.schema import chain_head, chain_signatures, events, pack_sets, packs, transfers
 from engine.ledger.signing import ChainSigner
 from engine.models import Decision, TransferRequest, read_stored_request
 from engine.strict import canonical_party_id
@@ -147,6 +147,8 @@ def request_canonical(request: TransferRequest) -> str:
     return canonical(request.model_dump(mode="json"))
 
 
+BULK_GROUP = 250
+"""Submissions of one ``submit_many`` recorded in one transaction (one commit, one flush) at most."""
 MAX_GROUP = 64
 """Submissions recorded in one transaction at most (bounds how long one commit makes others wait)."""
 GATHER_SECONDS = 0.0005
@@ -420,12 +422,53 @@ class Ledger:
         """
         return self._commit(self._queue(engine, request, as_of, actor))
 
+    def submit_many(self, engine: Engine, requests: Iterable[TransferRequest], as_of: dt.date | None = None,
+                    actor: Actor | None = None, group: int | None = None) -> Iterator[SubmitResult | Exception]:
+        """Record many transfers (a list file, ``POST /v1/transfers/batch``): each answered in order, as
+        ``submit`` would answer it one after the other, with the error that refused it alone in its
+        place (ReferenceConflict, an engine error). Recorded in groups of ``group`` (BULK_GROUP) per
+        transaction, one commit each, the requests read as they are needed: memory holds one group,
+        whatever the number of requests. Several transfers of one exporter in a group each read the
+        counts the ones before left. A database error ends it (raised): nothing of that group is
+        written, and every group before it is committed."""
+        size = group or BULK_GROUP
+        pending: list[_Submission] = []
+        for request in requests:
+            pending.append(self._prepared(engine, request, as_of, actor))
+            if len(pending) >= size:
+                yield from self._commit_bulk(pending)
+                pending = []
+        if pending:
+            yield from self._commit_bulk(pending)
+
+    def _commit_bulk(self, items: list[_Submission]) -> Iterator[SubmitResult | Exception]:
+        busy = database.sqlite_busy_seconds() if self.sql_engine.dialect.name == "sqlite" else -1
+        if not self._committer.acquire(timeout=busy):
+            raise DatabaseUnavailable(f"database unavailable: database is locked (this process's writers waited "
+                                      f"longer than {busy:g} s; nothing of this group was written: retry later)")
+        try:
+            failed = self._record_group(items)
+        finally:
+            self._committer.release()
+        if failed is not None:
+            raise failed
+        for item in items:
+            if item.error is not None:
+                yield item.error if isinstance(item.error, Exception) else RuntimeError(str(item.error))
+            else:
+                assert item.result is not None
+                yield item.result
+
+    def _prepared(self, engine: Engine, request: TransferRequest, as_of: dt.date | None,
+                  actor: Actor | None) -> _Submission:
+        request_json = request_canonical(request)
+        return _Submission(engine, request, as_of, request_json, sha256(request_json),
+                           self._pack_texts_to_store(engine), actor or local_user())
+
     def _queue(self, engine: Engine, request: TransferRequest, as_of: dt.date | None,
                actor: Actor | None = None) -> _Submission:
         """Queue a submission for the next group commit (``_commit`` records it)."""
-        request_json = request_canonical(request)
-        item = _Submission(engine, request, as_of, request_json, sha256(request_json),
-                           self._pack_texts_to_store(engine), actor or local_user())
+        item = self._prepared(engine, request, as_of, actor)
         with self._waiting_lock:
             self._waiting.append(item)
         return item
@@ -460,7 +503,7 @@ class Ledger:
         assert item.result is not None
         return item.result
 
-    def _record_group(self, group: list[_Submission]) -> None:
+    def _record_group(self, group: list[_Submission]) -> BaseException | None:
         """Record a group (one submission per exporter) in one transaction. A submission refused
         before it writes (reference conflict, engine error) fails alone; a database error fails the
         whole group, and nothing is written.
@@ -469,8 +512,9 @@ class Ledger:
         exporter (with the locks and the chain head), then per submission only the evaluation (in
         Python), then one write of every row and the chain head, and COMMIT. On PostgreSQL that is two
         round trips a group, BEGIN with the reads and COMMIT with the writes (``engine.ledger.group``).
-        Exporters are distinct within a group, so no submission's counts depend on another's in the
-        same group."""
+        A submission reads the counts the ones before it in the group left (``group.GroupCounts``) and
+        sees a reference recorded before it in the group: a bulk group may hold several of one
+        exporter. Returns the error that failed the whole group, if one did."""
         stored_now: list[str] = []
         try:
             with self._group_write() as conn:
@@ -484,24 +528,27 @@ class Ledger:
                 chain = group_io.chain(conn, reads, self.signer)
                 chain_keys.prepare(conn, chain.append, self.signer, reads.signing_key, group[0].actor, _now())
                 rows = group_io.GroupRows()
+                counts = group_io.GroupCounts(reads.totals)
                 for item in group:
                     key = (item.request.exporter.id, item.request.reference)
-                    stored_now += self._record_one(conn, item, chain, reads.existing.get(key), reads.totals, rows)
+                    stored_now += self._record_one(conn, item, chain, reads.existing.get(key), counts, rows)
+                    if item.error is None and item.result is not None and not item.result.replayed:
+                        reads.existing[key] = rows.recorded(key)  # the same reference again in this group
                 group_io.write(conn, rows, chain, self.totals_key, reads.totals)
         except BaseException as exc:
             for item in group:
                 if item.error is None:
                     item.result, item.error = None, exc
                 item.done.set()
-            return
+            return exc
         self._stored_packs.update(stored_now)
         self._dictionaries.remember(rows.new_dictionaries)
         for item in group:
             item.done.set()
+        return None
 
     def _record_one(self, conn: Connection, item: _Submission, chain: audit.ChainWriter, existing: Any,
-                    counts: Mapping[sealed_totals.ExporterYear, sealed_totals.YearState],
-                    rows: group_io.GroupRows) -> list[str]:
+                    counts: group_io.GroupCounts, rows: group_io.GroupRows) -> list[str]:
         """One submission of a group: decide on the counts read for the group, queue its rows."""
         request, engine = item.request, item.engine
         exporter_id = request.exporter.id
@@ -514,7 +561,7 @@ class Ledger:
                                                existing.withdrawn_at)
                     return []
                 raise ReferenceConflict(_conflict_message(existing, recorded_request, item.request_json))
-            prior = sealed_totals.prior_counts(counts, exporter_id, year)
+            prior = counts.prior(exporter_id, year)
             decision = engine.evaluate(request, prior, as_of=item.as_of)
             decision_json = canonical(decision.model_dump(mode="json"))
             tally = tally_for(request, prior, engine.options, decision.counts.collected_abroad_uncounted)
@@ -549,6 +596,10 @@ class Ledger:
                                  "subjects": subjects, "exporter_id": exporter_id, "year": year}
                                 for tally_name, figures in populations.items()
                                 for name, subjects in sorted(figures.items()))
+        rows.just_recorded[(exporter_id, request.reference)] = SimpleNamespace(
+            **row, event_seq=seq, record=None, withdrawn_at=None, withdrawn_seq=None)
+        if counted:
+            counts.add(exporter_id, year, tally)
         item.result = SubmitResult(decision, False)
         return stored_now
 
@@ -792,16 +843,23 @@ class Ledger:
     # ------------------------------------------------------------------ audit, health
 
     def verify(self, checkpoints: Sequence[anchors.Checkpoint] = (),
-               public_keys: Mapping[str, signing.PublicKey] | None = None) -> AuditResult:
-        """Walk the audit chain; names the first event edited, deleted, inserted or reordered. Then the
+               public_keys: Mapping[str, signing.PublicKey] | None = None,
+               progress: Callable[[int], None] | None = None) -> AuditResult:
+        """Walk the audit chain; names the first event edited, deleted, inserted or reordered. A stream
+        (``engine.ledger.verify``); ``progress`` is told the number of events checked so far. Then the
         anchors: each checkpoint must still hold, every signature verify (engine.ledger.anchors)."""
         with self._read(snapshot=True) as conn:
-            return audit.verify(conn, checkpoints, public_keys)
+            return audit.verify(conn, checkpoints, public_keys, progress)
 
     def checkpoint(self) -> anchors.Checkpoint:
         """The chain's head now, for an auditor to keep elsewhere (``audit checkpoint``)."""
         with self._read(snapshot=True) as conn:
             return anchors.take_checkpoint(conn, _now())
+
+    def chain_length(self) -> int:
+        """The number of events in the audit chain (its head), for progress."""
+        with self._read() as conn:
+            return int(conn.execute(text(f"SELECT seq FROM {chain_head.name} WHERE id = 1")).scalar() or 0)
 
     def ping(self) -> None:
         """Raise DatabaseUnavailable unless the database answers and can take writes (for /readyz: a

@@ -24,7 +24,7 @@ exporters and populations, not with the transfers. Pack texts and pack set chang
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,10 +69,15 @@ class Located:
     unreadable: str | None = None
 
 
-def verify(connection: Connection) -> AuditResult:
+Progress = Callable[[int], None]
+"""Told the number of events checked so far, every PROGRESS_EVERY events."""
+PROGRESS_EVERY = 5_000
+
+
+def verify(connection: Connection, progress: Progress | None = None) -> AuditResult:
     """Walk the chain in seq order and cross-check the recorded rows; stop at the first problem. Then
     the running totals: against the chain's own arithmetic, and that against the counted transfers
-    tallied again under the counting rules."""
+    tallied again under the counting rules. ``progress`` is told how far the walk got."""
     dropped = audit.missing_table(connection)
     if dropped is not None:
         return dropped
@@ -80,7 +85,7 @@ def verify(connection: Connection) -> AuditResult:
         malformed = audit.sqlite_storage_problem(connection)
         if malformed is not None:
             return malformed
-        walked = _walk(connection)
+        walked = _walk(connection, progress)
     except OperationalError as exc:
         if "decode" not in str(exc):
             raise
@@ -251,7 +256,7 @@ class _Deferred:
             self.marked = (str(row.decision_id), row)
 
 
-def _walk(connection: Connection) -> AuditResult | tuple[int, ChainTally]:
+def _walk(connection: Connection, progress: Progress | None = None) -> AuditResult | tuple[int, ChainTally]:
     """The chain walked beside the rows: the first problem, or the number of events and their tally."""
     reader = records.DictionaryReader(connection)
     head = connection.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).one()
@@ -271,6 +276,8 @@ def _walk(connection: Connection) -> AuditResult | tuple[int, ChainTally]:
     for event in connection.execute(select(events).order_by(events.c.seq).execution_options(**_STREAMED)):
         count += 1
         seq = int(event.seq)
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(count)
 
         def bad(problem: str, seq: int = seq, count: int = count) -> AuditResult:
             return AuditResult(False, count, seq, f"event {seq}: {problem}")

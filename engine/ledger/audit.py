@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Connection, Integer, LargeBinary, String, Text, inspect, text
 
-from engine.ledger import amendments, anchors, records, totals
+from engine.ledger import anchors, totals
 from engine.ledger import packs as pack_store
 from engine.ledger.schema import (
     TALLIES,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import select
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -36,6 +36,7 @@ import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, bindparam, text
 
+from engine.facts import PriorCounts, Tally
 from engine.ledger import audit, chain_keys, database, records, sealed_totals, totals
 from engine.ledger.schema import chain_head, transfers
 from engine.ledger.seal import TotalsKey
@@ -174,6 +175,31 @@ def read(conn: Connection, key: TotalsKey, exporters: list[str], references: lis
                       None if signed_by is None else str(signed_by[0]))
 
 
+class GroupCounts:
+    """The counts a group's evaluations read: as the group's read found them (its seals checked), plus
+    what each transfer recorded earlier in the same group added. A group of the concurrent path holds
+    one transfer per exporter, so nothing is added between them; a bulk group (``Ledger.submit_many``)
+    may hold many of one exporter, each decided on the counts the ones before it left, exactly as if
+    submitted one by one. What is written to the totals is worked out again from the group's rows
+    (``totals.add``), so these are only ever read."""
+
+    def __init__(self, states: Mapping[ExporterYear, YearState]) -> None:
+        self._states = {where: state.copy() for where, state in states.items()}
+
+    def prior(self, exporter_id: str, year: int) -> PriorCounts:
+        """This year's sums and populations, last year's sums (as ``Ledger._prior`` reads them)."""
+        return sealed_totals.prior_counts(self._states, exporter_id, year)
+
+    def add(self, exporter_id: str, year: int, tally: Tally) -> None:
+        """A counted transfer recorded in the group: its subjects and population figures."""
+        state = self._states.setdefault((exporter_id, year), YearState())
+        state.personal += tally.personal_subjects
+        state.sensitive += tally.sensitive_subjects
+        for tally_name, sent in (("personal", tally.populations), ("sensitive", tally.sensitive_populations)):
+            for name, subjects in sent.items():
+                state.populations[(name, tally_name)] = max(state.populations.get((name, tally_name), 0), subjects)
+
+
 class _LockedChain(audit.ChainWriter):
     """A ChainWriter whose head was read ``FOR UPDATE`` with the group's reads: appending reads nothing."""
 
@@ -197,6 +223,12 @@ class GroupRows:
     populations: list[dict[str, Any]] = field(default_factory=list)
     dictionaries: list[dict[str, Any]] = field(default_factory=list)
     new_dictionaries: dict[str, records.Dictionary] = field(default_factory=dict)
+    just_recorded: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """Rows recorded in this group, by (exporter, reference), with their texts: a later submission of
+    the same reference in the group is answered from it as from a row recorded before."""
+
+    def recorded(self, key: tuple[str, str]) -> Any:
+        return self.just_recorded[key]
 
 
 def write(conn: Connection, rows: GroupRows, chain: audit.ChainWriter, key: TotalsKey,

@@ -1,0 +1,97 @@
+"""Recording in bulk (``Ledger.submit_many``: list files, ``POST /v1/transfers/batch``): groups of many
+transfers per transaction, each decided exactly as if submitted one after the other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from engine.evaluator import Engine
+from engine.ledger import Ledger, ReferenceConflict, SubmitResult
+from engine.models import TransferRequest
+from tests.ledger.conftest import EXPORTER, transfer
+
+OTHER = "91440300MA5BULKOTH"
+CONTRACT = {"separate_consent": True, "notice_given": True, "pia_completed_on": "2024-12-01",
+            "mechanisms": [{"type": "gba_standard_contract", "reference": "GD-1", "effective_on": "2025-01-10",
+                            "filed_on": "2025-01-15"}]}
+
+
+def mixed() -> list[TransferRequest]:
+    """Two exporters interleaved, crossing 100,000 within a group, a population sent again, sensitive data
+    under a contract (counted), last year's transfers."""
+    found = []
+    for number in range(14):
+        exporter = EXPORTER if number % 3 else OTHER
+        data = ([{"kind": "personal", "subjects": 6_000 + 1_000 * number, "population": "members"}]
+                if number % 4 == 0 else [{"kind": "personal", "subjects": 15_000}])
+        if number % 5 == 0:
+            data.append({"kind": "personal", "subjects": 900, "sensitive": ["medical_health"]})
+        extra = {"safeguards": CONTRACT} if number % 5 == 0 else {}
+        found.append(transfer(f"M-{number}", exporter_id=exporter, data=data,
+                              planned_date="2025-06-01" if number == 1 else "2026-06-01", **extra))
+    return found
+
+
+def outcomes(results: list[SubmitResult | Exception]) -> list[tuple[str, int, int, bool]]:
+    found = []
+    for result in results:
+        assert isinstance(result, SubmitResult), result
+        counts = result.decision.counts
+        found.append((result.decision.outcome, counts.personal_subjects_before, counts.sensitive_subjects_before,
+                      result.replayed))
+    return found
+
+
+@pytest.mark.parametrize("group", [1, 4, 250])
+def test_a_bulk_records_what_one_by_one_records(ledger_url: str, tmp_path: Path, ledger_engine: Engine,
+                                                 group: int) -> None:
+    one_by_one = Ledger(f"sqlite:///{tmp_path / 'one.db'}")
+    bulk = Ledger(ledger_url)
+    try:
+        expected = outcomes([one_by_one.submit(ledger_engine, request) for request in mixed()])
+        found = outcomes(list(bulk.submit_many(ledger_engine, iter(mixed()), group=group)))
+        assert found == expected
+        assert any(outcome == "conditional" for outcome, *_ in found)  # 100,000 crossed on the way
+        for exporter in (EXPORTER, OTHER):
+            for year in (2025, 2026):
+                assert bulk.counts(exporter, year) == one_by_one.counts(exporter, year)
+        result = bulk.verify()
+        assert result.ok, result.problem
+    finally:
+        one_by_one.close()
+        bulk.close()
+
+
+def test_a_reference_twice_in_one_group_is_answered_as_recorded_or_refused(ledger: Ledger,
+                                                                          ledger_engine: Engine) -> None:
+    requests = [transfer("D-1", 10_000), transfer("D-1", 10_000), transfer("D-2", 5_000), transfer("D-1", 99)]
+    results = list(ledger.submit_many(ledger_engine, requests))
+    first, again, other, conflict = results
+    assert isinstance(first, SubmitResult) and not first.replayed
+    assert isinstance(again, SubmitResult) and again.replayed and again.decision == first.decision
+    assert isinstance(other, SubmitResult) and not other.replayed
+    assert isinstance(conflict, ReferenceConflict) and "D-1" in str(conflict)
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 15_000
+    assert ledger.verify().ok
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_a_group_the_database_refuses_leaves_the_groups_before_it_recorded(ledger: Ledger,
+                                                                           ledger_engine: Engine) -> None:
+    with ledger.sql_engine.begin() as conn:
+        conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON transfers WHEN NEW.reference = 'G-5' "
+                          "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"))
+    results = ledger.submit_many(ledger_engine, (transfer(f"G-{n}", 1_000) for n in range(8)), group=3)
+    recorded = []
+    with pytest.raises(Exception, match="refused by the test"):
+        for result in results:
+            recorded.append(result)
+    assert len(recorded) == 3  # G-0..G-2; G-3..G-5 were one group, rolled back whole
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 3_000
+    with ledger.sql_engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER refuse"))
+        assert conn.execute(text("SELECT COUNT(*) FROM transfers")).scalar() == 3
+    assert ledger.verify().ok

@@ -194,7 +194,7 @@ def check_submission(subject: str, data: dict[str, Any], row: Any,
     An event written before revision 0005 lists one figure per population for both tallies; the
     figures per tally the upgrade split it into are what the transfer's request gives (its hash is in
     the event), and their larger must be the listed one."""
-    if row.request_sha256 != sha256(row.request_json):
+    if row.request_sha256 != text_hashes(row)[0]:
         return f"transfer {subject}: its idempotency key (request_sha256) was edited"
     if not set(figures) <= set(TALLIES):
         return f"transfer {subject}: a population's tally was edited"
@@ -239,11 +239,14 @@ def sqlite_storage_problem(connection: Connection) -> AuditResult | None:
     if connection.dialect.name != "sqlite":
         return None
     for table in _CHECKED_TABLES:
-        for column in table.columns:
-            allowed = _STORAGE[type(column.type)] + (("null",) if column.nullable else ())
-            condition = f"typeof({column.name}) NOT IN ({', '.join(repr(kind) for kind in allowed)})"
-            if isinstance(column.type, Boolean):
-                condition += f" OR {column.name} NOT IN (0, 1)"
+        conditions = [(column, _odd_storage(column)) for column in table.columns]
+        # One scan of the table finds whether anything is odd (a large ledger: one read of each table,
+        # not one per column); only then is the first odd column looked for, column by column.
+        if connection.execute(text(f"SELECT 1 FROM {table.name} WHERE "
+                                   + " OR ".join(f"({condition})" for _, condition in conditions)
+                                   + " LIMIT 1")).first() is None:
+            continue
+        for column, condition in conditions:
             key = ", ".join(c.name for c in table.primary_key.columns)
             found = connection.execute(text(f"SELECT {key}, quote({column.name}) FROM {table.name} "
                                             f"WHERE {condition} LIMIT 1")).first()
@@ -253,6 +256,15 @@ def sqlite_storage_problem(connection: Connection) -> AuditResult | None:
                                    f"{table.name} {where}: {column.name} holds {found[-1]}, which the ledger "
                                    "never writes (edited)")
     return None
+
+
+def _odd_storage(column: Any) -> str:
+    """The SQL condition of a value of ``column`` stored unlike anything the ledger writes (SQLite)."""
+    allowed = _STORAGE[type(column.type)] + (("null",) if column.nullable else ())
+    condition = f"typeof({column.name}) NOT IN ({', '.join(repr(kind) for kind in allowed)})"
+    if isinstance(column.type, Boolean):
+        condition += f" OR {column.name} NOT IN (0, 1)"
+    return condition
 
 
 def missing_table(connection: Connection) -> AuditResult | None:
@@ -328,6 +340,15 @@ def signing_key_problem(subject: str, body: dict[str, Any], recorded: Any) -> st
     return None
 
 
+def text_hashes(row: Any) -> tuple[str, str]:
+    """The SHA-256 of a row's request and decision texts. A row as ``audit verify`` reads it carries them
+    already (``text_hashes``: hashed once, from the bytes as stored)."""
+    known: tuple[str, str] | None = getattr(row, "text_hashes", None)
+    if known is not None:
+        return known
+    return sha256(row.request_json), sha256(row.decision_json)
+
+
 def submission_data(row: Any, populations: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
     """What a submission event hashes about its transfer row: everything counting and replay read.
     ``populations``: tally -> population -> figure; events written before revision 0005 listed one
@@ -336,12 +357,13 @@ def submission_data(row: Any, populations: Mapping[str, Mapping[str, int]]) -> d
     The values are taken as the row holds them, not converted: SQLite keeps what it is given in an
     integer column, and a year edited to ``2026.5`` would pass for 2026 once made an integer while
     counting's ``year = :y`` no longer finds it."""
+    request_sha256, decision_sha256 = text_hashes(row)
     return {
         "decision_id": row.decision_id,
         "exporter": row.exporter_id,
         "reference": row.reference,
-        "request_sha256": sha256(row.request_json),
-        "decision_sha256": sha256(row.decision_json),
+        "request_sha256": request_sha256,
+        "decision_sha256": decision_sha256,
         "outcome": row.outcome,
         "year": row.year,
         "counted": bool(row.counted),

@@ -96,6 +96,15 @@ def dictionary_digest(record: bytes) -> bytes | None:
 def unpack(record: bytes, dictionary: Dictionary | None) -> tuple[str, str]:
     """The request and decision texts of a stored record, exactly as recorded; ``dictionary`` is the
     one :func:`dictionary_digest` names. Raises ValueError for a record that cannot be read."""
+    request, decision = unpack_bytes(record, dictionary)
+    try:
+        return request.decode("utf-8"), decision.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"its compressed texts cannot be read ({exc})") from exc
+
+
+def unpack_bytes(record: bytes, dictionary: Dictionary | None) -> tuple[bytes, bytes]:
+    """:func:`unpack` as UTF-8 bytes (what hashing reads: no decoding and encoding again)."""
     if not record:
         raise ValueError("an empty record")
     kind = record[0]
@@ -111,9 +120,9 @@ def unpack(record: bytes, dictionary: Dictionary | None) -> tuple[str, str]:
                 raise ValueError("its compressed texts are cut short")
         else:
             raise ValueError(f"an unknown record format ({kind})")
-        request_json, newline, decision_json = data.decode("utf-8").partition("\n")
-    except (zlib.error, UnicodeDecodeError) as exc:
+    except zlib.error as exc:
         raise ValueError(f"its compressed texts cannot be read ({exc})") from exc
+    request_json, newline, decision_json = data.partition(b"\n")
     if not newline:
         raise ValueError("its texts are not a request and a decision")
     return request_json, decision_json
@@ -157,6 +166,14 @@ class DictionaryReader:
         while len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
         return loaded
+
+    def raw_texts(self, row: Any) -> tuple[bytes, bytes]:
+        """:meth:`texts` as UTF-8 bytes."""
+        record = getattr(row, "record", None)
+        if record is None:
+            return str(row.request_json).encode("utf-8"), str(row.decision_json).encode("utf-8")
+        record = _bytes(record)
+        return unpack_bytes(record, self.for_record(record))
 
     def texts(self, row: Any) -> tuple[str, str]:
         """The request and decision texts of a ``transfers`` row (anything with ``record``,

@@ -23,6 +23,7 @@ exporters and populations, not with the transfers. Pack texts and pack set chang
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -202,23 +203,32 @@ def _located(rows: list[Any], reader: records.DictionaryReader) -> Located:
         if (row.p_exporter_id, row.p_year) != (first.exporter_id, first.year):
             located.misplaced = True
     try:
-        request_json, decision_json = reader.texts(first)
+        request, decision = reader.raw_texts(first)
     except ValueError as exc:
         located.unreadable = str(exc)
-        request_json = decision_json = ""
-    columns = {key: value for key, value in first._asdict().items() if not key.startswith("p_")}
-    located.row = _Row({**columns, "request_json": request_json, "decision_json": decision_json})
+        request = decision = b""
+    located.row = _Checked(first, request, decision)
     return located
 
 
-class _Row(dict[str, Any]):
-    """A transfer row with its texts as recorded, read by attribute like a database row."""
+class _Checked:
+    """A transfer row with its texts as recorded: hashed once, from the bytes as stored (what the
+    submission event's hashes are checked against: ``audit.text_hashes``), decoded only when read. The
+    columns are plain attributes (the checks read each of them, for every transfer)."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __init__(self, row: Any, request: bytes, decision: bytes) -> None:
+        self.__dict__.update(row._mapping)
+        self._request = request
+        self._decision = decision
+        self.text_hashes = (hashlib.sha256(request).hexdigest(), hashlib.sha256(decision).hexdigest())
+
+    @property
+    def request_json(self) -> str:
+        return self._request.decode("utf-8", errors="replace")
+
+    @property
+    def decision_json(self) -> str:
+        return self._decision.decode("utf-8", errors="replace")
 
 
 def _grouped(connection: Connection, reader: records.DictionaryReader) -> Iterator[Located]:

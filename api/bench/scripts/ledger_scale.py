@@ -28,6 +28,8 @@ def main() -> None:
     parser.add_argument("--db", required=True, help="Database URL of the ledger.")
     parser.add_argument("--size", type=int, default=10_000, help="build: transfers to submit.")
     parser.add_argument("--threads", type=int, default=8, help="build: submitting threads.")
+    parser.add_argument("--bulk", action="store_true", help="build: through Ledger.submit_many (a list file's "
+                        "path), groups of 250 a transaction, instead of submit from threads.")
     parser.add_argument("--ops", default=ALL, help=f"measure: comma-separated, from {ALL} "
                         "(and replay-wN, diff-wN with --workers N).")
     parser.add_argument("--workers", type=int, default=2, help="measure: also replay and diff with this many.")
@@ -37,7 +39,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="End with one JSON line of every figure.")
     args = parser.parse_args()
     if args.action == "build":
-        figures = scale_build.build(args.db, args.size, inprocess.shipped_engine(), ROOT / "rules", args.threads)
+        if args.bulk:
+            figures = scale_build.build_in_bulk(args.db, args.size, inprocess.shipped_engine(), ROOT / "rules")
+        else:
+            figures = scale_build.build(args.db, args.size, inprocess.shipped_engine(), ROOT / "rules", args.threads)
         print(f"built {args.db}: {figures}")
     else:
         chosen = [name.strip() for name in args.ops.split(",") if name.strip()]

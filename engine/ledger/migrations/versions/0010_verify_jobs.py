@@ -6,8 +6,8 @@ many events it has checked and when it last said so), done (with verify's answer
 Nothing hashed: the table is the service's bookkeeping, not part of the audit chain (``audit verify``
 does not read it).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -17,6 +17,7 @@ import typer
 from api.cli.common import DbOption, JsonOption
 from api.cli.ledger import open_existing_ledger
 from api.exits import fail, fail_on
+from api.progress import progress
 from engine.errors import BaygateError
 from engine.ledger import LedgerError
 from engine.ledger.anchors import read_checkpoint
@@ -47,7 +48,9 @@ def audit_verify(as_json: JsonOption = False, db: DbOption = None, checkpoint: C
         fail(str(exc))
     ledger = open_existing_ledger(db)
     try:
-        result = ledger.verify(checkpoints, keys)
+        # A stream in chain order (engine.ledger.verify): a bar on a terminal, a line every few seconds otherwise.
+        with progress("audit verify", ledger.chain_length()) as shown:
+            result = ledger.verify(checkpoints, keys, progress=lambda checked: shown.advance(checked - shown.done))
     except LedgerError as exc:
         fail_on(exc)
     finally:  # anything else (out of memory, a lost connection) is exit 4 through api.exits, never 1

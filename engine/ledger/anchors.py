@@ -152,7 +152,9 @@ def check_signatures(conn: Connection, given: Mapping[str, PublicKey] | None, ev
     last_signed = 0
     used: dict[str, list[int]] = {}
     count = 0
-    for row in conn.execute(_SIGNED_HEADS):
+    # Streamed: a chain signed at every submission has as many signatures as events (PostgreSQL's
+    # driver would otherwise hold them all before the first).
+    for row in conn.execute(_SIGNED_HEADS.execution_options(stream_results=True, yield_per=1_000)):
         seq = int(row.seq)
         count += 1
         if row.event_hash is None:

@@ -112,7 +112,7 @@ def test_out_of_memory_is_could_not_finish(tmp_path: Path, ledger_engine: Engine
     db = tmp_path / "ledger.db"
     Ledger(f"sqlite:///{db}").close()
 
-    def exhausted(_self: Ledger, *_args: object) -> None:
+    def exhausted(_self: Ledger, *_args: object, **_kwargs: object) -> None:
         raise MemoryError
 
     monkeypatch.setattr(Ledger, "verify", exhausted)

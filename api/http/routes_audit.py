@@ -13,13 +13,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.deps import ActorDep, Auditor, StateDep
 from api.http.problems import ProblemError, responses
+from api.http.strictjson import StrictJsonRoute
 from engine.ledger import verify_jobs
+from engine.ledger.signing import SigningKeyError
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=StrictJsonRoute)
 
 
 class AuditReport(BaseModel):
@@ -66,6 +68,22 @@ class VerifyResult(BaseModel):
     events: int
     first_bad: str | None = None
     problem: str | None = None
+    notes: list[str] = Field(default_factory=list, description="What the anchors showed (as in GET /v1/audit/verify).")
+
+
+class VerifyJobAnchors(BaseModel):
+    """What the job checks the chain against besides itself, as ``audit verify --checkpoint FILE
+    --public-key FILE``; without ``public_keys`` the signatures are checked against the keys the chain
+    announces (which proves them consistent, not who wrote them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checkpoints: list[dict[str, Any]] = Field(default_factory=list, max_length=100,
+                                              description="Checkpoint documents (GET /v1/audit/checkpoint) kept "
+                                              "elsewhere: the chain must still hold each.")
+    public_keys: list[str] = Field(default_factory=list, max_length=20,
+                                   description="Public keys (PEM, -----BEGIN PUBLIC KEY-----) of the chain's "
+                                   "signing keys: every signed head must verify under one of them.")
 
 
 class VerifyJob(BaseModel):
@@ -86,11 +104,19 @@ JobId = Annotated[str, Path(description="The job's id, as the POST answered it."
 
 
 @router.post("/v1/audit/verify-jobs", status_code=202, response_model=VerifyJob,
-             responses=responses(401, 403, 503), summary="Start verifying the audit chain as a job")
-def start_verify_job(state: StateDep, _roles: Auditor, actor: ActorDep) -> JSONResponse:
-    """Record a verify job and start it; poll the ``Location`` it answers for its progress and result."""
+             responses=responses(401, 403, 422, 503), summary="Start verifying the audit chain as a job")
+def start_verify_job(state: StateDep, _roles: Auditor, actor: ActorDep,
+                     body: VerifyJobAnchors | None = None) -> JSONResponse:
+    """Record a verify job and start it; poll the ``Location`` it answers for its progress and result.
+    The body (optional) gives checkpoints and public keys to check the chain against."""
+    anchored = verify_jobs.Anchors(body.checkpoints, body.public_keys) if body is not None else None
+    if anchored is not None:
+        try:
+            anchored.parsed()  # refused here, naming the item, rather than failing in the job
+        except SigningKeyError as exc:
+            raise ProblemError(422, "bad-input", str(exc)) from None
     ledger = state.use_ledger()
-    job = verify_jobs.create(ledger, actor.name)
+    job = verify_jobs.create(ledger, actor.name, anchored)
     verify_jobs.start(ledger.url, job.id)
     return JSONResponse(job.as_dict(), status_code=202, headers={"Location": f"/v1/audit/verify-jobs/{job.id}"})
 

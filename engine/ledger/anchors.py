@@ -90,6 +90,12 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         raise InputError(source, [FieldProblem("", f"cannot read: {exc.strerror}")]) from None
     except ValueError as exc:
         raise InputError(source, [FieldProblem("", f"not a checkpoint (not JSON: {exc})")]) from None
+    return checkpoint_from(document, source)
+
+
+def checkpoint_from(document: Any, source: str) -> Checkpoint:
+    """A checkpoint document (a file's, or a verify job's ``checkpoints`` item); InputError naming
+    ``source`` and the field."""
     if not isinstance(document, dict) or document.get("format") != CHECKPOINT_FORMAT:
         raise InputError(source, [FieldProblem("format", f"expected {CHECKPOINT_FORMAT!r} (baygate audit "
                                                           "checkpoint --json)")])

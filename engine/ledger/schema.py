@@ -261,6 +261,8 @@ verify_jobs = Table(
     Column("first_bad", Text, nullable=True),
     Column("problem", Text, nullable=True),
     Column("error", Text, nullable=True),
+    Column("anchors", Text, nullable=True),
+    Column("notes", Text, nullable=True),
 )
 """``audit verify`` runs started over HTTP (revision 0010, ``engine.ledger.verify_jobs``): the service's
 bookkeeping, not part of the audit chain."""

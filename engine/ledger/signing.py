@@ -155,16 +155,22 @@ def load_public_keys(paths: Iterable[str | Path]) -> dict[str, PublicKey]:
             data = path.read_bytes()
         except OSError as exc:
             raise SigningKeyError(f"--public-key {path}: cannot read: {exc.strerror}") from None
-        try:
-            public = serialization.load_pem_public_key(data)
-        except (ValueError, TypeError):
-            raise SigningKeyError(f"--public-key {path}: not a PEM public key (-----BEGIN PUBLIC KEY-----)") from None
-        if not isinstance(public, Ed25519PublicKey):
-            raise SigningKeyError(f"--public-key {path}: a public key of another kind; the chain is signed "
-                                  "with Ed25519 keys")
-        ident = key_id(_raw(public))
-        found[ident] = PublicKey(ident, str(path), public)
+        public = public_key_from_pem(data, f"--public-key {path}", str(path))
+        found[public.key_id] = public
     return found
+
+
+def public_key_from_pem(data: bytes, where: str, source: str) -> PublicKey:
+    """One public key in PEM (a file's bytes, or a verify job's ``public_keys`` item); SigningKeyError
+    naming ``where``."""
+    try:
+        public = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError):
+        raise SigningKeyError(f"{where}: not a PEM public key (-----BEGIN PUBLIC KEY-----)") from None
+    if not isinstance(public, Ed25519PublicKey):
+        raise SigningKeyError(f"{where}: a public key of another kind; the chain is signed with Ed25519 keys")
+    ident = key_id(_raw(public))
+    return PublicKey(ident, source, public)
 
 
 def announced_key(ident: str, public_b64: str) -> PublicKey:

@@ -11,22 +11,30 @@ and, at the end, the result. The state is in the ledger's database, so any repli
 job. A job whose process died (killed, the machine restarted) stops beating: after ``STALE_SECONDS`` it
 reads as failed, and says so. The database URL reaches the job process in its environment, never on
 its command line (which any user of the machine can read).
+
+A job checks the anchors as ``audit verify --checkpoint FILE --public-key FILE`` does: the POST may give
+checkpoint documents and public keys (PEM), kept with the job (``anchors``) for its process to read;
+without them the signatures are checked against the keys the chain announces. What the anchors showed
+is kept as the job's ``notes``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
 from engine.decide import new_ulid
+from engine.ledger import anchors, signing
 from engine.ledger.schema import verify_jobs
 from engine.ledger.store import Ledger
 
@@ -54,6 +62,7 @@ class Job:
     first_bad: str | None
     problem: str | None
     error: str | None
+    notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "requested_at": self.requested_at,
@@ -61,7 +70,8 @@ class Job:
                 "heartbeat_at": self.heartbeat_at, "finished_at": self.finished_at,
                 "events_checked": self.events_checked, "events_total": self.events_total,
                 "result": None if self.ok is None else {"ok": self.ok, "events": self.events_checked,
-                                                        "first_bad": self.first_bad, "problem": self.problem},
+                                                        "first_bad": self.first_bad, "problem": self.problem,
+                                                        "notes": list(self.notes)},
                 "error": self.error}
 
 
@@ -73,15 +83,47 @@ def _job(row: Any) -> Job:
     return Job(row.id, row.state, row.requested_at, row.requested_by, row.started_at, row.heartbeat_at,
                row.finished_at, int(row.events_checked or 0),
                None if row.events_total is None else int(row.events_total),
-               None if row.ok is None else bool(row.ok), row.first_bad, row.problem, row.error)
+               None if row.ok is None else bool(row.ok), row.first_bad, row.problem, row.error,
+               tuple(json.loads(row.notes)) if row.notes else ())
 
 
-def create(ledger: Ledger, requested_by: str | None) -> Job:
-    """Record a new job, queued (``start`` runs it)."""
+@dataclass(frozen=True)
+class Anchors:
+    """What a job checks the chain against besides itself: checkpoint documents (``audit checkpoint
+    --json``) and public keys in PEM, as the POST gave them."""
+
+    checkpoints: Sequence[dict[str, Any]] = ()
+    public_keys: Sequence[str] = ()
+
+    def parsed(self) -> tuple[list[anchors.Checkpoint], dict[str, signing.PublicKey] | None]:
+        """The checkpoints and keys (None: none given, the chain's own are used). InputError or
+        SigningKeyError naming the item that is not one."""
+        checkpoints = [anchors.checkpoint_from(document, f"checkpoints[{index}]")
+                       for index, document in enumerate(self.checkpoints)]
+        keys: dict[str, signing.PublicKey] = {}
+        for index, pem in enumerate(self.public_keys):
+            key = signing.public_key_from_pem(pem.encode("utf-8"), f"public_keys[{index}]", f"public_keys[{index}]")
+            keys[key.key_id] = key
+        return checkpoints, keys or None
+
+    def stored(self) -> str | None:
+        if not self.checkpoints and not self.public_keys:
+            return None
+        return json.dumps({"checkpoints": list(self.checkpoints), "public_keys": list(self.public_keys)})
+
+    @classmethod
+    def of_stored(cls, text: str | None) -> Anchors:
+        found = json.loads(text) if text else {}
+        return cls(found.get("checkpoints", ()), found.get("public_keys", ()))
+
+
+def create(ledger: Ledger, requested_by: str | None, anchored: Anchors | None = None) -> Job:
+    """Record a new job, queued (``start`` runs it); ``anchored`` must already have parsed."""
     job_id = new_ulid()
     with ledger.sql_engine.begin() as conn:
         conn.execute(insert(verify_jobs).values(id=job_id, state="queued", requested_at=_now(),
-                                                requested_by=requested_by, events_checked=0))
+                                                requested_by=requested_by, events_checked=0,
+                                                anchors=(anchored or Anchors()).stored()))
     found = read(ledger, job_id)
     assert found is not None
     return found
@@ -138,8 +180,8 @@ def run(url: str, job_id: str) -> int:
     ledger = Ledger(url, upgrade=False)
     try:
         with ledger.sql_engine.connect() as conn:
-            total = conn.execute(select(verify_jobs.c.id).where(verify_jobs.c.id == job_id)).first()
-        if total is None:
+            job = conn.execute(select(verify_jobs.c.anchors).where(verify_jobs.c.id == job_id)).first()
+        if job is None:
             return 4
         from engine.ledger.schema import chain_head
 
@@ -154,7 +196,8 @@ def run(url: str, job_id: str) -> int:
                 _set(ledger, job_id, heartbeat_at=_now(), events_checked=checked)
 
         try:
-            result = ledger.verify(progress=beat)
+            checkpoints, keys = Anchors.of_stored(job.anchors).parsed()
+            result = ledger.verify(checkpoints, keys, progress=beat)
         except BaseException as exc:  # stored for whoever asks; the process then ends
             from engine.errors import BaygateError
 
@@ -164,7 +207,7 @@ def run(url: str, job_id: str) -> int:
             return 4
         _set(ledger, job_id, state="done", finished_at=_now(), heartbeat_at=_now(), events_checked=result.events,
              ok=result.ok, first_bad=None if result.first_bad is None else str(result.first_bad),
-             problem=result.problem)
+             problem=result.problem, notes=json.dumps(list(result.notes), ensure_ascii=False))
         return 0
     finally:
         ledger.close()

@@ -4,7 +4,8 @@ A verify of a large ledger runs in a process of its own (``POST /v1/audit/verify
 kept here so that any replica can answer ``GET /v1/audit/verify-jobs/{id}``: queued, running (with how
 many events it has checked and when it last said so), done (with verify's answer) or failed (why).
 Nothing hashed: the table is the service's bookkeeping, not part of the audit chain (``audit verify``
-does not read it).
+does not read it). ``anchors``: the checkpoints and public keys the job checks the chain against (JSON,
+as the POST gave them); ``notes``: what the anchors showed (JSON list), as ``audit verify`` prints them.
 
 Revision ID: 0010
 Revises: 0009
@@ -37,6 +38,8 @@ def upgrade() -> None:
         sa.Column("first_bad", sa.Text, nullable=True),
         sa.Column("problem", sa.Text, nullable=True),
         sa.Column("error", sa.Text, nullable=True),
+        sa.Column("anchors", sa.Text, nullable=True),
+        sa.Column("notes", sa.Text, nullable=True),
     )
 
 

@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
+from api.cli import app
 from engine.evaluator import Engine
 from engine.ledger import Ledger, ReferenceConflict, SubmitResult
+from engine.ledger.signing import load_public_keys
 from engine.models import TransferRequest
 from tests.ledger.conftest import EXPORTER, transfer
+from tests.ledger.test_anchors import make_key, signer_of
 
 OTHER = "91440300MA5BULKOTH"
 CONTRACT = {"separate_consent": True, "notice_given": True, "pia_completed_on": "2024-12-01",
@@ -95,3 +99,30 @@ def test_a_group_the_database_refuses_leaves_the_groups_before_it_recorded(ledge
         conn.execute(text("DROP TRIGGER refuse"))
         assert conn.execute(text("SELECT COUNT(*) FROM transfers")).scalar() == 3
     assert ledger.verify().ok
+
+
+def test_a_bulk_written_ledger_is_signed_at_every_commit_and_verifies_under_the_public_key(
+        ledger_url: str, tmp_path: Path, ledger_engine: Engine) -> None:
+    """Bulk recording is a writer of chain events like any other (landed.log 03:48): it announces the key
+    and signs the head each group commits, so ``audit verify --public-key`` finds no unsigned stretch."""
+    private, public = make_key(tmp_path, "service")
+    bulk = Ledger(ledger_url, signer=signer_of(private))
+    try:
+        results = list(bulk.submit_many(ledger_engine, iter(mixed()), group=4))
+        assert all(isinstance(result, SubmitResult) for result in results)
+        with bulk.sql_engine.connect() as conn:
+            signed = {int(seq) for (seq,) in conn.execute(text("SELECT seq FROM chain_signatures"))}
+            newest = int(conn.execute(text("SELECT max(seq) FROM events")).scalar_one())
+            firsts = [int(seq) for (seq,) in conn.execute(text("SELECT announced_seq FROM chain_signing_keys"))]
+            group_heads = {int(seq) for (seq,) in conn.execute(text(  # the last transfer of each group of 4
+                "SELECT event_seq FROM transfers WHERE reference IN ('M-3', 'M-7', 'M-11', 'M-13')"))}
+        assert newest in signed and group_heads <= signed and firsts == [1]
+        by_key = bulk.verify(public_keys=load_public_keys([public]))
+        assert by_key.ok, by_key.problem
+        assert f"key {signer_of(private).key_id} signed heads from event 1 to {newest}" in by_key.notes
+        assert not any("before any signing key" in note for note in by_key.notes)
+    finally:
+        bulk.close()
+    shown = CliRunner().invoke(app, ["audit", "verify", "--db", ledger_url, "--public-key", str(public)])
+    assert shown.exit_code == 0, shown.output
+    assert "signed heads from event 1" in shown.output and "before any signing key" not in shown.output

@@ -57,7 +57,7 @@ def evaluate(
         if source.error is not None:
             printer.add(ItemResult.refused(source.name, None, source.error))
             continue
-        for position, item in enumerate(source.items):
+        for position, item in enumerate(source.entries()):
             if isinstance(item, InputError):
                 printer.add(ItemResult.refused(source.name, source.index(position), item))
                 continue

@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Annotated, Any
 
 import typer
@@ -33,9 +35,10 @@ from api.cli.common import (
 from api.exits import fail, fail_on
 from api.render import summary
 from api.results import ItemResult, ResultPrinter
-from api.sources import read_sources, single_request
+from api.sources import Source, read_sources, single_request
 from engine.config import database_url, rules_directory, safe_url
 from engine.errors import InputError
+from engine.evaluator import Engine
 from engine.ledger import (
     AmbiguousReference,
     Ledger,
@@ -47,6 +50,7 @@ from engine.ledger import (
 from engine.ledger.actors import Actor, check_reason, local_user
 from engine.ledger.database import current_revision, head_revision, in_memory
 from engine.ledger.presence import require_ledger
+from engine.ledger.store import BULK_GROUP
 
 ExporterOption = Annotated[str | None, typer.Option("--exporter", help="Exporter id, when a reference is used "
                                                     "by several exporters.")]
@@ -106,22 +110,45 @@ def submit(
         if source.error is not None:
             printer.add(ItemResult.refused(source.name, None, source.error))
             continue
-        for position, item in enumerate(source.items):
-            index = source.index(position)
-            if isinstance(item, InputError):
-                printer.add(ItemResult.refused(source.name, index, item))
-                continue
-            try:
-                result = ledger.submit(engine, item, as_of=day, actor=actor)
-            except (ReferenceConflict, AmbiguousReference) as exc:
-                printer.add(ItemResult.refused(source.name, index, exc))
-                continue
-            except LedgerError as exc:  # could not finish: what was recorded so far is printed above
-                printer.close()
-                fail_on(exc, source.name if index is None else f"{source.name}[{index}]")
-            printer.add(submit_result(source.name, index, result))
+        for chunk in _chunks(enumerate(source.entries()), BULK_GROUP):
+            _submit_chunk(ledger, engine, source, chunk, printer, day, actor)
     printer.close()
     raise typer.Exit(printer.exit_status())
+
+
+def _chunks(items: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _submit_chunk(ledger: Ledger, engine: Engine, source: Source, chunk: list[tuple[int, Any]],
+                  printer: ResultPrinter, day: dt.date | None, actor: Actor) -> None:
+    """Record a chunk of a file's items as one group (``Ledger.submit_many``: one transaction, each
+    decided on the counts the ones before it left, as one by one) and print each result in order: a
+    list file of any size is recorded in groups, its results printed as each group commits, and memory
+    holds one group (issue 21 point 6)."""
+    valid = [item for _position, item in chunk if not isinstance(item, InputError)]
+    outcomes = ledger.submit_many(engine, valid, as_of=day, actor=actor) if valid else iter(())
+    for position, item in chunk:
+        index = source.index(position)
+        if isinstance(item, InputError):
+            printer.add(ItemResult.refused(source.name, index, item))
+            continue
+        try:
+            outcome = next(outcomes)
+        except LedgerError as exc:  # could not finish: the groups recorded before are printed above
+            printer.close()
+            fail_on(exc, source.name if index is None else f"{source.name}[{index}]")
+        if isinstance(outcome, (ReferenceConflict, AmbiguousReference)):
+            printer.add(ItemResult.refused(source.name, index, outcome))
+        elif isinstance(outcome, Exception):
+            printer.close()
+            if isinstance(outcome, LedgerError):
+                fail_on(outcome, source.name if index is None else f"{source.name}[{index}]")
+            raise outcome
+        else:
+            printer.add(submit_result(source.name, index, outcome))
 
 
 def submit_result(source: str, index: int | None, result: SubmitResult) -> ItemResult:

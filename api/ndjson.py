@@ -62,6 +62,9 @@ def read_items(name: str) -> Iterator[TransferRequest | InputError]:
             if not line.strip():
                 continue
             found += 1
+            if not line.lstrip().startswith((b"{", b"[", b"\xef\xbb\xbf{")):  # JSON only, never read as YAML
+                yield _at_line(name, number, [FieldProblem("", "not a JSON object (NDJSON: one JSON object a line)")])
+                continue
             try:
                 items, was_list = items_from_data(parse_document(line, name), name)
             except InputError as exc:

@@ -26,6 +26,7 @@ MATRIX: list[tuple[str, str, frozenset[str] | str]] = [
     ("POST", "/v1/evaluate/batch", frozenset({SUBMITTER})),
     ("POST", "/v1/transfers", frozenset({SUBMITTER})),
     ("GET", "/v1/transfers", frozenset({AUDITOR})),
+    ("POST", "/v1/transfers/batch", frozenset({SUBMITTER})),
     ("GET", "/v1/transfers/{transfer_id}", frozenset({AUDITOR, SUBMITTER})),  # a submitter: its own only
     ("GET", "/v1/decisions", frozenset({AUDITOR})),
     ("POST", "/v1/transfers/{transfer_id}/withdraw", frozenset({SUBMITTER})),
@@ -33,6 +34,8 @@ MATRIX: list[tuple[str, str, frozenset[str] | str]] = [
     ("GET", "/v1/exporters/{exporter_id}/counts", frozenset({AUDITOR})),
     ("GET", "/v1/audit/verify", frozenset({AUDITOR})),
     ("GET", "/v1/audit/checkpoint", frozenset({AUDITOR})),
+    ("POST", "/v1/audit/verify-jobs", frozenset({AUDITOR})),
+    ("GET", "/v1/audit/verify-jobs/{job_id}", frozenset({AUDITOR})),
     ("GET", "/v1/rules", frozenset({AUDITOR, ADMIN})),
     ("POST", "/v1/rules/validate", frozenset({ADMIN})),
     ("POST", "/v1/rules/reload", frozenset({ADMIN})),
@@ -64,14 +67,15 @@ def _allowed(rule: frozenset[str] | str, caller: str) -> bool:
 
 
 def _call(server: Server, method: str, template: str, caller: str) -> httpx.Response:
-    path = template.replace("{transfer_id}", "no-such-transfer").replace("{exporter_id}", "9144NOSUCH")
+    path = (template.replace("{transfer_id}", "no-such-transfer").replace("{exporter_id}", "9144NOSUCH")
+            .replace("{job_id}", "01NOSUCHJOBNOSUCHJOBNOSUCH"))
     body = None
     if method == "POST" and template in ("/v1/evaluate", "/v1/transfers", "/v1/transfers/{transfer_id}/amend"):
         body = good_request()
         body["exporter"]["name"] = BODY_MARK  # never recorded: see the log check below
         body["recipient"]["id"] = "\x00"  # invalid, so nothing is recorded by an allowed caller either
-    elif template == "/v1/evaluate/batch":
-        body = {"requests": [{"reference": BODY_MARK}]}
+    elif template in ("/v1/evaluate/batch", "/v1/transfers/batch"):
+        body = {"requests": [{"reference": BODY_MARK}]}  # invalid: nothing recorded by an allowed caller
     elif template == "/v1/rules/validate":
         body = {"files": {"x.yaml": f"pack: {BODY_MARK}\n"}}
     with httpx.Client(base_url=server.url, timeout=30) as client:

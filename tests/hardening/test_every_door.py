@@ -196,7 +196,7 @@ def test_request_doors(door: str, workspace: Path) -> None:
         assert run("submit", str(_write(folder, "recorded.json", JSON_SEEDS[-2])), "--db", db).code in (0, 1, 2)
 
     @DOOR_SETTINGS
-    @given(text=request_texts(), suffix=st.sampled_from([".yaml", ".json"]))
+    @given(text=request_texts(), suffix=st.sampled_from([".yaml", ".json", ".ndjson"]))
     def door_holds(text: str, suffix: str) -> None:
         path = _write(folder, "request" + suffix, text)
         ran = run(*arguments(path, workspace, db), env={"BAYGATE_DATABASE_URL": f"sqlite:///{folder}/none.db"})
@@ -279,6 +279,7 @@ HTTP_ALLOWED = {
     "/v1/transfers": {200, 201, 409, 413, 415, 422},
     "/v1/evaluate/batch": {200, 413, 415, 422},
     f"/v1/transfers/{AMENDED_SEED['reference']}/amend": {200, 409, 413, 415, 422},
+    "/v1/transfers/batch": {200, 413, 415, 422},
 }
 
 

@@ -34,16 +34,19 @@ def test_an_ndjson_file_is_recorded_line_by_line_each_bad_line_named(tmp_path: P
     db = tmp_path / "ledger.db"
     items = same_exporter(4, 40_000)
     lines = [json.dumps(items[0]), "", json.dumps(items[1]), '{"reference": "X", "reference": "Y"}',
-             json.dumps({**items[2], "purpose": "espionage"}), json.dumps([items[3]]), json.dumps(items[3])]
+             json.dumps({**items[2], "purpose": "espionage"}), json.dumps([items[3]]), "reference: Y",
+             json.dumps(items[3])]
     listed = ndjson(tmp_path / "requests.ndjson", lines)
     code, out, err = invoke("submit", "--json", listed, db=db)
     assert code == 3, err
     results = json.loads(out)
-    assert [r["result"] for r in results] == ["recorded", "recorded", "refused", "refused", "refused", "recorded"]
-    assert [r["index"] for r in results] == [0, 1, 2, 3, 4, 5]  # blank lines are not items
+    assert [r["result"] for r in results] == ["recorded", "recorded", "refused", "refused", "refused", "refused",
+                                             "recorded"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3, 4, 5, 6]  # blank lines are not items
     assert f"{listed}[2]: line 4: reference" in err  # the duplicate key, named by file, item and line
     assert f"{listed}[3]: line 5: purpose" in err
     assert f"{listed}[4]: line 6: one request a line" in err
+    assert f"{listed}[5]: line 7: not a JSON object" in err  # never read as YAML
     # Each decided on the counts the ones before it left: 0, 40,000, then 80,000 before the third.
     before = [r["decision"]["counts"]["personal_subjects_before"] for r in results if r["result"] == "recorded"]
     assert before == [0, 40_000, 80_000]

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from api.bench import ROOT
+from api.bench import ROOT, scale_bulk
 from api.bench.scale_build import Requests, exporter_id
 from engine.evaluator import Engine
 from engine.ledger import Ledger
@@ -154,11 +154,13 @@ def find_subjects(url: str) -> Subjects:
     return Subjects(big, str(newest.reference), str(middle or newest.recorded_at)[:10], naming, count)
 
 
-def operations(url: str, subjects: Subjects, lowered: Path, workers: int) -> dict[str, list[str]]:
-    """Each measured command's arguments. ``--since`` picks the day the newest tenth began."""
+def operations(url: str, subjects: Subjects, lowered: Path, workers: int,
+               public_key: str | None = None) -> dict[str, list[str]]:
+    """Each measured command's arguments. ``--since`` picks the day the newest tenth began; verify
+    checks the signatures against ``public_key`` when given (as an auditor would)."""
     db = ["--db", url]
     found = {
-        "verify": ["audit", "verify", *db],
+        "verify": ["audit", "verify", *db, *(["--public-key", public_key] if public_key else [])],
         "replay": ["audit", "replay", "--json", *db],
         "replay-one": ["audit", "replay", subjects.newest_reference, "--json", *db],
         "replay-exporter": ["audit", "replay", "--exporter", subjects.exporter, "--json", *db],
@@ -241,35 +243,55 @@ def stored_bytes(url: str) -> dict[str, Any]:
 
 
 def measure(url: str, chosen: Sequence[str], timeout: float, workers: int = 2,
-            say: Callable[[str], None] = print, command: Sequence[str] = (str(BAYGATE),)) -> dict[str, Any]:
+            say: Callable[[str], None] = print, command: Sequence[str] = (str(BAYGATE),),
+            public_key: str | None = None) -> dict[str, Any]:
     """Every chosen operation on the ledger at ``url``; returns the figures (and prints them as they come)."""
     subjects = find_subjects(url)
-    result: dict[str, Any] = {"url": url, "transfers": subjects.transfers, "operations": []}
-    say(f"{url}: {subjects.transfers:,} transfers")
+    result: dict[str, Any] = {"url": url, "transfers": subjects.transfers, "operations": [], "load": {}}
+
+    def tell(line: str) -> None:
+        """Each figure with the machine's load average beside it (2 shared cores: figures are noisy)."""
+        load = os.getloadavg()[0]
+        if line.startswith("  "):
+            result["load"][line.split()[0]] = round(load, 1)
+        say(f"{line}  [load {load:.1f}]")
+
+    tell(f"{url}: {subjects.transfers:,} transfers")
     with tempfile.TemporaryDirectory(prefix="baygate-scale-") as folder:
         lowered = lowered_rules(Path(folder))
-        commands = operations(url, subjects, lowered, workers)
+        commands = operations(url, subjects, lowered, workers, public_key)
         env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_")}
         for name in chosen:
             if name in commands:
                 measured = run_command(name, commands[name], timeout, env, command)
                 result["operations"].append(asdict(measured))
-                say(f"  {name:<18} {measured.seconds:>9.1f} s  peak {measured.peak_mb:>7.1f} MB "
-                    f"(tree {measured.tree_peak_mb:.1f})  exit {measured.exit_code}  {measured.note}")
+                tell(f"  {name:<18} {measured.seconds:>9.1f} s  peak {measured.peak_mb:>7.1f} MB "
+                     f"(tree {measured.tree_peak_mb:.1f})  exit {measured.exit_code}  {measured.note}")
             elif name == "withdraw":
                 times = [withdrawal_ms(url, find_subjects(url).naming_population) for _ in range(3)]
                 found = [t for t in times if t is not None]
                 result["withdraw_ms"] = statistics.median(found) if found else None
-                say(f"  withdraw           {result['withdraw_ms']} ms (median of {len(found)})")
+                tell(f"  withdraw           {result['withdraw_ms']} ms (median of {len(found)})")
             elif name == "submit":
                 from api.bench.inprocess import shipped_engine
 
                 result["submit_per_s"] = submit_rate(url, shipped_engine(), ROOT / "rules")
-                say(f"  submit             {result['submit_per_s']:,.0f}/s (8 threads, 2,000 transfers)")
+                tell(f"  submit             {result['submit_per_s']:,.0f}/s (8 threads, 2,000 transfers)")
+            elif name == "submit-file":
+                result["submit_file"] = scale_bulk.list_file(url)
+                found = result["submit_file"]
+                tell(f"  submit-file        {found['per_s']:,.0f}/s ({found['count']:,} in {found['seconds']} s, "
+                     f"peak {found['peak_mb']} MB, exit {found['exit_code']})  {found['note']}")
+            elif name == "http-batch":
+                result["http_batch"] = scale_bulk.http_batch(url)
+                found = result["http_batch"]
+                tell(f"  http-batch         {found['per_s']:,.0f}/s ({found['recorded']:,} in {found['seconds']} s, "
+                     f"batches of {found['batch']}; worker "
+                     f"{found['worker_mb_before']} -> {found['worker_peak_mb']} MB)")
             elif name == "size":
                 result["size"] = stored_bytes(url)
-                say(f"  size               {result['size']['bytes'] / 1e6:,.1f} MB, "
-                    f"{result['size']['bytes_per_transfer']:,} bytes a transfer")
+                tell(f"  size               {result['size']['bytes'] / 1e6:,.1f} MB, "
+                     f"{result['size']['bytes_per_transfer']:,} bytes a transfer")
             else:
-                say(f"  {name}: unknown operation")
+                tell(f"  {name}: unknown operation")
     return result

@@ -5,7 +5,8 @@ stored per transfer. A thin wrapper around ``api.bench.scale_build`` and ``api.b
 
     python -m api.bench.scripts.ledger_scale build --db sqlite:////work/scale-data/1e5.db --size 100000
     python -m api.bench.scripts.ledger_scale measure --db sqlite:////work/scale-data/1e5.db \
-        [--ops verify,replay,replay-one,replay-exporter,replay-since,diff,withdraw,submit,size] [--workers 2]
+        [--ops verify,replay,replay-one,replay-exporter,replay-since,diff,withdraw,submit,submit-file,http-batch,size]
+        [--workers 2] [--public-key FILE]
 
 A build that stops can be run again with the same size: what is recorded is answered as such.
 Big ledgers take a while (about 850 submissions a second here): build them once, keep them outside
@@ -19,7 +20,7 @@ import json
 
 from api.bench import ROOT, inprocess, scale, scale_build
 
-ALL = "verify,replay,replay-one,replay-exporter,replay-since,diff,withdraw,submit,size"
+ALL = "verify,replay,replay-one,replay-exporter,replay-since,diff,withdraw,submit,submit-file,http-batch,size"
 
 
 def main() -> None:
@@ -36,6 +37,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3_600, help="measure: stop a command after this long.")
     parser.add_argument("--command", default=str(scale.BAYGATE), help="measure: how to run baygate (another "
                         "version of it, to compare), split on spaces.")
+    parser.add_argument("--public-key", help="measure: verify checks the signatures against this public key "
+                        "(PEM), as an auditor would. Writes (withdraw, submit, submit-file, http-batch) sign with "
+                        "BAYGATE_SIGNING_KEY_FILE when the ledger is signed.")
     parser.add_argument("--json", action="store_true", help="End with one JSON line of every figure.")
     args = parser.parse_args()
     if args.action == "build":
@@ -46,7 +50,8 @@ def main() -> None:
         print(f"built {args.db}: {figures}")
     else:
         chosen = [name.strip() for name in args.ops.split(",") if name.strip()]
-        figures = scale.measure(args.db, chosen, args.timeout, args.workers, command=args.command.split())
+        figures = scale.measure(args.db, chosen, args.timeout, args.workers, command=args.command.split(),
+                                public_key=args.public_key)
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))
 

@@ -1,0 +1,129 @@
+"""Bulk recording on a ledger at scale (issue 21 point 6): a list file through ``baygate submit`` and
+``POST /v1/transfers/batch`` on ``baygate serve``, each adding new transfers of the build's kind (new
+references) to the ledger being measured, as users would: the command or the server is a process of
+its own, measured from outside (time, peak resident memory). The figures are recorded per second.
+
+A signed ledger (``BAYGATE_SIGNING_KEY_FILE`` set for the bench) is written with that key, as the
+service that owns it would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from api.bench import ROOT
+from api.bench.http import free_port
+from api.bench.scale_build import Requests
+
+SIGNING_KEY_ENV = "BAYGATE_SIGNING_KEY_FILE"
+KEY = "bench-submitter-" + "s" * 32
+
+
+def writer_env(url: str) -> dict[str, str]:
+    """The environment of a writing command: no BAYGATE_ setting of the caller's but the signing key."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BAYGATE_", "PROMETHEUS_"))}
+    env["BAYGATE_DATABASE_URL"] = url
+    if os.environ.get(SIGNING_KEY_ENV):
+        env[SIGNING_KEY_ENV] = os.environ[SIGNING_KEY_ENV]
+    return env
+
+
+def new_documents(count: int, tag: str) -> list[dict[str, Any]]:
+    """``count`` requests of the build's kind under references no build uses (``B-<tag>-<n>``)."""
+    requests = Requests.make(seed=int(time.time()) % 100_000)
+    found = []
+    for index in range(count):
+        document = requests.document(index)
+        document["reference"] = f"B-{tag}-{index}"
+        found.append(document)
+    return found
+
+
+def list_file(url: str, count: int = 20_000) -> dict[str, Any]:
+    """``baygate submit FILE.ndjson`` of ``count`` new requests: recorded per second, peak memory."""
+    from api.bench.scale import run_command
+
+    with tempfile.TemporaryDirectory(prefix="baygate-bulk-") as folder:
+        path = Path(folder) / "requests.ndjson"
+        with path.open("w", encoding="utf-8") as sink:
+            for document in new_documents(count, f"f{int(time.time())}"):
+                sink.write(json.dumps(document, default=str) + "\n")
+        measured = run_command("submit-file", ["submit", "--json", str(path), "--db", url], 3_600, writer_env(url))
+    return {"count": count, "seconds": measured.seconds, "per_s": round(count / measured.seconds, 1),
+            "peak_mb": measured.peak_mb, "exit_code": measured.exit_code, "note": measured.note}
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):  # the process's peak resident memory so far
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def http_batch(url: str, count: int = 10_000, batch: int = 1_000) -> dict[str, Any]:
+    """``POST /v1/transfers/batch`` of ``count`` new requests in batches of ``batch`` to ``baygate serve
+    --workers 1`` on the ledger: recorded per second (the server's whole answer included), and the
+    worker's peak memory before and after."""
+    import httpx
+
+    port = free_port()
+    env = writer_env(url)
+    env.update(BAYGATE_API_KEYS=f"submitter={KEY}", BAYGATE_RULES=str(ROOT / "rules"))
+    server = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port),
+                               "--workers", "1", "--no-access-log"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(2_400):
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError("baygate serve stopped before it was ready")
+            time.sleep(0.05)
+        worker = _worker_pid(server.pid)
+        before = _rss_mb(worker)
+        documents = new_documents(count, f"h{int(time.time())}")
+        bodies = [documents[start:start + batch] for start in range(0, count, batch)]
+        recorded = 0
+        with httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {KEY}"}) as client:
+            started = time.monotonic()
+            for requests in bodies:
+                answer = client.post("/v1/transfers/batch", json={"requests": requests})
+                answer.raise_for_status()
+                recorded += sum(1 for result in answer.json()["results"] if "decision_id" in result)
+            seconds = time.monotonic() - started
+        return {"count": count, "recorded": recorded, "batch": batch, "seconds": round(seconds, 2),
+                "per_s": round(recorded / seconds, 1), "worker_mb_before": before, "worker_peak_mb": _rss_mb(worker)}
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+def _worker_pid(pid: int) -> int:
+    """The serving process: the uvicorn worker under ``serve`` if there is one, else ``serve`` itself."""
+    try:
+        children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                    for child in (task / "children").read_text().split()]
+    except OSError:
+        children = []
+    return children[0] if children else pid

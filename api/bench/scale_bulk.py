@@ -58,6 +58,7 @@ def list_file(url: str, count: int = 20_000) -> dict[str, Any]:
                 sink.write(json.dumps(document, default=str) + "\n")
         measured = run_command("submit-file", ["submit", "--json", str(path), "--db", url], 3_600, writer_env(url))
     return {"count": count, "seconds": measured.seconds, "per_s": round(count / measured.seconds, 1),
+            "cpu_s": measured.cpu_s, "per_cpu_s": round(count / max(measured.cpu_s, 1e-9), 1),
             "peak_mb": measured.peak_mb, "exit_code": measured.exit_code, "note": measured.note}
 
 
@@ -96,7 +97,7 @@ def http_batch(url: str, count: int = 10_000, batch: int = 1_000) -> dict[str, A
                 raise RuntimeError("baygate serve stopped before it was ready")
             time.sleep(0.05)
         worker = _worker_pid(server.pid)
-        before = _rss_mb(worker)
+        before, cpu_before = _rss_mb(worker), _cpu_s(worker)
         documents = new_documents(count, f"h{int(time.time())}")
         bodies = [documents[start:start + batch] for start in range(0, count, batch)]
         recorded = 0
@@ -107,8 +108,11 @@ def http_batch(url: str, count: int = 10_000, batch: int = 1_000) -> dict[str, A
                 answer.raise_for_status()
                 recorded += sum(1 for result in answer.json()["results"] if "decision_id" in result)
             seconds = time.monotonic() - started
+        cpu = _cpu_s(worker) - cpu_before
         return {"count": count, "recorded": recorded, "batch": batch, "seconds": round(seconds, 2),
-                "per_s": round(recorded / seconds, 1), "worker_mb_before": before, "worker_peak_mb": _rss_mb(worker)}
+                "per_s": round(recorded / seconds, 1), "cpu_s": round(cpu, 2),
+                "per_cpu_s": round(recorded / max(cpu, 1e-9), 1), "worker_mb_before": before,
+                "worker_peak_mb": _rss_mb(worker)}
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -119,11 +123,26 @@ def http_batch(url: str, count: int = 10_000, batch: int = 1_000) -> dict[str, A
                 server.wait()
 
 
-def _worker_pid(pid: int) -> int:
-    """The serving process: the uvicorn worker under ``serve`` if there is one, else ``serve`` itself."""
+def _cpu_s(pid: int) -> float:
+    """CPU time (user + system) of a running process so far, from /proc/PID/stat."""
     try:
-        children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
-                    for child in (task / "children").read_text().split()]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        children = []
-    return children[0] if children else pid
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _worker_pid(pid: int) -> int:
+    """The serving process: of ``serve`` and its descendants (the uvicorn worker, multiprocessing's
+    resource tracker), the one holding the most memory."""
+    pending, found = [pid], [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            children = [int(child) for task in Path(f"/proc/{current}/task").iterdir()
+                        for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        pending += children
+        found += children
+    return max(found, key=_rss_mb)

@@ -10,7 +10,7 @@ one event to the next instead:
   plus what each recount changed (revision 0005);
 - per population and tally, the largest figure of its live counted transfers. A figure only grows
   until a withdrawal removes the transfer that held the largest one; then the largest of the others is
-  read from the population index (revision 0009), which holds every transfer's figures in order.
+  read from the population index (revision 0010), which holds every transfer's figures in order.
 
 States are kept for the exporter-years met recently (at most ``capacity``: memory stays bounded however
 many exporters a ledger holds). One that is not kept, a replay that starts mid-chain (one transfer,

@@ -29,8 +29,8 @@ written from now on find empty texts: upgrade every replica.
 **Downgrade.** Every compact row's texts are written back into its columns (decompressed exactly as
 recorded), then the columns, table and indexes of this revision are removed.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from alembic import op
 
 from engine.ledger import records
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -65,7 +65,7 @@ def _transfer_populations(with_exporter_year: bool) -> list[sa.Column[Any]]:
 def _set_aside(table: str) -> str:
     """Rename ``table`` out of the way (SQLite cannot add NOT NULL columns to filled tables); on
     PostgreSQL its key's index keeps its name otherwise, which the new table's key needs."""
-    old = f"{table}_before_0009"
+    old = f"{table}_before_0010"
     op.rename_table(table, old)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(sa.text(f"ALTER TABLE {old} RENAME CONSTRAINT {table}_pkey TO {old}_pkey"))

@@ -24,15 +24,18 @@ from api.bench.http import free_port
 from api.bench.scale_build import Requests
 
 SIGNING_KEY_ENV = "BAYGATE_SIGNING_KEY_FILE"
+TOTALS_KEY_ENV = "BAYGATE_TOTALS_KEY_FILE"
 KEY = "bench-submitter-" + "s" * 32
 
 
 def writer_env(url: str) -> dict[str, str]:
-    """The environment of a writing command: no BAYGATE_ setting of the caller's but the signing key."""
+    """The environment of a writing command: no BAYGATE_ setting of the caller's but the signing key and
+    the totals key (engine.ledger.seal) the ledger's writers use."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BAYGATE_", "PROMETHEUS_"))}
     env["BAYGATE_DATABASE_URL"] = url
-    if os.environ.get(SIGNING_KEY_ENV):
-        env[SIGNING_KEY_ENV] = os.environ[SIGNING_KEY_ENV]
+    for name in (SIGNING_KEY_ENV, TOTALS_KEY_ENV):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     return env
 
 

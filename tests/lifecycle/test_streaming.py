@@ -130,11 +130,11 @@ def test_a_diff_needing_more_engines_than_a_worker_may_build_could_not_finish(re
 def test_a_ledger_behind_the_newest_revision_is_not_replayed(recorded: Path) -> None:
     from alembic import command
 
-    from engine.ledger.database import _alembic_config
+    from engine.ledger.database import alembic_config
 
     ledger = Ledger(f"sqlite:///{recorded}")
     with ledger.sql_engine.begin() as conn:
-        command.downgrade(_alembic_config(conn), "0005")
+        command.downgrade(alembic_config(conn), "0005")
     ledger.close()
     answer = baygate("audit", "replay", db=recorded)
     assert answer.returncode == 4 and "baygate db upgrade" in answer.stderr

@@ -1,5 +1,5 @@
 """How a recorded transfer's request and decision are stored: compressed against an earlier transfer
-of the same kind, and recovered byte for byte (revision 0010; DESIGN section 9: at most 4 KB a transfer).
+of the same kind, and recovered byte for byte (revision 0011; DESIGN section 9: at most 4 KB a transfer).
 
 Why: a transfer took 12.5 KB of database, 58 % of it the decision's JSON, and most of that the same
 texts in every decision of the same kind: each reason's message in three languages and its citation,
@@ -19,7 +19,7 @@ nothing is re-serialised, so the submission event's SHA-256 of each text proves 
 any edit of a record or of a dictionary) for every transfer, as it did before. Reading costs a
 decompression (about 10 us) instead of nothing; writing about 50 us.
 
-Rows written before revision 0010 keep their texts in ``request_json`` and ``decision_json``
+Rows written before revision 0011 keep their texts in ``request_json`` and ``decision_json``
 (``record`` is NULL) and read as before; rows written since leave those two columns empty.
 """
 
@@ -177,7 +177,7 @@ class DictionaryReader:
 
     def texts(self, row: Any) -> tuple[str, str]:
         """The request and decision texts of a ``transfers`` row (anything with ``record``,
-        ``request_json`` and ``decision_json``): unpacked, or as a row written before revision 0010
+        ``request_json`` and ``decision_json``): unpacked, or as a row written before revision 0011
         holds them."""
         record = getattr(row, "record", None)
         if record is None:

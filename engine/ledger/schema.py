@@ -2,12 +2,12 @@
 module is what the code queries, and ``tests/ledger`` checks that the two agree.
 
 - ``transfers``: one row per recorded submission, with the request and the full decision (compressed
-  in ``record`` since revision 0010, ``engine.ledger.records``; as JSON in ``request_json`` and
+  in ``record`` since revision 0011, ``engine.ledger.records``; as JSON in ``request_json`` and
   ``decision_json`` before) and the columns counting reads (year, counted, personal and sensitive
   subjects, withdrawn_at).
-- ``record_dictionaries``: the texts records are compressed against, one per kind of decision (0010).
+- ``record_dictionaries``: the texts records are compressed against, one per kind of decision (0011).
 - ``transfer_populations``: the figure each named population reached in a transfer, per tally (DESIGN
-  section 5; the tally since revision 0005), with the transfer's exporter and year (0010: the index a
+  section 5; the tally since revision 0005), with the transfer's exporter and year (0011: the index a
   withdrawal reads).
 - ``exporter_year_totals``, ``exporter_year_population_figures``: the running totals counting reads, kept
   with the rows they summarise (revision 0004; ``engine.ledger.totals``).
@@ -77,11 +77,11 @@ Index("ix_transfers_event_seq", transfers.c.event_seq)
 Index("ix_transfers_outcome_seq", transfers.c.outcome, transfers.c.event_seq)
 Index("ix_transfers_withdrawn", transfers.c.withdrawn_at)
 # An exporter's transfers in chain order (revision 0006), with what a replay of one transfer (or from a
-# day) reads to rebuild the counts before it (revision 0010): a range of this index, not the rows.
+# day) reads to rebuild the counts before it (revision 0011): a range of this index, not the rows.
 Index("ix_transfers_exporter_seq", transfers.c.exporter_id, transfers.c.event_seq, transfers.c.year,
       transfers.c.counted, transfers.c.personal_subjects, transfers.c.sensitive_subjects, transfers.c.withdrawn_seq)
 # An exporter's counted individuals by recording day (revision 0006): covers the curve's reads, and those
-# of counting from the rows (revision 0003's ix_transfers_counts, whose columns it holds, is gone in 0010).
+# of counting from the rows (revision 0003's ix_transfers_counts, whose columns it holds, is gone in 0011).
 Index("ix_transfers_curve", transfers.c.exporter_id, transfers.c.year, transfers.c.counted, transfers.c.withdrawn_at,
       transfers.c.recorded_at, transfers.c.personal_subjects, transfers.c.sensitive_subjects)
 
@@ -92,7 +92,7 @@ record_dictionaries = Table(
     Column("kind", String(64), nullable=False),
     Column("content", LargeBinary, nullable=False),
 )
-"""Preset dictionaries of the compressed records, by SHA-256 (``engine.ledger.records``, revision 0010)."""
+"""Preset dictionaries of the compressed records, by SHA-256 (``engine.ledger.records``, revision 0011)."""
 Index("ix_record_dictionaries_kind", record_dictionaries.c.kind)
 
 TALLIES = ("personal", "sensitive")
@@ -109,7 +109,7 @@ transfer_populations = Table(
     Column("exporter_id", String(128), nullable=False),
     Column("year", Integer, nullable=False),
 )
-# A withdrawal finds the largest figure of a population in its exporter-year (revision 0010): the end of
+# A withdrawal finds the largest figure of a population in its exporter-year (revision 0011): the end of
 # one range of this index, whatever the size of the ledger or the number of exporters naming it.
 Index("ix_transfer_populations_counting", transfer_populations.c.exporter_id, transfer_populations.c.year,
       transfer_populations.c.population, transfer_populations.c.tally, transfer_populations.c.subjects)
@@ -171,7 +171,7 @@ events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
-# Every event but submissions, by kind and position (revision 0010): the withdrawals and recounts that
+# Every event but submissions, by kind and position (revision 0011): the withdrawals and recounts that
 # replays read, without walking the submissions.
 Index("ix_events_kind", events.c.kind, events.c.seq, sqlite_where=events.c.kind != "submission",
       postgresql_where=events.c.kind != "submission")
@@ -237,12 +237,16 @@ replaced_decisions = Table(
     Column("replaced_by", String(26), nullable=False),
     Column("replaced_at", String(40), nullable=False),
     Column("replaced_seq", BigInteger, nullable=False),
+    Column("record", LargeBinary, nullable=True),  # the compact record, as in ``transfers`` (revision 0011)
 )
 """A transfer's decisions that an amendment replaced (revision 0010; engine.ledger.amendments): the row
 as it was recorded, its population figures, and the decision, moment and ``amendment`` event that
 replaced it. ``transfers`` keeps the decision in force."""
 Index("ix_replaced_decisions_transfer", replaced_decisions.c.exporter_id, replaced_decisions.c.reference)
 Index("ix_replaced_decisions_event_seq", replaced_decisions.c.event_seq)
+# The amendments in chain order (revision 0011): what the streaming verify and the replays merge with the
+# withdrawals.
+Index("ix_replaced_decisions_replaced_seq", replaced_decisions.c.replaced_seq)
 
 
 verify_jobs = Table(
@@ -264,5 +268,5 @@ verify_jobs = Table(
     Column("anchors", Text, nullable=True),
     Column("notes", Text, nullable=True),
 )
-"""``audit verify`` runs started over HTTP (revision 0011, ``engine.ledger.verify_jobs``): the service's
+"""``audit verify`` runs started over HTTP (revision 0012, ``engine.ledger.verify_jobs``): the service's
 bookkeeping, not part of the audit chain."""

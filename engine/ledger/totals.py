@@ -44,7 +44,7 @@ from engine.models import DataSet
 
 _NAMED_BY = text("SELECT population, tally, subjects FROM transfer_populations WHERE decision_id = :d")
 # The largest figure of a population in an exporter-year's counted, not withdrawn transfers (but :w): the
-# end of one range of the population index (revision 0010), walked down to the first live transfer.
+# end of one range of the population index (revision 0011), walked down to the first live transfer.
 _LARGEST_LIVE = text(
     "SELECT p.subjects FROM transfer_populations p JOIN transfers t ON t.decision_id = p.decision_id "
     "WHERE p.exporter_id = :e AND p.year = :y AND p.population = :population AND p.tally = :tally "
@@ -158,7 +158,7 @@ def released_by(conn: Connection, row: Any, texts: Callable[[Any], tuple[str, st
     order: so the exporter-year's transfers tallied with and without this one differ by this one's
     subjects outside any population, plus, for each population and tally it names, the largest live
     figure with it less the largest without it. Each largest figure is the end of one range of the
-    population index (revision 0010): a withdrawal reads a few rows, however many transfers name the
+    population index (revision 0011): a withdrawal reads a few rows, however many transfers name the
     population (it used to tally them all again, up to 1.7 s at 10^6 transfers, holding the lock).
     ``audit verify`` checks the totals against the counted transfers tallied again in order (:func:`retally`)."""
     personal, sensitive = int(row.personal_subjects), int(row.sensitive_subjects)

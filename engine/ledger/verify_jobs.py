@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from engine.decide import new_ulid
+from engine.decision_ids import new_ulid
 from engine.ledger import anchors, signing
 from engine.ledger.schema import verify_jobs
 from engine.ledger.store import Ledger

@@ -1,4 +1,4 @@
-"""Compact records (revision 0010, ``engine.ledger.records``): the texts come back byte for byte, a
+"""Compact records (revision 0011, ``engine.ledger.records``): the texts come back byte for byte, a
 dictionary is stored once per kind of decision, and ``audit verify`` names any edit of a record, a
 dictionary or what the streaming walk relies on (positions in the chain, a population's exporter)."""
 

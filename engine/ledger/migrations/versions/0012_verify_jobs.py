@@ -7,8 +7,8 @@ Nothing hashed: the table is the service's bookkeeping, not part of the audit ch
 does not read it). ``anchors``: the checkpoints and public keys the job checks the chain against (JSON,
 as the POST gave them); ``notes``: what the anchors showed (JSON list), as ``audit verify`` prints them.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -26,11 +26,15 @@ Writers of earlier versions are not fenced out: the rows they write (texts in th
 and one naming a population fails on the new columns and is rolled back whole. Their reads of rows
 written from now on find empty texts: upgrade every replica.
 
+Amendments (revision 0010) move a replaced decision's row whole into ``replaced_decisions``: that table
+gains ``record`` too (the compact row moves as it is), and an index on the amendment's position
+(``replaced_seq``), by which the streaming verify and the replays meet each amendment.
+
 **Downgrade.** Every compact row's texts are written back into its columns (decompressed exactly as
 recorded), then the columns, table and indexes of this revision are removed.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -42,8 +46,8 @@ from alembic import op
 
 from engine.ledger import records
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -65,7 +69,7 @@ def _transfer_populations(with_exporter_year: bool) -> list[sa.Column[Any]]:
 def _set_aside(table: str) -> str:
     """Rename ``table`` out of the way (SQLite cannot add NOT NULL columns to filled tables); on
     PostgreSQL its key's index keeps its name otherwise, which the new table's key needs."""
-    old = f"{table}_before_0010"
+    old = f"{table}_before_0011"
     op.rename_table(table, old)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(sa.text(f"ALTER TABLE {old} RENAME CONSTRAINT {table}_pkey TO {old}_pkey"))
@@ -74,6 +78,8 @@ def _set_aside(table: str) -> str:
 
 def upgrade() -> None:
     op.add_column("transfers", sa.Column("record", sa.LargeBinary, nullable=True))
+    op.add_column("replaced_decisions", sa.Column("record", sa.LargeBinary, nullable=True))
+    op.create_index("ix_replaced_decisions_replaced_seq", "replaced_decisions", ["replaced_seq"])
     op.create_table("record_dictionaries",
                     sa.Column("digest", sa.String(64), primary_key=True),
                     sa.Column("kind", sa.String(64), nullable=False),
@@ -114,20 +120,25 @@ def downgrade() -> None:
 
     op.drop_index("ix_record_dictionaries_kind", table_name="record_dictionaries")
     op.drop_table("record_dictionaries")
+    op.drop_index("ix_replaced_decisions_replaced_seq", table_name="replaced_decisions")
+    op.execute(sa.text("ALTER TABLE replaced_decisions DROP COLUMN record"))
     op.execute(sa.text("ALTER TABLE transfers DROP COLUMN record"))  # SQLite 3.35 on, PostgreSQL
 
 
 def _expand_records(bind: sa.Connection) -> None:
-    """Write every compact row's texts back into its columns, 500 rows at a time (by decision id)."""
+    """Write every compact row's texts back into its columns (the transfers, and the decisions
+    amendments replaced), 500 rows at a time (by decision id)."""
     reader = records.DictionaryReader(bind)
-    page = sa.text("SELECT decision_id, record, request_json, decision_json FROM transfers "
-                   "WHERE record IS NOT NULL AND decision_id > :after ORDER BY decision_id LIMIT 500")
-    update = sa.text("UPDATE transfers SET request_json = :request, decision_json = :decision WHERE decision_id = :d")
-    after = ""
-    while rows := bind.execute(page, {"after": after}).all():
-        expanded = []
-        for row in rows:
-            request_json, decision_json = reader.texts(row)
-            expanded.append({"d": row.decision_id, "request": request_json, "decision": decision_json})
-        bind.execute(update, expanded)
-        after = rows[-1].decision_id
+    for table in ("transfers", "replaced_decisions"):
+        page = sa.text(f"SELECT decision_id, record, request_json, decision_json FROM {table} "
+                       "WHERE record IS NOT NULL AND decision_id > :after ORDER BY decision_id LIMIT 500")
+        update = sa.text(f"UPDATE {table} SET request_json = :request, decision_json = :decision "
+                         "WHERE decision_id = :d")
+        after = ""
+        while rows := bind.execute(page, {"after": after}).all():
+            expanded = []
+            for row in rows:
+                request_json, decision_json = reader.texts(row)
+                expanded.append({"d": row.decision_id, "request": request_json, "decision": decision_json})
+            bind.execute(update, expanded)
+            after = rows[-1].decision_id

@@ -47,7 +47,8 @@ def amend(
     if source.error is not None:
         fail_on(source.error)
     if source.was_list or len(source.items) != 1:
-        fail(f"{source.name}: amend takes one request, this file holds {len(source.items)}")
+        held = "a list of requests" if source.was_list else f"{len(source.items)} requests"
+        fail(f"{source.name}: amend takes one request, this file holds {held}")
     request = source.items[0]
     if isinstance(request, InputError):
         _refuse(source.name, request)

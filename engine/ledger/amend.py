@@ -30,7 +30,7 @@ from sqlalchemy import delete, insert, select, update
 
 from engine.evaluator import Engine
 from engine.facts import tally_for
-from engine.ledger import amendments, audit, chain_keys, database, sealed_totals, totals
+from engine.ledger import amendments, audit, chain_keys, database, records, sealed_totals, totals
 from engine.ledger.actors import Actor, local_user
 from engine.ledger.audit import canonical, sha256
 from engine.ledger.schema import dated_items, replaced_decisions, transfer_populations, transfers
@@ -86,16 +86,18 @@ def amend(ledger: Ledger, engine: Engine, id_or_reference: str, request: Transfe
             raise amendments.AmendWithdrawn(
                 f"transfer {old.reference!r} (decision {old.decision_id}) was withdrawn at {old.withdrawn_at}: a "
                 "withdrawn transfer cannot be amended; submit it under a new reference to record it anew")
-        recorded = read_stored_request(json.loads(old.request_json)).model_dump(mode="json")
+        reader = records.DictionaryReader(conn)
+        old_request_json, old_decision_json = reader.texts(old)  # compact or as columns (revision 0011)
+        recorded = read_stored_request(json.loads(old_request_json)).model_dump(mode="json")
         amendments.check_amendable(recorded, amended)
-        if old.request_json == amended_json:
-            return AmendResult(Decision.model_validate(json.loads(old.decision_json)), old.decision_id, old.outcome,
+        if old_request_json == amended_json:
+            return AmendResult(Decision.model_validate(json.loads(old_decision_json)), old.decision_id, old.outcome,
                                old.recorded_at, True, bool(old.counted), 0, 0, int(old.personal_subjects),
                                int(old.sensitive_subjects))
         now = _now()
         audit.lock_chain(conn)  # after the exporter's lock, as every transaction takes them
         chain_keys.prepare(conn, ledger.appender(conn), ledger.signer, chain_keys.latest_key(conn), actor, now)
-        released = totals.released_by(conn, old) if old.counted else (0, 0)
+        released = totals.released_by(conn, old, reader.texts) if old.counted else (0, 0)
         old_figures: dict[str, dict[str, int]] = {}
         for population, tally, subjects in conn.execute(select(
                 transfer_populations.c.population, transfer_populations.c.tally, transfer_populations.c.subjects)
@@ -114,10 +116,11 @@ def amend(ledger: Ledger, engine: Engine, id_or_reference: str, request: Transfe
         decision = engine.evaluate(request, prior)
         tally = tally_for(request, prior, engine.options, decision.counts.collected_abroad_uncounted)
         counted = decision.outcome == "permitted" and decision.counts.counted
+        decision_json = canonical(decision.model_dump(mode="json"))
         row = {
             "decision_id": decision.decision_id, "exporter_id": old.exporter_id, "reference": old.reference,
             "request_sha256": sha256(amended_json), "request_json": amended_json,
-            "decision_json": canonical(decision.model_dump(mode="json")), "outcome": decision.outcome,
+            "decision_json": decision_json, "outcome": decision.outcome,
             "year": year, "counted": counted,
             "personal_subjects": tally.personal_subjects if counted else 0,
             "sensitive_subjects": tally.sensitive_subjects if counted else 0,
@@ -129,9 +132,13 @@ def amend(ledger: Ledger, engine: Engine, id_or_reference: str, request: Transfe
                 "reason": actor.reason}
         seq = audit.append_event(conn, "amendment", decision.decision_id, now, data, ledger.signer)
         _move_out(conn, old, old_figures, decision.decision_id, now, seq)
-        conn.execute(insert(transfers).values(**row, event_seq=seq))
+        # Stored as every transfer since revision 0011: the texts in the compact record, the columns empty
+        # (the event above hashed the texts themselves).
+        record = ledger.compact_record(conn, amended_json, decision, decision_json)
+        conn.execute(insert(transfers).values(**{**row, "request_json": "", "decision_json": ""}, event_seq=seq,
+                                              record=record))
         population_rows = [{"decision_id": decision.decision_id, "population": name, "tally": tally_name,
-                            "subjects": subjects}
+                            "subjects": subjects, "exporter_id": old.exporter_id, "year": year}
                            for tally_name, named in figures.items() for name, subjects in sorted(named.items())]
         if population_rows:
             conn.execute(insert(transfer_populations), population_rows)

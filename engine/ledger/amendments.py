@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, inspect, select
 
 from engine.errors import FieldProblem, InputError
+from engine.ledger import records
 from engine.ledger.errors import LedgerError
 from engine.ledger.schema import replaced_decisions
 
@@ -102,9 +103,10 @@ def history(conn: Connection, exporter_id: str, reference: str) -> list[Replaced
     rows = conn.execute(select(replaced_decisions).where(
         replaced_decisions.c.exporter_id == exporter_id, replaced_decisions.c.reference == reference)
         .order_by(replaced_decisions.c.event_seq)).all()
+    reader = records.DictionaryReader(conn)  # compact rows (revision 0011) or texts in their columns
     return [ReplacedDecision(row.decision_id, row.outcome, row.recorded_at, row.recorded_by, bool(row.counted),
                              int(row.event_seq), row.replaced_by, row.replaced_at, int(row.replaced_seq),
-                             json.loads(row.decision_json)) for row in rows]
+                             json.loads(reader.texts(row)[1])) for row in rows]
 
 
 def transfer_of(conn: Connection, decision_id: str) -> tuple[str, str] | None:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, select
 from sqlalchemy import null as sql_null
 
+from engine.ledger import records
 from engine.ledger.errors import LedgerError
 from engine.ledger.schema import replaced_decisions, transfers
 from engine.models import Decision
@@ -167,15 +168,16 @@ def decisions_after(conn: Connection, after: int, limit: int) -> list[LoggedDeci
     if not 1 <= limit <= MAX_PAGE:
         raise BadCursor(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
     rows = list(conn.execute(
-        select(transfers.c.event_seq, transfers.c.exporter_id, transfers.c.recorded_at, transfers.c.decision_json,
-               sql_null().label("replaced_by"))
+        select(transfers.c.event_seq, transfers.c.exporter_id, transfers.c.recorded_at, transfers.c.request_json,
+               transfers.c.decision_json, transfers.c.record, sql_null().label("replaced_by"))
         .where(transfers.c.event_seq > after).order_by(transfers.c.event_seq).limit(limit)).all())
     # Decisions amendments replaced keep their place in the log (a page of each, merged by position).
     replaced = replaced_decisions.c
-    rows += conn.execute(select(replaced.event_seq, replaced.exporter_id, replaced.recorded_at, replaced.decision_json,
-                                replaced.replaced_by)
+    rows += conn.execute(select(replaced.event_seq, replaced.exporter_id, replaced.recorded_at, replaced.request_json,
+                                replaced.decision_json, replaced.record, replaced.replaced_by)
                          .where(replaced.event_seq > after).order_by(replaced.event_seq).limit(limit)).all()
     rows.sort(key=lambda row: int(row.event_seq))
+    reader = records.DictionaryReader(conn)  # compact rows (revision 0011) or texts in their columns
     return [LoggedDecision(int(row.event_seq), row.exporter_id, row.recorded_at,
-                           Decision.model_validate(json.loads(row.decision_json)), row.replaced_by)
+                           Decision.model_validate(json.loads(reader.texts(row)[1])), row.replaced_by)
             for row in rows[:limit]]

@@ -703,6 +703,18 @@ class Ledger:
                                                 f"{difference.problem}")
             return sealed_totals.seal_all(conn, key)
 
+    def compact_record(self, conn: Connection, request_json: str, decision: Decision, decision_json: str) -> bytes:
+        """The stored form of one transfer's texts written in ``conn``'s transaction (for writers beside
+        this module, e.g. amendments): compressed against its kind's dictionary (``engine.ledger.records``),
+        a new dictionary stored in the same transaction. It is not remembered here: a later transfer of its
+        kind finds it in the database once committed (and never, if this transaction rolls back)."""
+        kind = records.kind_of(decision.rules.digest, decision.outcome, (reason.rule for reason in decision.reasons))
+        dictionary, new = self._dictionaries.choose(conn, kind, records.joined(request_json, decision_json), {})
+        if new:
+            assert dictionary is not None
+            conn.execute(records.INSERT_DICTIONARY, [records.stored_row(kind, dictionary)])
+        return records.pack(request_json, decision_json, dictionary)
+
     # ------------------------------------------------------------------ signing
 
     def appender(self, conn: Connection) -> chain_keys.Append:

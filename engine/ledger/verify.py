@@ -14,7 +14,14 @@ and pack into memory first (16.7 KB a transfer: 16.7 GB at 10^6). Now three orde
   seq N against the row withdrawn at N (a row with only one of ``withdrawn_at`` and ``withdrawn_seq`` is
   named from the stream above).
 
-A row no event accounts for (a transfer inserted, one marked withdrawn against the chain) is noticed
+- the decisions amendments replaced (``replaced_decisions``, revision 0010) in two orders: by
+  ``event_seq`` beside the transfers (their submission event is checked against them as against any
+  row), and by ``replaced_seq`` (``ix_replaced_decisions_replaced_seq``): an ``amendment`` event at seq N
+  is checked against the row replaced at N (``amendments.check_event``), then counts as the release of
+  that decision followed by the submission of the new one, as ``audit verify`` always did.
+
+A row no event accounts for (a transfer inserted, one marked withdrawn against the chain, a decision
+marked replaced that no amendment replaced) is noticed
 when the walk passes its position, and reported after the chain, as before, the first by decision id.
 The chain's totals, and the live transfers tallied again under the counting rules, are kept per
 exporter-year (and population) as the events come (:class:`ChainTally`): memory grows with the
@@ -24,16 +31,18 @@ exporters and populations, not with the transfers. Pack texts and pack set chang
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import OperationalError
 
 from engine.facts import PriorCounts, tally_of
-from engine.ledger import audit, records, totals
+from engine.ledger import amendments, audit, records, totals
 from engine.ledger.audit import GENESIS, AuditResult, chain_hash
 from engine.ledger.schema import (
     TALLIES,
@@ -42,6 +51,7 @@ from engine.ledger.schema import (
     events,
     pack_sets,
     packs,
+    replaced_decisions,
     transfer_populations,
     transfers,
 )
@@ -57,6 +67,11 @@ _SUBMITTED = (select(transfers, *_POPULATION_COLUMNS)
               .order_by(transfers.c.event_seq, transfers.c.decision_id))
 _WITHDRAWN = (select(transfers).where(transfers.c.withdrawn_at.is_not(None), transfers.c.withdrawn_seq.is_not(None))
               .order_by(transfers.c.withdrawn_seq, transfers.c.decision_id))
+_REPLACED = select(replaced_decisions).order_by(replaced_decisions.c.event_seq, replaced_decisions.c.decision_id)
+_AMENDED = select(replaced_decisions).order_by(replaced_decisions.c.replaced_seq, replaced_decisions.c.decision_id)
+_IN_FORCE_AND_REPLACED = (select(transfers.c.decision_id)
+                          .join(replaced_decisions, replaced_decisions.c.decision_id == transfers.c.decision_id)
+                          .order_by(transfers.c.decision_id).limit(1))
 
 
 @dataclass
@@ -68,6 +83,9 @@ class Located:
     figures: dict[str, dict[str, int]] = field(default_factory=dict)
     misplaced: bool = False
     unreadable: str | None = None
+    replaced: bool = False
+    """A decision an amendment replaced (``replaced_decisions``): out of force since ``withdrawn_seq``."""
+    figures_unreadable: bool = False
 
 
 Progress = Callable[[int], None]
@@ -202,13 +220,30 @@ def _located(rows: list[Any], reader: records.DictionaryReader) -> Located:
         located.figures.setdefault(row.p_tally, {})[row.p_population] = row.p_subjects
         if (row.p_exporter_id, row.p_year) != (first.exporter_id, first.year):
             located.misplaced = True
+    located.row = _with_texts(first._mapping, reader, located)
+    return located
+
+
+def _replaced_located(row: Any, reader: records.DictionaryReader) -> Located:
+    """A decision an amendment replaced, read as a transfer that went out of force at the amendment
+    (``amendments.replaced_rows``), with its population figures as its row keeps them (JSON)."""
+    located = Located(row, replaced=True)
     try:
-        request, decision = reader.raw_texts(first)
+        located.figures = amendments.figures_of(row)
+    except ValueError:
+        located.figures_unreadable = True
+    fields = {**row._mapping, "withdrawn_at": row.replaced_at, "withdrawn_seq": row.replaced_seq}
+    located.row = _with_texts(fields, reader, located)
+    return located
+
+
+def _with_texts(fields: Mapping[str, Any], reader: records.DictionaryReader, located: Located) -> _Checked:
+    try:
+        request, decision = reader.raw_texts(SimpleNamespace(**fields))
     except ValueError as exc:
         located.unreadable = str(exc)
         request = decision = b""
-    located.row = _Checked(first, request, decision)
-    return located
+    return _Checked(fields, request, decision)
 
 
 class _Checked:
@@ -216,8 +251,8 @@ class _Checked:
     submission event's hashes are checked against: ``audit.text_hashes``), decoded only when read. The
     columns are plain attributes (the checks read each of them, for every transfer)."""
 
-    def __init__(self, row: Any, request: bytes, decision: bytes) -> None:
-        self.__dict__.update(row._mapping)
+    def __init__(self, fields: Mapping[str, Any], request: bytes, decision: bytes) -> None:
+        self.__dict__.update(fields)
         self._request = request
         self._decision = decision
         self.text_hashes = (hashlib.sha256(request).hexdigest(), hashlib.sha256(decision).hexdigest())
@@ -243,10 +278,25 @@ def _grouped(connection: Connection, reader: records.DictionaryReader) -> Iterat
         yield _located(group, reader)
 
 
+def _recorded(connection: Connection, reader: records.DictionaryReader) -> Iterator[Located]:
+    """Every recorded decision in ``event_seq`` order: the transfers (the decisions in force) and the
+    decisions amendments replaced, each where its submission (or amendment) event is."""
+    replaced = (_replaced_located(row, reader)
+                for row in connection.execute(_REPLACED.execution_options(**_STREAMED)))
+    return heapq.merge(_grouped(connection, reader), replaced,
+                       key=lambda located: (int(located.row.event_seq), str(located.row.decision_id)))
+
+
 def _one(connection: Connection, reader: records.DictionaryReader, decision_id: str) -> Located | None:
     """One transfer by decision id, when the streams did not bring it where its event expects it."""
     rows = list(connection.execute(_SUBMITTED.where(transfers.c.decision_id == decision_id)))
     return _located(rows, reader) if rows else None
+
+
+def _one_replaced(connection: Connection, reader: records.DictionaryReader, decision_id: str) -> Located | None:
+    """One replaced decision by decision id (where the streams did not bring it)."""
+    row = connection.execute(select(replaced_decisions).where(replaced_decisions.c.decision_id == decision_id)).first()
+    return None if row is None else _replaced_located(row, reader)
 
 
 @dataclass
@@ -255,11 +305,18 @@ class _Deferred:
 
     inserted: str | None = None
     marked: tuple[str, Any] | None = None
+    unamended: str | None = None
 
     def insert(self, located: Located) -> None:
         decision_id = str(located.row.decision_id)
         if self.inserted is None or decision_id < self.inserted:
             self.inserted = decision_id
+
+    def unreplaced(self, row: Any) -> None:
+        """A row marked replaced at a position where no amendment replaced it."""
+        decision_id = str(row.decision_id)
+        if self.unamended is None or decision_id < self.unamended:
+            self.unamended = decision_id
 
     def mark(self, row: Any) -> None:
         if self.marked is None or str(row.decision_id) < self.marked[0]:
@@ -270,9 +327,15 @@ def _walk(connection: Connection, progress: Progress | None = None) -> AuditResu
     """The chain walked beside the rows: the first problem, or the number of events and their tally."""
     reader = records.DictionaryReader(connection)
     head = connection.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).one()
-    submitted = _grouped(connection, reader)
+    both = connection.execute(_IN_FORCE_AND_REPLACED).scalar()
+    if both is not None:
+        return AuditResult(False, 0, f"transfer {both}",
+                           f"transfer {both} is both in force and replaced by an amendment (edited)")
+    submitted = _recorded(connection, reader)
     withdrawn_rows = iter(connection.execute(_WITHDRAWN.execution_options(**_STREAMED)))
+    amended_rows = iter(connection.execute(_AMENDED.execution_options(**_STREAMED)))
     next_submitted, next_withdrawn = next(submitted, None), next(withdrawn_rows, None)
+    next_amended = next(amended_rows, None)
     deferred = _Deferred()
     seen_packs: set[str] = set()
     recorded_sets = {int(row.event_seq): row for row in connection.execute(select(pack_sets))
@@ -315,7 +378,10 @@ def _walk(connection: Connection, progress: Progress | None = None) -> AuditResu
         while next_withdrawn is not None and int(next_withdrawn.withdrawn_seq) < seq:
             deferred.mark(next_withdrawn)
             next_withdrawn = next(withdrawn_rows, None)
-        if event.kind == "submission":
+        while next_amended is not None and int(next_amended.replaced_seq) < seq:
+            deferred.unreplaced(next_amended)
+            next_amended = next(amended_rows, None)
+        if event.kind in ("submission", "amendment"):
             here: list[Located] = []
             while next_submitted is not None and int(next_submitted.row.event_seq) == seq:
                 here.append(next_submitted)
@@ -325,13 +391,26 @@ def _walk(connection: Connection, progress: Progress | None = None) -> AuditResu
                 if other is not located:
                     deferred.insert(other)
             if located is None:
-                located = _one(connection, reader, subject)
+                located = _one(connection, reader, subject) or _one_replaced(connection, reader, subject)
                 if located is not None:
                     return bad(f"transfer {subject}: its position in the chain (event_seq) was edited")
             checked = _submission_checked(subject, data, located)
             if isinstance(checked, str):
                 return bad(checked)
             assert located is not None
+            if event.kind == "amendment":  # first the decision it replaced goes out of force
+                replaced_here: list[Any] = []
+                while next_amended is not None and int(next_amended.replaced_seq) == seq:
+                    replaced_here.append(next_amended)
+                    next_amended = next(amended_rows, None)
+                old = _amended_row(connection, data, replaced_here, deferred)
+                in_force = {str(old.decision_id)} if old is not None and int(old.event_seq) < seq else set()
+                problem = amendments.check_event(seq, str(body.get("at")), data,
+                                                 {} if old is None else {str(old.decision_id): old}, in_force)
+                if problem:
+                    return bad(problem)
+                assert old is not None
+                tally.withdrawal(old, data)
             if (located.row.withdrawn_at is None) != (located.row.withdrawn_seq is None):
                 deferred.mark(located.row)
             tally.submission(located, data, checked)
@@ -375,6 +454,8 @@ def _walk(connection: Connection, progress: Progress | None = None) -> AuditResu
         deferred.insert(located)
     for row in ([next_withdrawn] if next_withdrawn is not None else []) + list(withdrawn_rows):
         deferred.mark(row)
+    for row in ([next_amended] if next_amended is not None else []) + list(amended_rows):
+        deferred.unreplaced(row)
     if int(head.seq) != count or head.hash != prev_hash:
         return AuditResult(False, count, count + 1 if int(head.seq) > count else int(head.seq),
                            f"the chain ends at event {count} but its head records event {head.seq}: "
@@ -382,6 +463,9 @@ def _walk(connection: Connection, progress: Progress | None = None) -> AuditResu
     if deferred.inserted is not None:
         return AuditResult(False, count, f"transfer {deferred.inserted}",
                            f"transfer {deferred.inserted} has no submission event (inserted)")
+    if deferred.unamended is not None:
+        return AuditResult(False, count, f"transfer {deferred.unamended}",
+                           f"transfer {deferred.unamended} is marked replaced, but no amendment replaced it (edited)")
     if deferred.marked is not None:
         decision_id, row = deferred.marked
         state = "withdrawn" if row.withdrawn_at else "not withdrawn"
@@ -400,12 +484,33 @@ def _walk(connection: Connection, progress: Progress | None = None) -> AuditResu
     return count, tally
 
 
+def _amended_row(connection: Connection, data: dict[str, Any], replaced_here: list[Any],
+                 deferred: _Deferred) -> Any:
+    """The row of the decision an amendment event says it replaced, read as a transfer that went out
+    of force at the amendment; the other rows marked replaced at its position are deferred (no amendment
+    replaced them). None when no row of that decision is marked replaced."""
+    old_id = data.get("replaces")
+    found = None
+    for row in replaced_here:
+        if found is None and row.decision_id == old_id:
+            found = row
+        else:
+            deferred.unreplaced(row)
+    if found is None and isinstance(old_id, str):  # marked replaced at another position, or not at all
+        found = connection.execute(select(replaced_decisions).where(replaced_decisions.c.decision_id == old_id)).first()
+    if found is None:
+        return None
+    return SimpleNamespace(**{**found._mapping, "withdrawn_at": found.replaced_at, "withdrawn_seq": found.replaced_seq})
+
+
 def _submission_checked(subject: str, data: dict[str, Any], located: Located | None
                         ) -> str | dict[str, dict[str, int]]:
     """Does the transfer row still say what its submission event hashed? The problem, or its population
     figures as the event accounts for them."""
     if located is None:
         return f"transfer {subject} was deleted"
+    if located.figures_unreadable:
+        return f"replaced decision {subject}: its population figures are not readable (edited)"
     if located.unreadable is not None:
         return f"transfer {subject}: its stored record cannot be read ({located.unreadable}) (edited)"
     if located.misplaced:

@@ -71,7 +71,7 @@ def edit_stored_texts(ledger: Ledger, reference: str, edit: Callable[[str, str],
         reader = records.DictionaryReader(conn)
         request_json, decision_json = edit(*reader.texts(row))
         if row.record is None:
-            changed = {"request_json": request_json, "decision_json": decision_json}
+            changed: dict[str, str | bytes] = {"request_json": request_json, "decision_json": decision_json}
         else:
             changed = {"record": records.pack(request_json, decision_json, reader.for_record(bytes(row.record)))}
         conn.execute(update(transfers).where(transfers.c.reference == reference).values(**changed))

@@ -15,7 +15,9 @@ Two things are read here and nowhere else:
   figure against the recorded ``counts.*_before``, so a rebuilt prior that drifted would be reported.
   The walk is a stream (one snapshot, rows read as they are needed) and each exporter-year's counts
   are carried from one event to the next (``engine.ledger.priors``): time linear in the ledger, memory
-  bounded whatever its size.
+  bounded whatever its size. A decision an amendment replaced (``engine.ledger.amendments``) reads as a
+  transfer that went out of force at the amendment: its release, then the new decision, at the
+  amendment's position; both are re-decided.
 - **Which pack versions were in use when.** A pack's text is stored by digest, with an audit event,
   the first time the pack is used (a submission, a service start or a reload); ``first_used_at`` is
   therefore the moment that version came into use. Every change of the whole set in service is also
@@ -31,13 +33,14 @@ import heapq
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, select, text
 
 from engine.facts import PriorCounts
-from engine.ledger import database, priors, records, totals
-from engine.ledger.schema import pack_sets, packs, transfers
+from engine.ledger import amendments, database, priors, records, totals
+from engine.ledger.schema import pack_sets, packs, replaced_decisions, transfers
 from engine.ledger.store import Ledger
 
 
@@ -156,11 +159,18 @@ def partition(ledger: Ledger, workers: int, heaviest: int = 10_000) -> dict[str,
 
 
 _SUBMITTED = select(transfers).order_by(transfers.c.event_seq)
+_REPLACED = select(replaced_decisions).order_by(replaced_decisions.c.event_seq)
 _WITHDRAWN = text(
     "SELECT t.decision_id, t.exporter_id, t.year, t.counted, t.personal_subjects, t.sensitive_subjects, "
     "t.withdrawn_seq, e.body FROM transfers t JOIN events e ON e.seq = t.withdrawn_seq "
     "WHERE t.withdrawn_at IS NOT NULL AND t.withdrawn_seq >= :from_seq ORDER BY t.withdrawn_seq")
+# A decision an amendment replaced goes out of force at the amendment, which says what it released.
+_AMENDED = text(
+    "SELECT r.decision_id, r.exporter_id, r.year, r.counted, r.personal_subjects, r.sensitive_subjects, "
+    "r.replaced_seq AS withdrawn_seq, r.populations, e.body FROM replaced_decisions r "
+    "JOIN events e ON e.seq = r.replaced_seq WHERE r.replaced_seq >= :from_seq ORDER BY r.replaced_seq")
 _FIRST_SINCE = text("SELECT MIN(event_seq) FROM transfers WHERE recorded_at >= :since")
+_FIRST_REPLACED_SINCE = text("SELECT MIN(event_seq) FROM replaced_decisions WHERE recorded_at >= :since")
 _EVENT_BODY = text("SELECT body FROM events WHERE seq = :s")
 _STREAMED = {"stream_results": True, "yield_per": 500}
 
@@ -186,42 +196,70 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None,
 def _by_id(conn: Connection, decision_ids: list[str]) -> Iterator[RecordedDecision]:
     recounted = priors.recounts(conn)
     reader = records.DictionaryReader(conn)
+    kept = amendments.kept(conn)
     for decision_id in decision_ids:
         row = conn.execute(select(transfers).where(transfers.c.decision_id == decision_id)).first()
+        if row is None and kept:  # a decision an amendment replaced is re-decided as any other
+            found = conn.execute(select(replaced_decisions).where(
+                replaced_decisions.c.decision_id == decision_id)).first()
+            row = None if found is None else _out_of_force(found)
         if row is None:
             continue
         tracker = priors.PriorTracker(conn, from_start=False, recounted=recounted)
         yield _recorded(conn, row, reader, tracker)
 
 
+def _out_of_force(row: Any) -> Any:
+    """A decision an amendment replaced, read as a transfer that went out of force at the amendment
+    (``amendments.replaced_rows``): ``withdrawn_at``/``withdrawn_seq`` are the amendment's."""
+    return SimpleNamespace(**{**row._mapping, "withdrawn_at": row.replaced_at, "withdrawn_seq": row.replaced_seq})
+
+
+def _first_since(conn: Connection, since: dt.date, kept: bool) -> int | None:
+    """The position of the first decision recorded on or after ``since`` (in force or replaced)."""
+    found = [conn.execute(query, {"since": since.isoformat()}).scalar()
+             for query in ((_FIRST_SINCE, _FIRST_REPLACED_SINCE) if kept else (_FIRST_SINCE,))]
+    positions = [int(seq) for seq in found if seq is not None]
+    return min(positions) if positions else None
+
+
+RELEASE, SUBMISSION, RECOUNT = 0, 1, 2
+"""The kinds of step of a walk. At one position a release comes before a submission: an amendment's
+replaced decision goes out of force before its new decision is counted (nothing else shares a position)."""
+
+
 def _walk(conn: Connection, walk: Walk) -> Iterator[RecordedDecision]:
     recounted = priors.recounts(conn)
+    kept = amendments.kept(conn)
     from_seq = walk.start_seq
     if walk.since is not None:
-        first = conn.execute(_FIRST_SINCE, {"since": walk.since.isoformat()}).scalar()
+        first = _first_since(conn, walk.since, kept)
         if first is None:
             return
-        from_seq = max(from_seq, int(first))
+        from_seq = max(from_seq, first)
     tracker = priors.PriorTracker(conn, from_start=from_seq == 0, recounted=recounted)
     reader = records.DictionaryReader(conn)
 
     def followed(exporter_id: str) -> bool:
         return (walk.exporter is None or exporter_id == walk.exporter) and walk.mine(exporter_id)
 
+    released = [conn.execute(_WITHDRAWN.execution_options(**_STREAMED), {"from_seq": from_seq})]
+    if kept:
+        released.append(conn.execute(_AMENDED.execution_options(**_STREAMED), {"from_seq": from_seq}))
     steps = heapq.merge(
-        ((int(row.event_seq), 0, row) for row in _submitted(conn, walk.exporter, from_seq)),
-        ((int(row.withdrawn_seq), 1, row) for row in
-         conn.execute(_WITHDRAWN.execution_options(**_STREAMED), {"from_seq": from_seq})),
-        ((recount.seq, 2, recount) for recount in recounted if recount.seq >= from_seq),
+        ((int(row.event_seq), SUBMISSION, row) for row in _submitted(conn, walk.exporter, from_seq, kept)),
+        ((int(row.withdrawn_seq), RELEASE, row) for row in
+         heapq.merge(*released, key=lambda row: int(row.withdrawn_seq))),
+        ((recount.seq, RECOUNT, recount) for recount in recounted if recount.seq >= from_seq),
         key=lambda step: (step[0], step[1]))
     since = walk.since.isoformat() if walk.since is not None else ""
     for seq, kind, found in steps:
-        if kind == 2:
+        if kind == RECOUNT:
             if followed(found.exporter_id):
                 tracker.recounted(found)
         elif not followed(str(found.exporter_id)):
             continue
-        elif kind == 1:
+        elif kind == RELEASE:
             tracker.withdrawn(found, seq, priors.released_amounts(
                 found.body, (int(found.personal_subjects), int(found.sensitive_subjects))))
         elif str(found.recorded_at) >= since:
@@ -230,13 +268,21 @@ def _walk(conn: Connection, walk: Walk) -> Iterator[RecordedDecision]:
             tracker.submitted(found, True)
 
 
-def _submitted(conn: Connection, exporter: str | None, from_seq: int) -> Iterator[Any]:
+def _submitted(conn: Connection, exporter: str | None, from_seq: int, kept: bool) -> Iterator[Any]:
     """The transfer rows in chain order from ``from_seq``: all of them (``ix_transfers_event_seq``), or
-    one exporter's (``ix_transfers_exporter_seq``)."""
+    one exporter's (``ix_transfers_exporter_seq``); with the decisions amendments replaced where they
+    were recorded (``kept``: the ledger has them, revision 0010)."""
     query = _SUBMITTED.where(transfers.c.event_seq >= from_seq)
+    replaced = _REPLACED.where(replaced_decisions.c.event_seq >= from_seq)
     if exporter is not None:
         query = query.where(transfers.c.exporter_id == exporter)
-    yield from conn.execute(query.execution_options(**_STREAMED))
+        replaced = replaced.where(replaced_decisions.c.exporter_id == exporter)
+    in_force = conn.execute(query.execution_options(**_STREAMED))
+    if not kept:
+        yield from in_force
+        return
+    out_of_force = (_out_of_force(row) for row in conn.execute(replaced.execution_options(**_STREAMED)))
+    yield from heapq.merge(in_force, out_of_force, key=lambda row: int(row.event_seq))
 
 
 def _recorded(conn: Connection, row: Any, reader: records.DictionaryReader,
@@ -269,12 +315,16 @@ def _listed_before_0005(conn: Connection, seq: int) -> bool:
 def walk_size(ledger: Ledger, walk: Walk) -> int:
     """How many transfers a walk re-decides (all its workers together): for progress, from the indexes."""
     with ledger.sql_engine.connect() as conn:
+        kept = amendments.kept(conn)
         from_seq = walk.start_seq
         if walk.since is not None:
-            first = conn.execute(_FIRST_SINCE, {"since": walk.since.isoformat()}).scalar()
+            first = _first_since(conn, walk.since, kept)
             if first is None:
                 return 0
-            from_seq = max(from_seq, int(first))
-        query = text("SELECT COUNT(*) FROM transfers WHERE event_seq >= :s" +
-                     (" AND exporter_id = :e" if walk.exporter is not None else ""))
-        return int(conn.execute(query, {"s": from_seq, "e": walk.exporter}).scalar() or 0)
+            from_seq = max(from_seq, first)
+        size = 0
+        for table in ("transfers", "replaced_decisions") if kept else ("transfers",):
+            query = text(f"SELECT COUNT(*) FROM {table} WHERE event_seq >= :s" +
+                         (" AND exporter_id = :e" if walk.exporter is not None else ""))
+            size += int(conn.execute(query, {"s": from_seq, "e": walk.exporter}).scalar() or 0)
+        return size

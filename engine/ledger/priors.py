@@ -10,7 +10,7 @@ one event to the next instead:
   plus what each recount changed (revision 0005);
 - per population and tally, the largest figure of its live counted transfers. A figure only grows
   until a withdrawal removes the transfer that held the largest one; then the largest of the others is
-  read from the population index (revision 0010), which holds every transfer's figures in order.
+  read from the population index (revision 0011), which holds every transfer's figures in order.
 
 States are kept for the exporter-years met recently (at most ``capacity``: memory stays bounded however
 many exporters a ledger holds). One that is not kept, a replay that starts mid-chain (one transfer,
@@ -20,6 +20,12 @@ many exporters a ledger holds). One that is not kept, a replay that starts mid-c
 only that exporter's index entries before the event, not its rows. When the walk started at
 the chain's beginning and has evicted nothing, an exporter-year it has not met has no earlier transfer,
 and its state starts empty without a query.
+
+Amendments (revision 0010) take part as the chain has them: the decision an amendment replaced (a row of
+``replaced_decisions``, its population figures kept there as JSON) counted from its submission until the
+amendment, released at the amendment's position just before the new decision is submitted there
+(``engine.ledger.history``), exactly as ``history.recorded_decisions`` always read them. Rebuilding
+a state reads those rows beside the transfers (an exporter's few amendments, by exporter).
 """
 
 from __future__ import annotations
@@ -28,11 +34,13 @@ import json
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from engine.facts import PriorCounts
+from engine.ledger import amendments
 
 _SUMS_BEFORE = text(
     "SELECT COALESCE(SUM(personal_subjects), 0), COALESCE(SUM(sensitive_subjects), 0) FROM transfers "
@@ -50,8 +58,14 @@ _LARGEST_LIVE_AT = text(
 _ONE_LARGEST_LIVE_AT = text(
     "SELECT p.subjects FROM transfer_populations p JOIN transfers t ON t.decision_id = p.decision_id "
     "WHERE p.exporter_id = :e AND p.year = :y AND p.population = :population AND p.tally = :tally "
-    "AND t.event_seq < :s AND t.counted = :yes AND (t.withdrawn_seq IS NULL OR t.withdrawn_seq >= :s) "
+    "AND t.event_seq < :s AND t.counted = :yes AND (t.withdrawn_seq IS NULL OR t.withdrawn_seq > :s) "
     "ORDER BY p.subjects DESC LIMIT 1")
+# The decisions amendments replaced, of one exporter-year, counted and recorded before a position: what
+# a rebuilt state adds (and releases at their amendments), and whose figures count while they were live.
+_REPLACED_BEFORE = text(
+    "SELECT r.personal_subjects, r.sensitive_subjects, r.replaced_seq, r.populations, e.body "
+    "FROM replaced_decisions r JOIN events e ON e.seq = r.replaced_seq "
+    "WHERE r.exporter_id = :e AND r.year = :y AND r.counted = :yes AND r.event_seq < :s")
 _FIGURES_OF = text("SELECT population, tally, subjects FROM transfer_populations WHERE decision_id = :d")
 _RECOUNTS = text("SELECT seq, body FROM events WHERE kind = 'recount' AND kind <> 'submission' ORDER BY seq")
 
@@ -97,10 +111,14 @@ def released_amounts(body: str, fallback: tuple[int, int]) -> tuple[int, int]:
     return int(data["released_personal_subjects"]), int(data["released_sensitive_subjects"])
 
 
-def rebuild(conn: Connection, exporter_id: str, year: int, seq: int, recounted: Iterable[Recount]) -> YearState:
+def rebuild(conn: Connection, exporter_id: str, year: int, seq: int, recounted: Iterable[Recount],
+            with_amendments: bool = True, after_releases: bool = False) -> YearState:
     """An exporter-year's state just before the event at ``seq``, from the database: its counted
     transfers recorded before, less what those withdrawn before released, plus the recounts before;
-    the largest figure of each population among those still live."""
+    the largest figure of each population among those still live. The decisions amendments replaced
+    count the same way (released at their amendment); ``with_amendments``: the ledger has them (0010).
+    ``after_releases``: the state a submission at ``seq`` reads, after the release an amendment there
+    made (its new decision is submitted at the position where the decision it replaced is released)."""
     key = {"e": exporter_id, "y": year, "s": seq, "yes": True}
     personal, sensitive = (int(value) for value in conn.execute(_SUMS_BEFORE, key).one())
     for added_personal, added_sensitive, body in conn.execute(_RELEASED_BEFORE, key):
@@ -113,7 +131,36 @@ def rebuild(conn: Connection, exporter_id: str, year: int, seq: int, recounted: 
             sensitive += recount.sensitive_change
     largest = {(str(population), str(tally)): int(subjects)
                for population, tally, subjects in conn.execute(_LARGEST_LIVE_AT, key)}
+    for added_personal, added_sensitive, replaced_seq, figures, body in (
+            conn.execute(_REPLACED_BEFORE, key) if with_amendments else ()):
+        personal += int(added_personal)
+        sensitive += int(added_sensitive)
+        if int(replaced_seq) < seq or (after_releases and int(replaced_seq) == seq):
+            released = released_amounts(body, (int(added_personal), int(added_sensitive)))
+            personal -= released[0]
+            sensitive -= released[1]
+            continue
+        for named, subjects in _figures(figures).items():  # live just before seq: its figures count
+            largest[named] = max(largest.get(named, 0), subjects)
     return YearState(personal, sensitive, largest)
+
+
+def _figures(populations_json: str) -> dict[tuple[str, str], int]:
+    """A replaced decision's population figures (its row's JSON) as (population, tally) -> figure."""
+    return {(name, tally): subjects for tally, named in amendments.figures_of(
+        SimpleNamespace(populations=populations_json)).items() for name, subjects in named.items()}
+
+
+def _largest_replaced_live(conn: Connection, exporter_id: str, year: int, seq: int,
+                           named: tuple[str, str]) -> int | None:
+    """The largest figure of a population among the exporter-year's replaced decisions recorded before
+    ``seq`` and still in force after the event at ``seq`` (their amendment comes later)."""
+    found = None
+    for _p, _s, replaced_seq, figures, _body in conn.execute(_REPLACED_BEFORE,
+                                                             {"e": exporter_id, "y": year, "s": seq, "yes": True}):
+        if int(replaced_seq) > seq and named in (held := _figures(figures)):
+            found = max(found or 0, held[named])
+    return found
 
 
 class PriorTracker:
@@ -130,10 +177,14 @@ class PriorTracker:
         """Whether an exporter-year not kept has no earlier counted transfer (walk from the start,
         nothing evicted): its state starts empty without asking the database."""
         self._recounts = recounted
+        self._amendments = amendments.kept(conn)
+        """Whether the ledger keeps replaced decisions (revision 0010 on): replays read older ledgers too."""
         self.rebuilt = 0
         """How many states were read from the database (for the figures of a run)."""
 
-    def _state(self, exporter_id: str, year: int, seq: int) -> YearState:
+    def _state(self, exporter_id: str, year: int, seq: int, after_releases: bool = True) -> YearState:
+        """The state of an exporter-year at ``seq``: kept, empty, or rebuilt as a submission there reads
+        it (``after_releases``) or as a release there finds it (not)."""
         key = (exporter_id, year)
         state = self._states.get(key)
         if state is not None:
@@ -142,7 +193,7 @@ class PriorTracker:
         if self._trusted_empty:
             state = YearState()
         else:
-            state = rebuild(self.conn, exporter_id, year, seq, self._recounts)
+            state = rebuild(self.conn, exporter_id, year, seq, self._recounts, self._amendments, after_releases)
             self.rebuilt += 1
         self._states[key] = state
         if len(self._states) > self.capacity:
@@ -164,6 +215,15 @@ class PriorTracker:
                            populations=dict(populations.get("personal", {})),
                            sensitive_populations=dict(populations.get("sensitive", {})))
 
+    def _figures_of(self, row: Any) -> list[tuple[str, str, int]]:
+        """A transfer's population figures: from ``transfer_populations``, or for a decision an amendment
+        replaced, from its row (``populations``, JSON)."""
+        held = getattr(row, "populations", None)
+        if held is not None:
+            return [(name, tally, subjects) for (name, tally), subjects in _figures(str(held)).items()]
+        return [(str(population), str(tally), int(subjects))
+                for population, tally, subjects in self.conn.execute(_FIGURES_OF, {"d": row.decision_id})]
+
     def submitted(self, row: Any, names_a_population: bool) -> None:
         """A submission's row has been decided: a counted one adds its subjects and figures (read from
         ``transfer_populations`` when its request names a population)."""
@@ -173,9 +233,9 @@ class PriorTracker:
         state.personal += int(row.personal_subjects)
         state.sensitive += int(row.sensitive_subjects)
         if names_a_population:
-            for population, tally, subjects in self.conn.execute(_FIGURES_OF, {"d": row.decision_id}):
-                named = (str(population), str(tally))
-                state.largest[named] = max(state.largest.get(named, 0), int(subjects))
+            for population, tally, subjects in self._figures_of(row):
+                named = (population, tally)
+                state.largest[named] = max(state.largest.get(named, 0), subjects)
 
     def withdrawn(self, row: Any, seq: int, released: tuple[int, int]) -> None:
         """A withdrawal at ``seq`` of the transfer ``row`` (counted or not): a counted one takes away
@@ -183,16 +243,22 @@ class PriorTracker:
         the remaining live transfers."""
         if not row.counted:
             return
-        state = self._state(str(row.exporter_id), int(row.year), seq)
+        state = self._state(str(row.exporter_id), int(row.year), seq, after_releases=False)
         state.personal -= released[0]
         state.sensitive -= released[1]
-        for population, tally, subjects in self.conn.execute(_FIGURES_OF, {"d": row.decision_id}):
-            named = (str(population), str(tally))
-            if int(subjects) < state.largest.get(named, 0):
+        for population, tally, subjects in self._figures_of(row):
+            named = (population, tally)
+            if subjects < state.largest.get(named, 0):
                 continue  # another live transfer holds a larger figure: it stays the largest
-            found = self.conn.execute(_ONE_LARGEST_LIVE_AT, {"e": row.exporter_id, "y": row.year, "s": seq + 1,
+            # Live after the event at seq, recorded before it (an amendment's new decision, submitted at
+            # the same position, comes after the release: it is not counted yet).
+            found = self.conn.execute(_ONE_LARGEST_LIVE_AT, {"e": row.exporter_id, "y": row.year, "s": seq,
                                                              "yes": True, "population": population,
                                                              "tally": tally}).scalar()
+            if self._amendments:
+                replaced = _largest_replaced_live(self.conn, str(row.exporter_id), int(row.year), seq, named)
+                if replaced is not None:
+                    found = max(int(found or 0), replaced)
             if found is None:
                 state.largest.pop(named, None)
             else:

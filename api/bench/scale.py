@@ -7,7 +7,7 @@ the whole tree's resident memory, sampled, for commands that start workers. What
 measured in this process: a withdrawal's time (the population index, point 7), submissions per
 second at this size, and the bytes stored per transfer.
 
-Ledgers are built by :mod:`api.bench.scale_build`; ``benchmarks/ledger_scale.py`` is the command line.
+Ledgers are built by :mod:`api.bench.scale_build`; ``python -m api.bench.scripts.ledger_scale`` is the command line.
 """
 
 from __future__ import annotations

@@ -319,7 +319,34 @@ def test_http_rules_validate_door(inprocess: InProcess) -> None:
     door_holds()
 
 
-GET_ROUTES = ["/v1/transfers/{x}", "/v1/exporters/{x}/counts", "/v1/rules", "/readyz", "/healthz"]
+GET_ROUTES = ["/v1/transfers/{x}", "/v1/exporters/{x}/counts", "/v1/audit/verify-jobs/{x}", "/v1/rules", "/readyz",
+              "/healthz"]
+
+_KEY = "MCowBQYDK2VwAyEA" + "A" * 43 + "="
+VERIFY_JOB_SEEDS = [
+    "{}",
+    json.dumps({"checkpoints": [{"format": "baygate-checkpoint/1", "seq": 1, "hash": "0" * 64, "at": None}]}),
+    json.dumps({"public_keys": [f"-----BEGIN PUBLIC KEY-----\n{_KEY}\n-----END PUBLIC KEY-----\n"]}),
+]
+"""Bodies of POST /v1/audit/verify-jobs: none, a checkpoint, a public key (each mutated by the door test)."""
+
+
+def test_http_verify_jobs_door(inprocess: InProcess) -> None:
+    """Whatever the body, a verify job is started (202, then readable) or refused naming why (4xx)."""
+    @DOOR_SETTINGS
+    @given(text=request_texts(VERIFY_JOB_SEEDS))
+    def door_holds(text: str) -> None:
+        answer = inprocess.client.post("/v1/audit/verify-jobs", content=text.encode("utf-8", "surrogatepass"),
+                                       headers=inprocess.headers("auditor", **{"Content-Type": "application/json"}))
+        event(f"POST /v1/audit/verify-jobs: {answer.status_code}")
+        assert answer.status_code in {202, 413, 415, 422}, (text[:500], answer.status_code, answer.text[:1000])
+        if answer.status_code == 202:
+            job = inprocess.client.get(answer.headers["Location"], headers=inprocess.headers("auditor"))
+            assert job.status_code == 200 and job.json()["id"] == answer.json()["id"], job.text
+        else:
+            assert answer.json()["status"] == answer.status_code, answer.text
+
+    door_holds()
 
 
 def test_http_get_doors(inprocess: InProcess) -> None:

@@ -12,7 +12,10 @@ packs know: permitted, conditional and prohibited, exemptions, GBA contracts, se
 - one transfer in ten names a population of its exporter (one of 20), with a figure that grows, as
   a bank sends its customer base again;
 - one transfer in 200 is withdrawn shortly after (a withdrawal mid-chain changes the counts replays
-  must rebuild).
+  must rebuild);
+- one transfer in 250 is amended a while after (``engine.ledger.amend``: its planned date moved a day,
+  so it is decided afresh; the decision it replaces moves to ``replaced_decisions`` and the amendment
+  event releases it before the new one counts: what verify and the replays walk beside the transfers).
 
 Item ``i`` is a pure function of ``i`` (and the seed), so a build that stops can be resumed: submitting
 an item again answers the recorded decision (the reference is the idempotency key).
@@ -33,12 +36,16 @@ from typing import Any
 from api.bench import ROOT
 from engine.evaluator import Engine
 from engine.ledger import Ledger, NotFound
+from engine.ledger.amend import amend
+from engine.ledger.amendments import AmendWithdrawn
 from engine.models import TransferRequest
 
 EXPORTERS = 500
 POPULATIONS = 20
 WITHDRAW_EVERY = 200
 WITHDRAW_LAG = 100
+AMEND_EVERY = 250
+AMEND_LAG = 150
 
 
 def _templates() -> list[dict[str, Any]]:
@@ -96,6 +103,13 @@ class Requests:
     def request(self, index: int) -> TransferRequest:
         return TransferRequest.model_validate(self.document(index))
 
+    def amended(self, index: int) -> TransferRequest:
+        """Item ``index`` amended: its planned date a day later (earlier on the last day of a year)."""
+        document = self.document(index)
+        day = dt.date.fromisoformat(document["planned_date"])
+        document["planned_date"] = (day + dt.timedelta(days=-1 if (day.month, day.day) == (12, 31) else 1)).isoformat()
+        return TransferRequest.model_validate(document)
+
 
 def _zipf(rng: random.Random) -> int:
     """An exporter number in 0..EXPORTERS-1, the k-th with weight 1/(k+1)."""
@@ -112,13 +126,28 @@ def withdrawn_after(index: int) -> int | None:
     return earlier if earlier >= 0 and earlier % WITHDRAW_EVERY == 7 else None
 
 
+def amended_after(index: int) -> int | None:
+    """The item amended once item ``index`` is recorded, if any: every AMEND_EVERY-th item, a while after."""
+    earlier = index - AMEND_LAG
+    return earlier if earlier >= 0 and earlier % AMEND_EVERY == 42 else None
+
+
+def _amend(ledger: Ledger, engine: Engine, requests: Requests, index: int) -> bool:
+    """Amend item ``index`` (once: the same amendment again records nothing); False if it was withdrawn."""
+    try:
+        return not amend(ledger, engine, f"S-{index:08d}", requests.amended(index),
+                         exporter_id(requests.exporter_of(index))).unchanged
+    except AmendWithdrawn:
+        return False
+
+
 def build_in_bulk(url: str, size: int, engine: Engine, rules: Path, seed: int = 21, group: int = 250,
                   say: Callable[[str], None] = print) -> dict[str, Any]:
     """The same ledger through ``Ledger.submit_many`` (a list file's path): groups of ``group`` in one
     transaction, the due withdrawals between groups. Faster to build (one commit a group), the same rows."""
     requests = Requests.make(seed)
     ledger = Ledger(url, rules_dirs=[rules])
-    done = {"recorded": 0, "replayed": 0, "withdrawn": 0}
+    done = {"recorded": 0, "replayed": 0, "withdrawn": 0, "amended": 0}
     try:
         ledger.store_packs(engine)
         started = last = time.monotonic()
@@ -133,6 +162,9 @@ def build_in_bulk(url: str, size: int, engine: Engine, rules: Path, seed: int = 
                 if earlier is not None:
                     done["withdrawn"] += not ledger.withdraw(f"S-{earlier:08d}", exporter_id(
                         requests.exporter_of(earlier))).already_withdrawn
+                earlier = amended_after(index)
+                if earlier is not None:
+                    done["amended"] += _amend(ledger, engine, requests, earlier)
             if time.monotonic() - last >= 30:
                 last = time.monotonic()
                 total = done["recorded"] + done["replayed"]
@@ -152,7 +184,7 @@ def build(url: str, size: int, engine: Engine, rules: Path, threads: int = 8, se
     ledger = Ledger(url, rules_dirs=[rules])
     lock = threading.Lock()
     counter = iter(range(size))
-    done = {"recorded": 0, "replayed": 0, "withdrawn": 0}
+    done = {"recorded": 0, "replayed": 0, "withdrawn": 0, "amended": 0}
     errors: list[BaseException] = []
 
     def next_index() -> int | None:
@@ -169,9 +201,14 @@ def build(url: str, size: int, engine: Engine, rules: Path, threads: int = 8, se
                     with contextlib.suppress(NotFound):  # not committed yet by another thread: one fewer
                         withdrew = not ledger.withdraw(f"S-{earlier:08d}", exporter_id(
                             requests.exporter_of(earlier))).already_withdrawn
+                amended = False
+                if (earlier := amended_after(index)) is not None:
+                    with contextlib.suppress(NotFound):  # not committed yet by another thread: one fewer
+                        amended = _amend(ledger, engine, requests, earlier)
                 with lock:
                     done["replayed" if result.replayed else "recorded"] += 1
                     done["withdrawn"] += withdrew
+                    done["amended"] += amended
         except BaseException as exc:  # reported below, never hidden
             errors.append(exc)
 

@@ -9,8 +9,9 @@
             ...
 
 Requests and decisions are the engine's own models (``engine.models``), so a client validates a
-request before sending it, exactly as the service will. The other answers have models here, kept in
-step with the service's OpenAPI by ``tests/http/test_client.py`` (field by field). Every error answer
+request before sending it, exactly as the service will. The other answers are the service's own
+response models (``api.answers``, re-exported here), so the two cannot drift; ``tests/http/test_client.py``
+still compares them with the served OpenAPI field by field. Every error answer
 is raised as :class:`ApiError` carrying the RFC 9457 problem (``type``, ``title``, ``detail``, field
 ``errors``), so a caller switches on ``error.problem_type`` rather than on text.
 
@@ -23,40 +24,31 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
 
+from api.answers import (
+    Amendment,
+    Answer,
+    AuditReport,
+    ExporterCounts,
+    FieldError,
+    PackInfo,
+    Problem,
+    ReplacedDecision,
+    RulesView,
+    Status,
+    TransferList,
+    TransferRecord,
+    TransferSummary,
+    Withdrawal,
+)
 from engine.models import Decision, Outcome, TransferRequest
 
-Status = Literal["recorded", "withdrawn"]
-
-
-class _Answer(BaseModel):
-    """Answers may gain fields in later versions: a client ignores what it does not know."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class FieldError(_Answer):
-    path: str
-    message: str
-    location: str = Field(default="body", alias="in")
-
-
-class Problem(_Answer):
-    """RFC 9457 problem details, as every error of the service is answered."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    code: str
-    errors: list[FieldError] | None = None
-    issues: list[dict[str, Any]] | None = None
+__all__ = ["Amendment", "ApiError", "AuditReport", "BaygateClient", "ExporterCounts", "FieldError", "LoggedDecision",
+           "PackInfo", "Problem", "ReplacedDecision", "RulesView", "Submission", "TransferList", "TransferRecord",
+           "TransferSummary", "Withdrawal"]
 
 
 class ApiError(Exception):
@@ -75,117 +67,7 @@ class ApiError(Exception):
         return self.problem.type if self.problem else None
 
 
-class ReplacedDecision(_Answer):
-    """An earlier decision of a transfer, which an amendment replaced."""
-
-    decision_id: str
-    outcome: Outcome
-    recorded_at: str
-    recorded_by: str | None
-    counted: bool
-    event_seq: int
-    replaced_by: str
-    replaced_at: str
-    replaced_seq: int
-
-
-class TransferRecord(_Answer):
-    request: TransferRequest
-    decision: Decision
-    exporter_id: str
-    recorded_at: str
-    withdrawn: bool
-    withdrawn_at: str | None
-    counted: bool
-    event_seq: int
-    recorded_by: str | None = None
-    reason: str | None = None
-    withdrawn_by: str | None = None
-    withdrawal_reason: str | None = None
-    replaces: str | None = None
-    history: list[ReplacedDecision] = []
-
-
-class TransferSummary(_Answer):
-    decision_id: str
-    reference: str
-    exporter_id: str
-    year: int
-    outcome: Outcome
-    status: Status
-    counted: bool
-    counted_personal_subjects: int
-    counted_sensitive_subjects: int
-    recorded_at: str
-    withdrawn_at: str | None
-    event_seq: int
-
-
-class TransferList(_Answer):
-    items: list[TransferSummary]
-    next_cursor: str | None
-
-
-class Withdrawal(_Answer):
-    decision_id: str
-    reference: str
-    exporter_id: str
-    withdrawn_at: str
-    already_withdrawn: bool
-    released_personal_subjects: int
-    released_sensitive_subjects: int
-    counted_personal_subjects: int
-    counted_sensitive_subjects: int
-
-
-class Amendment(_Answer):
-    """The answer to ``amend``: the new decision (now the transfer's), the one it replaced, and how the
-    counts moved (``unchanged``: the same amended request again, nothing recorded)."""
-
-    decision: Decision
-    replaces: str
-    replaced_outcome: Outcome
-    amended_at: str
-    unchanged: bool
-    counted: bool
-    released_personal_subjects: int
-    released_sensitive_subjects: int
-    counted_personal_subjects: int
-    counted_sensitive_subjects: int
-
-
-class ExporterCounts(_Answer):
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    exporter: str
-    year: int
-    personal_subjects: int
-    sensitive_subjects: int
-
-
-class AuditReport(_Answer):
-    ok: bool
-    events: int
-    first_bad: int | str | None = None
-    problem: str | None = None
-
-
-class PackInfo(_Answer):
-    pack: str
-    version: str
-    title: str
-    file: str
-    digest: str
-    rules: list[str]
-
-
-class RulesView(_Answer):
-    digest: str
-    packs: list[PackInfo]
-    options: dict[str, bool | int | str]
-
-
-class LoggedDecision(_Answer):
+class LoggedDecision(Answer):
     """One line of the decision log: its chain position, the exporter, when, and the decision."""
 
     seq: int

@@ -16,10 +16,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from api.answers import Problem
 from api.http.problem_texts import localised_title, problem_language
 from api.http.request_context import REQUEST_ID
 from engine.errors import BaygateError, FieldProblem, InputError, RulePackError, field_path, friendly_message
@@ -58,29 +58,8 @@ TITLES = {
 }
 
 
-class FieldError(BaseModel):
-    """One field problem of a 422: where (``data[1].subjects``) and what is wrong."""
-
-    path: str = Field(description="Field path in the body, or the query parameter's name.")
-    message: str
-    location: str = Field(default="body", alias="in", description="body or query.")
-
-    model_config = ConfigDict(populate_by_name=True)
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details, as every error of this service is answered."""
-
-    type: str = Field(description="A URN naming the problem type, e.g. urn:baygate:problem:bad-input.")
-    title: str
-    status: int
-    detail: str | None = None
-    code: str = Field(description="The engine's stable error code, e.g. baygate.bad-input.")
-    errors: list[FieldError] | None = Field(default=None, description="Field problems (422 on a request).")
-    issues: list[dict[str, Any]] | None = Field(
-        default=None, description="Rule pack problems: file, line, rule_id, message (422 on rule packs).")
-
-    model_config = ConfigDict(extra="allow")
 
 
 class ProblemError(Exception):

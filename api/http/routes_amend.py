@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
+from api.answers import Amendment
 from api.http import metrics
 from api.http.deps import ActorDep, LanguageDep, RequestBodyDoc, StateDep, Submitter
 from api.http.encode import decision_dict, dumps
@@ -21,24 +21,10 @@ from api.http.routes_evaluate import json_response
 from api.http.routes_transfers import ExporterQuery, TransferId
 from api.http.strictjson import StrictJsonRoute
 from engine.ledger.amend import amend
-from engine.models import Decision, Outcome
 
 router = APIRouter(tags=["transfers"], route_class=StrictJsonRoute)
 
 
-class Amendment(BaseModel):
-    """An amendment: the new decision (now the transfer's), the one it replaced, and the counts' moves."""
-
-    decision: Decision
-    replaces: str = Field(description="The decision id it replaced (when unchanged: the decision in force).")
-    replaced_outcome: Outcome
-    amended_at: str
-    unchanged: bool = Field(description="The amended request was the one in force already: nothing recorded.")
-    counted: bool = Field(description="Whether the new decision counts in the exporter's tallies.")
-    released_personal_subjects: int = Field(description="Taken from the tally with the replaced decision.")
-    released_sensitive_subjects: int
-    counted_personal_subjects: int = Field(description="Added to the tally by the new decision.")
-    counted_sensitive_subjects: int
 
 
 @router.post("/v1/transfers/{transfer_id}/amend", response_model=Amendment,

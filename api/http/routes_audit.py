@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.answers import AuditReport, CheckpointDocument
 from api.http.deps import ActorDep, Auditor, StateDep
 from api.http.problems import ProblemError, responses
 from api.http.strictjson import StrictJsonRoute
@@ -24,27 +25,8 @@ from engine.ledger.signing import SigningKeyError
 router = APIRouter(tags=["audit"], route_class=StrictJsonRoute)
 
 
-class AuditReport(BaseModel):
-    ok: bool = Field(description="True when the chain proves nothing was changed, inserted or removed.")
-    events: int
-    first_bad: int | str | None = None
-    problem: str | None = None
-    notes: list[str] = Field(default_factory=list, description="What the anchors showed: which keys signed which "
-                             "stretch, which stretch was written before any key. Signatures are checked here "
-                             "against the keys the chain itself announces; `baygate audit verify --public-key` "
-                             "checks them against keys the auditor holds.")
 
 
-class CheckpointDocument(BaseModel):
-    """The head of the chain: keep it outside the database, give it back to ``audit verify --checkpoint``."""
-
-    format: str = Field(description="baygate-checkpoint/1")
-    seq: int = Field(description="The head's position: the number of events.")
-    hash: str = Field(description="The head's hash (64 hex digits).")
-    at: str | None = Field(description="When the head event was written.")
-    taken_at: str
-    signature: dict[str, Any] | None = Field(default=None, description="The head's signature, when signed: "
-                                             "{key_id, value} (base64 Ed25519).")
 
 
 @router.get("/v1/audit/verify", response_model=AuditReport, responses=responses(401, 403, 503))

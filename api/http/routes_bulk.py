@@ -20,10 +20,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
+from api.answers import Problem
 from api.http import metrics
 from api.http.deps import ActorDep, LanguageDep, ServiceState, StateDep, Submitter
 from api.http.encode import decision_json, dumps
-from api.http.problems import Problem, input_problem, problem_body, responses, status_of
+from api.http.problems import input_problem, problem_body, responses, status_of
 from api.http.routes_evaluate import json_response, parse_batch, valid_batch
 from engine.errors import BaygateError, FieldProblem, problems_from_validation
 from engine.ledger import SubmitResult

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.answers import Problem
 from api.http import metrics
 from api.http.deps import (
     ALL_ROLES,
@@ -36,7 +37,7 @@ from api.http.deps import (
 )
 from api.http.encode import EXAMPLE_NOTHING_IN_PLACE, EXAMPLE_REQUEST, decision_json, dumps
 from api.http.lifecycle import engine_for
-from api.http.problems import Problem, ProblemError, baygate_problem, input_problem, problem_body, responses
+from api.http.problems import ProblemError, baygate_problem, input_problem, problem_body, responses
 from api.http.security import SUBMITTER
 from api.http.strictjson import StrictJsonRoute
 from engine.errors import BaygateError, FieldProblem, problems_from_validation

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Field
 
+from api.answers import PackInfo, RulesView
 from api.http import metrics
 from api.http.deps import ActorDep, RulesAdmin, RulesReader, StateDep
 from api.http.lifecycle import lifecycle_of
@@ -32,21 +33,8 @@ router = APIRouter(prefix="/v1/rules", tags=["rules"], route_class=StrictJsonRou
 log = logging.getLogger("baygate.http")
 
 
-class PackInfo(BaseModel):
-    pack: str
-    version: str
-    title: str
-    file: str
-    digest: str
-    rules: list[str]
 
 
-class RulesView(BaseModel):
-    """The pack set being served."""
-
-    digest: str = Field(description="sha256 digest of the whole pack set; recorded in every decision.")
-    packs: list[PackInfo]
-    options: dict[str, bool | int | str] = Field(description="Pack options in force (deployment's choice).")
 
 
 class ValidationResult(BaseModel):

@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
+from api.answers import ExporterCounts, TransferList, TransferRecord, Withdrawal
 from api.http import metrics
 from api.http.conventions import check_idempotency_key
 from api.http.deps import (
@@ -36,7 +36,7 @@ from api.http.strictjson import StrictJsonRoute
 from engine.errors import BaygateError
 from engine.ledger import TransferWithdrawn
 from engine.ledger.listing import MAX_PAGE, TransferQuery
-from engine.models import Decision, Outcome, TransferRequest
+from engine.models import Decision, Outcome
 
 router = APIRouter(tags=["transfers"], route_class=StrictJsonRoute)
 
@@ -49,90 +49,16 @@ ExporterQuery = Annotated[str | None, Query(
     description="The exporter id: needed when several exporters used the same reference.", max_length=128)]
 
 
-class ReplacedDecision(BaseModel):
-    """An earlier decision of a transfer, replaced by an amendment (``POST /v1/transfers/{id}/amend``)."""
-
-    decision_id: str
-    outcome: Outcome
-    recorded_at: str
-    recorded_by: str | None
-    counted: bool
-    event_seq: int = Field(description="Its own event in the audit chain.")
-    replaced_by: str = Field(description="The decision that replaced it.")
-    replaced_at: str
-    replaced_seq: int = Field(description="The amendment's event in the audit chain.")
 
 
-class TransferRecord(BaseModel):
-    """A recorded transfer: the request as submitted, its decision, and whether it was withdrawn."""
-
-    request: TransferRequest
-    decision: Decision
-    exporter_id: str
-    recorded_at: str
-    withdrawn: bool
-    withdrawn_at: str | None
-    counted: bool = Field(description="Whether its subjects count in the exporter's tallies.")
-    event_seq: int = Field(description="Its event in the audit chain.")
-    recorded_by: str | None = Field(default=None, description="Who recorded it: `key:NAME` (an API key), "
-                                    "`user:LOGIN` (the command line), `loopback` or `service`; null for "
-                                    "transfers recorded before actors were.")
-    reason: str | None = Field(default=None, description="The reason given when it was recorded (X-Reason).")
-    withdrawn_by: str | None = None
-    withdrawal_reason: str | None = None
-    replaces: str | None = Field(default=None, description="The decision this one replaced, when an amendment "
-                                 "recorded it.")
-    history: list[ReplacedDecision] = Field(default_factory=list, description="The transfer's earlier "
-                                            "decisions, oldest first, each with the one that replaced it.")
 
 
-class TransferSummary(BaseModel):
-    """A recorded transfer in a list: its identity, outcome and state (the whole record: GET by id)."""
-
-    decision_id: str
-    reference: str
-    exporter_id: str
-    year: int = Field(description="The calendar year of its planned date.")
-    outcome: Outcome
-    status: Literal["recorded", "withdrawn"]
-    counted: bool = Field(description="Whether it added to the exporter's tallies when recorded.")
-    counted_personal_subjects: int = Field(description="What it added to the exporter's tally (0 if not counted).")
-    counted_sensitive_subjects: int
-    recorded_at: str
-    withdrawn_at: str | None
-    event_seq: int = Field(description="Its position in the audit chain (the list's order, newest first).")
 
 
-class TransferList(BaseModel):
-    """One page of recorded transfers, newest first."""
-
-    items: list[TransferSummary]
-    next_cursor: str | None = Field(description="Pass it as `cursor` for the next (older) page; null on "
-                                    "the last page.")
 
 
-class Withdrawal(BaseModel):
-    decision_id: str
-    reference: str
-    exporter_id: str
-    withdrawn_at: str
-    already_withdrawn: bool
-    released_personal_subjects: int = Field(description="Taken from the exporter's tally for the year by "
-                                            "this withdrawal (0 when it was already withdrawn).")
-    released_sensitive_subjects: int
-    counted_personal_subjects: int = Field(description="What the transfer added when it was recorded. It "
-                                           "releases less when later transfers of the same population "
-                                           "counted only their increase over its figure.")
-    counted_sensitive_subjects: int
 
 
-class ExporterCounts(BaseModel):
-    model_config = {"extra": "allow"}
-
-    exporter: str
-    year: int
-    personal_subjects: int
-    sensitive_subjects: int
 
 
 @router.post("/v1/transfers", status_code=201, response_model=Decision,

@@ -47,6 +47,8 @@ TITLES = {
     "ledger-error": "The ledger failed",
     "ledger-integrity": "Ledger integrity: the running totals were changed outside the service; nothing was decided",
     "bad-totals-key": "The totals key file cannot be used",
+    "ledger-out-of-date": "The ledger's schema is older than this version reads; upgrade it first",
+    "signing-key-required": "This ledger's audit chain is signed; writing to it needs the signing key",
     "pack-content-unavailable": "The rule packs could not be stored for replay; nothing was recorded",
     "forbidden-client": "Without API keys the service answers this machine only",
     "bad-request": "Bad request",

@@ -28,6 +28,11 @@ def test_an_edited_total_is_a_503_ledger_integrity_problem_and_nothing_is_decide
             assert problem["code"] == "baygate.ledger-integrity" and problem["title"].startswith("Ledger integrity")
             assert f"exporter {exporter}" in problem["detail"] and "changed outside the service" in problem["detail"]
             assert answer.headers["content-type"].startswith("application/problem+json")
+            for language, title in (("zh-CN", "台账完整性：累计数已在服务之外被更改"),
+                                    ("zh-TW", "台賬完整性：累計數已在服務之外被更改")):
+                localised = inprocess.client.post(path, json=second, headers={**headers, "Accept-Language": language})
+                assert localised.status_code == 503 and localised.json()["title"].startswith(title), localised.text
+                assert localised.json()["code"] == "baygate.ledger-integrity"
         with sqlite3.connect(db) as conn:
             assert conn.execute("SELECT count(*) FROM transfers WHERE reference = ?",
                                 [second["reference"]]).fetchone() == (0,)

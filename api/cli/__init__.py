@@ -11,6 +11,7 @@ module                commands
 ``evaluate``          ``evaluate`` (a dry run)
 ``ledger``            ``submit``, ``withdraw``, ``ledger show|counts|id-variants``, ``db upgrade|reseal``
 ``ledger_reads``      ``ledger list|export``
+``merge_ids``         ``ledger merge-ids``
 ``amend``             ``amend``
 ``rules``             ``rules validate|list|coverage``, ``facts``
 ``lifecycle``         ``rules diff``, ``audit replay`` (replaying the ledger)
@@ -28,7 +29,20 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import amend, audit, bench, contract, evaluate, ledger, ledger_reads, lifecycle, rules, serve, spec
+from api.cli import (
+    amend,
+    audit,
+    bench,
+    contract,
+    evaluate,
+    ledger,
+    ledger_reads,
+    lifecycle,
+    merge_ids,
+    rules,
+    serve,
+    spec,
+)
 from api.exits import EXIT_BAD_INPUT, EXIT_BY_OUTCOME, GuardedGroup, fail, fail_on
 
 app = typer.Typer(help="Decide cross-border data transfers between Shenzhen and Hong Kong.", cls=GuardedGroup,
@@ -61,6 +75,7 @@ ledger_app.command("counts")(ledger.ledger_counts)
 ledger_app.command("list")(ledger_reads.ledger_list)
 ledger_app.command("export")(ledger_reads.ledger_export)
 ledger_app.command("id-variants")(ledger.ledger_id_variants)
+ledger_app.command("merge-ids")(merge_ids.ledger_merge_ids)
 
 app.add_typer(audit_app, name="audit")
 audit_app.command("verify")(audit.audit_verify)

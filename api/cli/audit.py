@@ -21,6 +21,7 @@ from api.progress import progress
 from engine.errors import BaygateError
 from engine.ledger import LedgerError
 from engine.ledger.anchors import read_checkpoint
+from engine.ledger.id_variants import counting_apart_note
 from engine.ledger.signing import load_public_keys
 
 EXIT_TAMPERED = 1
@@ -51,15 +52,18 @@ def audit_verify(as_json: JsonOption = False, db: DbOption = None, checkpoint: C
         # A stream in chain order (engine.ledger.verify): a bar on a terminal, a line every few seconds otherwise.
         with progress("audit verify", ledger.chain_length()) as shown:
             result = ledger.verify(checkpoints, keys, progress=lambda checked: shown.advance(checked - shown.done))
+        with ledger.sql_engine.connect() as conn:  # not a break of the chain: counts an auditor should know of
+            apart = counting_apart_note(conn)
     except LedgerError as exc:
         fail_on(exc)
     finally:  # anything else (out of memory, a lost connection) is exit 4 through api.exits, never 1
         ledger.close()
+    notes = [*result.notes, *([apart] if apart else [])]
     if as_json:
-        typer.echo(json.dumps({**result.__dict__, "notes": list(result.notes)}, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps({**result.__dict__, "notes": notes}, ensure_ascii=False, indent=2))
     elif result.ok:
         typer.echo(f"audit chain intact: {result.events} events")
-        for note in result.notes:
+        for note in notes:
             typer.echo(f"  {note}")
     if not result.ok:
         typer.echo(f"baygate: audit chain broken at {result.first_bad}: {result.problem}", err=True)

@@ -49,6 +49,7 @@ from engine.ledger import (
 )
 from engine.ledger.actors import Actor, check_reason, local_user
 from engine.ledger.database import current_revision, head_revision, in_memory
+from engine.ledger.id_variants import counting_apart_note, report
 from engine.ledger.presence import require_ledger
 from engine.ledger.store import BULK_GROUP
 
@@ -264,8 +265,6 @@ def ledger_id_variants(db: DbOption = None, as_json: JsonOption = False) -> None
     NFKC, trimmed, upper case; docs/request.md), the (exporter, reference) pairs that collide under the
     canonical form, and the recorded decisions whose counts would have differed. Read only: records keep
     the ids they were recorded with."""
-    from engine.ledger.id_variants import report
-
     ledger = open_existing_ledger(db)
     try:
         with ledger.sql_engine.connect() as conn:
@@ -282,6 +281,13 @@ def ledger_id_variants(db: DbOption = None, as_json: JsonOption = False) -> None
     for group in found.groups:
         typer.echo(f"{group.canonical}: recorded as {', '.join(repr(i) for i in group.ids)} ({group.transfers} "
                    "transfers)")
+        for name, seq in sorted(group.merged.items()):
+            typer.echo(f"  {name!r} counts as {group.canonical} since event {seq} (baygate ledger merge-ids)")
+        if group.pending:
+            typer.echo(f"  counting apart until merged: {', '.join(repr(i) for i in group.pending)} "
+                       "(baygate ledger merge-ids)")
+        for name, why in sorted(group.notes.items()):
+            typer.echo(f"  {name!r} reads as {group.canonical} with {why}")
         for reference, decisions in group.collisions:
             typer.echo(f"  reference {reference!r} recorded under several of them: {', '.join(decisions)}")
         for item in group.affected:
@@ -327,5 +333,8 @@ def db_upgrade(db: DbOption = None) -> None:
     ledger = open_ledger(db)
     with ledger.sql_engine.connect() as conn:
         revision = current_revision(conn)
+        apart = counting_apart_note(conn)
     state = "(newest)" if revision == head_revision() else f"(newest is {head_revision()})"
     typer.echo(f"{safe_url(ledger.url)}: schema at revision {revision} {state}")
+    if apart:
+        typer.echo(f"note: {apart}")

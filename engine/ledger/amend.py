@@ -30,7 +30,7 @@ from sqlalchemy import delete, insert, select, update
 
 from engine.evaluator import Engine
 from engine.facts import tally_for
-from engine.ledger import amendments, audit, chain_keys, database, records, sealed_totals, totals
+from engine.ledger import aliases, amendments, audit, chain_keys, records, sealed_totals, totals
 from engine.ledger.actors import Actor, local_user
 from engine.ledger.audit import canonical, sha256
 from engine.ledger.schema import dated_items, replaced_decisions, transfer_populations, transfers
@@ -80,7 +80,8 @@ def amend(ledger: Ledger, engine: Engine, id_or_reference: str, request: Transfe
     amended = json.loads(amended_json)
     with ledger.transaction() as conn:
         found = ledger.find_in(conn, id_or_reference, exporter_id)
-        database.lock_exporter(conn, found.exporter_id)
+        # The exporter whose totals count the transfer: its canonical id once merged (engine.ledger.aliases).
+        owner = aliases.lock_owner(conn, found.exporter_id)
         old = conn.execute(select(transfers).where(transfers.c.decision_id == found.decision_id)).one()
         if old.withdrawn_at is not None:
             raise amendments.AmendWithdrawn(
@@ -88,7 +89,11 @@ def amend(ledger: Ledger, engine: Engine, id_or_reference: str, request: Transfe
                 "withdrawn transfer cannot be amended; submit it under a new reference to record it anew")
         reader = records.DictionaryReader(conn)
         old_request_json, old_decision_json = reader.texts(old)  # compact or as columns (revision 0011)
-        recorded = read_stored_request(json.loads(old_request_json)).model_dump(mode="json")
+        # Compared as the same request sent today would read: a transfer recorded before party ids were
+        # canonicalised ('abc ') is amended by a request naming its exporter as it is written now ('ABC').
+        as_now = aliases.as_requested_now(old_request_json)
+        recorded = (json.loads(as_now) if as_now is not None
+                    else read_stored_request(json.loads(old_request_json)).model_dump(mode="json"))
         amendments.check_amendable(recorded, amended)
         if old_request_json == amended_json:
             return AmendResult(Decision.model_validate(json.loads(old_decision_json)), old.decision_id, old.outcome,
@@ -111,8 +116,8 @@ def amend(ledger: Ledger, engine: Engine, id_or_reference: str, request: Transfe
         year = request.planned_date.year
         # The totals read (and their seals checked) once, under the exporter's lock: the counts decided on,
         # and the state the new decision's addition is written over (sealed_totals.write).
-        states = sealed_totals.read(conn, ledger.totals_key, [old.exporter_id], [year - 1, year])
-        prior = sealed_totals.prior_counts(states, old.exporter_id, year)
+        states = sealed_totals.read(conn, ledger.totals_key, [owner], [year - 1, year])
+        prior = sealed_totals.prior_counts(states, owner, year)
         decision = engine.evaluate(request, prior)
         tally = tally_for(request, prior, engine.options, decision.counts.collected_abroad_uncounted)
         counted = decision.outcome == "permitted" and decision.counts.counted
@@ -142,7 +147,7 @@ def amend(ledger: Ledger, engine: Engine, id_or_reference: str, request: Transfe
                            for tally_name, named in figures.items() for name, subjects in sorted(named.items())]
         if population_rows:
             conn.execute(insert(transfer_populations), population_rows)
-        totals.add(conn, ledger.totals_key, states, [row], population_rows)
+        totals.add(conn, ledger.totals_key, states, [{**row, "exporter_id": owner}], population_rows)
     return AmendResult(decision, old.decision_id, old.outcome, now, False, counted, released[0], released[1],
                        row["personal_subjects"], row["sensitive_subjects"])
 

@@ -30,6 +30,7 @@ from engine.ledger.schema import (
     chain_signatures,
     chain_signing_keys,
     events,
+    exporter_id_aliases,
     exporter_year_population_figures,
     exporter_year_totals,
     pack_sets,
@@ -282,7 +283,7 @@ _STORAGE: dict[type[Any], tuple[str, ...]] = {Integer: ("integer",), BigInteger:
                                               LargeBinary: ("blob",)}
 _CHECKED_TABLES = (transfers, transfer_populations, exporter_year_totals, exporter_year_population_figures, packs,
                    pack_sets, events, chain_head, chain_signatures, chain_signing_keys, replaced_decisions,
-                   record_dictionaries)
+                   record_dictionaries, exporter_id_aliases)
 
 
 def withdrawal_problem(body: dict[str, Any], row: Any) -> str | None:

@@ -23,8 +23,15 @@ from sqlalchemy import Connection, and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from engine.ledger import records
-from engine.ledger.schema import dated_items, dated_items_watermark, events, exporter_year_totals, transfers
+from engine.ledger import aliases, records
+from engine.ledger.schema import (
+    dated_items,
+    dated_items_watermark,
+    events,
+    exporter_id_aliases,
+    exporter_year_totals,
+    transfers,
+)
 from engine.ledger.store import Ledger
 
 CATCH_UP_CHUNK = 500
@@ -135,22 +142,24 @@ def catch_up(ledger: Ledger) -> int:
     return len(found)
 
 
-def _live(exporter_id: str, kind: str, today: dt.date, end: dt.date) -> Any:
+def _live(exporter_ids: list[str], kind: str, today: dt.date, end: dt.date) -> Any:
     """The condition on dated items: the exporter's, of ``kind``, from ``today`` to ``end`` (withdrawn
     transfers have none: ``catch_up`` removes them). One range of ``ix_dated_items_exporter_day``; the
     transfers' rows, which hold the request and decision texts, are not read."""
-    return and_(dated_items.c.exporter_id == exporter_id, dated_items.c.kind == kind,
+    return and_(dated_items.c.exporter_id.in_(exporter_ids), dated_items.c.kind == kind,
                 dated_items.c.day >= today.isoformat(), dated_items.c.day <= end.isoformat())
 
 
 def year_curve(ledger: Ledger, exporter_id: str, year: int) -> list[CurvePoint]:
-    """The year's counted individuals, cumulative by recording day (withdrawn transfers left out)."""
+    """The year's counted individuals, cumulative by recording day (withdrawn transfers left out; with the
+    transfers of ids merged into the exporter's: engine.ledger.aliases)."""
     day = func.substr(transfers.c.recorded_at, 1, 10)
-    query = (select(day.label("day"), func.sum(transfers.c.personal_subjects), func.sum(transfers.c.sensitive_subjects))
-             .where(transfers.c.exporter_id == exporter_id, transfers.c.year == year,
-                    transfers.c.counted.is_(True), transfers.c.withdrawn_at.is_(None))
-             .group_by(day).order_by(day))
     with ledger.sql_engine.connect() as conn:
+        query = (select(day.label("day"), func.sum(transfers.c.personal_subjects),
+                        func.sum(transfers.c.sensitive_subjects))
+                 .where(transfers.c.exporter_id.in_(aliases.counting_as(conn, exporter_id)), transfers.c.year == year,
+                        transfers.c.counted.is_(True), transfers.c.withdrawn_at.is_(None))
+                 .group_by(day).order_by(day))
         rows = conn.execute(query).all()
     points, personal, sensitive = [], 0, 0
     for row_day, added_personal, added_sensitive in rows:
@@ -164,10 +173,10 @@ def obligations_due(ledger: Ledger, exporter_id: str, today: dt.date, days: int 
                     limit: int | None = None) -> tuple[list[DueObligation], int]:
     """Obligations not shown done whose due date falls in the next ``days`` days, soonest first (at most
     ``limit``), and how many there are in all."""
-    live = _live(exporter_id, "due", today, today + dt.timedelta(days=days))
-    query = (select(dated_items.c.decision_id, dated_items.c.item, dated_items.c.day).where(live)
-             .order_by(dated_items.c.day, dated_items.c.decision_id, dated_items.c.item).limit(limit))
     with ledger.sql_engine.connect() as conn:
+        live = _live(aliases.counting_as(conn, exporter_id), "due", today, today + dt.timedelta(days=days))
+        query = (select(dated_items.c.decision_id, dated_items.c.item, dated_items.c.day).where(live)
+                 .order_by(dated_items.c.day, dated_items.c.decision_id, dated_items.c.item).limit(limit))
         shown = conn.execute(query).all()
         total = int(conn.execute(select(func.count()).select_from(dated_items).where(live)).scalar() or 0)
         texts, references = _obligation_texts(conn, {row.decision_id for row in shown})
@@ -202,11 +211,11 @@ def mechanisms_expiring(ledger: Ledger, exporter_id: str, today: dt.date, days: 
     """Mechanisms in place on recorded, not withdrawn transfers that expire in the next ``days`` days,
     one line per mechanism (type, reference and day) with the number of transfers relying on it, soonest
     first (at most ``limit``); and how many such lines there are in all."""
-    live = _live(exporter_id, "expires", today, today + dt.timedelta(days=days))
-    groups = (select(dated_items.c.day, dated_items.c.item, dated_items.c.detail, func.count().label("transfers"),
-                     func.min(dated_items.c.decision_id).label("example")).where(live)
-              .group_by(dated_items.c.day, dated_items.c.item, dated_items.c.detail))
     with ledger.sql_engine.connect() as conn:
+        live = _live(aliases.counting_as(conn, exporter_id), "expires", today, today + dt.timedelta(days=days))
+        groups = (select(dated_items.c.day, dated_items.c.item, dated_items.c.detail, func.count().label("transfers"),
+                         func.min(dated_items.c.decision_id).label("example")).where(live)
+                  .group_by(dated_items.c.day, dated_items.c.item, dated_items.c.detail))
         rows = conn.execute(groups.order_by(dated_items.c.day, dated_items.c.item, dated_items.c.detail)
                             .limit(limit)).all()
         total = int(conn.execute(select(func.count()).select_from(groups.subquery())).scalar() or 0)
@@ -215,10 +224,12 @@ def mechanisms_expiring(ledger: Ledger, exporter_id: str, today: dt.date, days: 
 
 
 def busiest_exporters(ledger: Ledger, year: int, limit: int = 100) -> list[ExporterTotal]:
-    """Exporters with counted individuals this year, most first (from the running totals)."""
+    """Exporters with counted individuals this year, most first (from the running totals; an id merged into
+    another is not one: its totals are that one's, engine.ledger.aliases)."""
     query = (select(exporter_year_totals.c.exporter_id, exporter_year_totals.c.personal_subjects,
                     exporter_year_totals.c.sensitive_subjects)
-             .where(exporter_year_totals.c.year == year)
+             .where(exporter_year_totals.c.year == year,
+                    exporter_year_totals.c.exporter_id.not_in(select(exporter_id_aliases.c.variant)))
              .order_by((exporter_year_totals.c.personal_subjects + exporter_year_totals.c.sensitive_subjects).desc(),
                        exporter_year_totals.c.exporter_id)
              .limit(limit))

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import select
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -45,8 +45,14 @@ from engine.ledger.signing import ChainSigner
 
 # The counts are read from the running totals (``engine.ledger.totals``; by primary key, however many
 # transfers they sum up), every row's seal checked (``engine.ledger.sealed_totals``).
-_EXISTING_SQL = ("SELECT decision_id, exporter_id, reference, request_sha256, request_json, decision_json, "
-                 "record, recorded_at, withdrawn_at FROM transfers WHERE exporter_id IN :es AND reference IN :rs")
+# The group's references as its exporters recorded them, then (owner set) as ids merged into its exporters
+# recorded them (engine.ledger.aliases; a tiny table): one statement, so the merge costs no extra one.
+_EXISTING_SQL = (
+    "SELECT NULL AS owner, decision_id, exporter_id, reference, request_sha256, request_json, decision_json, "
+    "record, recorded_at, withdrawn_at, event_seq FROM transfers WHERE exporter_id IN :es AND reference IN :rs "
+    "UNION ALL SELECT a.canonical, t.decision_id, t.exporter_id, t.reference, t.request_sha256, t.request_json, "
+    "t.decision_json, t.record, t.recorded_at, t.withdrawn_at, t.event_seq FROM exporter_id_aliases a "
+    "JOIN transfers t ON t.exporter_id = a.variant WHERE a.canonical IN :es AND t.reference IN :rs")
 _TRANSFER_COLUMNS = [c.name for c in transfers.columns if c.name not in ("withdrawn_at", "withdrawn_seq")]
 _INSERT_TRANSFER = text(f"INSERT INTO transfers ({', '.join(_TRANSFER_COLUMNS)}) "
                         f"VALUES ({', '.join(':' + c for c in _TRANSFER_COLUMNS)})")
@@ -86,6 +92,9 @@ class GroupReads:
     append (SQLite, where BEGIN IMMEDIATE already holds the only write lock)."""
     signing_key: str | None = None
     """The key the chain announced last (``engine.ledger.chain_keys``), read under the locks."""
+    merged_existing: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    """Transfers recorded under the group's references by ids merged into its exporters, by (exporter,
+    reference) (``engine.ledger.aliases.recorded_as_variant`` tells whether a submission is one again)."""
 
 
 def driver_connection(conn: Connection) -> psycopg.Connection[Any] | None:
@@ -151,10 +160,9 @@ def read(conn: Connection, key: TotalsKey, exporters: list[str], references: lis
     UPDATE``; one round trip on PostgreSQL, BEGIN included (inside ``transaction``)."""
     pg = driver_connection(conn)
     if pg is None:
-        existing = conn.execute(_EXISTING, {"es": exporters, "rs": references})
+        existing, merged = _split(conn.execute(_EXISTING, {"es": exporters, "rs": references}).all())
         counts = sealed_totals.read(conn, key, exporters, years)
-        return GroupReads({(row.exporter_id, row.reference): row for row in existing}, counts, None,
-                          chain_keys.latest_key(conn))
+        return GroupReads(existing, counts, None, chain_keys.latest_key(conn), merged)
     with _sent_together(pg):
         pg.execute("BEGIN")  # see transaction()
         locks = pg.cursor()
@@ -168,11 +176,23 @@ def read(conn: Connection, key: TotalsKey, exporters: list[str], references: lis
         signing = pg.cursor()
         signing.execute(chain_keys.LATEST_KEY_SQL)
     seq, digest = cast(tuple[int, str], head.fetchone())
-    rows: list[Any] = found.fetchall()
+    existing, merged = _split(found.fetchall())
     signed_by = signing.fetchone()
-    return GroupReads({(row.exporter_id, row.reference): row for row in rows},
-                      sealed_totals.verified(key, counting.fetchall()), (int(seq), str(digest)),
-                      None if signed_by is None else str(signed_by[0]))
+    return GroupReads(existing, sealed_totals.verified(key, counting.fetchall()), (int(seq), str(digest)),
+                      None if signed_by is None else str(signed_by[0]), merged)
+
+
+def _split(rows: Sequence[Any]) -> tuple[dict[tuple[str, str], Any], dict[tuple[str, str], list[Any]]]:
+    """The rows of ``_EXISTING_SQL``: by (exporter, reference) those recorded under the exporter's own id;
+    by (exporter, reference), oldest first, those recorded under ids merged into it (``owner`` set)."""
+    existing: dict[tuple[str, str], Any] = {}
+    merged: dict[tuple[str, str], list[Any]] = {}
+    for row in sorted(rows, key=lambda row: int(row.event_seq)):
+        if row.owner is None:
+            existing[(row.exporter_id, row.reference)] = row
+        else:
+            merged.setdefault((str(row.owner), str(row.reference)), []).append(row)
+    return existing, merged
 
 
 class GroupCounts:

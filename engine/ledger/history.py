@@ -10,7 +10,8 @@ Two things are read here and nowhere else:
   this year and last, not withdrawn before it, each withdrawal taking away what its event says it
   released (less than the transfer had added when a later transfer of the same population relied on
   its figure: ``engine.ledger.totals.released_by``), and each recount event (revision 0005) changing
-  the sums as it recorded. Submissions of one exporter are serialised (DESIGN
+  the sums as it recorded, and each id-merge event (``engine.ledger.aliases``) making the ids it
+  merged count as one from its position on, with the totals it wrote. Submissions of one exporter are serialised (DESIGN
   section 5), so chain order is the order in which their counts were read. Replays check the rebuilt
   figure against the recorded ``counts.*_before``, so a rebuilt prior that drifted would be reported.
   The walk is a stream (one snapshot, rows read as they are needed) and each exporter-year's counts
@@ -151,10 +152,15 @@ def partition(ledger: Ledger, workers: int, heaviest: int = 10_000) -> dict[str,
     loads = [0] * workers
     assigned: dict[str, int] = {}
     with ledger.sql_engine.connect() as conn:
+        owners = priors.Owners(priors.merges(conn))  # ids merged into one exporter go with it
+        heaviest_owners: dict[str, int] = {}
         for exporter_id, count in conn.execute(_PER_EXPORTER, {"n": heaviest}):
-            least = loads.index(min(loads))
-            assigned[str(exporter_id)] = least
-            loads[least] += int(count)
+            owner = owners.final(str(exporter_id))
+            heaviest_owners[owner] = heaviest_owners.get(owner, 0) + int(count)
+    for owner, count in sorted(heaviest_owners.items(), key=lambda item: (-item[1], item[0])):
+        least = loads.index(min(loads))
+        assigned[owner] = least
+        loads[least] += count
     return assigned
 
 
@@ -195,6 +201,7 @@ def recorded_decisions(ledger: Ledger, only: Iterable[str] | None = None,
 
 def _by_id(conn: Connection, decision_ids: list[str]) -> Iterator[RecordedDecision]:
     recounted = priors.recounts(conn)
+    owners = priors.Owners(priors.merges(conn))
     reader = records.DictionaryReader(conn)
     kept = amendments.kept(conn)
     for decision_id in decision_ids:
@@ -205,7 +212,7 @@ def _by_id(conn: Connection, decision_ids: list[str]) -> Iterator[RecordedDecisi
             row = None if found is None else _out_of_force(found)
         if row is None:
             continue
-        tracker = priors.PriorTracker(conn, from_start=False, recounted=recounted)
+        tracker = priors.PriorTracker(conn, from_start=False, recounted=recounted, owners=owners)
         yield _recorded(conn, row, reader, tracker)
 
 
@@ -223,7 +230,7 @@ def _first_since(conn: Connection, since: dt.date, kept: bool) -> int | None:
     return min(positions) if positions else None
 
 
-RELEASE, SUBMISSION, RECOUNT = 0, 1, 2
+RELEASE, SUBMISSION, RECOUNT, MERGE = 0, 1, 2, 3
 """The kinds of step of a walk. At one position a release comes before a submission: an amendment's
 replaced decision goes out of force before its new decision is counted (nothing else shares a position)."""
 
@@ -237,26 +244,35 @@ def _walk(conn: Connection, walk: Walk) -> Iterator[RecordedDecision]:
         if first is None:
             return
         from_seq = max(from_seq, first)
-    tracker = priors.PriorTracker(conn, from_start=from_seq == 0, recounted=recounted)
+    owners = priors.Owners(priors.merges(conn))
+    tracker = priors.PriorTracker(conn, from_start=from_seq == 0, recounted=recounted, owners=owners)
     reader = records.DictionaryReader(conn)
+    # An exporter is followed with every id merged into it (engine.ledger.aliases), in one process.
+    wanted = None if walk.exporter is None else owners.final(walk.exporter)
 
     def followed(exporter_id: str) -> bool:
-        return (walk.exporter is None or exporter_id == walk.exporter) and walk.mine(exporter_id)
+        owner = owners.final(exporter_id)
+        return (wanted is None or owner == wanted) and walk.mine(owner)
 
     released = [conn.execute(_WITHDRAWN.execution_options(**_STREAMED), {"from_seq": from_seq})]
     if kept:
         released.append(conn.execute(_AMENDED.execution_options(**_STREAMED), {"from_seq": from_seq}))
     steps = heapq.merge(
-        ((int(row.event_seq), SUBMISSION, row) for row in _submitted(conn, walk.exporter, from_seq, kept)),
+        ((int(row.event_seq), SUBMISSION, row) for row in _submitted(
+            conn, None if wanted is None else owners.members(wanted), from_seq, kept)),
         ((int(row.withdrawn_seq), RELEASE, row) for row in
          heapq.merge(*released, key=lambda row: int(row.withdrawn_seq))),
         ((recount.seq, RECOUNT, recount) for recount in recounted if recount.seq >= from_seq),
+        ((merge.seq, MERGE, merge) for merge in owners.merges if merge.seq >= from_seq),
         key=lambda step: (step[0], step[1]))
     since = walk.since.isoformat() if walk.since is not None else ""
     for seq, kind, found in steps:
         if kind == RECOUNT:
             if followed(found.exporter_id):
                 tracker.recounted(found)
+        elif kind == MERGE:
+            if followed(found.canonical):
+                tracker.merged(found)
         elif not followed(str(found.exporter_id)):
             continue
         elif kind == RELEASE:
@@ -268,15 +284,15 @@ def _walk(conn: Connection, walk: Walk) -> Iterator[RecordedDecision]:
             tracker.submitted(found, True)
 
 
-def _submitted(conn: Connection, exporter: str | None, from_seq: int, kept: bool) -> Iterator[Any]:
+def _submitted(conn: Connection, exporters: list[str] | None, from_seq: int, kept: bool) -> Iterator[Any]:
     """The transfer rows in chain order from ``from_seq``: all of them (``ix_transfers_event_seq``), or
-    one exporter's (``ix_transfers_exporter_seq``); with the decisions amendments replaced where they
-    were recorded (``kept``: the ledger has them, revision 0010)."""
+    one exporter's, recorded under any of ``exporters`` (``ix_transfers_exporter_seq``); with the decisions
+    amendments replaced where they were recorded (``kept``: the ledger has them, revision 0010)."""
     query = _SUBMITTED.where(transfers.c.event_seq >= from_seq)
     replaced = _REPLACED.where(replaced_decisions.c.event_seq >= from_seq)
-    if exporter is not None:
-        query = query.where(transfers.c.exporter_id == exporter)
-        replaced = replaced.where(replaced_decisions.c.exporter_id == exporter)
+    if exporters is not None:
+        query = query.where(transfers.c.exporter_id.in_(exporters))
+        replaced = replaced.where(replaced_decisions.c.exporter_id.in_(exporters))
     in_force = conn.execute(query.execution_options(**_STREAMED))
     if not kept:
         yield from in_force
@@ -323,8 +339,11 @@ def walk_size(ledger: Ledger, walk: Walk) -> int:
                 return 0
             from_seq = max(from_seq, first)
         size = 0
-        for table in ("transfers", "replaced_decisions") if kept else ("transfers",):
-            query = text(f"SELECT COUNT(*) FROM {table} WHERE event_seq >= :s" +
-                         (" AND exporter_id = :e" if walk.exporter is not None else ""))
-            size += int(conn.execute(query, {"s": from_seq, "e": walk.exporter}).scalar() or 0)
+        owners = priors.Owners(priors.merges(conn))
+        recorded = [None] if walk.exporter is None else owners.members(owners.final(walk.exporter))
+        for exporter in recorded:  # an exporter's transfers under every id merged into it
+            for table in ("transfers", "replaced_decisions") if kept else ("transfers",):
+                query = text(f"SELECT COUNT(*) FROM {table} WHERE event_seq >= :s" +
+                             (" AND exporter_id = :e" if exporter is not None else ""))
+                size += int(conn.execute(query, {"s": from_seq, "e": exporter}).scalar() or 0)
         return size

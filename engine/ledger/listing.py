@@ -20,7 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, select
 from sqlalchemy import null as sql_null
 
-from engine.ledger import records
+from engine.ledger import aliases, records
 from engine.ledger.errors import LedgerError
 from engine.ledger.schema import replaced_decisions, transfers
 from engine.models import Decision
@@ -141,8 +141,8 @@ def transfer_page(conn: Connection, query: TransferQuery) -> TransferPage:
     if not 1 <= query.limit <= MAX_PAGE:
         raise BadCursor(f"limit must be between 1 and {MAX_PAGE}, got {query.limit}")
     statement = select(*_SUMMARY_COLUMNS)
-    if query.exporter_id is not None:
-        statement = statement.where(transfers.c.exporter_id == query.exporter_id)
+    if query.exporter_id is not None:  # with the ids merged into it (engine.ledger.aliases)
+        statement = statement.where(transfers.c.exporter_id.in_(aliases.counting_as(conn, query.exporter_id)))
     if query.year is not None:
         statement = statement.where(transfers.c.year == query.year)
     if query.outcome is not None:

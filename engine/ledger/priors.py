@@ -21,6 +21,12 @@ only that exporter's index entries before the event, not its rows. When the walk
 the chain's beginning and has evicted nothing, an exporter-year it has not met has no earlier transfer,
 and its state starts empty without a query.
 
+Merged exporter ids (``engine.ledger.aliases``) take part from their ``id-merge`` event on: an exporter-year
+state is kept per id the transfers count as at that point (:class:`Owners`); at the event the ids'
+states become the canonical id's, with the sums the event wrote (checked by ``audit verify``) and the
+largest figure of each population among them; a state rebuilt after it reads the transfers of every id
+merged by then, less what each merge counted once.
+
 Amendments (revision 0010) take part as the chain has them: the decision an amendment replaced (a row of
 ``replaced_decisions``, its population figures kept there as JSON) counted from its submission until the
 amendment, released at the amendment's position just before the new decision is submitted there
@@ -40,7 +46,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from engine.facts import PriorCounts
-from engine.ledger import amendments
+from engine.ledger import aliases, amendments
 
 _SUMS_BEFORE = text(
     "SELECT COALESCE(SUM(personal_subjects), 0), COALESCE(SUM(sensitive_subjects), 0) FROM transfers "
@@ -68,6 +74,7 @@ _REPLACED_BEFORE = text(
     "WHERE r.exporter_id = :e AND r.year = :y AND r.counted = :yes AND r.event_seq < :s")
 _FIGURES_OF = text("SELECT population, tally, subjects FROM transfer_populations WHERE decision_id = :d")
 _RECOUNTS = text("SELECT seq, body FROM events WHERE kind = 'recount' AND kind <> 'submission' ORDER BY seq")
+_MERGES = text(f"SELECT seq, body FROM events WHERE kind = '{aliases.KIND}' AND kind <> 'submission' ORDER BY seq")
 
 CAPACITY = 50_000
 """Exporter-year states kept at most (a few hundred bytes each, more for many populations)."""
@@ -102,6 +109,64 @@ def recounts(conn: Connection) -> list[Recount]:
     return found
 
 
+@dataclass(frozen=True)
+class Merge:
+    """An id-merge event: from ``seq`` on, ``variants`` count as ``canonical``; per year, the sums it wrote,
+    the ids it merged them from and what counted once (``aliases.MergedYear``)."""
+
+    seq: int
+    canonical: str
+    variants: tuple[str, ...]
+    years: dict[int, aliases.MergedYear]
+
+
+def merges(conn: Connection) -> list[Merge]:
+    """Every id-merge event (a handful per ledger, if any), in chain order."""
+    found = []
+    for seq, body in conn.execute(_MERGES):
+        data = json.loads(body)["data"]
+        found.append(Merge(int(seq), str(data["canonical"]), tuple(str(v) for v in data["variants"]),
+                           aliases.event_years(data) or {}))
+    return found
+
+
+class Owners:
+    """Which id a recorded exporter id counts as at a point of the chain (its canonical id once merged)."""
+
+    def __init__(self, merged: Iterable[Merge]) -> None:
+        self.merges = list(merged)
+        self._at: dict[str, tuple[str, int]] = {}
+        for merge in self.merges:
+            for variant in merge.variants:
+                self._at[variant] = (merge.canonical, merge.seq)
+
+    def at(self, recorded: str, seq: int) -> str:
+        """The id ``recorded`` counts as at the event at ``seq`` (merged by an earlier event)."""
+        found = self._at.get(recorded)
+        return found[0] if found is not None and found[1] < seq else recorded
+
+    def final(self, recorded: str) -> str:
+        """The id ``recorded`` counts as at the end of the chain."""
+        found = self._at.get(recorded)
+        return recorded if found is None else found[0]
+
+    def members(self, owner: str, seq: int | None = None) -> list[str]:
+        """The recorded ids counting as ``owner`` at ``seq`` (at the end: None), itself first."""
+        merged = sorted(variant for variant, (canonical, merged_at) in self._at.items()
+                        if canonical == owner and (seq is None or merged_at < seq))
+        return [owner, *merged]
+
+    def counted_once(self, owner: str, year: int, seq: int) -> tuple[int, int]:
+        """What the merges into ``owner`` before ``seq`` counted once in ``year`` (subtracted from the
+        sum of its ids' own sums)."""
+        personal = sensitive = 0
+        for merge in self.merges:
+            if merge.canonical == owner and merge.seq < seq and year in merge.years:
+                personal += merge.years[year].counted_once[0]
+                sensitive += merge.years[year].counted_once[1]
+        return personal, sensitive
+
+
 def released_amounts(body: str, fallback: tuple[int, int]) -> tuple[int, int]:
     """What a withdrawal event says it released (personal, sensitive); ``fallback`` (the subjects the
     transfer added) for an event that does not say."""
@@ -112,7 +177,27 @@ def released_amounts(body: str, fallback: tuple[int, int]) -> tuple[int, int]:
 
 
 def rebuild(conn: Connection, exporter_id: str, year: int, seq: int, recounted: Iterable[Recount],
-            with_amendments: bool = True, after_releases: bool = False) -> YearState:
+            with_amendments: bool = True, after_releases: bool = False, owners: Owners | None = None) -> YearState:
+    """An exporter-year's state just before the event at ``seq`` (:func:`rebuild_one`); for an id other ids
+    were merged into before ``seq`` (``owners``), each id's state added up, less what the merges counted
+    once, and the largest figure of each population among them."""
+    if owners is None:
+        return rebuild_one(conn, exporter_id, year, seq, recounted, with_amendments, after_releases)
+    state = YearState()
+    for member in owners.members(exporter_id, seq):
+        part = rebuild_one(conn, member, year, seq, recounted, with_amendments, after_releases)
+        state.personal += part.personal
+        state.sensitive += part.sensitive
+        for named, subjects in part.largest.items():
+            state.largest[named] = max(state.largest.get(named, 0), subjects)
+    once = owners.counted_once(exporter_id, year, seq)
+    state.personal -= once[0]
+    state.sensitive -= once[1]
+    return state
+
+
+def rebuild_one(conn: Connection, exporter_id: str, year: int, seq: int, recounted: Iterable[Recount],
+                with_amendments: bool = True, after_releases: bool = False) -> YearState:
     """An exporter-year's state just before the event at ``seq``, from the database: its counted
     transfers recorded before, less what those withdrawn before released, plus the recounts before;
     the largest figure of each population among those still live. The decisions amendments replaced
@@ -169,8 +254,10 @@ class PriorTracker:
     :meth:`submitted`; :meth:`withdrawn`; :meth:`recounted`."""
 
     def __init__(self, conn: Connection, from_start: bool, recounted: list[Recount],
-                 capacity: int | None = None) -> None:
+                 capacity: int | None = None, owners: Owners | None = None) -> None:
         self.conn = conn
+        self.owners = owners or Owners(())
+        """Which id each recorded id counts as along the chain (merged exporter ids)."""
         self.capacity = capacity or CAPACITY
         self._states: OrderedDict[tuple[str, int], YearState] = OrderedDict()
         self._trusted_empty = from_start
@@ -193,7 +280,8 @@ class PriorTracker:
         if self._trusted_empty:
             state = YearState()
         else:
-            state = rebuild(self.conn, exporter_id, year, seq, self._recounts, self._amendments, after_releases)
+            state = rebuild(self.conn, exporter_id, year, seq, self._recounts, self._amendments, after_releases,
+                            self.owners)
             self.rebuilt += 1
         self._states[key] = state
         if len(self._states) > self.capacity:
@@ -204,6 +292,7 @@ class PriorTracker:
     def prior(self, exporter_id: str, year: int, seq: int) -> PriorCounts:
         """What the ledger held for the exporter just before the event at ``seq``: this year's sums and
         populations, last year's sums."""
+        exporter_id = self.owners.at(exporter_id, seq)  # its canonical id once merged
         this_year = self._state(exporter_id, year, seq)
         last_year = self._state(exporter_id, year - 1, seq)
         populations: dict[str, dict[str, int]] = defaultdict(dict)
@@ -229,7 +318,8 @@ class PriorTracker:
         ``transfer_populations`` when its request names a population)."""
         if not row.counted:
             return
-        state = self._state(str(row.exporter_id), int(row.year), int(row.event_seq))
+        state = self._state(self.owners.at(str(row.exporter_id), int(row.event_seq)), int(row.year),
+                            int(row.event_seq))
         state.personal += int(row.personal_subjects)
         state.sensitive += int(row.sensitive_subjects)
         if names_a_population:
@@ -243,7 +333,8 @@ class PriorTracker:
         the remaining live transfers."""
         if not row.counted:
             return
-        state = self._state(str(row.exporter_id), int(row.year), seq, after_releases=False)
+        owner = self.owners.at(str(row.exporter_id), seq)
+        state = self._state(owner, int(row.year), seq, after_releases=False)
         state.personal -= released[0]
         state.sensitive -= released[1]
         for population, tally, subjects in self._figures_of(row):
@@ -252,13 +343,16 @@ class PriorTracker:
                 continue  # another live transfer holds a larger figure: it stays the largest
             # Live after the event at seq, recorded before it (an amendment's new decision, submitted at
             # the same position, comes after the release: it is not counted yet).
-            found = self.conn.execute(_ONE_LARGEST_LIVE_AT, {"e": row.exporter_id, "y": row.year, "s": seq,
-                                                             "yes": True, "population": population,
-                                                             "tally": tally}).scalar()
-            if self._amendments:
-                replaced = _largest_replaced_live(self.conn, str(row.exporter_id), int(row.year), seq, named)
-                if replaced is not None:
-                    found = max(int(found or 0), replaced)
+            found = None
+            for member in self.owners.members(owner, seq):  # every id counting as it by then (merged ids)
+                held = self.conn.execute(_ONE_LARGEST_LIVE_AT, {"e": member, "y": row.year, "s": seq, "yes": True,
+                                                                "population": population, "tally": tally}).scalar()
+                if held is not None:
+                    found = max(int(found or 0), int(held))
+                if self._amendments:
+                    replaced = _largest_replaced_live(self.conn, member, int(row.year), seq, named)
+                    if replaced is not None:
+                        found = max(int(found or 0), replaced)
             if found is None:
                 state.largest.pop(named, None)
             else:
@@ -268,3 +362,16 @@ class PriorTracker:
         state = self._state(recount.exporter_id, recount.year, recount.seq)
         state.personal += recount.personal_change
         state.sensitive += recount.sensitive_change
+
+    def merged(self, merge: Merge) -> None:
+        """An id-merge event: each year's states of the ids it merges become the canonical id's, with the
+        sums the event wrote and the largest figure of each population among them."""
+        for year, written in merge.years.items():
+            state = YearState(*written.merged)
+            for name in sorted({merge.canonical, *written.before}):
+                part = self._state(name, year, merge.seq)
+                for named, subjects in part.largest.items():
+                    state.largest[named] = max(state.largest.get(named, 0), subjects)
+                if name != merge.canonical:
+                    self._states[(name, year)] = YearState()  # counts nothing more: its transfers are merged
+            self._states[(merge.canonical, year)] = state

@@ -12,6 +12,8 @@ module is what the code queries, and ``tests/ledger`` checks that the two agree.
 - ``exporter_year_totals``, ``exporter_year_population_figures``: the running totals counting reads, kept
   with the rows they summarise (revision 0004; ``engine.ledger.totals``).
 - ``packs``: rule pack YAML text by digest, so a decision can be replayed under exactly its packs.
+- ``exporter_id_aliases``: recorded exporter ids that count as another since an ``id-merge`` event
+  (revision 0013; ``engine.ledger.aliases``).
 - ``events``: the audit chain, one row per event, gapless ``seq``; ``sealed_chain_head`` holds the last
   seq and hash, so that removing the newest events is noticed as well. Every write reads it first, so
   renaming it fences out writers of earlier versions: ``chain_head`` before revision 0004,
@@ -270,3 +272,15 @@ verify_jobs = Table(
 )
 """``audit verify`` runs started over HTTP (revision 0012, ``engine.ledger.verify_jobs``): the service's
 bookkeeping, not part of the audit chain."""
+
+exporter_id_aliases = Table(
+    "exporter_id_aliases",
+    metadata,
+    Column("variant", String(128), primary_key=True, autoincrement=False),
+    Column("canonical", String(128), nullable=False),
+    Column("merge_seq", BigInteger, nullable=False),
+)
+"""Recorded exporter ids that count as another id since the ``id-merge`` event at ``merge_seq`` (revision
+0013; engine.ledger.aliases): a variant recorded before ids were canonicalised ('abc ', 'Abc') and the
+canonical id ('ABC') it reads as. The transfers keep the id they were recorded (and hashed) under."""
+Index("ix_exporter_id_aliases_canonical", exporter_id_aliases.c.canonical)

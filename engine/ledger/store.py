@@ -31,6 +31,7 @@ from engine.errors import FieldProblem, InputError
 from engine.evaluator import Engine
 from engine.facts import PriorCounts, tally_for
 from engine.ledger import (
+    aliases,
     amendments,
     anchors,
     audit,
@@ -531,7 +532,11 @@ class Ledger:
                 counts = group_io.GroupCounts(reads.totals)
                 for item in group:
                     key = (item.request.exporter.id, item.request.reference)
-                    stored_now += self._record_one(conn, item, chain, reads.existing.get(key), counts, rows)
+                    existing = reads.existing.get(key)
+                    if existing is None and key in reads.merged_existing:  # under an id merged into this one
+                        existing = aliases.recorded_as_variant(reads.merged_existing[key], item.request_json,
+                                                               records.DictionaryReader(conn).texts)
+                    stored_now += self._record_one(conn, item, chain, existing, counts, rows)
                     if item.error is None and item.result is not None and not item.result.replayed:
                         reads.existing[key] = rows.recorded(key)  # the same reference again in this group
                 group_io.write(conn, rows, chain, self.totals_key, reads.totals)
@@ -758,13 +763,19 @@ class Ledger:
         return self._find(conn, id_or_reference, exporter_id)
 
     def _find(self, conn: Connection, id_or_reference: str, exporter_id: str | None) -> Any:
+        given = exporter_id
         exporter_id = None if exporter_id is None else _canonical_exporter(exporter_id)
+        # Every recorded id counting as the exporter: its own and those merged into it (engine.ledger.aliases).
+        recorded_ids = None if exporter_id is None else aliases.members(conn, exporter_id)
+        if given is not None and recorded_ids is not None and given not in recorded_ids:
+            recorded_ids.append(given)  # the id exactly as recorded, even before a merge
         condition = or_(transfers.c.decision_id == id_or_reference, transfers.c.reference == id_or_reference)
-        if exporter_id is not None:
-            condition = and_(condition, transfers.c.exporter_id == exporter_id)
+        if recorded_ids is not None:
+            condition = and_(condition, transfers.c.exporter_id.in_(recorded_ids))
         rows = conn.execute(select(transfers).where(condition)).all()
         amended = amendments.transfer_of(conn, id_or_reference) if not rows else None
-        if amended is not None and exporter_id in (None, amended[0]):  # an earlier decision's id: the transfer
+        if amended is not None and (recorded_ids is None or amended[0] in recorded_ids):
+            # an earlier decision's id: the transfer
             rows = conn.execute(select(transfers).where(transfers.c.exporter_id == amended[0],
                                                         transfers.c.reference == amended[1])).all()
         by_id = [r for r in rows if r.decision_id == id_or_reference]
@@ -774,6 +785,13 @@ class Ledger:
             who = f" for exporter {exporter_id}" if exporter_id else ""
             raise NotFound(f"no recorded transfer with decision id or reference {id_or_reference!r}{who}")
         if len(rows) > 1:
+            owners = aliases.owners(conn, [str(r.exporter_id) for r in rows])
+            decisions = ", ".join(f"{r.decision_id} (recorded as {r.exporter_id!r})"
+                                  for r in sorted(rows, key=lambda r: int(r.event_seq)))
+            if len(set(owners.values())) == 1:  # variants merged into one exporter: a collision (id_merge)
+                raise AmbiguousReference(
+                    f"reference {id_or_reference!r} of exporter {next(iter(owners.values()))} was recorded under "
+                    f"several of its ids before they were merged: {decisions}; give the decision id")
             exporters = ", ".join(sorted(r.exporter_id for r in rows))
             raise AmbiguousReference(f"reference {id_or_reference!r} is used by several exporters "
                                      f"({exporters}); give the exporter id or the decision id")
@@ -789,7 +807,7 @@ class Ledger:
         actor = actor or local_user()
         with self._write() as conn:
             found = self._find(conn, id_or_reference, exporter_id)
-            database.lock_exporter(conn, found.exporter_id)
+            aliases.lock_owner(conn, found.exporter_id)  # whose totals count it: its canonical id once merged
             row = conn.execute(select(transfers).where(transfers.c.decision_id == found.decision_id)).one()
             counted = int(row.personal_subjects), int(row.sensitive_subjects)
             if row.withdrawn_at is not None:

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, inspect, text
 
 from engine.facts import PriorCounts, tally_of
-from engine.ledger import sealed_totals
+from engine.ledger import aliases, sealed_totals
 from engine.ledger.errors import LedgerError
 from engine.ledger.seal import TotalsKey
 from engine.ledger.sealed_totals import ExporterYear, YearState
@@ -160,28 +160,33 @@ def released_by(conn: Connection, row: Any, texts: Callable[[Any], tuple[str, st
     figure with it less the largest without it. Each largest figure is the end of one range of the
     population index (revision 0011): a withdrawal reads a few rows, however many transfers name the
     population (it used to tally them all again, up to 1.7 s at 10^6 transfers, holding the lock).
-    ``audit verify`` checks the totals against the counted transfers tallied again in order (:func:`retally`)."""
+    ``audit verify`` checks the totals against the counted transfers tallied again in order (:func:`retally`).
+    A transfer recorded under an id since merged into another (``engine.ledger.aliases``) is tallied with
+    the transfers of every id counting as that one."""
     personal, sensitive = int(row.personal_subjects), int(row.sensitive_subjects)
     named = conn.execute(_NAMED_BY, {"d": row.decision_id}).all()
     if not named:
         return personal, sensitive
+    counting_as = aliases.members(conn, aliases.owner(conn, str(row.exporter_id)))
     request_json, decision_json = texts(row)
     data, in_both = tallied_data(request_json, lambda: decision_json)
     alone = tally_of(data, PriorCounts(), in_both)
     released = {"personal": alone.personal_subjects, "sensitive": alone.sensitive_subjects}
     for population, tally, subjects in named:
         released[tally] -= int(subjects)  # what remains is the subjects outside any population
-        key = {"e": row.exporter_id, "y": row.year, "population": population, "tally": tally, "yes": True}
-        with_it = max(int(subjects), _largest_live(conn, key, "") or 0)
-        released[tally] += with_it - (_largest_live(conn, key, str(row.decision_id)) or 0)
+        key = {"y": row.year, "population": population, "tally": tally, "yes": True}
+        with_it = max(int(subjects), _largest_live(conn, counting_as, key, "") or 0)
+        released[tally] += with_it - (_largest_live(conn, counting_as, key, str(row.decision_id)) or 0)
     return released["personal"], released["sensitive"]
 
 
-def _largest_live(conn: Connection, key: Mapping[str, Any], but: str) -> int | None:
+def _largest_live(conn: Connection, exporters: list[str], key: Mapping[str, Any], but: str) -> int | None:
     """The largest figure of a population in an exporter-year's live transfers other than ``but``; None
-    when no other live transfer names it."""
-    found = conn.execute(_LARGEST_LIVE, {**key, "w": but}).scalar()
-    return None if found is None else int(found)
+    when no other live transfer names it. ``exporters``: the recorded ids counting as the exporter
+    (``engine.ledger.aliases``), each one range of the index."""
+    found = [conn.execute(_LARGEST_LIVE, {**key, "e": exporter, "w": but}).scalar() for exporter in exporters]
+    figures = [int(figure) for figure in found if figure is not None]
+    return max(figures) if figures else None
 
 
 def as_tallied(data: list[DataSet], decision_json: str | None) -> tuple[list[DataSet], bool]:
@@ -314,25 +319,28 @@ def release(conn: Connection, key: TotalsKey, row: Any, personal: int, sensitive
     counted transfers), and dropped when none names it any more. A total that is missing, or would go below
     zero, means the totals no longer match the rows: the withdrawal is refused (and rolled back) rather
     than made on counts known to be wrong. The sums row stays, at zero if need be: a sums row missing
-    where counted transfers exist is how a deleted one is told (``sealed_totals.verified``)."""
-    where = (str(row.exporter_id), int(row.year))
+    where counted transfers exist is how a deleted one is told (``sealed_totals.verified``). A transfer
+    recorded under an id since merged into another releases from that one's totals (``aliases.owner``)."""
+    exporter = aliases.owner(conn, str(row.exporter_id))
+    counting_as = aliases.members(conn, exporter)
+    where = (exporter, int(row.year))
     before = sealed_totals.read(conn, key, [where[0]], [where[1]])
     old = before.get(where)
     named = sorted(conn.execute(_NAMED_BY, {"d": row.decision_id}).all())
     if old is None and not (personal or sensitive or named):
         return  # it added nothing, and its row (zeros) reads the same as none
     if old is None or old.personal < personal or old.sensitive < sensitive:
-        raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} do not hold "
+        raise LedgerError(f"the running totals of exporter {exporter} for {row.year} do not hold "
                           f"transfer {row.decision_id}'s subjects: nothing was withdrawn; `baygate audit "
                           "verify` names the difference")
     new = YearState(old.personal - personal, old.sensitive - sensitive, dict(old.populations))
     for population, tally, _subjects in named:
         if (population, tally) not in new.populations:
-            raise LedgerError(f"the running totals of exporter {row.exporter_id} for {row.year} have no "
+            raise LedgerError(f"the running totals of exporter {exporter} for {row.year} have no "
                               f"{tally} figure for population {population!r}, which transfer {row.decision_id} "
                               "named: nothing was withdrawn; `baygate audit verify` names the difference")
-        largest = _largest_live(conn, {"e": where[0], "y": where[1], "population": population, "tally": tally,
-                                       "yes": True}, str(row.decision_id))
+        largest = _largest_live(conn, counting_as, {"y": where[1], "population": population, "tally": tally,
+                                                    "yes": True}, str(row.decision_id))
         if largest is None:
             del new.populations[(population, tally)]
         else:

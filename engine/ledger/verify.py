@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -42,13 +42,14 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import OperationalError
 
 from engine.facts import PriorCounts, tally_of
-from engine.ledger import amendments, audit, records, totals
+from engine.ledger import aliases, amendments, audit, records, totals
 from engine.ledger.audit import GENESIS, AuditResult, chain_hash
 from engine.ledger.schema import (
     TALLIES,
     chain_head,
     chain_signing_keys,
     events,
+    exporter_id_aliases,
     pack_sets,
     packs,
     replaced_decisions,
@@ -147,9 +148,16 @@ class ChainTally:
     list it and as their requests give it. Tallied in the order recorded, a population's increases add
     up to its largest figure, so the tally again of an exporter-year is the subjects of its live transfers
     naming no population, plus the subjects outside any population of those naming one, plus each
-    population's largest figure."""
+    population's largest figure.
+
+    Merged exporter ids (``engine.ledger.aliases``): from an ``id-merge`` event on, what is recorded under
+    a merged id counts as its canonical id (``merged``); at the event the ids' sums become the canonical
+    id's, less what the event says counted once (:meth:`merge`; ``aliases.follow`` checks the event's
+    figures against these sums first), and what was kept per id for the end is the canonical id's."""
 
     def __init__(self) -> None:
+        self.merged: dict[str, str] = {}
+        """Recorded id -> the id it counts as, for the id-merge events walked so far."""
         self.sums: dict[tuple[str, int], tuple[int, int]] = {}
         self.largest: dict[tuple[str, int, str, str], int] = {}
         self.retally_sums: dict[tuple[str, int], tuple[int, int]] = {}
@@ -173,7 +181,8 @@ class ChainTally:
         """A checked submission; ``figures``: its population figures as its event accounts for them."""
         if not data.get("counted"):
             return
-        key = (str(data["exporter"]), int(data["year"]))
+        exporter = str(data["exporter"])
+        key = (self.merged.get(exporter, exporter), int(data["year"]))
         self._add(self.sums, key, int(data["personal_subjects"]), int(data["sensitive_subjects"]))
         if located.row.withdrawn_at is not None:
             return
@@ -191,12 +200,45 @@ class ChainTally:
 
     def withdrawal(self, row: Any, data: dict[str, Any]) -> None:
         if row.counted:
-            self._add(self.sums, (str(row.exporter_id), int(row.year)), -int(data["released_personal_subjects"]),
-                      -int(data["released_sensitive_subjects"]))
+            exporter = str(row.exporter_id)
+            self._add(self.sums, (self.merged.get(exporter, exporter), int(row.year)),
+                      -int(data["released_personal_subjects"]), -int(data["released_sensitive_subjects"]))
 
     def recount(self, data: dict[str, Any]) -> None:
         self._add(self.sums, (str(data["exporter"]), int(data["year"])), int(data["personal_subjects_change"]),
                   int(data["sensitive_subjects_change"]))
+
+    def sums_of(self, exporter: str, year: int) -> tuple[int, int]:
+        """An exporter-year's sums as the chain accounts for them so far."""
+        return self.sums.get((exporter, year), (0, 0))
+
+    def merge(self, canonical: str, variants: Iterable[str], counted_once: Mapping[int, tuple[int, int]]
+              ) -> dict[int, tuple[int, int]]:
+        """An id-merge event: from here on ``variants`` count as ``canonical``; each year's sums of the ids
+        become the canonical id's less what the event says counted once, the variants' zero; returns the
+        merged sums per year."""
+        for variant in variants:
+            self.merged[variant] = canonical
+        ids = {canonical} | {name for name, owner in self.merged.items() if owner == canonical}
+        result: dict[int, tuple[int, int]] = {}
+        for year in sorted({year for exporter, year in self.sums if exporter in ids}):
+            summed = [0, 0]
+            for name in ids:
+                personal, sensitive = self.sums.get((name, year), (0, 0))
+                summed[0] += personal
+                summed[1] += sensitive
+                if (name, year) in self.sums:
+                    self.sums[(name, year)] = (0, 0)
+            once = counted_once.get(year, (0, 0))
+            self.sums[(canonical, year)] = result[year] = (summed[0] - once[0], summed[1] - once[1])
+        for moved in (self.largest, self.retally_largest):  # kept for the end: the canonical id's now
+            for key in [key for key in moved if key[0] in ids and key[0] != canonical]:
+                held = moved.pop(key)
+                into = (canonical, *key[1:])
+                moved[into] = max(moved.get(into, 0), held)
+        for year_key in [key for key in self.retally_sums if key[0] in ids and key[0] != canonical]:
+            self._add(self.retally_sums, (canonical, year_key[1]), *self.retally_sums.pop(year_key))
+        return result
 
     def accounted(self) -> totals.Totals:
         """The totals the chain accounts for."""
@@ -342,6 +384,7 @@ def _walk(connection: Connection, progress: Progress | None = None) -> AuditResu
                      if row.event_seq is not None}  # changes recorded before revision 0007 have no event
     seen_sets: set[int] = set()
     announced = {int(row.announced_seq): row for row in connection.execute(select(chain_signing_keys))}
+    merged_ids = {str(row.variant): row for row in connection.execute(select(exporter_id_aliases))}
     seen_keys: set[int] = set()  # announcements are rare: one per signing key
     tally = ChainTally()
     prev_hash = GENESIS
@@ -447,6 +490,10 @@ def _walk(connection: Connection, progress: Progress | None = None) -> AuditResu
             if problem:
                 return bad(problem)
             seen_keys.add(seq)
+        elif event.kind == aliases.KIND:  # recorded ids that count as one from here on (engine.ledger.aliases)
+            problem = aliases.follow(seq, subject, data, merged_ids, tally)
+            if problem:
+                return bad(problem)
         else:
             return bad(f"unknown event kind {event.kind!r}")
         prev_hash = event.hash
@@ -477,6 +524,9 @@ def _walk(connection: Connection, progress: Progress | None = None) -> AuditResu
     for seq in sorted(set(recorded_sets) - seen_sets):
         return AuditResult(False, count, f"pack set {seq}",
                            f"the pack set change recorded at event {seq} has no pack_set event there (inserted)")
+    unmerged = aliases.unaccounted(merged_ids, tally.merged)
+    if unmerged is not None:
+        return AuditResult(False, count, "exporter id aliases", unmerged)
     for seq in sorted(set(announced) - seen_keys):
         return AuditResult(False, count, f"signing key {seq}",
                            f"the signing key recorded as announced at event {seq} has no signing_key event there "

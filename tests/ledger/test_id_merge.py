@@ -318,11 +318,12 @@ def test_merged_figures_rewritten_with_their_event_and_totals_are_found(
     assert "accounts for personal 60000" in str(result.problem) and "tallied again" in str(result.problem)
 
 
-@pytest.mark.parametrize("forged", ["before", "counted_once"])
+@pytest.mark.parametrize("forged", ["before", "counted_once", "left out"])
 def test_a_merge_event_whose_figures_do_not_hold_is_named(ledger: Ledger, variants: dict[str, str],
                                                           forged: str) -> None:
-    """Figures before the merge that are not what the chain accounted for (an id's counts left out of
-    the merge), or that do not add up to the merged ones, chain re-hashed: named at the event."""
+    """Figures before the merge that are not what the chain accounted for, that do not add up to the
+    merged ones, or an id the merge names whose counts it leaves out (its figures consistent without
+    them), chain re-hashed: named at the event."""
     (merge,) = merge_ids(ledger).merges
 
     def forge(conn: Any, chain: list[Event]) -> list[Event]:
@@ -332,13 +333,17 @@ def test_a_merge_event_whose_figures_do_not_hold_is_named(ledger: Ledger, varian
                 if forged == "before":
                     year["before"][LOWER] = [0, 0]
                     year["counted_once"] = [-50_000, 0]
+                elif forged == "left out":
+                    del year["before"][LOWER]
+                    year["personal_subjects"] = 61_000
                 else:
                     year["counted_once"] = [1, 0]
         return chain
 
     rewrite_chain(ledger, forge)
     result = ledger.verify()
-    wording = "before it, but the chain accounts for" if forged == "before" else "do not add up"
+    wording = {"before": "before it, but the chain accounts for", "counted_once": "do not add up",
+               "left out": "says it wrote 2026: personal 61000"}[forged]
     assert result.first_bad == merge.event_seq and wording in str(result.problem), result.problem
 
 

@@ -51,7 +51,7 @@ from engine.ledger.actors import Actor, check_reason, local_user
 from engine.ledger.database import current_revision, head_revision, in_memory
 from engine.ledger.id_variants import counting_apart_note, report
 from engine.ledger.presence import require_ledger
-from engine.ledger.store import BULK_GROUP
+from engine.ledger.recording import BULK_GROUP
 
 ExporterOption = Annotated[str | None, typer.Option("--exporter", help="Exporter id, when a reference is used "
                                                     "by several exporters.")]

@@ -13,7 +13,10 @@ from engine.ledger.errors import (
     ReferenceConflict,
     TransferWithdrawn,
 )
-from engine.ledger.store import Ledger, RecordedTransfer, SubmitResult, WithdrawResult
+from engine.ledger.lookups import RecordedTransfer
+from engine.ledger.recording import SubmitResult
+from engine.ledger.store import Ledger
+from engine.ledger.withdrawal import WithdrawResult
 
 __all__ = [
     "AmbiguousReference",

@@ -296,7 +296,7 @@ def recorded_as_variant(rows: list[Any], request_json: str, texts: Callable[[Any
 
 def _repeated(row: Any, request_json: str) -> SimpleNamespace:
     """A row recorded under a variant, read as the existing transfer of a repeated request (what
-    ``Ledger._record_one`` reads of one): its hash is that of the request as sent now, the one it repeats."""
+    ``Recorder.record_one`` reads of one): its hash is that of the request as sent now, the one it repeats."""
     return SimpleNamespace(decision_id=row.decision_id, exporter_id=row.exporter_id, reference=row.reference,
                            request_json=row.request_json, decision_json=row.decision_json, record=row.record,
                            recorded_at=row.recorded_at, withdrawn_at=row.withdrawn_at,

@@ -33,8 +33,9 @@ from engine.facts import tally_for
 from engine.ledger import aliases, amendments, audit, chain_keys, records, sealed_totals, totals
 from engine.ledger.actors import Actor, local_user
 from engine.ledger.audit import canonical, sha256
+from engine.ledger.recording import request_canonical
 from engine.ledger.schema import dated_items, replaced_decisions, transfer_populations, transfers
-from engine.ledger.store import Ledger, request_canonical
+from engine.ledger.store import Ledger
 from engine.models import Decision, TransferRequest, read_stored_request
 
 

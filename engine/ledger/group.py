@@ -1,5 +1,5 @@
-"""The database side of a group commit (``Ledger._record_group``): one read of everything a group needs
-before its evaluations, one write of everything it recorded after them.
+"""The database side of a group commit (``Recorder.record_group``, engine.ledger.recording): one read
+of everything a group needs before its evaluations, one write of everything it recorded after them.
 
 Why this module: on PostgreSQL every statement is a round trip to the server, and the committing thread
 must win the GIL back from the client threads after each one, so much of a group's time went into
@@ -8,7 +8,7 @@ references, the counts, the chain head ``FOR UPDATE``, the transfer, population 
 head update and COMMIT (10-11 a group of 2-3 submissions). With psycopg 3's pipeline mode the
 statements of each half are sent together and their results come back together, so a group costs two
 round trips: BEGIN with the reads, and the writes with COMMIT (``transaction``; the committer keeps its
-connection between groups, so there is no pool ping either: ``Ledger._group_write``).
+connection between groups, so there is no pool ping either: ``LedgerDatabase.group_write``).
 
 Pipelining does not change what the statements see or the order they run in: the server runs them one
 after the other, each with its own snapshot under READ COMMITTED, so the reads still run after the
@@ -121,7 +121,7 @@ def _sent_together(pg: psycopg.Connection[Any] | None) -> Iterator[None]:
     """Statements executed inside (on ``pg`` or the SQLAlchemy connection over it) are sent at once and
     their results read at the end: one round trip. psycopg raises the errors it reads there itself,
     outside SQLAlchemy, so a lost or refused connection becomes DatabaseUnavailable here, as
-    ``Ledger._write`` makes it of SQLAlchemy's errors. Without ``pg`` (SQLite) it does nothing."""
+    ``LedgerDatabase.write`` makes it of SQLAlchemy's errors. Without ``pg`` (SQLite) it does nothing."""
     if pg is None:
         yield
         return
@@ -207,7 +207,7 @@ class GroupCounts:
         self._states = {where: state.copy() for where, state in states.items()}
 
     def prior(self, exporter_id: str, year: int) -> PriorCounts:
-        """This year's sums and populations, last year's sums (as ``Ledger._prior`` reads them)."""
+        """This year's sums and populations, last year's sums (as ``Counting.prior`` reads them)."""
         return sealed_totals.prior_counts(self._states, exporter_id, year)
 
     def add(self, exporter_id: str, year: int, tally: Tally) -> None:

@@ -6,7 +6,7 @@ Two things are read here and nowhere else:
   ``counts.*_before``; the 2022-2024 regime also reads last year's counts and a named ``population``
   reads the largest figure sent earlier this year. So the prior is rebuilt from the ledger itself,
   walking submissions and withdrawals in audit-chain order (``event_seq``, ``withdrawn_seq``) and
-  summing exactly what ``Ledger._prior`` summed at that moment: counted transfers of the exporter,
+  summing exactly what ``Counting.prior`` summed at that moment: counted transfers of the exporter,
   this year and last, not withdrawn before it, each withdrawal taking away what its event says it
   released (less than the transfer had added when a later transfer of the same population relied on
   its figure: ``engine.ledger.totals.released_by``), and each recount event (revision 0005) changing

@@ -13,7 +13,7 @@ import pytest
 
 from engine.evaluator import Engine
 from engine.ledger import Ledger, ReferenceConflict
-from engine.ledger.store import _Submission, _take_group
+from engine.ledger.recording import Submission, take_group
 from tests.ledger.conftest import EXPORTER, transfer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,11 +71,11 @@ def test_threads_on_one_exporter_and_many(url: str) -> None:
 
 
 def test_a_group_holds_one_submission_per_exporter_in_arrival_order() -> None:
-    def item(exporter_id: str, reference: str) -> _Submission:
-        return _Submission(None, transfer(reference, exporter_id=exporter_id), None, "", "", {})  # type: ignore[arg-type]
+    def item(exporter_id: str, reference: str) -> Submission:
+        return Submission(None, transfer(reference, exporter_id=exporter_id), None, "", "", {})  # type: ignore[arg-type]
 
     waiting = [item("A", "1"), item("A", "2"), item("B", "3"), item("A", "4"), item("C", "5")]
-    group = _take_group(waiting)
+    group = take_group(waiting)
     assert [s.request.reference for s in group] == ["1", "3", "5"]
     assert [s.request.reference for s in waiting] == ["2", "4"]
-    assert [s.request.reference for s in _take_group(waiting)] == ["2"]
+    assert [s.request.reference for s in take_group(waiting)] == ["2"]

@@ -38,8 +38,8 @@ def test_prior_counts_matches_the_transactional_read(url: str) -> None:
         for probe in (transfer("Q-1", 1), transfer("Q-2", 1, planned_date="2027-01-05"),
                       transfer("Q-3", 1, exporter_id="NOBODY")):
             fast = ledger.prior_counts(probe)
-            with ledger._read() as conn:
-                slow = ledger._prior(conn, probe.exporter.id, probe.planned_date.year)
+            with ledger.db.read() as conn:
+                slow = ledger.counting.prior(conn, probe.exporter.id, probe.planned_date.year)
             assert fast == slow
         counts = ledger.prior_counts(transfer("Q-4", 1))
         assert counts.personal_subjects > 0 and counts.previous_year_personal_subjects > 0

@@ -55,11 +55,11 @@ def test_a_failing_write_records_nothing_and_the_next_submission_goes_through(
 
         # The driver's error (PostgreSQL) or the ledger's DatabaseUnavailable (SQLite): either way it fails.
         # Two submissions of two exporters, one group: both fail, neither leaves a total.
-        together = [ledger._queue(ledger_engine, transfer("W-O", 5_000, exporter_id=OTHER), None),
-                    ledger._queue(ledger_engine, transfer("W-2", data=members(30_000)), None)]
+        together = [ledger.recorder.queue(ledger_engine, transfer("W-O", 5_000, exporter_id=OTHER), None),
+                    ledger.recorder.queue(ledger_engine, transfer("W-2", data=members(30_000)), None)]
         for item in together:
             with pytest.raises(Exception, match="no_such_table"):
-                ledger._commit(item)
+                ledger.recorder.commit(item)
         breaking[0] = False
 
         result = ledger.verify()
@@ -147,7 +147,7 @@ def test_a_kept_connection_on_a_descriptor_above_1023_is_checked_and_used(postgr
             fillers.append(os.open(os.devnull, os.O_RDONLY))
         ledger = Ledger(postgres_url)
         ledger.submit(ledger_engine, transfer("FD-1", 15_000))
-        kept = ledger._kept
+        kept = ledger.db.kept
         assert kept is not None and group_io.driver_connection(kept[0]).fileno() >= 1024  # type: ignore[union-attr]
         assert group_io.server_hung_up(kept[0]) is False
         ledger.submit(ledger_engine, transfer("FD-2", 15_000))
@@ -167,7 +167,7 @@ def test_the_locks_taken_with_the_reads_are_held_until_the_writes_commit(postgre
     span both, and the connection must come back out of autocommit mode."""
     ledger = Ledger(postgres_url)
     try:
-        with ledger._group_write() as conn:
+        with ledger.db.group_write() as conn:
             reads = group_io.read(conn, ledger.totals_key, [EXPORTER], ["L-1"], [2025, 2026])
             pg = conn.connection.driver_connection
             assert pg is not None

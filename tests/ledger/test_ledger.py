@@ -220,14 +220,14 @@ def test_counting_reads_the_running_totals_by_primary_key_on_sqlite(tmp_path: Pa
     index for one counted transfer an exporter-year (a deleted sums row is told so: engine.ledger.
     sealed_totals), never scanning transfers: their cost does not grow with the number of transfers
     (the plan says so, for the dry runs' statement and the group commit's)."""
+    from engine.ledger.counting import FROM_TOTALS
     from engine.ledger.sealed_totals import MANY_SQL
-    from engine.ledger.store import _FROM_TOTALS
 
     store = Ledger(f"sqlite:///{tmp_path / 'plan.db'}")
     try:
         store.submit(ledger_engine, transfer("PLAN-1", 1_000))
         with store.sql_engine.connect() as conn:
-            plans = [conn.exec_driver_sql("EXPLAIN QUERY PLAN " + _FROM_TOTALS.sqlite,
+            plans = [conn.exec_driver_sql("EXPLAIN QUERY PLAN " + FROM_TOTALS.sqlite,
                                           {"e": EXPORTER, "y": 2026, "py": 2025, "yes": True}).all()]
             group_sql = MANY_SQL.replace("IN :es", "IN (:e, :o)").replace("IN :ys", "IN (:py, :y)")
             plans.append(conn.exec_driver_sql("EXPLAIN QUERY PLAN " + group_sql,

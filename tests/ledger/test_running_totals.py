@@ -96,8 +96,8 @@ def named(subjects: int, population: str, **extra: Any) -> dict[str, Any]:
 def submit_together(ledger: Ledger, engine: Engine, requests: list[TransferRequest]) -> list[SubmitResult]:
     """Submit as threads arriving together would: all queued, then committed group by group (at most
     one submission per exporter a group, the rest in the next ones), in this one thread."""
-    items = [ledger._queue(engine, request, None) for request in requests]
-    return [ledger._commit(item) for item in items]
+    items = [ledger.recorder.queue(engine, request, None) for request in requests]
+    return [ledger.recorder.commit(item) for item in items]
 
 
 # ------------------------------------------------------------------------------------ a mixed history
@@ -196,7 +196,7 @@ def test_withdrawing_twice_and_the_last_figure_of_a_population(ledger: Ledger, l
 
 
 def test_a_group_adds_each_exporter_year_once_even_with_two_transfers_of_it() -> None:
-    """A group takes one submission per exporter (``_take_group``), but its totals do not rely on it:
+    """A group takes one submission per exporter (``recording.take_group``), but its totals do not rely on it:
     two transfers of one exporter-year are added together, populations at their larger figure, and an
     uncounted transfer adds nothing (nor its population figure, should one be passed)."""
     def row(decision_id: str, counted: bool, personal: int, sensitive: int = 0) -> dict[str, Any]:

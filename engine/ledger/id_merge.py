@@ -107,7 +107,7 @@ def merge_ids(ledger: Ledger, actor: Actor | None = None, dry_run: bool = False)
     if dry_run:
         with ledger.sql_engine.connect() as conn, conn.begin():
             found = id_variants.report(conn)
-            merges, _before = _plan(conn, ledger, found)
+            merges = [merge for chunk in _chunks(found.pending) for merge in _plan(conn, ledger, chunk)[0]]
         return MergeReport(merges, found.refused, True)
     with ledger.transaction() as conn:
         found = id_variants.report(conn)
@@ -117,18 +117,29 @@ def merge_ids(ledger: Ledger, actor: Actor | None = None, dry_run: bool = False)
                                               [group.canonical, *group.ids]}))
         audit.lock_chain(conn)  # after the exporters' locks, as every transaction takes them
         found = id_variants.report(conn)  # again, under the locks: what is merged is what was read
-        merges, before = _plan(conn, ledger, found)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
         chain_keys.prepare(conn, ledger.appender(conn), ledger.signer, chain_keys.latest_key(conn), actor, now)
-        for merge in merges:
-            merge.event_seq = _record(conn, ledger, merge, before, actor, now)
+        merges = []
+        for chunk in _chunks(found.pending):  # a few statements of bounded size each, in one transaction
+            planned, before = _plan(conn, ledger, chunk)
+            for merge in planned:
+                merge.event_seq = _record(conn, ledger, merge, before, actor, now)
+            merges += planned
     return MergeReport(merges, found.refused, False)
 
 
-def _plan(conn: Connection, ledger: Ledger, found: id_variants.IdReport
+CHUNK = 300
+"""Canonical ids planned at once: their ids are bound in one statement (SQLite bounds the parameters of
+one statement), and the totals read for them are kept until they are merged."""
+
+
+def _chunks(groups: list[id_variants.VariantGroup]) -> list[list[id_variants.VariantGroup]]:
+    return [groups[start:start + CHUNK] for start in range(0, len(groups), CHUNK)]
+
+
+def _plan(conn: Connection, ledger: Ledger, groups: list[id_variants.VariantGroup]
           ) -> tuple[list[Merge], dict[ExporterYear, YearState]]:
-    """The merges to make, and the verified totals they start from."""
-    groups = found.pending
+    """The merges to make for ``groups``, and the verified totals they start from."""
     ids = sorted({name for group in groups for name in [group.canonical, *group.ids]})
     if not ids:
         return [], {}
@@ -169,7 +180,8 @@ def _record(conn: Connection, ledger: Ledger, merge: Merge, before: dict[Exporte
     conn.execute(insert(exporter_id_aliases), [{"variant": variant, "canonical": merge.canonical, "merge_seq": seq}
                                                for variant in merge.variants])
     counting = {merge.canonical, *merge.variants, *merge.merged_before}
-    read = {where: state for where, state in before.items() if where[0] in counting}
+    read = {(name, year.year): before[(name, year.year)] for year in merge.years for name in counting
+            if (name, year.year) in before}
     # the variants' rows stay, at zero (sums rows are never deleted)
     after: dict[ExporterYear, YearState] = {where: YearState() for where in read}
     for year in merge.years:

@@ -136,9 +136,14 @@ class Owners:
     def __init__(self, merged: Iterable[Merge]) -> None:
         self.merges = list(merged)
         self._at: dict[str, tuple[str, int]] = {}
+        self._into: dict[str, list[tuple[str, int]]] = {}
+        """Canonical id -> (variant, position of its merge), for members (looked up per withdrawal)."""
+        self._merges_into: dict[str, list[Merge]] = {}
         for merge in self.merges:
+            self._merges_into.setdefault(merge.canonical, []).append(merge)
             for variant in merge.variants:
                 self._at[variant] = (merge.canonical, merge.seq)
+                self._into.setdefault(merge.canonical, []).append((variant, merge.seq))
 
     def at(self, recorded: str, seq: int) -> str:
         """The id ``recorded`` counts as at the event at ``seq`` (merged by an earlier event)."""
@@ -152,16 +157,16 @@ class Owners:
 
     def members(self, owner: str, seq: int | None = None) -> list[str]:
         """The recorded ids counting as ``owner`` at ``seq`` (at the end: None), itself first."""
-        merged = sorted(variant for variant, (canonical, merged_at) in self._at.items()
-                        if canonical == owner and (seq is None or merged_at < seq))
+        merged = sorted(variant for variant, merged_at in self._into.get(owner, ())
+                        if seq is None or merged_at < seq)
         return [owner, *merged]
 
     def counted_once(self, owner: str, year: int, seq: int) -> tuple[int, int]:
         """What the merges into ``owner`` before ``seq`` counted once in ``year`` (subtracted from the
         sum of its ids' own sums)."""
         personal = sensitive = 0
-        for merge in self.merges:
-            if merge.canonical == owner and merge.seq < seq and year in merge.years:
+        for merge in self._merges_into.get(owner, ()):
+            if merge.seq < seq and year in merge.years:
                 personal += merge.years[year].counted_once[0]
                 sensitive += merge.years[year].counted_once[1]
         return personal, sensitive

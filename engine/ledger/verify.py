@@ -153,12 +153,18 @@ class ChainTally:
     Merged exporter ids (``engine.ledger.aliases``): from an ``id-merge`` event on, what is recorded under
     a merged id counts as its canonical id (``merged``); at the event the ids' sums become the canonical
     id's, less what the event says counted once (:meth:`merge`; ``aliases.follow`` checks the event's
-    figures against these sums first), and what was kept per id for the end is the canonical id's."""
+    figures against these sums first), and what is kept per id for the end is counted as the canonical
+    id's when the totals are read (:meth:`accounted`, :meth:`retallied`): a merge costs the years of its
+    ids, not a pass over every exporter."""
 
     def __init__(self) -> None:
         self.merged: dict[str, str] = {}
         """Recorded id -> the id it counts as, for the id-merge events walked so far."""
+        self._merged_into: dict[str, set[str]] = {}
+        """Canonical id -> the ids merged into it so far."""
         self.sums: dict[tuple[str, int], tuple[int, int]] = {}
+        self._years: dict[str, set[int]] = {}
+        """Exporter -> the years it has sums for (what a merge reads)."""
         self.largest: dict[tuple[str, int, str, str], int] = {}
         self.retally_sums: dict[tuple[str, int], tuple[int, int]] = {}
         """Per exporter-year, the live counted transfers' subjects outside any population."""
@@ -183,7 +189,7 @@ class ChainTally:
             return
         exporter = str(data["exporter"])
         key = (self.merged.get(exporter, exporter), int(data["year"]))
-        self._add(self.sums, key, int(data["personal_subjects"]), int(data["sensitive_subjects"]))
+        self._add_sums(key, int(data["personal_subjects"]), int(data["sensitive_subjects"]))
         if located.row.withdrawn_at is not None:
             return
         self._raise(self.largest, key, figures)
@@ -201,12 +207,19 @@ class ChainTally:
     def withdrawal(self, row: Any, data: dict[str, Any]) -> None:
         if row.counted:
             exporter = str(row.exporter_id)
-            self._add(self.sums, (self.merged.get(exporter, exporter), int(row.year)),
-                      -int(data["released_personal_subjects"]), -int(data["released_sensitive_subjects"]))
+            self._add_sums((self.merged.get(exporter, exporter), int(row.year)),
+                           -int(data["released_personal_subjects"]), -int(data["released_sensitive_subjects"]))
 
     def recount(self, data: dict[str, Any]) -> None:
-        self._add(self.sums, (str(data["exporter"]), int(data["year"])), int(data["personal_subjects_change"]),
+        self._add_sums((str(data["exporter"]), int(data["year"])), int(data["personal_subjects_change"]),
                   int(data["sensitive_subjects_change"]))
+
+    def _add_sums(self, key: tuple[str, int], personal: int, sensitive: int) -> None:
+        self._add(self.sums, key, personal, sensitive)
+        self._years.setdefault(key[0], set()).add(key[1])
+
+    def _owner(self, exporter: str) -> str:
+        return self.merged.get(exporter, exporter)
 
     def sums_of(self, exporter: str, year: int) -> tuple[int, int]:
         """An exporter-year's sums as the chain accounts for them so far."""
@@ -219,9 +232,10 @@ class ChainTally:
         merged sums per year."""
         for variant in variants:
             self.merged[variant] = canonical
-        ids = {canonical} | {name for name, owner in self.merged.items() if owner == canonical}
+            self._merged_into.setdefault(canonical, set()).add(variant)
+        ids = {canonical} | self._merged_into[canonical]
         result: dict[int, tuple[int, int]] = {}
-        for year in sorted({year for exporter, year in self.sums if exporter in ids}):
+        for year in sorted(set().union(*(self._years.get(name, set()) for name in ids))):
             summed = [0, 0]
             for name in ids:
                 personal, sensitive = self.sums.get((name, year), (0, 0))
@@ -229,27 +243,31 @@ class ChainTally:
                 summed[1] += sensitive
                 if (name, year) in self.sums:
                     self.sums[(name, year)] = (0, 0)
-            once = counted_once.get(year, (0, 0))
+            once = counted_once.get(year, (0, 0))  # (the year stays known: the merged ids' years are kept)
             self.sums[(canonical, year)] = result[year] = (summed[0] - once[0], summed[1] - once[1])
-        for moved in (self.largest, self.retally_largest):  # kept for the end: the canonical id's now
-            for key in [key for key in moved if key[0] in ids and key[0] != canonical]:
-                held = moved.pop(key)
-                into = (canonical, *key[1:])
-                moved[into] = max(moved.get(into, 0), held)
-        for year_key in [key for key in self.retally_sums if key[0] in ids and key[0] != canonical]:
-            self._add(self.retally_sums, (canonical, year_key[1]), *self.retally_sums.pop(year_key))
         return result
+
+    def _merged_figures(self, figures: dict[tuple[str, int, str, str], int]) -> dict[tuple[str, int, str, str], int]:
+        """Largest figures kept per recorded id, as the ids they count as (the largest of merged ids')."""
+        found: dict[tuple[str, int, str, str], int] = {}
+        for (exporter, year, name, tally), subjects in figures.items():
+            key = (self._owner(exporter), year, name, tally)
+            found[key] = max(found.get(key, 0), subjects)
+        return found
 
     def accounted(self) -> totals.Totals:
         """The totals the chain accounts for."""
-        return totals.Totals(dict(self.sums), dict(self.largest))
+        return totals.Totals(dict(self.sums), self._merged_figures(self.largest))
 
     def retallied(self) -> totals.Totals:
         """The live counted transfers tallied again under the counting rules."""
-        sums = dict(self.retally_sums)
-        for (exporter, year, _name, tally), subjects in self.retally_largest.items():
+        sums: dict[tuple[str, int], tuple[int, int]] = {}
+        for (exporter, year), (personal, sensitive) in self.retally_sums.items():
+            self._add(sums, (self._owner(exporter), year), personal, sensitive)
+        largest = self._merged_figures(self.retally_largest)
+        for (exporter, year, _name, tally), subjects in largest.items():
             self._add(sums, (exporter, year), *((subjects, 0) if tally == "personal" else (0, subjects)))
-        return totals.Totals(sums, dict(self.retally_largest))
+        return totals.Totals(sums, largest)
 
 
 def _located(rows: list[Any], reader: records.DictionaryReader) -> Located:

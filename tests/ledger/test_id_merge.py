@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from engine.evaluator import Engine
-from engine.ledger import AmbiguousReference, Ledger, ReferenceConflict, exporter_report, history
+from engine.ledger import AmbiguousReference, Ledger, ReferenceConflict, exporter_report, history, id_merge
 from engine.ledger.amend import amend
 from engine.ledger.id_merge import merge_ids
 from engine.models import TransferRequest
@@ -409,3 +409,17 @@ def test_the_command_creates_no_ledger_and_refuses_a_bad_reason(tmp_path: Any) -
         assert not missing.exists()
     bad = CliRunner().invoke(app, ["ledger", "merge-ids", "--db", f"sqlite:///{missing}", "--reason", "a\u200bb"])
     assert bad.exit_code == 3 and "--reason" in bad.output
+
+
+def test_many_exporters_are_merged_in_chunks_of_one_transaction(
+        ledger: Ledger, ledger_engine: Engine, variants: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    other = "91110108551385082Q"
+    ledger.submit(ledger_engine, transfer("O-1", 5_000, exporter_id=other))
+    ledger.submit(ledger_engine, as_recorded_before("O-2", 7_000, other.lower()))
+    monkeypatch.setattr(id_merge, "CHUNK", 1)
+    assert [merge.canonical for merge in merge_ids(ledger, dry_run=True).merges] == [other, CODE]
+    merged = merge_ids(ledger)
+    assert [(merge.canonical, merge.event_seq is not None) for merge in merged.merges] == [(other, True), (CODE, True)]
+    assert (ledger.counts(CODE, 2026)["personal_subjects"], ledger.counts(other, 2026)["personal_subjects"]) == (
+        111_000, 12_000)
+    verified(ledger)

@@ -17,7 +17,15 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from engine.evaluator import Engine
-from engine.ledger import AmbiguousReference, Ledger, ReferenceConflict, exporter_report, history, id_merge
+from engine.ledger import (
+    AmbiguousReference,
+    Ledger,
+    LedgerIntegrityError,
+    ReferenceConflict,
+    exporter_report,
+    history,
+    id_merge,
+)
 from engine.ledger.amend import amend
 from engine.ledger.id_merge import merge_ids
 from engine.models import TransferRequest
@@ -423,3 +431,14 @@ def test_many_exporters_are_merged_in_chunks_of_one_transaction(
     assert (ledger.counts(CODE, 2026)["personal_subjects"], ledger.counts(other, 2026)["personal_subjects"]) == (
         111_000, 12_000)
     verified(ledger)
+
+
+def test_totals_are_resealed_across_a_merge(ledger: Ledger, variants: dict[str, str]) -> None:
+    """`db reseal` (after a change of totals key) seals only totals the chain accounts for: a merged
+    ledger's, followed through its id-merge event, are; edited merged totals are refused."""
+    merge_ids(ledger)
+    assert ledger.seal_totals() > 0
+    verified(ledger)
+    sql(ledger, "UPDATE exporter_year_totals SET personal_subjects = 60000 WHERE exporter_id = :e", e=CODE)
+    with pytest.raises(LedgerIntegrityError, match=f"running totals of exporter {CODE} for 2026"):
+        ledger.seal_totals()

@@ -14,7 +14,7 @@ variant (revision 0013). From that event on:
   exporter page) reads the transfers of every id that counts as it (``members``), and every write of
   totals for a transfer recorded under a variant goes to its canonical id (``owner``);
 - ``audit verify`` and the replays follow the merge at its position in the chain (``follow``,
-  ``verify.ChainTally.merge``, ``priors.PriorTracker.merged``).
+  ``chain_tally.ChainTally.merge``, ``priors.PriorTracker.merged``).
 
 This module only reads; ``engine.ledger.id_merge`` writes.
 """
@@ -221,7 +221,7 @@ def unaccounted(recorded: Mapping[str, Any], merged: Mapping[str, str]) -> str |
 
 
 class MergeFollower(Protocol):
-    """What a walk of the chain keeps to follow merges (``engine.ledger.verify.ChainTally``): which ids
+    """What a walk of the chain keeps to follow merges (``engine.ledger.chain_tally.ChainTally``): which ids
     count as which, each id's sums so far, and the merge itself, returning the merged sums per year.
     ``counted_once`` is what the event says counted once per year: a streaming walk keeps only the largest
     population figures at the chain's end, not those live at the merge, so it takes the event's figure

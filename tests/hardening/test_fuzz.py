@@ -297,9 +297,13 @@ def test_mutated_pack_text_is_loaded_or_refused(text: str, position: int) -> Non
 
 
 def test_the_pack_fuzzer_reaches_valid_packs() -> None:
+    """The generator must reach both sides (valid packs and refusals) or its fuzzing says little.
+    Derandomized: with a fresh random seed each run, 120 examples missed the valid side now and then
+    (seen in a whole-suite run on 6 December), a flaky answer about a fixed generator."""
     seen: set[str] = set()
 
-    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+              derandomize=True)
     @given(document=pack_documents())
     def run(document: dict[str, Any]) -> None:
         with tempfile.TemporaryDirectory() as folder:

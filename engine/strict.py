@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Strict, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, ValidationInfo
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CATEGORY_NAMES = {"Cc": "a control character", "Cs": "a lone surrogate", "Co": "a private-use character"}
@@ -147,8 +147,11 @@ Flag = Annotated[bool, Strict()]
 Count = Annotated[int, Strict()]
 """A whole number only (JSON or YAML integer), never text or a float."""
 
-Reference = Annotated[str, AfterValidator(visible_text)]
-"""Text a person reads and compares: no invisible characters."""
+# The length bounds sit on the inner type, before the validator: pydantic checks them in its core.
+# Written after it (``Annotated[Reference, Field(max_length=...)]``) each bound became a Python call.
+Reference = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(visible_text)]
+"""A reference a person reads and compares: 1-128 characters, none invisible."""
 
-PartyId = Annotated[str, BeforeValidator(party_id)]
-"""A party's id, canonicalised (:func:`canonical_party_id`): the same id written twice is one party."""
+PartyId = Annotated[str, Field(min_length=1, max_length=128), BeforeValidator(party_id)]
+"""A party's id, canonicalised (:func:`canonical_party_id`), 1-128 characters: the same id written
+twice is one party."""

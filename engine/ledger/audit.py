@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Connection, Integer, LargeBinary, String, Text, inspect, text
 
+from engine.canonical_json import canonical as canonical  # what every hash of the chain is taken over
 from engine.ledger import anchors, totals
 from engine.ledger import packs as pack_store
 from engine.ledger.schema import (
@@ -43,11 +44,6 @@ from engine.ledger.schema import (
 from engine.ledger.signing import ChainSigner, PublicKey, encoded_key_id
 
 GENESIS = "0" * 64
-
-
-def canonical(value: Any) -> str:
-    """One JSON text per value: sorted keys, no spaces, UTF-8 kept; what every hash is taken over."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def sha256(text: str) -> str:

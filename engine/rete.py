@@ -52,7 +52,7 @@ def register(ruleset: CompiledRuleset) -> None:
     with _LOCK:
         if ruleset.name in _REGISTERED:
             return
-        definition = {name: dict(rule, run=_unused_action) for name, rule in ruleset.definition.items()}
+        definition = {name: dict(rule, run=_unused_action) for name, rule in ruleset.durable_definition().items()}
         _REGISTERED[ruleset.name] = Ruleset(ruleset.name, None, definition)
         _WRITERS[ruleset.name] = ruleset.writer
 

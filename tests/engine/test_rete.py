@@ -215,7 +215,8 @@ def test_each_ruleset_is_given_its_facts_encoded_as_json_dumps_would_write_them(
     for stage in _COMPILED.stages.values():
         for ruleset in stage:
             keys = sorted(ruleset_keys(ruleset.definition))
-            expected = json.dumps({key: reference[key] for key in keys} | {"sid": "s7"}, separators=(",", ":"))
+            expected = json.dumps({ruleset.wire[key]: reference[key] for key in keys} | {"sid": "s7"},
+                                  separators=(",", ":"))
             assert ruleset.writer(facts, "s7") == expected, ruleset.name
 
 

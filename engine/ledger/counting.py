@@ -8,12 +8,16 @@ key, whatever the number of transfers.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import Connection, Engine, TextClause, text
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from engine.facts import PriorCounts
 from engine.ledger import database, sealed_totals
@@ -46,6 +50,70 @@ FROM_TOTALS = CountingStatement.of(sealed_totals.PRIOR_SQL)
 """Counting: a few rows of the running totals, by primary key, whatever the number of transfers."""
 
 
+class KeptReader:
+    """One pooled connection kept checked out for the dry runs' counting read, in autocommit.
+
+    Checking a connection out of SQLAlchemy's pool and back in for every dry run cost more than the
+    read itself: about 20 of the 40 us the read took in a running service, and about 45 us of a dry
+    run's 285 in all (the pool's code and a second connection's caches go cold between requests;
+    measured in process, docs/performance.md). One statement in autocommit reads one consistent,
+    current snapshot on both backends (SQLite's WAL: the newest commit; PostgreSQL: READ COMMITTED), so
+    a kept connection sees what a fresh one would, and holds no transaction open between reads.
+
+    One thread reads on it at a time: a thread that finds it busy is told so (None) and reads through
+    the pool as before, so no thread ever waits here. A driver error discards the connection (the next
+    read opens another) and is also answered None: the caller's read through the pool then says what
+    is wrong, with the pool's own checks (PostgreSQL's pre-ping). A process forked with it open leaves
+    it to the parent (SQLite's rule: a connection never crosses a fork)."""
+
+    def __init__(self, sql_engine: Engine) -> None:
+        self.sql_engine = sql_engine
+        self._lock = threading.Lock()
+        self._raw: PoolProxiedConnection | None = None
+        self._pid = 0
+
+    def rows(self, sql: str, parameters: Mapping[str, Any]) -> Sequence[Sequence[Any]] | None:
+        """The rows of one statement (the driver's paramstyle), or None: busy, or the connection failed."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            raw = self._raw if self._pid == os.getpid() else None
+            try:
+                if raw is None:
+                    raw = self._raw = self._open()
+                    self._pid = os.getpid()
+                cursor = raw.cursor()
+                cursor.execute(sql, parameters)
+                rows: Sequence[Sequence[Any]] = cursor.fetchall()
+                cursor.close()
+                return rows
+            except self.sql_engine.dialect.loaded_dbapi.Error:
+                self._discard()
+                return None
+        finally:
+            self._lock.release()
+
+    def connection(self) -> PoolProxiedConnection | None:
+        """The connection kept in this process now, if any (for tests and whoever debugs one)."""
+        return self._raw if self._pid == os.getpid() else None
+
+    def _open(self) -> PoolProxiedConnection:
+        raw = self.sql_engine.raw_connection()
+        if self.sql_engine.dialect.name == "postgresql":
+            raw.driver_connection.rollback()  # type: ignore[union-attr]  # idle, then no transaction at all
+            raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+        return raw  # SQLite's connections are in autocommit already (engine.ledger.database)
+
+    def _discard(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None and self._pid == os.getpid():
+            raw.invalidate()  # closed, never handed back to the pool in autocommit
+
+    def close(self) -> None:
+        with self._lock:
+            self._discard()
+
+
 class Counting:
     """Reads an exporter's counts from the running totals, checking their seals."""
 
@@ -53,6 +121,8 @@ class Counting:
         self.db = db
         self.up_to_date = up_to_date
         """Whether the database is at the newest revision, whose running totals counting reads."""
+        self.kept = KeptReader(db.sql_engine)
+        """The dry runs' own connection (``prior_counts``)."""
 
     def statement(self) -> CountingStatement:
         """The running totals, as the newest revision keeps them. A ledger opened as it stands
@@ -82,25 +152,29 @@ class Counting:
     def prior_counts(self, request: TransferRequest) -> PriorCounts:
         """What the ledger recorded before this transfer for its exporter (read-only, for dry runs).
 
-        Every dry run calls this, so it is one statement on a pooled driver connection: a single
-        statement reads one consistent snapshot on both backends, without BEGIN/COMMIT round trips or
-        SQLAlchemy's per-call statement handling (150 -> about 40 us a call on SQLite, measured). It
-        reads the running totals (``engine.ledger.totals``): its cost does not grow with the ledger."""
+        Every dry run calls this, so it is one statement on a driver connection: a single statement
+        reads one consistent snapshot on both backends, without BEGIN/COMMIT round trips or
+        SQLAlchemy's per-call statement handling (150 -> about 40 us a call on SQLite, measured), on the
+        connection kept for it (:class:`KeptReader`), else one from the pool. It reads the running
+        totals (``engine.ledger.totals``): its cost does not grow with the ledger."""
         exporter_id, year = request.exporter.id, request.planned_date.year
         dialect = self.db.sql_engine.dialect
         counting = self.statement()
         sql = counting.postgres if dialect.name == "postgresql" else counting.sqlite
-        try:
-            raw = self.db.sql_engine.raw_connection()
+        parameters = {"e": exporter_id, "yes": True, "y": year, "py": year - 1}
+        rows = self.kept.rows(sql, parameters)
+        if rows is None:
             try:
-                cursor = raw.cursor()
-                cursor.execute(sql, {"e": exporter_id, "yes": True, "y": year, "py": year - 1})
-                rows = cursor.fetchall()
-                cursor.close()
-            finally:
-                raw.close()  # back to the pool, which rolls back PostgreSQL's implicit transaction
-        except dialect.loaded_dbapi.Error as exc:
-            raise database.unavailable(exc) from exc
+                raw = self.db.sql_engine.raw_connection()
+                try:
+                    cursor = raw.cursor()
+                    cursor.execute(sql, parameters)
+                    rows = cursor.fetchall()
+                    cursor.close()
+                finally:
+                    raw.close()  # back to the pool, which rolls back PostgreSQL's implicit transaction
+            except dialect.loaded_dbapi.Error as exc:
+                raise database.unavailable(exc) from exc
         return sealed_totals.prior_counts(sealed_totals.verified(self.db.totals_key, rows), exporter_id, year)
 
     def counts(self, exporter_id: str, year: int) -> dict[str, Any]:

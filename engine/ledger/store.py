@@ -93,6 +93,7 @@ class Ledger:
         return self.db.totals_key
 
     def close(self) -> None:
+        self.counting.kept.close()
         self.db.close()
 
     def transaction(self) -> AbstractContextManager[Connection]:

@@ -1,0 +1,127 @@
+"""The dry runs' kept connection (engine.ledger.counting.KeptReader): a connection kept between reads
+must never make a dry run count less than a fresh one would, hold a transaction open, or outlive a
+failure. On both backends."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+
+from engine.evaluator import Engine
+from engine.ledger import Ledger
+from tests.ledger.conftest import transfer
+
+
+def _personal(ledger: Ledger) -> int:
+    return ledger.prior_counts(transfer("probe", planned_date="2026-07-01")).personal_subjects
+
+
+def test_a_dry_run_counts_what_was_recorded_after_its_connection_was_opened(
+        ledger: Ledger, ledger_url: str, ledger_engine: Engine) -> None:
+    assert _personal(ledger) == 0  # the kept connection is open from here on
+    ledger.submit(ledger_engine, transfer("A-1", subjects=1_000))
+    assert _personal(ledger) == 1_000
+    other = Ledger(ledger_url)  # another process's writer, as a second replica would be
+    try:
+        other.submit(ledger_engine, transfer("A-2", subjects=2_500))
+    finally:
+        other.close()
+    assert _personal(ledger) == 3_500
+    ledger.withdraw("A-1", transfer("A-1").exporter.id)
+    assert _personal(ledger) == 2_500
+
+
+def test_a_failed_kept_connection_is_replaced_and_the_read_still_answered(
+        ledger: Ledger, ledger_engine: Engine) -> None:
+    ledger.submit(ledger_engine, transfer("B-1", subjects=1_200))
+    assert _personal(ledger) == 1_200
+    kept = ledger.counting.kept
+    broken = kept.connection()
+    assert broken is not None
+    assert broken.driver_connection is not None
+    broken.driver_connection.close()  # as a restarted server or a lost file handle leaves it
+    assert _personal(ledger) == 1_200  # answered through the pool, the broken connection dropped
+    assert kept.connection() is None
+    assert _personal(ledger) == 1_200  # a new kept connection
+    assert kept.connection() is not None and kept.connection() is not broken
+
+
+def test_reads_from_many_threads_at_once_all_count_right(ledger: Ledger, ledger_engine: Engine) -> None:
+    """One thread reads on the kept connection at a time; the others go through the pool."""
+    ledger.submit(ledger_engine, transfer("C-1", subjects=4_000))
+    start = threading.Barrier(8)
+
+    def read(_: int) -> list[int]:
+        start.wait()
+        return [_personal(ledger) for _ in range(50)]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = [n for batch in pool.map(read, range(8)) for n in batch]
+    assert answers == [4_000] * 400
+
+
+@pytest.mark.postgres
+def test_the_kept_postgres_connection_holds_no_transaction_between_reads(
+        postgres_url: str, ledger_engine: Engine) -> None:
+    """An idle-in-transaction connection would hold its locks and stop a migration's DDL; in autocommit
+    it holds none. Ended by the server, it is replaced and the read answered."""
+    ledger = Ledger(postgres_url)
+    try:
+        ledger.submit(ledger_engine, transfer("D-1", subjects=300))
+        assert _personal(ledger) == 300
+        kept = ledger.counting.kept.connection()
+        assert kept is not None
+        pid = kept.driver_connection.info.backend_pid  # type: ignore[union-attr]
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            state = admin.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+            assert state == ("idle",)
+            with admin.transaction():
+                admin.execute("SET LOCAL lock_timeout = '2s'")
+                admin.execute("LOCK TABLE exporter_year_totals IN ACCESS EXCLUSIVE MODE")  # what DDL takes
+            ended = admin.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,)).fetchone()
+            assert ended == (True,)
+        assert _personal(ledger) == 300
+        assert ledger.counting.kept.connection() is None
+        assert _personal(ledger) == 300
+        assert ledger.counting.kept.connection() is not None
+    finally:
+        ledger.close()
+
+
+def _count_in_child(url: str, queue: multiprocessing.Queue[tuple[int, bool]]) -> None:
+    ledger, inherited = _INHERITED[url]  # the parent's ledger and kept connection, as the fork left them
+    count = _personal(ledger)
+    own = ledger.counting.kept.connection()
+    queue.put((count, own is not None and own is not inherited))
+
+
+_INHERITED: dict[str, tuple[Ledger, object]] = {}
+
+
+def test_a_forked_child_opens_its_own_connection(tmp_path: object, ledger_engine: Engine) -> None:
+    """A connection never crosses a fork (SQLite's rule): the child reads on its own, and the
+    parent's kept connection still works afterwards."""
+    url = f"sqlite:///{tmp_path}/fork.db"
+    ledger = Ledger(url)
+    try:
+        ledger.submit(ledger_engine, transfer("E-1", subjects=700))
+        assert _personal(ledger) == 700
+        parent_connection = ledger.counting.kept.connection()
+        assert parent_connection is not None
+        _INHERITED[url] = (ledger, parent_connection)
+        context = multiprocessing.get_context("fork")
+        queue: multiprocessing.Queue[tuple[int, bool]] = context.Queue()
+        child = context.Process(target=_count_in_child, args=(url, queue))
+        child.start()
+        assert queue.get(timeout=60) == (700, True)  # counted on a connection of its own
+        child.join(60)
+        assert child.exitcode == 0
+        assert _personal(ledger) == 700
+        assert ledger.counting.kept.connection() is parent_connection
+    finally:
+        _INHERITED.pop(url, None)
+        ledger.close()

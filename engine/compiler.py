@@ -10,8 +10,9 @@ against ``planned_date``, so that only rules in force on the planned date can fi
 durable-rules is given each key under a short wire name (``k0``, ``k1``, ... per ruleset; see
 :func:`wire_names`): its cost grows with the bytes of every property of a fact, and the readable keys
 (``data__sensitive_types__minors_under_14``) made the largest ruleset's fact 1,803 bytes where the wire
-names make it 537: a decision about 8 us faster (evaluate 99 -> 91 us on this machine, measured). ``CompiledRuleset.definition`` keeps
-the readable keys for whoever reads a compiled rule; only what reaches durable-rules is renamed.
+names make it 537: a decision about 8 us faster (evaluate 99 -> 91 us on this machine, measured).
+``CompiledRuleset.definition`` keeps the readable keys for whoever reads a compiled rule; only what
+reaches durable-rules is renamed.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import select
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -153,15 +153,17 @@ def transaction(conn: Connection) -> Iterator[None]:
     pg.autocommit = False
 
 
-def read(conn: Connection, key: TotalsKey, exporters: list[str], references: list[str], years: list[int]
-         ) -> GroupReads:
+def read(conn: Connection, key: TotalsKey, exporters: list[str], references: list[str], years: list[int],
+         needed: Collection[ExporterYear] | None = None) -> GroupReads:
     """Lock the exporters (PostgreSQL), then read the recorded references, the counts (their seals
     checked with ``key``: ``LedgerIntegrityError`` otherwise) and (PostgreSQL) the chain head ``FOR
-    UPDATE``; one round trip on PostgreSQL, BEGIN included (inside ``transaction``)."""
+    UPDATE``; one round trip on PostgreSQL, BEGIN included (inside ``transaction``). ``needed``: the
+    exporter-years the group decides on, if not every one of ``exporters`` x ``years``
+    (``sealed_totals.only``)."""
     pg = driver_connection(conn)
     if pg is None:
         existing, merged = _split(conn.execute(_EXISTING, {"es": exporters, "rs": references}).all())
-        counts = sealed_totals.read(conn, key, exporters, years)
+        counts = sealed_totals.read(conn, key, exporters, years, needed)
         return GroupReads(existing, counts, None, chain_keys.latest_key(conn), merged)
     with _sent_together(pg):
         pg.execute("BEGIN")  # see transaction()
@@ -178,7 +180,8 @@ def read(conn: Connection, key: TotalsKey, exporters: list[str], references: lis
     seq, digest = cast(tuple[int, str], head.fetchone())
     existing, merged = _split(found.fetchall())
     signed_by = signing.fetchone()
-    return GroupReads(existing, sealed_totals.verified(key, counting.fetchall()), (int(seq), str(digest)),
+    counted = sealed_totals.only([tuple(row) for row in counting.fetchall()], needed)
+    return GroupReads(existing, sealed_totals.verified(key, counted), (int(seq), str(digest)),
                       None if signed_by is None else str(signed_by[0]), merged)
 
 

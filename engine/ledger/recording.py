@@ -224,10 +224,11 @@ class Recorder:
                 # Exporter locks in one global order (then the chain head): two processes' groups
                 # can never wait on each other in a cycle.
                 exporters = sorted({item.request.exporter.id for item in group}, key=database.lock_key)
-                years = sorted({y for item in group for y in (item.request.planned_date.year,
-                                                              item.request.planned_date.year - 1)})
+                needed = {(item.request.exporter.id, year) for item in group
+                          for year in (item.request.planned_date.year, item.request.planned_date.year - 1)}
                 reads = group_io.read(conn, self.db.totals_key, exporters,
-                                      sorted({item.request.reference for item in group}), years)
+                                      sorted({item.request.reference for item in group}),
+                                      sorted({year for _exporter, year in needed}), needed)
                 signer = self.db.signer
                 chain = group_io.chain(conn, reads, signer)
                 chain_keys.prepare(conn, chain.append, signer, reads.signing_key, group[0].actor, recorded_now())

@@ -10,6 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+"""What ``json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)``
+builds on every call and then encodes with (the encoder keeps no state between calls): built once, as
+json.dumps does for its own defaults, since making it cost as much as encoding a small value."""
+
 
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _ENCODER.encode(value)

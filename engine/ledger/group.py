@@ -34,7 +34,7 @@ from typing import Any, cast
 
 import psycopg
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
 from engine.facts import PriorCounts, Tally
 from engine.ledger import audit, chain_keys, database, records, sealed_totals, totals
@@ -59,8 +59,32 @@ _INSERT_TRANSFER = text(f"INSERT INTO transfers ({', '.join(_TRANSFER_COLUMNS)})
 _INSERT_POPULATION = text("INSERT INTO transfer_populations (decision_id, population, tally, subjects, exporter_id, "
                           "year) VALUES (:decision_id, :population, :tally, :subjects, :exporter_id, :year)")
 
-# SQLAlchemy statements (SQLite): lists bound as expanding IN parameters.
-_EXISTING = text(_EXISTING_SQL).bindparams(bindparam("es", expanding=True), bindparam("rs", expanding=True))
+# SQLite: the same rows looked up by the group's (exporter, reference) pairs, one index probe each. Not
+# ``exporter_id IN (...) AND reference IN (...)``: SQLite probes the unique index for every exporter times
+# every reference (12,500 probes, 2 ms, for a bulk group of 250 references of 50 exporters). CROSS JOIN
+# keeps the pairs the outer loop (SQLite's planner takes it as the join order). Sent through the driver
+# (``exec_driver_sql``): hundreds of bound values cost SQLAlchemy's compiler more than the lookups.
+_EXISTING_PAIRS_SQLITE = (
+    "WITH wanted(e, r) AS (VALUES {pairs}) "
+    "SELECT NULL AS owner, t.decision_id, t.exporter_id, t.reference, t.request_sha256, t.request_json, "
+    "t.decision_json, t.record, t.recorded_at, t.withdrawn_at, t.event_seq "
+    "FROM wanted CROSS JOIN transfers t ON t.exporter_id = wanted.e AND t.reference = wanted.r "
+    "UNION ALL SELECT a.canonical, t.decision_id, t.exporter_id, t.reference, t.request_sha256, t.request_json, "
+    "t.decision_json, t.record, t.recorded_at, t.withdrawn_at, t.event_seq "
+    "FROM wanted CROSS JOIN exporter_id_aliases a ON a.canonical = wanted.e "
+    "CROSS JOIN transfers t ON t.exporter_id = a.variant AND t.reference = wanted.r")
+_PAIRS_A_STATEMENT = 1_000
+"""Pairs looked up in one statement at most (two bound values each: far under SQLite's bound)."""
+
+
+def _existing_sqlite(conn: Connection, keys: Sequence[tuple[str, str]]) -> list[Any]:
+    """The rows of ``_EXISTING_SQL`` for the (exporter, reference) pairs ``keys`` (each once), on SQLite."""
+    found: list[Any] = []
+    for start in range(0, len(keys), _PAIRS_A_STATEMENT):
+        chunk = keys[start:start + _PAIRS_A_STATEMENT]
+        sql = _EXISTING_PAIRS_SQLITE.format(pairs=", ".join(["(?, ?)"] * len(chunk)))
+        found += conn.exec_driver_sql(sql, tuple(value for pair in chunk for value in pair)).all()
+    return found
 
 
 def _psycopg_sql(sql: str) -> str:
@@ -153,16 +177,17 @@ def transaction(conn: Connection) -> Iterator[None]:
     pg.autocommit = False
 
 
-def read(conn: Connection, key: TotalsKey, exporters: list[str], references: list[str], years: list[int],
+def read(conn: Connection, key: TotalsKey, exporters: list[str], keys: list[tuple[str, str]], years: list[int],
          needed: Collection[ExporterYear] | None = None) -> GroupReads:
-    """Lock the exporters (PostgreSQL), then read the recorded references, the counts (their seals
+    """Lock the exporters (PostgreSQL), then read what is recorded under the group's (exporter, reference)
+    ``keys`` (sorted, each once), the counts (their seals
     checked with ``key``: ``LedgerIntegrityError`` otherwise) and (PostgreSQL) the chain head ``FOR
     UPDATE``; one round trip on PostgreSQL, BEGIN included (inside ``transaction``). ``needed``: the
     exporter-years the group decides on, if not every one of ``exporters`` x ``years``
     (``sealed_totals.only``)."""
     pg = driver_connection(conn)
     if pg is None:
-        existing, merged = _split(conn.execute(_EXISTING, {"es": exporters, "rs": references}).all())
+        existing, merged = _split(_existing_sqlite(conn, keys))
         counts = sealed_totals.read(conn, key, exporters, years, needed)
         return GroupReads(existing, counts, None, chain_keys.latest_key(conn), merged)
     with _sent_together(pg):
@@ -172,7 +197,7 @@ def read(conn: Connection, key: TotalsKey, exporters: list[str], references: lis
         head = pg.cursor()
         head.execute(_PG_HEAD)
         found = pg.cursor(row_factory=namedtuple_row)
-        found.execute(_PG_EXISTING, {"es": exporters, "rs": references})
+        found.execute(_PG_EXISTING, {"es": exporters, "rs": sorted({reference for _exporter, reference in keys})})
         counting = pg.cursor()
         counting.execute(sealed_totals.MANY_PG_SQL, {"es": exporters, "ys": years})
         signing = pg.cursor()

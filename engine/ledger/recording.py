@@ -26,6 +26,7 @@ from engine.ledger import aliases, audit, chain_keys, database, records
 from engine.ledger import group as group_io
 from engine.ledger.actors import Actor, local_user
 from engine.ledger.audit import canonical, sha256
+from engine.ledger.decision_text import decision_canonical
 from engine.ledger.errors import DatabaseUnavailable, ReferenceConflict
 from engine.ledger.ledger_database import LedgerDatabase, recorded_now
 from engine.ledger.packs_in_service import PacksInService
@@ -227,7 +228,7 @@ class Recorder:
                 needed = {(item.request.exporter.id, year) for item in group
                           for year in (item.request.planned_date.year, item.request.planned_date.year - 1)}
                 reads = group_io.read(conn, self.db.totals_key, exporters,
-                                      sorted({item.request.reference for item in group}),
+                                      sorted({(item.request.exporter.id, item.request.reference) for item in group}),
                                       sorted({year for _exporter, year in needed}), needed)
                 signer = self.db.signer
                 chain = group_io.chain(conn, reads, signer)
@@ -272,7 +273,7 @@ class Recorder:
                 raise ReferenceConflict(conflict_message(existing, recorded_request, item.request_json))
             prior = counts.prior(exporter_id, year)
             decision = engine.evaluate(request, prior, as_of=item.as_of)
-            decision_json = canonical(decision.model_dump(mode="json"))
+            decision_json = decision_canonical(decision)
             tally = tally_for(request, prior, engine.options, decision.counts.collected_abroad_uncounted)
         except Exception as exc:  # refused before writing anything: this submission alone fails
             item.error = exc
@@ -289,18 +290,19 @@ class Recorder:
             "rules_digest": decision.rules.digest, "recorded_at": now, "recorded_by": item.actor.name,
         }
         populations = {"personal": tally.populations, "sensitive": tally.sensitive_populations} if counted else {}
-        data = {**audit.submission_data(SimpleNamespace(**row), populations), "reason": item.actor.reason}
+        hashed = SimpleNamespace(**row, text_hashes=(item.request_sha, sha256(decision_json)))  # the request's: once
+        data = {**audit.submission_data(hashed, populations), "reason": item.actor.reason}
         chain.lock()
         stored_now = self.packs.store(conn, item.pack_texts, now, item.actor, chain)
         seq = chain.append("submission", decision.decision_id, now, data)
         kind = records.kind_of(decision.rules.digest, decision.outcome, (reason.rule for reason in decision.reasons))
-        dictionary, new = self._dictionaries.choose(conn, kind, records.joined(item.request_json, decision_json),
-                                                    rows.new_dictionaries)
+        texts = records.joined(item.request_json, decision_json)
+        dictionary, new = self._dictionaries.choose(conn, kind, texts, rows.new_dictionaries)
         if new:
             assert dictionary is not None
             rows.dictionaries.append(records.stored_row(kind, dictionary))
         rows.transfers.append({**row, "request_json": "", "decision_json": "", "event_seq": seq,
-                               "record": records.pack(item.request_json, decision_json, dictionary)})
+                               "record": records.pack_joined(texts, dictionary)})
         rows.populations.extend({"decision_id": decision.decision_id, "population": name, "tally": tally_name,
                                  "subjects": subjects, "exporter_id": exporter_id, "year": year}
                                 for tally_name, figures in populations.items()

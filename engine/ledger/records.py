@@ -81,7 +81,11 @@ def joined(request_json: str, decision_json: str) -> bytes:
 
 def pack(request_json: str, decision_json: str, dictionary: Dictionary | None) -> bytes:
     """The stored form of a request and its decision (both canonical JSON texts)."""
-    data = joined(request_json, decision_json)
+    return pack_joined(joined(request_json, decision_json), dictionary)
+
+
+def pack_joined(data: bytes, dictionary: Dictionary | None) -> bytes:
+    """:func:`pack` of their :func:`joined` bytes (a writer that chose the dictionary with them already)."""
     if dictionary is None:
         return bytes([PLAIN]) + zlib.compress(data, LEVEL)
     compressor = zlib.compressobj(LEVEL, zdict=dictionary.content)

@@ -168,7 +168,7 @@ def test_the_locks_taken_with_the_reads_are_held_until_the_writes_commit(postgre
     ledger = Ledger(postgres_url)
     try:
         with ledger.db.group_write() as conn:
-            reads = group_io.read(conn, ledger.totals_key, [EXPORTER], ["L-1"], [2025, 2026])
+            reads = group_io.read(conn, ledger.totals_key, [EXPORTER], [(EXPORTER, "L-1")], [2025, 2026])
             pg = conn.connection.driver_connection
             assert pg is not None
             with psycopg.connect(postgres_url, autocommit=True) as other:

@@ -46,8 +46,9 @@ _REST = set(_LISTS + _SHARED)
 _SERIALIZER = Decision.__pydantic_serializer__
 
 _MEMO: dict[int, tuple[Any, str]] = {}
-MEMO_LIMIT = 16_384
-"""Parts kept at most (then forgotten all at once): a few thousand distinct ones in a bulk run."""
+MEMO_LIMIT = 2_048
+"""Parts kept at most (then forgotten all at once). An entry keeps its part alive: 16,384 raised the
+peak of a 20,000-transfer list file's submit from 152 to 188 MB; 2,048 to 156 MB, as fast."""
 
 
 def part_text(part: BaseModel) -> str:

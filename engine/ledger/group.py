@@ -179,12 +179,11 @@ def transaction(conn: Connection) -> Iterator[None]:
 
 def read(conn: Connection, key: TotalsKey, exporters: list[str], keys: list[tuple[str, str]], years: list[int],
          needed: Collection[ExporterYear] | None = None) -> GroupReads:
-    """Lock the exporters (PostgreSQL), then read what is recorded under the group's (exporter, reference)
-    ``keys`` (sorted, each once), the counts (their seals
-    checked with ``key``: ``LedgerIntegrityError`` otherwise) and (PostgreSQL) the chain head ``FOR
-    UPDATE``; one round trip on PostgreSQL, BEGIN included (inside ``transaction``). ``needed``: the
-    exporter-years the group decides on, if not every one of ``exporters`` x ``years``
-    (``sealed_totals.only``)."""
+    """Lock the exporters (PostgreSQL), then read what is recorded under the group's (exporter,
+    reference) ``keys`` (each once), the counts (their seals checked with ``key``:
+    ``LedgerIntegrityError`` otherwise) and (PostgreSQL) the chain head ``FOR UPDATE``; one round trip on
+    PostgreSQL, BEGIN included (inside ``transaction``). ``needed``: the exporter-years the group
+    decides on, if not every one of ``exporters`` x ``years`` (``sealed_totals.only``)."""
     pg = driver_connection(conn)
     if pg is None:
         existing, merged = _split(_existing_sqlite(conn, keys))

@@ -73,11 +73,16 @@ class CompiledPackSet:
     stages: dict[int, tuple[CompiledRuleset, ...]]
 
 
+def _is_operator(key: str) -> bool:
+    """Whether a key of a compiled expression is durable-rules' own (``$and``, ``all``, ``m``, ...), not a fact's."""
+    return key.startswith("$") or key in ("all", "any", "m")
+
+
 def _keys_in(expression: Any) -> set[str]:
     found: set[str] = set()
     if isinstance(expression, dict):
         for key, value in expression.items():
-            if key.startswith("$") or key in ("all", "any", "m"):
+            if _is_operator(key):
                 found |= _keys_in(value)
             else:
                 found.add(key)
@@ -90,8 +95,8 @@ def _keys_in(expression: Any) -> set[str]:
 def _renamed(expression: Any, wire: Mapping[str, str]) -> Any:
     """A compiled expression with its fact keys (not its operators) by their wire names."""
     if isinstance(expression, dict):
-        return {key if key.startswith("$") or key in ("all", "any", "m") else wire.get(key, key):
-                _renamed(value, wire) for key, value in expression.items()}
+        return {key if _is_operator(key) else wire.get(key, key): _renamed(value, wire)
+                for key, value in expression.items()}
     if isinstance(expression, list):
         return [_renamed(item, wire) for item in expression]
     return expression

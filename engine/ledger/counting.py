@@ -50,6 +50,15 @@ FROM_TOTALS = CountingStatement.of(sealed_totals.PRIOR_SQL)
 """Counting: a few rows of the running totals, by primary key, whatever the number of transfers."""
 
 
+def fetch_all(raw: PoolProxiedConnection, sql: str, parameters: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+    """The rows of one statement on a driver connection (the driver's paramstyle)."""
+    cursor = raw.cursor()
+    cursor.execute(sql, parameters)
+    rows: Sequence[Sequence[Any]] = cursor.fetchall()
+    cursor.close()
+    return rows
+
+
 class KeptReader:
     """One pooled connection kept checked out for the dry runs' counting read, in autocommit.
 
@@ -82,11 +91,7 @@ class KeptReader:
                 if raw is None:
                     raw = self._raw = self._open()
                     self._pid = os.getpid()
-                cursor = raw.cursor()
-                cursor.execute(sql, parameters)
-                rows: Sequence[Sequence[Any]] = cursor.fetchall()
-                cursor.close()
-                return rows
+                return fetch_all(raw, sql, parameters)
             except self.sql_engine.dialect.loaded_dbapi.Error:
                 self._discard()
                 return None
@@ -167,10 +172,7 @@ class Counting:
             try:
                 raw = self.db.sql_engine.raw_connection()
                 try:
-                    cursor = raw.cursor()
-                    cursor.execute(sql, parameters)
-                    rows = cursor.fetchall()
-                    cursor.close()
+                    rows = fetch_all(raw, sql, parameters)
                 finally:
                     raw.close()  # back to the pool, which rolls back PostgreSQL's implicit transaction
             except dialect.loaded_dbapi.Error as exc:

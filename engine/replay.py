@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import BaygateError, CouldNotFinish
+from engine.essentials import COMPARED, ROUTE, decision_essentials, essentials, route_of
 from engine.evaluator import Engine, coerce_options
 from engine.facts import PriorCounts
 from engine.ledger.history import (
@@ -46,9 +47,8 @@ from engine.ledger.history import (
     stored_packs,
 )
 from engine.ledger.store import Ledger
-from engine.models import Decision, TransferRequest, read_stored_request
+from engine.models import TransferRequest, read_stored_request
 from engine.rulespec import PackSet, load_pack_set, pack_set_digest
-from engine.stored_shapes import upgrade_decision
 
 
 class PackVersionsUnavailable(CouldNotFinish):
@@ -70,53 +70,6 @@ class AsOfError(BaygateError):
         self.first_day = first_day
 
 
-COMPARED = ("outcome", "mechanism", "mechanism_options", "exemptions", "rule_ids", "satisfied_by", "missing",
-            "obligations", "counts")
-"""What a replay compares; ``rules diff`` reports the first three (the route) and the rule ids.
-``satisfied_by`` only where the stored decision has it (decisions before December 2026 do not)."""
-
-OFFER_EFFECTS = frozenset({"eligible", "also_satisfied_by"})
-"""Reasons that only offer a mechanism: decisions before December 2026 showed them where the mechanism
-was no option; ``mechanism_options`` says what they changed, so their rule ids are not compared."""
-
-
-NOT_REPLAYED_REASONS = frozenset({"engine.id-unverified"})
-"""Reasons about the form of the request's input, not decisions of the rules: the warning on a Mainland
-organisation's id that is not a well-formed code (engine.party_ids) is added by engines since issue 19
-point 4, so a decision recorded before lacks it, and a replay must not call that a difference."""
-
-
-def essentials(decision: Mapping[str, Any]) -> dict[str, Any]:
-    """The parts of a decision (as JSON) that a replay must reproduce. Not compared: ids, timestamps,
-    message texts (wording may be improved without changing a decision), ``rules`` (checked apart) and
-    the reasons of ``NOT_REPLAYED_REASONS``. A decision stored by an earlier version is read in today's
-    shape first (engine.stored_shapes)."""
-    decision = upgrade_decision(dict(decision))
-    counts = decision.get("counts") or {}
-    found = {
-        "outcome": decision.get("outcome"),
-        "mechanism": decision.get("mechanism"),
-        "mechanism_options": list(decision.get("mechanism_options") or []),
-        "exemptions": list(decision.get("exemptions") or []),
-        "rule_ids": [r.get("rule") for r in decision.get("reasons") or []
-                     if r.get("effect") not in OFFER_EFFECTS and r.get("rule") not in NOT_REPLAYED_REASONS],
-        "missing": [{k: v for k, v in m.items() if k != "text" and v is not None}
-                    for m in decision.get("missing") or []],
-        "obligations": [(o.get("id"), str(o.get("due_date")), o.get("satisfied"))
-                        for o in decision.get("obligations") or []],
-        "counts": {k: counts.get(k) for k in ("year", "personal_subjects_before", "sensitive_subjects_before",
-                                              "personal_subjects_after", "sensitive_subjects_after",
-                                              "counted")},
-    }
-    if "satisfied_by" in decision:
-        found["satisfied_by"] = decision["satisfied_by"]
-    return found
-
-
-def _plain(decision: Decision) -> dict[str, Any]:
-    return decision.model_dump(mode="json")
-
-
 class PackLibrary:
     """Pack sets and engines rebuilt from the texts stored in one ledger, cached for this process."""
 
@@ -126,6 +79,7 @@ class PackLibrary:
         self._in_service: list[PackSetInService] | None = None
         self._sets: dict[str, PackSet] = {}
         self._engines: dict[tuple[str, str], Engine] = {}
+        self._engines_by_recorded: dict[Any, Engine] = {}
         self.budget: int | None = None
         """Engines this library may still build (None: no limit); see :class:`EngineBudgetSpent`."""
 
@@ -198,6 +152,26 @@ class PackLibrary:
                     raise EngineBudgetSpent(pack_set.digest)
                 self.budget -= 1
             engine = self._engines[key] = Engine(pack_set, options)
+        return engine
+
+    def engine_with(self, pack_set: PackSet, recorded: Mapping[str, Any], declared_only: bool = False) -> Engine:
+        """:meth:`engine` for the options recorded with a decision: each must be one the set declares
+        (``coerce_options``, as a replay checks them) or, ``declared_only``, those it does not declare are
+        left out (:func:`options_for`, as a diff reads them). A walk meets the same few recorded option
+        sets again and again: each is worked out once (OptionError, when it is one, raised every time)."""
+        try:
+            # each value's class in the key: True and 1 are equal (and hash alike) but not the same option value
+            key: Any = (pack_set.digest, declared_only, tuple(sorted((k, v.__class__, v) for k, v in recorded.items())))
+            engine = self._engines_by_recorded.get(key)
+        except TypeError:  # a value that is not a JSON scalar (an edited record): worked out each time
+            key, engine = None, None
+        if engine is None:
+            options = options_for(pack_set, recorded) if declared_only else coerce_options(pack_set, recorded)
+            engine = self.engine(pack_set, options)
+            if key is not None:
+                if len(self._engines_by_recorded) >= 1024:
+                    self._engines_by_recorded.clear()
+                self._engines_by_recorded[key] = engine
         return engine
 
     # ------------------------------------------------------------------ as of a day
@@ -352,18 +326,19 @@ def _replayed(library: PackLibrary, recorded: RecordedDecision) -> Replayed:
         return failed(["record"], f"cannot read the stored record: {recorded.unreadable}")
     try:
         pack_set = library.pack_set(str(rules.get("digest")), rules.get("packs") or {})
-        engine = library.engine(pack_set, coerce_options(pack_set, rules.get("options") or {}))
+        engine = library.engine_with(pack_set, rules.get("options") or {})
         request = read_stored_request(recorded.request)
         as_of = dt.date.fromisoformat(str(rules.get("as_of"))) if rules.get("as_of") else None
-        decision = _plain(engine.evaluate(request, recorded.prior, as_of=as_of))
+        decision = engine.evaluate(request, recorded.prior, as_of=as_of)
     except BaygateError as exc:
         return failed(["rules"], str(exc))
     except ValueError as exc:  # a stored request or decision that no longer parses was edited
         return failed(["request"], f"cannot re-read the stored record: {exc}")
-    got = essentials(decision)
+    got = decision_essentials(decision)
     changed = [key for key in COMPARED if key in want and want[key] != got.get(key)]
+    made = {"digest": decision.rules.digest, "packs": decision.rules.packs, "options": decision.rules.options}
     for key in ("digest", "packs", "options"):
-        if rules.get(key) != decision["rules"][key]:
+        if rules.get(key) != made[key]:
             changed.append(f"rules.{key}")
     difference = None
     if changed:
@@ -423,9 +398,6 @@ class DiffReport:
                 "changed": len(self.changes), "changes": [c.as_dict() for c in self.changes]}
 
 
-ROUTE = ("outcome", "mechanism", "mechanism_options")
-
-
 @dataclass(frozen=True)
 class Compared:
     """One recorded transfer decided under both pack sets: its change of route (None: the same)."""
@@ -476,8 +448,7 @@ def diff(ledger: Ledger, old: PackSet, new: PackSet, walk: Walk | None = None) -
 
 def _route(library: PackLibrary, pack_set: PackSet, options: Mapping[str, Any], request: TransferRequest,
            prior: PriorCounts) -> dict[str, Any]:
-    engine = library.engine(pack_set, options_for(pack_set, options))
-    return essentials(_plain(engine.evaluate(request, prior)))
+    return route_of(library.engine_with(pack_set, options, declared_only=True).evaluate(request, prior))
 
 
 __all__ = ["AsOfError", "Change", "Compared", "DiffReport", "Difference", "EngineBudgetSpent", "PackLibrary",

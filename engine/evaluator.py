@@ -18,7 +18,7 @@ from engine import rete
 from engine.compiler import CompiledPackSet, compile_pack_set
 from engine.decide import Evaluation, decide
 from engine.errors import BaygateError
-from engine.facts import PriorCounts, derive_facts_and_tally, option_facts
+from engine.facts import PriorCounts, derive_facts_and_tally, start_of_sheet
 from engine.models import Decision, TransferRequest
 from engine.party_ids import unverified_notes
 from engine.rulespec import PackSet, load_pack_set
@@ -96,7 +96,7 @@ class Engine:
     def __init__(self, pack_set: PackSet, options: Mapping[str, Any] | None = None) -> None:
         self.pack_set = pack_set
         self.options = coerce_options(pack_set, options or {})
-        self._option_facts = option_facts(self.options)
+        self._sheet_start = start_of_sheet(self.options)
         self.mechanisms = {name: policy.under(self.options) for name, policy in pack_set.mechanisms.items()}
         """The packs' mechanism policies under this engine's options (a validity term may depend on one)."""
         self.compiled: CompiledPackSet = compile_pack_set(pack_set)
@@ -160,7 +160,7 @@ class Engine:
                  as_of: dt.date | None = None) -> Decision:
         prior = prior or _NO_PRIOR
         facts, tally = derive_facts_and_tally(request, prior, self.options, self.mechanisms,
-                                              self._option_facts, self.pack_set.counting)
+                                              self._sheet_start, self.pack_set.counting)
         fired = self.fire(facts)
         evaluation = Evaluation(
             request=request, facts=facts, fired=fired, prior=prior, tally=tally, options=self.options,

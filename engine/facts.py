@@ -151,9 +151,12 @@ def in_gba(party: Party) -> bool:
     return _in_gba(in_gba_mainland(party), party.jurisdiction)
 
 
+_GBA_OUTSIDE_MAINLAND = ("HK", "MO")
+
+
 def _in_gba(in_gba_mainland: bool, jurisdiction: str) -> bool:
     """In the Greater Bay Area: one of the nine Mainland cities, Hong Kong or Macao."""
-    return in_gba_mainland or jurisdiction in ("HK", "MO")
+    return in_gba_mainland or jurisdiction in _GBA_OUTSIDE_MAINLAND
 
 
 def direction_of(exporter: Party, recipient: Party) -> str:
@@ -184,15 +187,6 @@ def _gba_pair(exporter_mainland: bool, recipient_mainland: bool, exporter_jurisd
             if other == "MO":
                 return "mainland_mo"
     return "none"
-
-
-def _party_facts(keys: tuple[str, ...], party: Party, city: str, mainland: bool) -> dict[str, FactValue]:
-    """A party's facts under its role's keys (``_ROLE_KEYS``); ``city`` normalised and ``mainland``
-    (in the nine Mainland GBA cities) worked out once by the caller, which also needs them."""
-    jurisdiction = party.jurisdiction
-    return {keys[0]: jurisdiction, keys[1]: city, keys[2]: party.kind, keys[3]: party.ciio,
-            keys[4]: (party.sector or "").strip().lower(), keys[5]: (party.zone or "").strip().lower(),
-            keys[6]: _in_gba(mainland, jurisdiction), keys[7]: mainland}
 
 
 def is_personal(data_set: DataSet) -> bool:
@@ -338,9 +332,6 @@ def _valid_under(policy: MechanismPolicy | None, effective: dt.date, filed: dt.d
 FactValue = bool | int | str | dt.date | frozenset[str] | None
 
 
-_ROLE_KEYS = {role: tuple(f"{role}.{name}" for name in ("jurisdiction", "city", "kind", "ciio", "sector", "zone",
-                                                         "in_gba", "in_gba_mainland"))
-              for role in ("exporter", "recipient")}
 _TAG_KEYS = {tag: f"data.subjects_tagged.{tag}" for tag in TAGS}
 _TAGS_ZERO = dict.fromkeys(_TAG_KEYS.values(), 0)
 _MECHANISM_KEYS = {mech: (f"mechanism.{mech}.present", f"mechanism.{mech}.valid", f"mechanism.{mech}.filed",
@@ -375,22 +366,22 @@ def derive_facts_and_tally(
     prior: PriorCounts,
     options: Mapping[str, bool | int | str],
     mechanism_policies: Mapping[str, MechanismPolicy],
-    options_as_facts: Mapping[str, FactValue] | None = None,
+    sheet_start: Mapping[str, FactValue] | None = None,
     counting: CountingPolicy = NO_COUNTING_POLICY,
 ) -> tuple[dict[str, FactValue], Tally]:
     """:func:`derive_facts` and this transfer's tally (the evaluator needs both; computed once).
 
     Every decision runs this, so it walks the request once per list and fills keys spelt in advance.
-    ``options_as_facts``: :func:`option_facts` of ``options`` when the caller keeps it. ``counting``:
-    the packs' :class:`CountingPolicy`.
+    ``sheet_start``: :func:`start_of_sheet` of ``options`` when the caller keeps it (the evaluator does:
+    the options do not change between its evaluations). ``counting``: the packs' :class:`CountingPolicy`.
     """
     exporter, recipient = request.exporter, request.recipient
     on = request.planned_date
     safeguards = request.safeguards
     declared = request.declared_prior
-    # The facts no request sets unless it says so (tags at 0, no mechanism, no approval) copied in one
-    # go; the rest is written over them below.
-    facts: dict[str, FactValue] = dict(_FACTS_TEMPLATE)
+    # The facts no request sets unless it says so (tags at 0, no mechanism, no approval) and the options,
+    # copied in one go; the rest is written over them below.
+    facts: dict[str, FactValue] = dict(start_of_sheet(options) if sheet_start is None else sheet_start)
     in_both = bool(options.get("count_sensitive_in_both", False))
     tally = _walk_data(request.data, prior, in_both, facts, counting.leaves_out_collected_abroad(on, options))
     onward = request.onward_recipients
@@ -432,8 +423,19 @@ def derive_facts_and_tally(
         # population named in both tallies this year is the same people, counted once.
         "since_prev_year.individuals": since_personal if in_both else (
             since_personal + since_sensitive - _in_both_tallies(prior, tally)),
-        **_party_facts(_ROLE_KEYS["exporter"], exporter, exporter_city, exporter_mainland),
-        **_party_facts(_ROLE_KEYS["recipient"], recipient, recipient_city, recipient_mainland),
+        # Each party's facts written out in this one display: a helper's dict per party merged in costs more.
+        "exporter.jurisdiction": exporter_jurisdiction, "exporter.city": exporter_city,
+        "exporter.kind": exporter.kind, "exporter.ciio": exporter.ciio,
+        "exporter.sector": (exporter.sector or "").strip().lower(),
+        "exporter.zone": (exporter.zone or "").strip().lower(),
+        "exporter.in_gba": exporter_mainland or exporter_jurisdiction in _GBA_OUTSIDE_MAINLAND,
+        "exporter.in_gba_mainland": exporter_mainland,
+        "recipient.jurisdiction": recipient_jurisdiction, "recipient.city": recipient_city,
+        "recipient.kind": recipient.kind, "recipient.ciio": recipient.ciio,
+        "recipient.sector": (recipient.sector or "").strip().lower(),
+        "recipient.zone": (recipient.zone or "").strip().lower(),
+        "recipient.in_gba": recipient_mainland or recipient_jurisdiction in _GBA_OUTSIDE_MAINLAND,
+        "recipient.in_gba_mainland": recipient_mainland,
     })
     mechanisms = safeguards.mechanisms
     if len(mechanisms) == 1:  # the usual case, without grouping by type
@@ -459,14 +461,18 @@ def derive_facts_and_tally(
     for approval in safeguards.approvals:
         if approval.granted_on <= on:
             facts[_APPROVAL_KEYS[approval.kind]] = True
-    facts.update(option_facts(options) if options_as_facts is None else options_as_facts)
     return facts, tally
 
 
 def option_facts(options: Mapping[str, bool | int | str]) -> dict[str, FactValue]:
-    """The options as facts (``option.<id>``). The evaluator works this out once per engine: the
-    options do not change between its evaluations."""
+    """The options as facts (``option.<id>``)."""
     return {f"option.{option_id}": value for option_id, value in options.items()}
+
+
+def start_of_sheet(options: Mapping[str, bool | int | str]) -> dict[str, FactValue]:
+    """What every fact sheet starts from: no individuals tagged, no mechanism and no approval, and the
+    options as facts (no other fact is named ``option.*``, so nothing derived overwrites them)."""
+    return {**_FACTS_TEMPLATE, **option_facts(options)}
 
 
 def tally_for(request: TransferRequest, prior: PriorCounts, options: Mapping[str, bool | int | str],

@@ -116,7 +116,10 @@ class Engine:
              for ruleset in self.compiled.stages[stage] if ruleset.rule_ids]
             for stage in sorted(self.compiled.stages)]
         self._stages = [stage for stage in self._stages if stage]
-        self._rulesets_by_day: dict[dt.date, tuple[tuple[str, ...], ...]] = {}
+        self._exempting = frozenset(ruleset.name for stage in self.compiled.stages.values() for ruleset in stage
+                                    if any(rule in self._exempt_by_rule for rule in ruleset.rule_ids))
+        """The rulesets with a rule that finds an exemption: only their fired rules are looked up."""
+        self._rulesets_by_day: dict[dt.date, tuple[tuple[tuple[str, ...], bool], ...]] = {}
 
     @classmethod
     def from_directory(cls, directory: Path | str, options: Mapping[str, Any] | None = None) -> Engine:
@@ -135,26 +138,27 @@ class Engine:
         facts["exemption"] = exemptions
         fired: list[str] = []
         fire = rete.fire
-        for names in self._rulesets_on(facts["planned_date"]):
-            if not names:
-                continue
+        for names, exempting in self._rulesets_on(facts["planned_date"]):
             fired_now = fire(names, facts)
             fired += fired_now
-            new = [exempt_by_rule[r] for r in fired_now if r in exempt_by_rule]
-            if new:
-                facts["exemption"] = exemptions = exemptions.union(new)
+            if exempting:
+                new = [exempt_by_rule[r] for r in fired_now if r in exempt_by_rule]
+                if new:
+                    facts["exemption"] = exemptions = exemptions.union(new)
         return fired
 
-    def _rulesets_on(self, on: dt.date) -> tuple[tuple[str, ...], ...]:
-        """Per stage, the rulesets with a rule in force on ``on``; worked out once per day (bounded)."""
-        names = self._rulesets_by_day.get(on)
-        if names is None:
+    def _rulesets_on(self, on: dt.date) -> tuple[tuple[tuple[str, ...], bool], ...]:
+        """Per stage with a rule in force on ``on``: its rulesets that have one, and whether a rule of
+        them can find an exemption; worked out once per day (bounded)."""
+        stages = self._rulesets_by_day.get(on)
+        if stages is None:
             if len(self._rulesets_by_day) >= 4096:
                 self._rulesets_by_day.clear()
-            names = self._rulesets_by_day[on] = tuple(
-                tuple(name for name, start, end in stage if start <= on and (end is None or on <= end))
-                for stage in self._stages)
-        return names
+            in_force = [tuple(name for name, start, end in stage if start <= on and (end is None or on <= end))
+                        for stage in self._stages]
+            stages = self._rulesets_by_day[on] = tuple(
+                (names, any(name in self._exempting for name in names)) for names in in_force if names)
+        return stages
 
     def evaluate(self, request: TransferRequest, prior: PriorCounts | None = None,
                  as_of: dt.date | None = None) -> Decision:

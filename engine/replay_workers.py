@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import queue
 import time
 from collections.abc import Iterator
@@ -155,19 +156,26 @@ def _check_alive(running: dict[int, BaseProcess]) -> None:
             raise WorkerFailed(f"worker {worker} ended without finishing ({cause})")
 
 
+class _ParentGone(Exception):
+    """The process that started this worker has ended (killed, or stopped by a scheduler's SIGTERM)."""
+
+
 def _work(task: Task, worker: int, messages: Any) -> None:
     """A worker process: walk its part of the chain, report in batches, say how it ended."""
     try:
-        outcome = _walk(task, worker, messages)
-    except KeyboardInterrupt:
-        return  # the parent was interrupted too and stops everything
+        outcome = _walk(task, worker, messages, os.getppid())
+    except (KeyboardInterrupt, _ParentGone):
+        return  # the parent was interrupted too and stops everything, or is gone: nobody reads on
     except BaseException as exc:  # reported, never a traceback in a worker
         messages.put(_Failed(worker, _reason(exc), _status(exc)))
         return
     messages.put(outcome)
 
 
-def _walk(task: Task, worker: int, messages: Any) -> _Stopped | _Done:
+def _walk(task: Task, worker: int, messages: Any, parent: int) -> _Stopped | _Done:
+    """Walk, and at every batch check that ``parent`` still runs: a parent killed outright (SIGKILL, or a
+    scheduler's SIGTERM) cannot stop its workers, and one walking on would keep reading the ledger for as
+    long as its share takes (seen: an hour at 10^6) with nobody reading its batches."""
     from engine.replay import Compared, PackLibrary, Replayed, Stopped, diff_each, replay_each
     from engine.rulespec import load_pack_set
 
@@ -200,6 +208,8 @@ def _walk(task: Task, worker: int, messages: Any) -> _Stopped | _Done:
             elif isinstance(outcome, Compared) and outcome.change is not None:
                 found.append(outcome.change.as_dict())
             if checked >= BATCH or time.monotonic() - sent >= BATCH_SECONDS:
+                if os.getppid() != parent:
+                    raise _ParentGone
                 messages.put(Batch(checked, found, pack_sets))
                 checked, found, pack_sets, sent = 0, [], set(), time.monotonic()
         messages.put(Batch(checked, found, pack_sets))

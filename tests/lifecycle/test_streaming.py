@@ -193,3 +193,40 @@ def test_ctrl_c_stops_the_replay_and_its_workers_cleanly(recorded: Path) -> None
     while not _session_gone(process.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _session_gone(process.pid), "a worker outlived the interrupted replay"
+
+
+def _gone(pid: int) -> bool:
+    """Whether a process has ended (a zombie nobody reaped yet counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_worker_whose_replay_is_killed_outright_stops_at_its_next_batch(tmp_path: Path,
+                                                                          shipped_engine: Engine) -> None:
+    """A replay killed with SIGKILL (or a scheduler's SIGTERM) cannot stop its workers; each sees at its
+    next batch that its parent is gone and ends, instead of walking the rest of its share unread."""
+    db = tmp_path / "ledger.db"
+    ledger = Ledger(f"sqlite:///{db}", rules_dirs=[ROOT / "rules"])
+    try:
+        for _result in ledger.submit_many(shipped_engine, (
+                transfer(f"BIG-{n}", 10 + n % 90, exporter_id=f"91440300MA5BIG{n % 40:04d}") for n in range(6_000))):
+            pass
+    finally:
+        ledger.close()
+    process, worker = _started(db)
+    deadline = time.monotonic() + 60
+    while not any(Path(link).resolve() == db.resolve() for link in Path(f"/proc/{worker}/fd").iterdir()
+                  if Path(link).is_symlink()):  # walking: it has the ledger open
+        assert time.monotonic() < deadline, "the worker never opened the ledger"
+        time.sleep(0.01)
+    os.kill(worker, signal.SIGSTOP)  # held while its parent is killed, so it cannot have finished first
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    os.kill(worker, signal.SIGCONT)
+    resumed = time.monotonic()
+    while not _gone(worker) and time.monotonic() - resumed < 10:
+        time.sleep(0.02)
+    # Its share, 6,000 transfers, takes a worker several seconds; the next batch comes within 0.5 s.
+    assert _gone(worker) and time.monotonic() - resumed < 2.0, "the worker walked on without its parent"

@@ -1,11 +1,11 @@
 """What a replay compares of a decision, and what a rules diff compares (``engine.replay``).
 
-A recorded decision is read back as JSON; the decision made again is a model. The model's essentials are
-read from its fields (:func:`decision_essentials`, :func:`route_of`) rather than from its JSON: writing
-every decision of a walk as JSON only to keep a tenth of it cost a replay about 5 % and a diff about
-15 % of their time (the messages and facts of every reason, measured on a 10^4 ledger). Both must give
-exactly what :func:`essentials` gives of the same decision's JSON: tests/engine/test_essentials.py
-holds them equal for every shared scenario, with and without prior counts.
+A recorded decision is read back as JSON (:func:`essentials_of_json`); the decision made again is a
+model, whose essentials are read from its fields (:func:`essentials_of_model`, :func:`route_of`) rather
+than from its JSON: writing every re-made decision as JSON (the messages and facts of every reason) only
+to keep a tenth of it cost a replay about 5 % and a diff about 10 % of their time (a profile on a 10^4
+ledger). Both readings must give the same for the same decision: tests/engine/test_essentials.py holds
+them equal for every shared scenario under five priors and for generated requests.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ COUNTS_COMPARED = ("year", "personal_subjects_before", "sensitive_subjects_befor
                    "sensitive_subjects_after", "counted")
 
 
-def essentials(decision: Mapping[str, Any]) -> dict[str, Any]:
-    """The parts of a decision (as JSON) that a replay must reproduce. Not compared: ids, timestamps,
-    message texts (wording may be improved without changing a decision), ``rules`` (checked apart) and
+def essentials_of_json(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of a decision read as JSON (a recorded one) that a replay must reproduce. Not compared:
+    ids, timestamps, message texts (wording may be improved without changing a decision), ``rules`` (checked apart) and
     the reasons of ``NOT_REPLAYED_REASONS``. A decision stored by an earlier version is read in today's
     shape first (engine.stored_shapes)."""
     decision = upgrade_decision(dict(decision))
@@ -63,12 +63,15 @@ def essentials(decision: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def compared_rule_ids(decision: Decision) -> list[str]:
+    """The ids of the reasons a replay and a diff compare: not those that only offer a mechanism, nor
+    those about the form of the input (see :data:`OFFER_EFFECTS`, :data:`NOT_REPLAYED_REASONS`)."""
     return [reason.rule for reason in decision.reasons
             if reason.effect not in OFFER_EFFECTS and reason.rule not in NOT_REPLAYED_REASONS]
 
 
-def decision_essentials(decision: Decision) -> dict[str, Any]:
-    """:func:`essentials` of ``decision.model_dump(mode="json")``, read from the model's fields."""
+def essentials_of_model(decision: Decision) -> dict[str, Any]:
+    """The parts of a decision made now (a model) that a replay compares: what
+    :func:`essentials_of_json` gives of ``decision.model_dump(mode="json")``, read from the fields."""
     counts = decision.counts
     satisfied_by = decision.satisfied_by
     return {

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import BaygateError, CouldNotFinish
-from engine.essentials import COMPARED, ROUTE, decision_essentials, essentials, route_of
+from engine.essentials import COMPARED, ROUTE, essentials_of_json, essentials_of_model, route_of
 from engine.evaluator import Engine, coerce_options
 from engine.facts import PriorCounts
 from engine.ledger.history import (
@@ -154,7 +154,8 @@ class PackLibrary:
             engine = self._engines[key] = Engine(pack_set, options)
         return engine
 
-    def engine_with(self, pack_set: PackSet, recorded: Mapping[str, Any], declared_only: bool = False) -> Engine:
+    def engine_for_recorded_options(self, pack_set: PackSet, recorded: Mapping[str, Any],
+                                    declared_only: bool = False) -> Engine:
         """:meth:`engine` for the options recorded with a decision: each must be one the set declares
         (``coerce_options``, as a replay checks them) or, ``declared_only``, those it does not declare are
         left out (:func:`options_for`, as a diff reads them). A walk meets the same few recorded option
@@ -304,7 +305,7 @@ def replay_each(ledger: Ledger, only: Iterable[str] | None = None, library: Pack
                 walk: Walk | None = None) -> Iterator[Replayed | Stopped]:
     """Re-evaluate recorded decisions under the pack versions, options, as-of day and prior counts
     recorded with them, one after the other in chain order; each outcome says whether its essentials
-    differ (see ``essentials``). Ends with ``Stopped`` when the library's engine budget is spent."""
+    differ (see ``engine.essentials``). Ends with ``Stopped`` when the library's engine budget is spent."""
     library = library or PackLibrary(ledger)
     for recorded in recorded_decisions(ledger, only, walk):
         try:
@@ -316,7 +317,7 @@ def replay_each(ledger: Ledger, only: Iterable[str] | None = None, library: Pack
 
 def _replayed(library: PackLibrary, recorded: RecordedDecision) -> Replayed:
     rules = recorded.decision.get("rules") or {}
-    want = essentials(recorded.decision)
+    want = essentials_of_json(recorded.decision)
 
     def failed(fields: list[str], problem: str) -> Replayed:
         return Replayed(recorded.event_seq, recorded.decision_id, None,
@@ -326,7 +327,7 @@ def _replayed(library: PackLibrary, recorded: RecordedDecision) -> Replayed:
         return failed(["record"], f"cannot read the stored record: {recorded.unreadable}")
     try:
         pack_set = library.pack_set(str(rules.get("digest")), rules.get("packs") or {})
-        engine = library.engine_with(pack_set, rules.get("options") or {})
+        engine = library.engine_for_recorded_options(pack_set, rules.get("options") or {})
         request = read_stored_request(recorded.request)
         as_of = dt.date.fromisoformat(str(rules.get("as_of"))) if rules.get("as_of") else None
         decision = engine.evaluate(request, recorded.prior, as_of=as_of)
@@ -334,7 +335,7 @@ def _replayed(library: PackLibrary, recorded: RecordedDecision) -> Replayed:
         return failed(["rules"], str(exc))
     except ValueError as exc:  # a stored request or decision that no longer parses was edited
         return failed(["request"], f"cannot re-read the stored record: {exc}")
-    got = decision_essentials(decision)
+    got = essentials_of_model(decision)
     changed = [key for key in COMPARED if key in want and want[key] != got.get(key)]
     made = {"digest": decision.rules.digest, "packs": decision.rules.packs, "options": decision.rules.options}
     for key in ("digest", "packs", "options"):
@@ -448,9 +449,10 @@ def diff(ledger: Ledger, old: PackSet, new: PackSet, walk: Walk | None = None) -
 
 def _route(library: PackLibrary, pack_set: PackSet, options: Mapping[str, Any], request: TransferRequest,
            prior: PriorCounts) -> dict[str, Any]:
-    return route_of(library.engine_with(pack_set, options, declared_only=True).evaluate(request, prior))
+    engine = library.engine_for_recorded_options(pack_set, options, declared_only=True)
+    return route_of(engine.evaluate(request, prior))
 
 
 __all__ = ["AsOfError", "Change", "Compared", "DiffReport", "Difference", "EngineBudgetSpent", "PackLibrary",
            "PackVersionsUnavailable", "RecordedDecision", "ReplayReport", "Replayed", "Stopped", "Walk", "diff",
-           "diff_each", "engine_as_of", "essentials", "options_for", "replay", "replay_each"]
+           "diff_each", "engine_as_of", "essentials_of_json", "options_for", "replay", "replay_each"]

@@ -44,10 +44,11 @@ dictionaries to, see :data:`MAX_DICTIONARIES`)."""
 WINDOW = 32_768
 """zlib reads at most the last 32 KB of a preset dictionary: a dictionary is stored cut to that."""
 LEVEL = 3
-"""zlib's level. Most of a record's compression is setting the preset dictionary (zlib hashes all of it
-each time); levels 1-3 do that the fast way. Measured over 40 records of a 10^4 ledger: level 6 72 us and
-231 bytes a record, level 3 51 us and 253 bytes (levels 4-5 cost more than 6): 21 us less a recorded
-transfer, about 4 %, for 22 bytes more (about 1 % of what a transfer stores). Any level reads back."""
+"""zlib's level. Levels 1-3 compress with zlib's fast strategy (no lazy matching); against a kind's
+dictionary a record loses little by it. Measured over 40 records of a 10^4 ledger: level 6 72 us and 231
+bytes a record, level 3 51 us and 253 bytes (levels 4-5 cost more than 6; setting the dictionary costs
+the same at every level): 21 us less a recorded transfer for 22 bytes more (about 1 % of what a
+transfer stores). Any level reads back with the same decompressor."""
 MAX_DICTIONARIES = 2_000
 """Dictionaries one process makes at most; after that a transfer of a new kind is compressed alone
 (about 4 KB). Kinds are combinations of fired rules, a few hundred in practice; this bounds the cost

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.essentials import ROUTE, decision_essentials, essentials, route_of
+from engine.essentials import ROUTE, essentials_of_json, essentials_of_model, route_of
 from engine.evaluator import Engine
 from engine.facts import PriorCounts
 from engine.models import Decision, TransferRequest
@@ -18,8 +18,8 @@ from tests.engine.test_decide_caches import PRIORS, all_scenario_requests, varie
 
 
 def assert_read_alike(decision: Decision) -> None:
-    from_json = essentials(decision.model_dump(mode="json"))
-    assert decision_essentials(decision) == from_json
+    from_json = essentials_of_json(decision.model_dump(mode="json"))
+    assert essentials_of_model(decision) == from_json
     assert route_of(decision) == {key: from_json[key] for key in (*ROUTE, "rule_ids")}
 
 
@@ -44,14 +44,24 @@ def test_varied_requests_read_alike_from_the_model_and_from_json(engine: Engine,
     assert_read_alike(engine.evaluate(TransferRequest.model_validate(body), prior))
 
 
-@pytest.mark.parametrize("field", ["outcome", "mechanism_options", "missing", "obligations", "counts", "satisfied_by"])
-def test_the_check_sees_a_field_read_differently(engine: Engine, field: str) -> None:
-    """The comparison above can fail: a decision whose JSON says otherwise in one compared field."""
+@pytest.mark.parametrize("field", ["outcome", "mechanism", "mechanism_options", "exemptions", "rule_ids", "missing",
+                                   "obligations", "counts", "satisfied_by"])
+def test_the_equality_above_sees_a_difference_in_each_compared_field(engine: Engine, field: str) -> None:
+    """The equality checks above can fail: the model's reading of a decision differs from the JSON
+    reading of the same decision with one compared field changed."""
     decision = next(d for d in (engine.evaluate(r, PriorCounts()) for r in all_scenario_requests())
-                    if d.missing and d.obligations and d.satisfied_by is None)
+                    if d.missing and d.obligations and d.exemptions and d.satisfied_by is None)
     as_json = decision.model_dump(mode="json")
-    as_json[field] = {"outcome": "permitted" if decision.outcome != "permitted" else "prohibited",
-                      "mechanism_options": ["certification", "security_assessment"], "missing": [],
-                      "obligations": [], "satisfied_by": {"type": "certification", "reference": "X"},
-                      "counts": {**as_json["counts"], "year": decision.counts.year + 1}}[field]
-    assert decision_essentials(decision) != essentials(as_json)
+    changed = {
+        "outcome": lambda: "permitted" if decision.outcome != "permitted" else "prohibited",
+        "mechanism": lambda: "security_assessment" if decision.mechanism != "security_assessment" else "none",
+        "mechanism_options": lambda: [*as_json["mechanism_options"], "certification"],
+        "exemptions": lambda: [],
+        "rule_ids": lambda: as_json["reasons"][1:],
+        "missing": lambda: [],
+        "obligations": lambda: [],
+        "counts": lambda: {**as_json["counts"], "year": decision.counts.year + 1},
+        "satisfied_by": lambda: {"type": "certification", "reference": "X"},
+    }[field]()
+    as_json["reasons" if field == "rule_ids" else field] = changed
+    assert essentials_of_model(decision) != essentials_of_json(as_json)

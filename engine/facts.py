@@ -151,12 +151,9 @@ def in_gba(party: Party) -> bool:
     return _in_gba(in_gba_mainland(party), party.jurisdiction)
 
 
-_GBA_OUTSIDE_MAINLAND = ("HK", "MO")
-
-
 def _in_gba(in_gba_mainland: bool, jurisdiction: str) -> bool:
     """In the Greater Bay Area: one of the nine Mainland cities, Hong Kong or Macao."""
-    return in_gba_mainland or jurisdiction in _GBA_OUTSIDE_MAINLAND
+    return in_gba_mainland or jurisdiction in ("HK", "MO")
 
 
 def direction_of(exporter: Party, recipient: Party) -> str:
@@ -428,13 +425,13 @@ def derive_facts_and_tally(
         "exporter.kind": exporter.kind, "exporter.ciio": exporter.ciio,
         "exporter.sector": (exporter.sector or "").strip().lower(),
         "exporter.zone": (exporter.zone or "").strip().lower(),
-        "exporter.in_gba": exporter_mainland or exporter_jurisdiction in _GBA_OUTSIDE_MAINLAND,
+        "exporter.in_gba": _in_gba(exporter_mainland, exporter_jurisdiction),
         "exporter.in_gba_mainland": exporter_mainland,
         "recipient.jurisdiction": recipient_jurisdiction, "recipient.city": recipient_city,
         "recipient.kind": recipient.kind, "recipient.ciio": recipient.ciio,
         "recipient.sector": (recipient.sector or "").strip().lower(),
         "recipient.zone": (recipient.zone or "").strip().lower(),
-        "recipient.in_gba": recipient_mainland or recipient_jurisdiction in _GBA_OUTSIDE_MAINLAND,
+        "recipient.in_gba": _in_gba(recipient_mainland, recipient_jurisdiction),
         "recipient.in_gba_mainland": recipient_mainland,
     })
     mechanisms = safeguards.mechanisms

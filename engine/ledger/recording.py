@@ -21,16 +21,17 @@ from typing import Any
 from sqlalchemy import Connection
 
 from engine.evaluator import Engine
-from engine.facts import tally_for
 from engine.ledger import aliases, audit, chain_keys, database, records
 from engine.ledger import group as group_io
+from engine.ledger import group_decisions as deciding
 from engine.ledger.actors import Actor, local_user
 from engine.ledger.audit import canonical, sha256
-from engine.ledger.decision_text import decision_canonical
 from engine.ledger.errors import DatabaseUnavailable, ReferenceConflict
 from engine.ledger.ledger_database import LedgerDatabase, recorded_now
 from engine.ledger.packs_in_service import PacksInService
 from engine.models import Decision, TransferRequest
+
+Key = deciding.Key
 
 
 @dataclass(frozen=True)
@@ -213,8 +214,9 @@ class Recorder:
         whole group, and nothing is written.
 
         Round trips do not grow with the group: one read of the references and the counts of every
-        exporter (with the locks and the chain head), then per submission only the evaluation (in
-        Python), then one write of every row and the chain head, and COMMIT. On PostgreSQL that is two
+        exporter (with the locks and the chain head), then the evaluations (in Python, a pass at a
+        time: ``engine.ledger.group_decisions``), then one write of every row and the chain head, and
+        COMMIT. On PostgreSQL that is two
         round trips a group, BEGIN with the reads and COMMIT with the writes (``engine.ledger.group``).
         A submission reads the counts the ones before it in the group left (``group.GroupCounts``) and
         sees a reference recorded before it in the group: a bulk group may hold several of one
@@ -234,16 +236,15 @@ class Recorder:
                 chain = group_io.chain(conn, reads, signer)
                 chain_keys.prepare(conn, chain.append, signer, reads.signing_key, group[0].actor, recorded_now())
                 rows = group_io.GroupRows()
-                counts = group_io.GroupCounts(reads.totals)
-                for item in group:
-                    key = (item.request.exporter.id, item.request.reference)
-                    existing = reads.existing.get(key)
-                    if existing is None and key in reads.merged_existing:  # under an id merged into this one
-                        existing = aliases.recorded_as_variant(reads.merged_existing[key], item.request_json,
-                                                               records.DictionaryReader(conn).texts)
-                    stored_now += self.record_one(conn, item, chain, existing, counts, rows)
+                before = [self.recorded_before(conn, item, reads) for item in group]
+                made = deciding.decide([(item, row is not None) for item, row in zip(group, before, strict=True)],
+                                       group_io.GroupCounts(reads.totals), self._dictionaries)
+                in_group: dict[Key, Any] = {}
+                for item, row, decided in zip(group, before, made, strict=True):
+                    key = key_of(item)
+                    stored_now += self.record_one(conn, item, chain, in_group.get(key, row), decided, rows)
                     if item.error is None and item.result is not None and not item.result.replayed:
-                        reads.existing[key] = rows.recorded(key)  # the same reference again in this group
+                        in_group[key] = rows.recorded(key)  # the same reference again in this group
                 group_io.write(conn, rows, chain, self.db.totals_key, reads.totals)
         except BaseException as exc:
             for item in group:
@@ -257,10 +258,23 @@ class Recorder:
             item.done.set()
         return None
 
+    @staticmethod
+    def recorded_before(conn: Connection, item: Submission, reads: group_io.GroupReads) -> Any:
+        """The row recorded before the group under ``item``'s reference, if any: under its exporter's
+        id, or under an id merged into it if ``item`` is the same submission again
+        (``aliases.recorded_as_variant``; another submission under that reference is a new transfer)."""
+        key = key_of(item)
+        existing = reads.existing.get(key)
+        if existing is None and key in reads.merged_existing:
+            existing = aliases.recorded_as_variant(reads.merged_existing[key], item.request_json,
+                                                   records.DictionaryReader(conn).texts)
+        return existing
+
     def record_one(self, conn: Connection, item: Submission, chain: audit.ChainWriter, existing: Any,
-                   counts: group_io.GroupCounts, rows: group_io.GroupRows) -> list[str]:
-        """One submission of a group: decide on the counts read for the group, queue its rows."""
-        request, engine = item.request, item.engine
+                   decided: deciding.Decided | Exception | None, rows: group_io.GroupRows) -> list[str]:
+        """One submission of a group: answered from ``existing`` (its reference's record), refused with
+        the engine's error, or its decision (``decided``, made on the counts before it) queued as rows."""
+        request = item.request
         exporter_id = request.exporter.id
         year = request.planned_date.year
         try:
@@ -271,14 +285,14 @@ class Recorder:
                                                existing.withdrawn_at)
                     return []
                 raise ReferenceConflict(conflict_message(existing, recorded_request, item.request_json))
-            prior = counts.prior(exporter_id, year)
-            decision = engine.evaluate(request, prior, as_of=item.as_of)
-            decision_json = decision_canonical(decision)
-            tally = tally_for(request, prior, engine.options, decision.counts.collected_abroad_uncounted)
+            if isinstance(decided, Exception):
+                raise decided
+            assert decided is not None, "a submission with no record under its reference is decided"
         except Exception as exc:  # refused before writing anything: this submission alone fails
             item.error = exc
             return []
-        counted = decision.outcome == "permitted" and decision.counts.counted
+        decision, decision_json, tally = decided.decision, decided.decision_json, decided.tally
+        counted = decided.counted
         now = recorded_now()
         row = {
             "decision_id": decision.decision_id, "exporter_id": exporter_id,
@@ -290,27 +304,24 @@ class Recorder:
             "rules_digest": decision.rules.digest, "recorded_at": now, "recorded_by": item.actor.name,
         }
         populations = {"personal": tally.populations, "sensitive": tally.sensitive_populations} if counted else {}
-        hashed = SimpleNamespace(**row, text_hashes=(item.request_sha, sha256(decision_json)))  # the request's: once
+        hashed = SimpleNamespace(**row, text_hashes=(item.request_sha, decided.decision_sha))  # the request's: once
         data = {**audit.submission_data(hashed, populations), "reason": item.actor.reason}
         chain.lock()
         stored_now = self.packs.store(conn, item.pack_texts, now, item.actor, chain)
         seq = chain.append("submission", decision.decision_id, now, data)
-        kind = records.kind_of(decision.rules.digest, decision.outcome, (reason.rule for reason in decision.reasons))
-        texts = records.joined(item.request_json, decision_json)
-        dictionary, new = self._dictionaries.choose(conn, kind, texts, rows.new_dictionaries)
+        dictionary, new = self._dictionaries.choose(conn, decided.kind, decided.texts, rows.new_dictionaries)
         if new:
             assert dictionary is not None
-            rows.dictionaries.append(records.stored_row(kind, dictionary))
-        rows.transfers.append({**row, "request_json": "", "decision_json": "", "event_seq": seq,
-                               "record": records.pack_joined(texts, dictionary)})
+            rows.dictionaries.append(records.stored_row(decided.kind, dictionary))
+        record = decided.record if decided.record is not None and dictionary is decided.dictionary else \
+            records.pack_joined(decided.texts, dictionary)
+        rows.transfers.append({**row, "request_json": "", "decision_json": "", "event_seq": seq, "record": record})
         rows.populations.extend({"decision_id": decision.decision_id, "population": name, "tally": tally_name,
                                  "subjects": subjects, "exporter_id": exporter_id, "year": year}
                                 for tally_name, figures in populations.items()
                                 for name, subjects in sorted(figures.items()))
         rows.just_recorded[(exporter_id, request.reference)] = SimpleNamespace(
             **row, event_seq=seq, record=None, withdrawn_at=None, withdrawn_seq=None)
-        if counted:
-            counts.add(exporter_id, year, tally)
         item.result = SubmitResult(decision, False)
         return stored_now
 
@@ -325,6 +336,10 @@ class Recorder:
             assert dictionary is not None
             conn.execute(records.INSERT_DICTIONARY, [records.stored_row(kind, dictionary)])
         return records.pack(request_json, decision_json, dictionary)
+
+
+def key_of(item: Submission) -> Key:
+    return (item.request.exporter.id, item.request.reference)
 
 
 def conflict_message(existing: Any, recorded_request: str, request_json: str) -> str:

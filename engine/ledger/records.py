@@ -234,6 +234,12 @@ class DictionaryChooser:
         pending[kind] = Dictionary.of(data)
         return pending[kind], True
 
+    def known(self, kind: str) -> Dictionary | None:
+        """The dictionary of ``kind`` this process already uses, if any (no database read): ``choose``
+        answers this same one for the kind from now on."""
+        with self._lock:
+            return self._by_kind.get(kind)
+
     def remember(self, committed: dict[str, Dictionary]) -> None:
         """New dictionaries were committed: later transfers of their kinds use them."""
         with self._lock:

@@ -64,6 +64,12 @@ Conventions: bodies are JSON (`Content-Type: application/json`; anything else is
 submissions are idempotent on (422 otherwise; 422 on any other route)."""
 
 
+YOUNG_COLLECTION_THRESHOLD = 10_000
+"""Allocations (net of deallocations) between two collections of the youngest generation in a serving
+process (CPython's default: 700). The older generations keep their defaults (every 10 collections of the
+one younger), so cyclic garbage is still found within about a million allocations."""
+
+
 def create_app(settings: Settings) -> FastAPI:
     # Under `baygate serve` the packs come from the published generation (api.http.lifecycle).
     pack_set, generations, generation, stamp = initial_pack_set(settings.rules_dir)
@@ -100,6 +106,12 @@ def create_app(settings: Settings) -> FastAPI:
         # BAYGATE_MAX_PACK_VERSIONS versions anyway (durable-rules keeps every version's rulesets).
         gc.collect()
         gc.freeze()
+        # And the young generation collected every YOUNG_COLLECTION_THRESHOLD allocations net instead
+        # of 700: a batch item allocates thousands of objects that live until its answer is written,
+        # so at 700 the collector walked each of them again and again (with a frozen start-up heap
+        # still 27 us a recorded transfer in process). POST /v1/transfers/batch on one worker,
+        # alternately: 1,660-1,699 -> 1,805-1,836 recorded/s (docs/performance.md, session 7).
+        gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
         try:
             yield
         finally:

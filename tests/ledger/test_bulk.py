@@ -78,6 +78,9 @@ def test_a_reference_twice_in_one_group_is_answered_as_recorded_or_refused(ledge
     assert isinstance(again, SubmitResult) and again.replayed and again.decision == first.decision
     assert isinstance(other, SubmitResult) and not other.replayed
     assert isinstance(conflict, ReferenceConflict) and "D-1" in str(conflict)
+    # D-1 counted once: the one answered as recorded added nothing to the counts D-2 was decided on
+    assert first.decision.counts.counted
+    assert other.decision.counts.personal_subjects_before == 10_000
     assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 15_000
     assert ledger.verify().ok
 

@@ -22,6 +22,7 @@ from engine.ledger import (
     Ledger,
     LedgerIntegrityError,
     ReferenceConflict,
+    SubmitResult,
     exporter_report,
     history,
     id_merge,
@@ -174,6 +175,21 @@ def test_a_request_recorded_under_a_variant_sent_again_is_answered_not_counted_t
     assert ledger.counts(CODE, 2026)["personal_subjects"] == 40_000
     with pytest.raises(ReferenceConflict, match="merged into it"):
         ledger.submit(ledger_engine, transfer("R-9", 41_000, exporter_id=CODE))
+    verified(ledger)
+
+
+def test_in_bulk_a_reference_taken_under_a_variant_refuses_its_submission_alone(
+        ledger: Ledger, ledger_engine: Engine) -> None:
+    old = ledger.submit(ledger_engine, as_recorded_before("R-9", 40_000, LOWER)).decision
+    merge_ids(ledger)
+    again, new, taken, after = ledger.submit_many(ledger_engine, [
+        transfer("R-9", 40_000, exporter_id=LOWER), transfer("R-10", 1_000, exporter_id=CODE),
+        transfer("R-9", 41_000, exporter_id=CODE), transfer("R-11", 1_000, exporter_id=CODE)])
+    assert isinstance(again, SubmitResult) and again.replayed and again.decision.decision_id == old.decision_id
+    assert isinstance(taken, ReferenceConflict) and "merged into it" in str(taken)
+    assert isinstance(new, SubmitResult) and new.decision.counts.personal_subjects_before == 40_000
+    assert isinstance(after, SubmitResult) and after.decision.counts.personal_subjects_before == 41_000
+    assert ledger.counts(CODE, 2026)["personal_subjects"] == 42_000
     verified(ledger)
 
 

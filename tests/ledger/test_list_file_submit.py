@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.ledger import Ledger
+from engine.ledger.recording import BULK_GROUP
 from tests.hardening.conftest import good_request
 from tests.hardening.test_results import invoke
 
@@ -59,15 +60,17 @@ def test_an_ndjson_file_is_recorded_line_by_line_each_bad_line_named(tmp_path: P
 
 def test_a_list_longer_than_a_group_records_every_item_in_order(tmp_path: Path) -> None:
     db = tmp_path / "ledger.db"
-    items = same_exporter(260, 1_000)  # two groups (BULK_GROUP 250)
+    count = BULK_GROUP + 10  # two groups
+    items = same_exporter(count, 1_000)
     listed = tmp_path / "list.json"
     listed.write_text(json.dumps(items), encoding="utf-8")
     code, out, err = invoke("submit", "--json", str(listed), db=db)
     assert code in (0, 1, 2), err
     results = json.loads(out)
-    assert [r["index"] for r in results] == list(range(260)) and {r["result"] for r in results} == {"recorded"}
-    assert [r["decision"]["counts"]["personal_subjects_before"] for r in results][248:253] == \
-        [248_000, 249_000, 250_000, 251_000, 252_000]
+    assert [r["index"] for r in results] == list(range(count)) and {r["result"] for r in results} == {"recorded"}
+    across = slice(BULK_GROUP - 2, BULK_GROUP + 3)  # the last of the first group, the first of the second
+    assert [r["decision"]["counts"]["personal_subjects_before"] for r in results][across] == \
+        [1_000 * n for n in range(BULK_GROUP - 2, BULK_GROUP + 3)]
 
 
 def test_a_missing_ndjson_file_is_refused_whole_and_named(tmp_path: Path) -> None:

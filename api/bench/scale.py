@@ -295,11 +295,11 @@ def measure(url: str, chosen: Sequence[str], timeout: float, workers: int = 2,
                 tell(f"  submit-file        {found['per_s']:,.0f}/s, {found['per_cpu_s']:,.0f} per CPU-second "
                      f"({found['count']:,} in {found['seconds']} s, "
                      f"peak {found['peak_mb']} MB, exit {found['exit_code']})  {found['note']}")
-            elif name == "http-batch":
-                result["http_batch"] = scale_bulk.http_batch(url)
-                found = result["http_batch"]
-                tell(f"  http-batch         {found['per_s']:,.0f}/s, {found['per_cpu_s']:,.0f} per worker CPU-second "
-                     f"({found['recorded']:,} in {found['seconds']} s, "
+            elif name == "http-batch" or name.startswith("http-batch-c"):
+                clients = int(name.removeprefix("http-batch-c")) if name != "http-batch" else 1
+                found = result[name.replace("-", "_")] = scale_bulk.http_batch(url, clients=clients)
+                tell(f"  {name:<18} {found['per_s']:,.0f}/s, {found['per_cpu_s']:,.0f} per worker CPU-second "
+                     f"({found['recorded']:,} in {found['seconds']} s, {clients} client(s), "
                      f"batches of {found['batch']}; worker "
                      f"{found['worker_mb_before']} -> {found['worker_peak_mb']} MB)")
             elif name == "size":

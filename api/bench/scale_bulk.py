@@ -76,10 +76,15 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def http_batch(url: str, count: int = 10_000, batch: int = 1_000) -> dict[str, Any]:
+def http_batch(url: str, count: int = 10_000, batch: int = 1_000, clients: int = 1) -> dict[str, Any]:
     """``POST /v1/transfers/batch`` of ``count`` new requests in batches of ``batch`` to ``baygate serve
     --workers 1`` on the ledger: recorded per second (the server's whole answer included), and the
-    worker's peak memory before and after."""
+    worker's peak memory before and after. ``clients``: how many send at once, each on a connection of
+    its own, taking the next batch when its answer is read (one client leaves the worker idle while it
+    encodes a batch and reads an answer, 10 MB of JSON; a second keeps it busy meanwhile, as a
+    bank's several senders would)."""
+    import threading
+
     import httpx
 
     port = free_port()
@@ -103,18 +108,38 @@ def http_batch(url: str, count: int = 10_000, batch: int = 1_000) -> dict[str, A
         before, cpu_before = _rss_mb(worker), _cpu_s(worker)
         documents = new_documents(count, f"h{int(time.time())}")
         bodies = [documents[start:start + batch] for start in range(0, count, batch)]
-        recorded = 0
-        with httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {KEY}"}) as client:
-            started = time.monotonic()
-            for requests in bodies:
-                answer = client.post("/v1/transfers/batch", json={"requests": requests})
-                answer.raise_for_status()
-                recorded += sum(1 for result in answer.json()["results"] if "decision_id" in result)
-            seconds = time.monotonic() - started
+        taking = threading.Lock()
+        recorded: list[int] = []
+        failed: list[BaseException] = []
+
+        def send() -> None:
+            with httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {KEY}"}) as client:
+                while not failed:
+                    with taking:
+                        if not bodies:
+                            return
+                        requests = bodies.pop(0)
+                    try:
+                        answer = client.post("/v1/transfers/batch", json={"requests": requests})
+                        answer.raise_for_status()
+                        recorded.append(sum(1 for result in answer.json()["results"] if "decision_id" in result))
+                    except BaseException as exc:  # told after the others stop
+                        failed.append(exc)
+
+        senders = [threading.Thread(target=send, name=f"batch-client-{n}") for n in range(clients)]
+        started = time.monotonic()
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        seconds = time.monotonic() - started
+        if failed:
+            raise failed[0]
         cpu = _cpu_s(worker) - cpu_before
-        return {"count": count, "recorded": recorded, "batch": batch, "seconds": round(seconds, 2),
-                "per_s": round(recorded / seconds, 1), "cpu_s": round(cpu, 2),
-                "per_cpu_s": round(recorded / max(cpu, 1e-9), 1), "worker_mb_before": before,
+        done = sum(recorded)
+        return {"count": count, "recorded": done, "batch": batch, "clients": clients, "seconds": round(seconds, 2),
+                "per_s": round(done / seconds, 1), "cpu_s": round(cpu, 2),
+                "per_cpu_s": round(done / max(cpu, 1e-9), 1), "worker_mb_before": before,
                 "worker_peak_mb": _rss_mb(worker)}
     finally:
         if server.poll() is None:

@@ -33,6 +33,7 @@ from api.cli.common import (
     parse_as_of,
 )
 from api.exits import fail, fail_on
+from api.heap import settle_after_start_up
 from api.render import summary
 from api.results import ItemResult, ResultPrinter
 from api.sources import Source, read_sources, single_request
@@ -106,7 +107,10 @@ def submit(
             ledger.store_packs(engine, actor)
         except LedgerError as exc:
             fail_on(exc, safe_url(database_url(db)))
-    printer = ResultPrinter(as_json, chosen, single_request(sources))
+    single = single_request(sources)
+    printer = ResultPrinter(as_json, chosen, single)
+    if not single:
+        settle_after_start_up()  # a list file makes many objects a group long (api.heap); not worth it for one
     for source in sources:
         if source.error is not None:
             printer.add(ItemResult.refused(source.name, None, source.error))

@@ -10,7 +10,6 @@ pack generations) and, innermost, routes_evaluate.DryRunLane (dry runs' common c
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import time
@@ -21,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.heap import settle_after_start_up
 from api.http import metrics, problems
 from api.http.accesslog import ACCESS_LOG_IDS_ENV, redact_access_log
 from api.http.conventions import ConventionsMiddleware
@@ -64,12 +64,6 @@ Conventions: bodies are JSON (`Content-Type: application/json`; anything else is
 submissions are idempotent on (422 otherwise; 422 on any other route)."""
 
 
-YOUNG_COLLECTION_THRESHOLD = 10_000
-"""Allocations (net of deallocations) between two collections of the youngest generation in a serving
-process (CPython's default: 700). The older generations keep their defaults (every 10 collections of the
-one younger), so cyclic garbage is still found within about a million allocations."""
-
-
 def create_app(settings: Settings) -> FastAPI:
     # Under `baygate serve` the packs come from the published generation (api.http.lifecycle).
     pack_set, generations, generation, stamp = initial_pack_set(settings.rules_dir)
@@ -98,20 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
             log.warning("no API keys configured (BAYGATE_API_KEYS, BAYGATE_API_KEYS_FILE): every route is "
                         "open, so only loopback clients are answered")
         log.info("serving rule packs %s", engine.digest)
-        # Everything built so far (the app, its schemas, the compiled packs) lives as long as the
-        # process: moved out of the collector's sight, so that the full collections a batch's many
-        # new objects set off no longer walk it (a 1,000-item batch: validation 12 us an item with
-        # the start-up heap frozen, 20-70 without, measured). The price: should a reload drop the
-        # first engine, its reference cycles are never collected; a worker is replaced after
-        # BAYGATE_MAX_PACK_VERSIONS versions anyway (durable-rules keeps every version's rulesets).
-        gc.collect()
-        gc.freeze()
-        # And the young generation collected every YOUNG_COLLECTION_THRESHOLD allocations net instead
-        # of 700: a batch item allocates thousands of objects that live until its answer is written,
-        # so at 700 the collector walked each of them again and again (with a frozen start-up heap
-        # still 27 us a recorded transfer in process). POST /v1/transfers/batch on one worker,
-        # alternately: 1,660-1,699 -> 1,805-1,836 recorded/s (docs/performance.md, session 7).
-        gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
+        settle_after_start_up()  # the collector out of the start-up heap's way (api.heap)
         try:
             yield
         finally:

@@ -13,6 +13,9 @@ older generations keep CPython's defaults (each collected every 10 collections o
 cyclic garbage is still found within about a million allocations. Measured in docs/performance.md
 (session 7).
 
+The settings are the process's from then on (a test run that calls ``baygate submit`` in process keeps
+them for the rest of its tests: harmless, they only change when the collector runs).
+
 The price of freezing: should a reload of the packs drop the first engine, its reference cycles are never
 collected; a worker is replaced after BAYGATE_MAX_PACK_VERSIONS versions anyway (durable-rules keeps
 every version's rulesets).

@@ -296,7 +296,11 @@ def measure(url: str, chosen: Sequence[str], timeout: float, workers: int = 2,
                      f"({found['count']:,} in {found['seconds']} s, "
                      f"peak {found['peak_mb']} MB, exit {found['exit_code']})  {found['note']}")
             elif name == "http-batch" or name.startswith("http-batch-c"):
-                clients = int(name.removeprefix("http-batch-c")) if name != "http-batch" else 1
+                count = name.removeprefix("http-batch-c")
+                clients = 1 if name == "http-batch" else int(count) if count.isdigit() else 0
+                if clients < 1:
+                    tell(f"  {name}: say how many clients, e.g. http-batch-c2")
+                    continue
                 found = result[name.replace("-", "_")] = scale_bulk.http_batch(url, clients=clients)
                 tell(f"  {name:<18} {found['per_s']:,.0f}/s, {found['per_cpu_s']:,.0f} per worker CPU-second "
                      f"({found['recorded']:,} in {found['seconds']} s, {clients} client(s), "

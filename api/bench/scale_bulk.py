@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -83,8 +84,6 @@ def http_batch(url: str, count: int = 10_000, batch: int = 1_000, clients: int =
     its own, taking the next batch when its answer is read (one client leaves the worker idle while it
     encodes a batch and reads an answer, 10 MB of JSON; a second keeps it busy meanwhile, as a
     bank's several senders would)."""
-    import threading
-
     import httpx
 
     port = free_port()

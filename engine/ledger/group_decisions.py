@@ -32,6 +32,13 @@ Key = tuple[str, str]
 """A transfer's (exporter, reference)."""
 
 
+def counts_toward_totals(decision: Decision) -> bool:
+    """Whether recording ``decision`` adds to its exporter's counts: permitted, and of a kind that counts.
+    The one test for both what later transfers of a group are decided on and what the group's rows
+    say it counted: were they two, they could drift apart."""
+    return decision.outcome == "permitted" and decision.counts.counted
+
+
 @dataclass(frozen=True)
 class Decided:
     """A transfer's decision and its stored forms, ready to be recorded."""
@@ -50,8 +57,7 @@ class Decided:
 
     @property
     def counted(self) -> bool:
-        """Whether it adds to the exporter's counts (permitted, and of a kind that counts)."""
-        return self.decision.outcome == "permitted" and self.decision.counts.counted
+        return counts_toward_totals(self.decision)
 
 
 class Deciding(Protocol):
@@ -63,18 +69,27 @@ class Deciding(Protocol):
     as_of: dt.date | None
 
 
+def key_of(item: Deciding) -> Key:
+    return (item.request.exporter.id, item.request.reference)
+
+
 def decide(group: Sequence[tuple[Deciding, bool]], counts: group_io.GroupCounts,
            dictionaries: records.DictionaryChooser) -> list[Decided | Exception | None]:
     """The decision of each submission of ``group`` (with whether its reference was recorded before the
     group), in order: None for one whose reference is recorded (before, or earlier in the group), the
     error for one the engine refused (it alone fails). ``counts`` is left with what the decided ones
-    add, as the group will record it."""
+    add, as the group will record it.
+
+    An error in the second pass (the canonical text, kind or record of a decision the engine made: a
+    bug, not a fault of the request) is raised and fails the whole group, nothing of it written: by
+    then the transfers after it in the group were decided on counts that include it, so it cannot
+    fail alone."""
     found: list[Decided | Exception | None] = [None] * len(group)
     decided: list[tuple[int, Deciding, Decision, Tally]] = []
     recorded_in_group: set[Key] = set()
     for index, (item, recorded_before) in enumerate(group):
         request = item.request
-        key = (request.exporter.id, request.reference)
+        key = key_of(item)
         if recorded_before or key in recorded_in_group:
             continue
         year = request.planned_date.year
@@ -86,7 +101,7 @@ def decide(group: Sequence[tuple[Deciding, bool]], counts: group_io.GroupCounts,
             found[index] = exc
             continue
         recorded_in_group.add(key)
-        if decision.outcome == "permitted" and decision.counts.counted:
+        if counts_toward_totals(decision):
             counts.add(request.exporter.id, year, tally)
         decided.append((index, item, decision, tally))
     for index, item, decision, tally in decided:

@@ -21,17 +21,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 from engine.evaluator import Engine
-from engine.ledger import aliases, audit, chain_keys, database, records
+from engine.ledger import aliases, audit, chain_keys, database, group_decisions, records
 from engine.ledger import group as group_io
-from engine.ledger import group_decisions as deciding
 from engine.ledger.actors import Actor, local_user
 from engine.ledger.audit import canonical, sha256
 from engine.ledger.errors import DatabaseUnavailable, ReferenceConflict
+from engine.ledger.group_decisions import Key, key_of
 from engine.ledger.ledger_database import LedgerDatabase, recorded_now
 from engine.ledger.packs_in_service import PacksInService
 from engine.models import Decision, TransferRequest
-
-Key = deciding.Key
 
 
 @dataclass(frozen=True)
@@ -241,8 +239,9 @@ class Recorder:
                 chain_keys.prepare(conn, chain.append, signer, reads.signing_key, group[0].actor, recorded_now())
                 rows = group_io.GroupRows()
                 before = [self.recorded_before(conn, item, reads) for item in group]  # rows or refusals
-                made = deciding.decide([(item, row is not None) for item, row in zip(group, before, strict=True)],
-                                       group_io.GroupCounts(reads.totals), self._dictionaries)
+                made = group_decisions.decide(
+                    [(item, row is not None) for item, row in zip(group, before, strict=True)],
+                    group_io.GroupCounts(reads.totals), self._dictionaries)
                 in_group: dict[Key, Any] = {}
                 for item, row, decided in zip(group, before, made, strict=True):
                     key = key_of(item)
@@ -279,7 +278,7 @@ class Recorder:
         return existing
 
     def record_one(self, conn: Connection, item: Submission, chain: audit.ChainWriter, existing: Any,
-                   decided: deciding.Decided | Exception | None, rows: group_io.GroupRows) -> list[str]:
+                   decided: group_decisions.Decided | Exception | None, rows: group_io.GroupRows) -> list[str]:
         """One submission of a group: answered from ``existing`` (its reference's record), refused (by
         ``existing``, a ReferenceConflict, or with the engine's error), or its decision (``decided``, made
         on the counts before it) queued as rows."""
@@ -298,10 +297,10 @@ class Recorder:
                 raise ReferenceConflict(conflict_message(existing, recorded_request, item.request_json))
             if isinstance(decided, Exception):
                 raise decided
-            assert decided is not None, "a submission with no record under its reference is decided"
         except Exception as exc:  # refused before writing anything: this submission alone fails
             item.error = exc
             return []
+        assert decided is not None, "a submission with no record under its reference is decided (pass 1)"
         decision, decision_json, tally = decided.decision, decided.decision_json, decided.tally
         counted = decided.counted
         now = recorded_now()
@@ -347,10 +346,6 @@ class Recorder:
             assert dictionary is not None
             conn.execute(records.INSERT_DICTIONARY, [records.stored_row(kind, dictionary)])
         return records.pack(request_json, decision_json, dictionary)
-
-
-def key_of(item: Submission) -> Key:
-    return (item.request.exporter.id, item.request.reference)
 
 
 def conflict_message(existing: Any, recorded_request: str, request_json: str) -> str:

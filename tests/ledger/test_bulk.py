@@ -14,6 +14,7 @@ from engine.evaluator import Engine
 from engine.ledger import Ledger, ReferenceConflict, SubmitResult
 from engine.ledger.signing import load_public_keys
 from engine.models import TransferRequest
+from engine.rete import ReteError
 from tests.ledger.conftest import EXPORTER, transfer
 from tests.ledger.test_anchors import make_key, signer_of
 
@@ -71,9 +72,10 @@ def test_a_bulk_records_what_one_by_one_records(ledger_url: str, tmp_path: Path,
 
 def test_a_reference_twice_in_one_group_is_answered_as_recorded_or_refused(ledger: Ledger,
                                                                           ledger_engine: Engine) -> None:
-    requests = [transfer("D-1", 10_000), transfer("D-1", 10_000), transfer("D-2", 5_000), transfer("D-1", 99)]
+    requests = [transfer("D-1", 10_000), transfer("D-1", 10_000), transfer("D-2", 5_000), transfer("D-1", 99),
+                transfer("D-3", 1_000)]
     results = list(ledger.submit_many(ledger_engine, requests))
-    first, again, other, conflict = results
+    first, again, other, conflict, last = results
     assert isinstance(first, SubmitResult) and not first.replayed
     assert isinstance(again, SubmitResult) and again.replayed and again.decision == first.decision
     assert isinstance(other, SubmitResult) and not other.replayed
@@ -81,8 +83,36 @@ def test_a_reference_twice_in_one_group_is_answered_as_recorded_or_refused(ledge
     # D-1 counted once: the one answered as recorded added nothing to the counts D-2 was decided on
     assert first.decision.counts.counted
     assert other.decision.counts.personal_subjects_before == 10_000
-    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 15_000
+    assert isinstance(last, SubmitResult) and last.decision.counts.personal_subjects_before == 15_000  # not D-1 99's
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 16_000
     assert ledger.verify().ok
+
+
+def test_an_engine_error_fails_its_submission_alone_and_its_reference_stays_free(
+        ledger: Ledger, ledger_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault no valid request provokes today (durable-rules refusing a fact), injected once for E-1: that
+    submission alone is refused, counts nothing, and E-1 sent again later in the group is a new transfer."""
+    evaluate = ledger_engine.evaluate
+    failed: list[str] = []
+
+    def refusing_once(request: TransferRequest, *args: object, **kwargs: object) -> object:
+        if request.reference == "E-1" and not failed:
+            failed.append(request.reference)
+            raise ReteError("durable-rules could not evaluate (injected)")
+        return evaluate(request, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger_engine, "evaluate", refusing_once)
+    requests = [transfer("E-0", 1_000), transfer("E-1", 2_000), transfer("E-2", 3_000), transfer("E-1", 4_000),
+                transfer("E-1", 4_000), transfer("E-1", 5_000)]
+    first, refused, second, new, again, taken = ledger.submit_many(ledger_engine, requests)
+    assert isinstance(refused, ReteError)
+    assert isinstance(first, SubmitResult) and isinstance(second, SubmitResult) and isinstance(new, SubmitResult)
+    assert [r.decision.counts.personal_subjects_before for r in (first, second, new)] == [0, 1_000, 4_000]
+    assert isinstance(again, SubmitResult) and again.replayed and again.decision == new.decision
+    assert isinstance(taken, ReferenceConflict)
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 8_000
+    result = ledger.verify()
+    assert result.ok, result.problem
 
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)

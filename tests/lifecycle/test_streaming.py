@@ -151,8 +151,14 @@ def _started(db: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
     """``baygate audit replay`` started in a session of its own, and the pid of its first worker."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAYGATE_")}
     env["BAYGATE_DATABASE_URL"] = f"sqlite:///{db}"
-    process = subprocess.Popen([str(BAYGATE), "audit", "replay", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    # As a terminal starts it: with Ctrl-C's default action. A test run started in the background (``cmd &``
+    # in a script) ignores SIGINT, and a child inherits that across exec: the replay would never see it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen([str(BAYGATE), "audit", "replay", *args], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         workers = [child for child in _children(process.pid)

@@ -218,8 +218,8 @@ class Recorder:
         Round trips do not grow with the group: one read of the references and the counts of every
         exporter (with the locks and the chain head), then the evaluations (in Python, a pass at a
         time: ``engine.ledger.group_decisions``), then one write of every row and the chain head, and
-        COMMIT. On PostgreSQL that is two
-        round trips a group, BEGIN with the reads and COMMIT with the writes (``engine.ledger.group``).
+        COMMIT. On PostgreSQL that is two round trips a group, BEGIN with the reads and COMMIT with the
+        writes (``engine.ledger.group``).
         A submission reads the counts the ones before it in the group left (``group.GroupCounts``) and
         sees a reference recorded before it in the group: a bulk group may hold several of one
         exporter. Returns the error that failed the whole group, if one did."""
@@ -330,7 +330,7 @@ class Recorder:
                                  "subjects": subjects, "exporter_id": exporter_id, "year": year}
                                 for tally_name, figures in populations.items()
                                 for name, subjects in sorted(figures.items()))
-        rows.just_recorded[(exporter_id, request.reference)] = SimpleNamespace(
+        rows.just_recorded[key_of(item)] = SimpleNamespace(
             **row, event_seq=seq, record=None, withdrawn_at=None, withdrawn_seq=None)
         item.result = SubmitResult(decision, False)
         return stored_now

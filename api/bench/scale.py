@@ -252,6 +252,17 @@ def stored_bytes(url: str) -> dict[str, Any]:
     return {"bytes": total, "transfers": transfers, "bytes_per_transfer": round(total / max(transfers, 1))}
 
 
+def batch_op(name: str) -> tuple[int, int]:
+    """Clients and workers of an ``http-batch`` operation: ``http-batch`` (1, 1), ``http-batch-cN`` (N, 1),
+    ``http-batch-cN-wM`` (N, M); (0, 0) for a name that says neither well."""
+    if name == "http-batch":
+        return 1, 1
+    clients, _dash, workers = name.removeprefix("http-batch-c").partition("-w")
+    if not clients.isdigit() or (workers and not workers.isdigit()):
+        return 0, 0
+    return int(clients), int(workers or 1)
+
+
 def measure(url: str, chosen: Sequence[str], timeout: float, workers: int = 2,
             say: Callable[[str], None] = print, command: Sequence[str] = (str(BAYGATE),),
             public_key: str | None = None) -> dict[str, Any]:
@@ -296,14 +307,13 @@ def measure(url: str, chosen: Sequence[str], timeout: float, workers: int = 2,
                      f"({found['count']:,} in {found['seconds']} s, "
                      f"peak {found['peak_mb']} MB, exit {found['exit_code']})  {found['note']}")
             elif name == "http-batch" or name.startswith("http-batch-c"):
-                count = name.removeprefix("http-batch-c")
-                clients = 1 if name == "http-batch" else int(count) if count.isdigit() else 0
-                if clients < 1:
-                    tell(f"  {name}: say how many clients, e.g. http-batch-c2")
+                clients, workers = batch_op(name)
+                if clients < 1 or workers < 1:
+                    tell(f"  {name}: say how many clients (and workers), e.g. http-batch-c2 or http-batch-c2-w2")
                     continue
-                found = result[name.replace("-", "_")] = scale_bulk.http_batch(url, clients=clients)
+                found = result[name.replace("-", "_")] = scale_bulk.http_batch(url, clients=clients, workers=workers)
                 tell(f"  {name:<18} {found['per_s']:,.0f}/s, {found['per_cpu_s']:,.0f} per worker CPU-second "
-                     f"({found['recorded']:,} in {found['seconds']} s, {clients} client(s), "
+                     f"({found['recorded']:,} in {found['seconds']} s, {clients} client(s), {workers} worker(s), "
                      f"batches of {found['batch']}; worker "
                      f"{found['worker_mb_before']} -> {found['worker_peak_mb']} MB)")
             elif name == "size":

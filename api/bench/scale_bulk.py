@@ -77,20 +77,23 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def http_batch(url: str, count: int = 10_000, batch: int = 1_000, clients: int = 1) -> dict[str, Any]:
+def http_batch(url: str, count: int = 10_000, batch: int = 1_000, clients: int = 1,
+               workers: int = 1) -> dict[str, Any]:
     """``POST /v1/transfers/batch`` of ``count`` new requests in batches of ``batch`` to ``baygate serve
-    --workers 1`` on the ledger: recorded per second (the server's whole answer included), and the
-    worker's peak memory before and after. ``clients``: how many send at once, each on a connection of
-    its own, taking the next batch when its answer is read (one client leaves the worker idle while it
-    encodes a batch and reads an answer, 10 MB of JSON; a second keeps it busy meanwhile, as a
-    bank's several senders would)."""
+    --workers WORKERS`` on the ledger: recorded per second (the server's whole answer included), and the
+    workers' peak memory before and after (the largest worker's) and CPU (all of them). ``clients``: how
+    many send at once, each on a connection of its own, taking the next batch when its answer is read
+    (one client leaves the worker idle while it encodes a batch and reads an answer, 10 MB of JSON; a
+    second keeps it busy meanwhile, as a bank's several senders would). With two workers, one decides
+    and writes a group under SQLite's write lock while the other reads, validates and answers its own
+    batch (docs/performance.md, session 8)."""
     import httpx
 
     port = free_port()
     env = writer_env(url)
     env.update(BAYGATE_API_KEYS=f"submitter={KEY}", BAYGATE_RULES=str(ROOT / "rules"))
     server = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port),
-                               "--workers", "1", "--no-access-log"], cwd=ROOT, env=env,
+                               "--workers", str(workers), "--no-access-log"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -103,8 +106,8 @@ def http_batch(url: str, count: int = 10_000, batch: int = 1_000, clients: int =
             if server.poll() is not None:
                 raise RuntimeError("baygate serve stopped before it was ready")
             time.sleep(0.05)
-        worker = _worker_pid(server.pid)
-        before, cpu_before = _rss_mb(worker), _cpu_s(worker)
+        serving = _worker_pids(server.pid, workers)
+        before, cpu_before = max(map(_rss_mb, serving)), sum(map(_cpu_s, serving))
         documents = new_documents(count, f"h{int(time.time())}")
         bodies = [documents[start:start + batch] for start in range(0, count, batch)]
         taking = threading.Lock()
@@ -134,12 +137,12 @@ def http_batch(url: str, count: int = 10_000, batch: int = 1_000, clients: int =
         seconds = time.monotonic() - started
         if failed:
             raise failed[0]
-        cpu = _cpu_s(worker) - cpu_before
+        cpu = sum(map(_cpu_s, serving)) - cpu_before
         done = sum(recorded)
-        return {"count": count, "recorded": done, "batch": batch, "clients": clients, "seconds": round(seconds, 2),
-                "per_s": round(done / seconds, 1), "cpu_s": round(cpu, 2),
+        return {"count": count, "recorded": done, "batch": batch, "clients": clients, "workers": workers,
+                "seconds": round(seconds, 2), "per_s": round(done / seconds, 1), "cpu_s": round(cpu, 2),
                 "per_cpu_s": round(done / max(cpu, 1e-9), 1), "worker_mb_before": before,
-                "worker_peak_mb": _rss_mb(worker)}
+                "worker_peak_mb": max(map(_rss_mb, serving))}
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -162,6 +165,12 @@ def _cpu_s(pid: int) -> float:
 def _worker_pid(pid: int) -> int:
     """The serving process: of ``serve`` and its descendants (the uvicorn worker, multiprocessing's
     resource tracker), the one holding the most memory."""
+    return _worker_pids(pid, 1)[0]
+
+
+def _worker_pids(pid: int, workers: int) -> list[int]:
+    """The ``workers`` serving processes of ``serve``: of it and its descendants, those holding the most
+    memory (with several workers the parent only supervises; each worker holds an engine)."""
     pending, found = [pid], [pid]
     while pending:
         current = pending.pop()
@@ -172,4 +181,6 @@ def _worker_pid(pid: int) -> int:
             continue
         pending += children
         found += children
-    return max(found, key=_rss_mb)
+    if workers > 1:
+        found.remove(pid)
+    return sorted(found, key=_rss_mb, reverse=True)[:workers]

@@ -32,7 +32,8 @@ def main() -> None:
     parser.add_argument("--bulk", action="store_true", help="build: through Ledger.submit_many (a list file's "
                         "path), in its groups (BULK_GROUP a transaction), instead of submit from threads.")
     parser.add_argument("--ops", default=ALL, help=f"measure: comma-separated, from {ALL} "
-                        "(and replay-wN, diff-wN with --workers N; http-batch-cN: N clients at once).")
+                        "(and replay-wN, diff-wN with --workers N; http-batch-cN: N clients at once; "
+                        "http-batch-cN-wM: and M server workers).")
     parser.add_argument("--workers", type=int, default=2, help="measure: also replay and diff with this many.")
     parser.add_argument("--timeout", type=float, default=3_600, help="measure: stop a command after this long.")
     parser.add_argument("--command", default=str(scale.BAYGATE), help="measure: how to run baygate (another "

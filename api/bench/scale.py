@@ -257,10 +257,10 @@ def batch_op(name: str) -> tuple[int, int]:
     ``http-batch-cN-wM`` (N, M); (0, 0) for a name that says neither well."""
     if name == "http-batch":
         return 1, 1
-    clients, _dash, workers = name.removeprefix("http-batch-c").partition("-w")
-    if not clients.isdigit() or (workers and not workers.isdigit()):
+    clients, dash, workers = name.removeprefix("http-batch-c").partition("-w")
+    if not clients.isdigit() or (dash and not workers.isdigit()):
         return 0, 0
-    return int(clients), int(workers or 1)
+    return int(clients), int(workers) if dash else 1
 
 
 def measure(url: str, chosen: Sequence[str], timeout: float, workers: int = 2,

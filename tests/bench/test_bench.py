@@ -98,3 +98,15 @@ def test_synthetic_packs_load_and_compile() -> None:
     assert sum(len(stage) for stage in engine.compiled.stages.values()) == 2  # 60-rule cap
     rows = single_ruleset_scaling(sample_requests()[:3], (10,), rounds=1)
     assert rows[0]["rules_in_one_ruleset"] == 10 and rows[0]["durable_only_us_p50"] > 0
+
+
+def test_batch_operations_name_clients_and_workers() -> None:
+    """``ledger_scale measure --ops``: http-batch, http-batch-cN, http-batch-cN-wM; anything else is no
+    operation (reported as such), never one run with a guessed number."""
+    from api.bench.scale import batch_op
+
+    assert batch_op("http-batch") == (1, 1)
+    assert batch_op("http-batch-c2") == (2, 1)
+    assert batch_op("http-batch-c3-w2") == (3, 2)
+    for wrong in ("http-batch-c", "http-batch-cx", "http-batch-c2-w", "http-batch-c2-wx", "http-batch-c2w2"):
+        assert batch_op(wrong) == (0, 0), wrong

@@ -1,4 +1,5 @@
-"""Several processes on one database: serialised counting, and crash safety under SIGKILL.
+"""Several processes on one database: serialised counting (single submissions and bulk groups), and crash
+safety under SIGKILL.
 
 These start real processes (``tests/ledger/worker.py``) against a real SQLite file and a real
 PostgreSQL database: the per-exporter serialisation and the all-or-nothing commit are properties of
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from engine.evaluator import Engine
 from engine.ledger import Ledger, NotFound
@@ -59,6 +61,79 @@ def test_eight_processes_at_once_exactly_six_permitted(ledger_url: str, tmp_path
     ledger = Ledger(ledger_url)
     assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == 90_000
     assert ledger.verify().ok
+
+
+def bulk_at_once(ledger_url: str, tmp_path: Path, count: int, subjects: int, group: int | None = None,
+                 pause: float = 0.0, prefixes: tuple[str, str] = ("A", "B")) -> list[list[dict[str, Any]]]:
+    """Two processes, each recording ``count`` transfers of ``subjects`` of EXPORTER (references
+    ``<prefix>-0``, ``<prefix>-1``, ...) with ONE ``submit_many``, in groups of ``group`` each after a
+    ``pause`` (worker.py's ``bulk`` mode), started at the same moment: each one's results, in order."""
+    Ledger(ledger_url).close()  # schema first, so the workers race on their groups, not migrations
+    start = tmp_path / "start"
+    extra = [] if group is None else [str(group), str(pause)]
+    workers = [spawn("bulk", ledger_url, prefix, str(count), str(subjects), str(start), *extra) for prefix in prefixes]
+    for worker in workers:
+        assert worker.stdout is not None
+        line = worker.stdout.readline()
+        assert line.strip() == "ready", worker.stderr.read() if worker.stderr else line
+    start.touch()
+    results = []
+    for prefix, worker in zip(prefixes, workers, strict=True):
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert [line.get("error") for line in lines] == [None] * count, lines  # none refused
+        assert [line["reference"] for line in lines] == [f"{prefix}-{n}" for n in range(count)]
+        befores = [line["before"] for line in lines]
+        assert befores == sorted(befores), befores  # its list decided in order, each after the ones before
+        results.append(lines)
+    return results
+
+
+def test_two_processes_bulk_groups_at_once_exactly_six_permitted(ledger_url: str, tmp_path: Path) -> None:
+    """Two processes each record 4 transfers of 15,000 in one bulk group (``submit_many``): of the 8,
+    exactly 6 fit under the 100,000 threshold, each on a count no other saw, whichever group goes first."""
+    every = [line for lines in bulk_at_once(ledger_url, tmp_path, 4, 15_000) for line in lines]
+    assert sorted(line["outcome"] for line in every) == ["conditional"] * 2 + ["permitted"] * 6
+    assert sorted(line["before"] for line in every if line["outcome"] == "permitted") == [
+        i * 15_000 for i in range(6)]
+    assert [line["before"] for line in every if line["outcome"] == "conditional"] == [90_000] * 2
+    ledger = Ledger(ledger_url)
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == recorded_permitted_sum(ledger) == 90_000
+    result = ledger.verify()
+    assert result.ok, result.problem
+
+
+def test_two_processes_bulk_lists_of_many_groups_count_exactly(ledger_url: str, tmp_path: Path) -> None:
+    """Two processes each record 15 transfers of 4,000 in groups of 3 (five groups each, taking turns at
+    the database group by group), across the 100,000 threshold: exactly 24 are permitted, each on a
+    count no other saw, and the counts are what the recorded decisions add up to."""
+    results = bulk_at_once(ledger_url, tmp_path, 15, 4_000, group=3, pause=0.005)
+    every = [line for lines in results for line in lines]
+    assert sorted(line["before"] for line in every if line["outcome"] == "permitted") == [
+        i * 4_000 for i in range(24)]  # 92,000 + 4,000 < 100,000; 96,000 + 4,000 is not
+    assert [line["before"] for line in every if line["outcome"] == "conditional"] == [96_000] * 6
+    ledger = Ledger(ledger_url)
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == recorded_permitted_sum(ledger) == 96_000
+    result = ledger.verify()
+    assert result.ok, result.problem
+
+
+def test_two_processes_bulk_the_same_list_records_each_transfer_once(ledger_url: str, tmp_path: Path) -> None:
+    """Two processes record the same 9 transfers (a list sent twice, e.g. a client's retry on another
+    worker) in groups of 3 at once: each is recorded by one of them, the other answers its recorded
+    decision (``replayed``), and it is counted once."""
+    first, second = bulk_at_once(ledger_url, tmp_path, 9, 15_000, group=3, pause=0.005, prefixes=("S", "S"))
+    for mine, theirs in zip(first, second, strict=True):
+        assert (mine["outcome"], mine["before"]) == (theirs["outcome"], theirs["before"]), (mine, theirs)
+        assert sorted([mine["replayed"], theirs["replayed"]]) == [False, True], (mine, theirs)
+    assert [line["before"] for line in first if line["outcome"] == "permitted"] == [i * 15_000 for i in range(6)]
+    assert [line["before"] for line in first if line["outcome"] == "conditional"] == [90_000] * 3
+    ledger = Ledger(ledger_url)
+    assert len(stored_texts(ledger)) == 9
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == recorded_permitted_sum(ledger) == 90_000
+    result = ledger.verify()
+    assert result.ok, result.problem
 
 
 def test_sigkill_inside_the_transaction_leaves_no_trace(ledger_url: str, ledger_engine: Engine,

@@ -7,6 +7,13 @@ Run as ``python -m tests.ledger.worker MODE URL ARG...``:
   written and before the commit, create MARKER and sleep (the test then kills us with SIGKILL).
 - ``loop URL PREFIX``: submit small transfers one after another, printing each reference once
   committed, until killed.
+- ``bulk URL PREFIX COUNT SUBJECTS START [GROUP [PAUSE]]``: get ready, print ``ready``, wait for START,
+  then record COUNT transfers (references PREFIX-0, PREFIX-1, ..., SUBJECTS each) with ONE
+  ``Ledger.submit_many`` call, in groups of GROUP (default: the ledger's BULK_GROUP), and print one JSON
+  line per result, in order: its reference, outcome, prior count and whether it was recorded before
+  (``replayed``), or the error that refused it.
+  PAUSE (seconds, default 0): the requests arrive as from a stream (a list file read as it is recorded),
+  each group's after a pause, so another process's waiting writer can take SQLite's lock in between.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +29,7 @@ from sqlalchemy import event
 
 from engine.evaluator import Engine
 from engine.ledger import Ledger
+from engine.models import TransferRequest
 from tests.ledger.conftest import RULES, transfer
 
 
@@ -53,6 +62,29 @@ def main(argv: list[str]) -> None:
             reference = f"{prefix}-{number}"
             ledger.submit(engine, transfer(reference, 100))
             print(reference, flush=True)
+    elif mode == "bulk":
+        prefix, count, subjects, start = argv[2], int(argv[3]), int(argv[4]), Path(argv[5])
+        group = int(argv[6]) if len(argv) > 6 else None
+        pause = float(argv[7]) if len(argv) > 7 else 0.0
+        requests = [transfer(f"{prefix}-{number}", subjects) for number in range(count)]
+
+        def streamed() -> Iterator[TransferRequest]:
+            for number, request in enumerate(requests):
+                if pause and group and number and number % group == 0:
+                    time.sleep(pause)  # submit_many has committed the group before: we hold no lock
+                yield request
+
+        print("ready", flush=True)
+        while not start.exists():
+            time.sleep(0.001)
+        results = ledger.submit_many(engine, streamed(), group=group)
+        for request, result in zip(requests, results, strict=True):
+            if isinstance(result, Exception):
+                print(json.dumps({"reference": request.reference, "error": repr(result)}), flush=True)
+            else:
+                print(json.dumps({"reference": request.reference, "outcome": result.decision.outcome,
+                                  "before": result.decision.counts.personal_subjects_before,
+                                  "replayed": result.replayed}), flush=True)
     else:  # pragma: no cover
         raise SystemExit(f"unknown mode {mode}")
 

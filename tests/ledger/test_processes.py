@@ -63,15 +63,18 @@ def test_eight_processes_at_once_exactly_six_permitted(ledger_url: str, tmp_path
     assert ledger.verify().ok
 
 
-def bulk_at_once(ledger_url: str, tmp_path: Path, count: int, subjects: int, group: int | None = None,
-                 pause: float = 0.0, prefixes: tuple[str, str] = ("A", "B")) -> list[list[dict[str, Any]]]:
+def bulk_at_once(ledger_url: str, tmp_path: Path, count: int, subjects: int,
+                 groups: tuple[int, int] | None = None, pause: float = 0.0,
+                 prefixes: tuple[str, str] = ("A", "B")) -> list[list[dict[str, Any]]]:
     """Two processes, each recording ``count`` transfers of ``subjects`` of EXPORTER (references
-    ``<prefix>-0``, ``<prefix>-1``, ...) with ONE ``submit_many``, in groups of ``group`` each after a
-    ``pause`` (worker.py's ``bulk`` mode), started at the same moment: each one's results, in order."""
+    ``<prefix>-0``, ``<prefix>-1``, ...) with ONE ``submit_many``, in groups of ``groups`` (one size for
+    each; default BULK_GROUP), each group after a ``pause`` (worker.py's ``bulk`` mode), started at the
+    same moment: each one's results, in order."""
     Ledger(ledger_url).close()  # schema first, so the workers race on their groups, not migrations
     start = tmp_path / "start"
-    extra = [] if group is None else [str(group), str(pause)]
-    workers = [spawn("bulk", ledger_url, prefix, str(count), str(subjects), str(start), *extra) for prefix in prefixes]
+    extras = [[], []] if groups is None else [[str(group), str(pause)] for group in groups]
+    workers = [spawn("bulk", ledger_url, prefix, str(count), str(subjects), str(start), *extra)
+               for prefix, extra in zip(prefixes, extras, strict=True)]
     for worker in workers:
         assert worker.stdout is not None
         line = worker.stdout.readline()
@@ -108,7 +111,7 @@ def test_two_processes_bulk_lists_of_many_groups_count_exactly(ledger_url: str, 
     """Two processes each record 15 transfers of 4,000 in groups of 3 (five groups each, taking turns at
     the database group by group), across the 100,000 threshold: exactly 24 are permitted, each on a
     count no other saw, and the counts are what the recorded decisions add up to."""
-    results = bulk_at_once(ledger_url, tmp_path, 15, 4_000, group=3, pause=0.005)
+    results = bulk_at_once(ledger_url, tmp_path, 15, 4_000, groups=(3, 3), pause=0.005)
     every = [line for lines in results for line in lines]
     assert sorted(line["before"] for line in every if line["outcome"] == "permitted") == [
         i * 4_000 for i in range(24)]  # 92,000 + 4,000 < 100,000; 96,000 + 4,000 is not
@@ -121,9 +124,10 @@ def test_two_processes_bulk_lists_of_many_groups_count_exactly(ledger_url: str, 
 
 def test_two_processes_bulk_the_same_list_records_each_transfer_once(ledger_url: str, tmp_path: Path) -> None:
     """Two processes record the same 9 transfers (a list sent twice, e.g. a client's retry on another
-    worker) in groups of 3 at once: each is recorded by one of them, the other answers its recorded
+    worker) at once, in groups of 3 and of 2, so that a group may hold transfers the other process has
+    just recorded and new ones: each transfer is recorded by one of them, the other answers its recorded
     decision (``replayed``), and it is counted once."""
-    first, second = bulk_at_once(ledger_url, tmp_path, 9, 15_000, group=3, pause=0.005, prefixes=("S", "S"))
+    first, second = bulk_at_once(ledger_url, tmp_path, 9, 15_000, groups=(3, 2), pause=0.005, prefixes=("S", "S"))
     for mine, theirs in zip(first, second, strict=True):
         assert (mine["outcome"], mine["before"]) == (theirs["outcome"], theirs["before"]), (mine, theirs)
         assert sorted([mine["replayed"], theirs["replayed"]]) == [False, True], (mine, theirs)

@@ -108,9 +108,12 @@ def test_two_processes_bulk_groups_at_once_exactly_six_permitted(ledger_url: str
 
 
 def test_two_processes_bulk_lists_of_many_groups_count_exactly(ledger_url: str, tmp_path: Path) -> None:
-    """Two processes each record 15 transfers of 4,000 in groups of 3 (five groups each, taking turns at
-    the database group by group), across the 100,000 threshold: exactly 24 are permitted, each on a
-    count no other saw, and the counts are what the recorded decisions add up to."""
+    """Two processes each record 15 transfers of 4,000 in groups of 3 (five groups each, racing for the
+    database group by group), across the 100,000 threshold: exactly 24 are permitted, each on a count
+    no other saw, and the counts are what the recorded decisions add up to. The pause between groups
+    lets SQLite's waiting writer in: without it, its busy handler (sleeping up to 100 ms between tries)
+    mostly finds the lock taken again, and one process records all its groups before the other's first
+    (PostgreSQL queues the waiters: there they take turns either way)."""
     results = bulk_at_once(ledger_url, tmp_path, 15, 4_000, groups=(3, 3), pause=0.005)
     every = [line for lines in results for line in lines]
     assert sorted(line["before"] for line in every if line["outcome"] == "permitted") == [

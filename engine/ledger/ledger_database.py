@@ -21,7 +21,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from engine.ledger import audit, chain_keys, database, seal, writer_lock
+from engine.ledger import audit, chain_keys, database, seal
 from engine.ledger import group as group_io
 from engine.ledger.errors import DatabaseUnavailable
 from engine.ledger.signing import ChainSigner
@@ -51,8 +51,6 @@ class LedgerDatabase:
         # wait on the database lock itself.
         self._local_writer: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if self.is_sqlite else contextlib.nullcontext())
-        # ... and other processes' writers queue with them on a lock file (engine.ledger.writer_lock).
-        self._process_writer = writer_lock.for_database(self.sql_engine.url.database) if self.is_sqlite else None
         self.kept: tuple[Connection, float] | None = None
         """PostgreSQL: the committer's connection between groups, and when its last group ended."""
 
@@ -73,8 +71,6 @@ class LedgerDatabase:
         if kept is not None:
             kept[0].close()
         self.sql_engine.dispose()
-        if self._process_writer is not None:
-            self._process_writer.close()
 
     @contextmanager
     def _queued_writer(self) -> Iterator[None]:
@@ -86,20 +82,11 @@ class LedgerDatabase:
             yield
             return
         busy = database.sqlite_busy_seconds()
-        started = time.monotonic()
         if not lock.acquire(timeout=busy):
             raise DatabaseUnavailable(f"database unavailable: database is locked (this process's writers "
                                       f"waited longer than {busy:g} s; nothing was written: retry later)")
         try:
-            others = self._process_writer
-            if others is not None and not others.acquire(max(0.0, busy - (time.monotonic() - started))):
-                raise DatabaseUnavailable(f"database unavailable: database is locked (another process has been "
-                                          f"writing for longer than {busy:g} s; nothing was written: retry later)")
-            try:
-                yield
-            finally:
-                if others is not None:
-                    others.release()
+            yield
         finally:
             lock.release()
 

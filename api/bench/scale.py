@@ -307,13 +307,13 @@ def measure(url: str, chosen: Sequence[str], timeout: float, workers: int = 2,
                      f"({found['count']:,} in {found['seconds']} s, "
                      f"peak {found['peak_mb']} MB, exit {found['exit_code']})  {found['note']}")
             elif name == "http-batch" or name.startswith("http-batch-c"):
-                clients, workers = batch_op(name)
-                if clients < 1 or workers < 1:
+                clients, serving = batch_op(name)  # not ``workers``: that is the replay's and diff's
+                if clients < 1 or serving < 1:
                     tell(f"  {name}: say how many clients (and workers), e.g. http-batch-c2 or http-batch-c2-w2")
                     continue
-                found = result[name.replace("-", "_")] = scale_bulk.http_batch(url, clients=clients, workers=workers)
+                found = result[name.replace("-", "_")] = scale_bulk.http_batch(url, clients=clients, workers=serving)
                 tell(f"  {name:<18} {found['per_s']:,.0f}/s, {found['per_cpu_s']:,.0f} per worker CPU-second "
-                     f"({found['recorded']:,} in {found['seconds']} s, {clients} client(s), {workers} worker(s), "
+                     f"({found['recorded']:,} in {found['seconds']} s, {clients} client(s), {serving} worker(s), "
                      f"batches of {found['batch']}; worker "
                      f"{found['worker_mb_before']} -> {found['worker_peak_mb']} MB)")
             elif name == "size":

@@ -174,8 +174,9 @@ def lock_exporter(connection: Connection, exporter_id: str) -> None:
 
 def sqlite_busy_seconds() -> float:
     """``BAYGATE_SQLITE_BUSY_SECONDS`` (default 60): the bound on waiting for another connection's write
-    lock. Until then SQLite's busy handler retries (sleeping 1, 2, 5, 10 ... 100 ms between tries); after
-    it the write fails as DatabaseUnavailable (HTTP 503, CLI exit 4) and nothing is written."""
+    lock. Until then a writer tries again (:func:`begin_immediate`, every 0.5-2 ms; SQLite's busy handler
+    for any other statement); after it the write fails as DatabaseUnavailable (HTTP 503, CLI exit 4) and
+    nothing is written."""
     raw = os.environ.get("BAYGATE_SQLITE_BUSY_SECONDS", "").strip()
     if not raw:
         return SQLITE_BUSY_SECONDS

@@ -107,9 +107,14 @@ class Anchors:
         return checkpoints, keys or None
 
     def stored(self) -> str | None:
+        """The anchors as the job reads them back: each checkpoint as parsed (``Checkpoint.document``),
+        not as sent, so a key the job never reads cannot hold what JSON cannot store (a number of more
+        than 4,300 digits reaches here as an ``InvalidScalar``: it was a 500)."""
         if not self.checkpoints and not self.public_keys:
             return None
-        return json.dumps({"checkpoints": list(self.checkpoints), "public_keys": list(self.public_keys)})
+        checkpoints, _keys = self.parsed()
+        return json.dumps({"checkpoints": [checkpoint.document() for checkpoint in checkpoints],
+                           "public_keys": list(self.public_keys)})
 
     @classmethod
     def of_stored(cls, text: str | None) -> Anchors:

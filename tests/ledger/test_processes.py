@@ -93,6 +93,16 @@ def bulk_at_once(ledger_url: str, tmp_path: Path, count: int, subjects: int,
     return results
 
 
+def counted_exactly(ledger_url: str, total: int) -> Ledger:
+    """The ledger after the processes: its counts column and the sum of its recorded permitted decisions
+    both ``total``, and its audit chain verifying. Returned for further checks."""
+    ledger = Ledger(ledger_url)
+    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == recorded_permitted_sum(ledger) == total
+    result = ledger.verify()
+    assert result.ok, result.problem
+    return ledger
+
+
 def test_two_processes_bulk_groups_at_once_exactly_six_permitted(ledger_url: str, tmp_path: Path) -> None:
     """Two processes each record 4 transfers of 15,000 in one bulk group (``submit_many``): of the 8,
     exactly 6 fit under the 100,000 threshold, each on a count no other saw, whichever group goes first."""
@@ -101,28 +111,22 @@ def test_two_processes_bulk_groups_at_once_exactly_six_permitted(ledger_url: str
     assert sorted(line["before"] for line in every if line["outcome"] == "permitted") == [
         i * 15_000 for i in range(6)]
     assert [line["before"] for line in every if line["outcome"] == "conditional"] == [90_000] * 2
-    ledger = Ledger(ledger_url)
-    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == recorded_permitted_sum(ledger) == 90_000
-    result = ledger.verify()
-    assert result.ok, result.problem
+    counted_exactly(ledger_url, 90_000)
 
 
 def test_two_processes_bulk_lists_of_many_groups_count_exactly(ledger_url: str, tmp_path: Path) -> None:
     """Two processes each record 15 transfers of 4,000 in groups of 3 (five groups each, racing for the
     database group by group), across the 100,000 threshold: exactly 24 are permitted, each on a count
     no other saw, and the counts are what the recorded decisions add up to. The pause between groups
-    lets SQLite's waiting writer in: without it, its busy handler (sleeping up to 100 ms between tries)
-    mostly finds the lock taken again, and one process records all its groups before the other's first
-    (PostgreSQL queues the waiters: there they take turns either way)."""
+    lets the other process's waiting writer in: SQLite does not queue waiters in arrival order, and
+    without it one process may record all its groups before the other's first (PostgreSQL queues
+    them: there they take turns either way)."""
     results = bulk_at_once(ledger_url, tmp_path, 15, 4_000, groups=(3, 3), pause=0.005)
     every = [line for lines in results for line in lines]
     assert sorted(line["before"] for line in every if line["outcome"] == "permitted") == [
         i * 4_000 for i in range(24)]  # 92,000 + 4,000 < 100,000; 96,000 + 4,000 is not
     assert [line["before"] for line in every if line["outcome"] == "conditional"] == [96_000] * 6
-    ledger = Ledger(ledger_url)
-    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == recorded_permitted_sum(ledger) == 96_000
-    result = ledger.verify()
-    assert result.ok, result.problem
+    counted_exactly(ledger_url, 96_000)
 
 
 def test_two_processes_bulk_the_same_list_records_each_transfer_once(ledger_url: str, tmp_path: Path) -> None:
@@ -136,11 +140,7 @@ def test_two_processes_bulk_the_same_list_records_each_transfer_once(ledger_url:
         assert sorted([mine["replayed"], theirs["replayed"]]) == [False, True], (mine, theirs)
     assert [line["before"] for line in first if line["outcome"] == "permitted"] == [i * 15_000 for i in range(6)]
     assert [line["before"] for line in first if line["outcome"] == "conditional"] == [90_000] * 3
-    ledger = Ledger(ledger_url)
-    assert len(stored_texts(ledger)) == 9
-    assert ledger.counts(EXPORTER, 2026)["personal_subjects"] == recorded_permitted_sum(ledger) == 90_000
-    result = ledger.verify()
-    assert result.ok, result.problem
+    assert len(stored_texts(counted_exactly(ledger_url, 90_000))) == 9
 
 
 def test_sigkill_inside_the_transaction_leaves_no_trace(ledger_url: str, ledger_engine: Engine,

@@ -140,7 +140,11 @@ def begin_immediate(connection: Connection, busy_seconds: float) -> None:
     a commit needs no further lock."""
     deadline = time.monotonic() + busy_seconds
     delay = WRITE_LOCK_POLL[0]
-    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    # The handler switched off and on through the driver's own connection: on every writing
+    # transaction, and 1.6 us each that way against 14 through SQLAlchemy's execution (measured).
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA busy_timeout=0")
     try:
         while True:
             try:
@@ -152,7 +156,7 @@ def begin_immediate(connection: Connection, busy_seconds: float) -> None:
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, WRITE_LOCK_POLL[1])
     finally:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
+        driver.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
 
 
 def is_postgres(engine: Engine | Connection) -> bool:

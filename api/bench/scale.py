@@ -315,7 +315,9 @@ def measure(url: str, chosen: Sequence[str], timeout: float, workers: int = 2,
                 tell(f"  {name:<18} {found['per_s']:,.0f}/s, {found['per_cpu_s']:,.0f} per worker CPU-second "
                      f"({found['recorded']:,} in {found['seconds']} s, {clients} client(s), {serving} worker(s), "
                      f"batches of {found['batch']}; worker "
-                     f"{found['worker_mb_before']} -> {found['worker_peak_mb']} MB)")
+                     f"{found['worker_mb_before']} -> {found['worker_peak_mb']} MB"
+                     + (f"; CPU shares {'/'.join(map(str, found['worker_cpu_shares']))} %" if serving > 1 else "")
+                     + ")")
             elif name == "size":
                 result["size"] = stored_bytes(url)
                 tell(f"  size               {result['size']['bytes'] / 1e6:,.1f} MB, "

@@ -110,3 +110,14 @@ def test_batch_operations_name_clients_and_workers() -> None:
     assert batch_op("http-batch-c3-w2") == (3, 2)
     for wrong in ("http-batch-c", "http-batch-cx", "http-batch-c2-w", "http-batch-c2-wx", "http-batch-c2w2"):
         assert batch_op(wrong) == (0, 0), wrong
+
+
+def test_batch_cpu_shares_show_how_the_workers_split_the_work() -> None:
+    """The several-worker batch figure is reported with each worker's share of the CPU, largest
+    first: a run whose connections all landed on one worker must say so."""
+    from api.bench.scale_bulk import cpu_shares
+
+    assert cpu_shares([3.0, 1.0]) == [75, 25]
+    assert cpu_shares([1.0, 3.0]) == [75, 25]
+    assert cpu_shares([2.0]) == [100]
+    assert cpu_shares([0.0, 0.0]) == [0, 0]

@@ -18,7 +18,8 @@ from engine import rete
 from engine.compiler import CompiledPackSet, compile_pack_set
 from engine.decide import Evaluation, decide
 from engine.errors import BaygateError
-from engine.facts import PriorCounts, derive_facts_and_tally, start_of_sheet
+from engine.facts import PriorCounts, Tally, derive_facts_and_tally, start_of_sheet
+from engine.fired_ahead import ConditionIndex, FiredAhead
 from engine.models import Decision, TransferRequest
 from engine.party_ids import unverified_notes
 from engine.rulespec import PackSet, load_pack_set
@@ -120,6 +121,8 @@ class Engine:
                                     if any(rule in self._exempt_by_rule for rule in ruleset.rule_ids))
         """The rulesets with a rule that finds an exemption: only their fired rules are looked up."""
         self._rulesets_by_day: dict[dt.date, tuple[tuple[tuple[str, ...], bool], ...]] = {}
+        self.conditions = ConditionIndex(rule.when for rule in pack_set.rules)
+        """Every rule condition by the fact it reads: whether rules fired ahead still hold (``fire_ahead``)."""
 
     @classmethod
     def from_directory(cls, directory: Path | str, options: Mapping[str, Any] | None = None) -> Engine:
@@ -160,12 +163,44 @@ class Engine:
                 (names, any(name in self._exempting for name in names)) for names in in_force if names)
         return stages
 
-    def evaluate(self, request: TransferRequest, prior: PriorCounts | None = None,
-                 as_of: dt.date | None = None) -> Decision:
+    def facts_and_tally(self, request: TransferRequest, prior: PriorCounts) -> tuple[dict[str, Any], Tally]:
+        """The fact sheet the rules read for ``request`` on ``prior`` (under this engine's options and
+        the packs' counting policy), and the transfer's tally."""
+        return derive_facts_and_tally(request, prior, self.options, self.mechanisms, self._sheet_start,
+                                      self.pack_set.counting)
+
+    def decide_ahead(self, request: TransferRequest, prior: PriorCounts,
+                     as_of: dt.date | None = None) -> tuple[Decision, FiredAhead]:
+        """The decision on ``prior`` and the rules it fired, kept for :meth:`evaluate` to reuse if the
+        prior it is finally decided on fires them alike (``engine.fired_ahead``: a recording group
+        fires its rules before it takes the ledger's write lock, on guessed counts)."""
         prior = prior or _NO_PRIOR
-        facts, tally = derive_facts_and_tally(request, prior, self.options, self.mechanisms,
-                                              self._sheet_start, self.pack_set.counting)
+        day = as_of or _today()
+        facts, tally = self.facts_and_tally(request, prior)
+        sheet = dict(facts)
         fired = self.fire(facts)
+        decision = self._decision(request, prior, facts, tally, fired, day)
+        return decision, FiredAhead(prior, day, decision, sheet, fired, facts["exemption"])
+
+    def evaluate(self, request: TransferRequest, prior: PriorCounts | None = None,
+                 as_of: dt.date | None = None, ahead: FiredAhead | None = None) -> Decision:
+        """The decision on ``request`` with the exporter's counts ``prior``. ``ahead``: this engine's
+        decision on the same request made ahead on guessed counts (:meth:`decide_ahead`): that decision
+        when the counts and the day are the same, else its rules fired instead of firing them again
+        when the facts of ``prior`` satisfy every rule condition as the guessed counts did."""
+        prior = prior or _NO_PRIOR
+        if ahead is not None and ahead.prior == prior and ahead.as_of == (as_of or _today()):
+            return ahead.decision
+        facts, tally = self.facts_and_tally(request, prior)
+        if ahead is not None and self.conditions.fire_alike(ahead.facts, facts):
+            fired = ahead.fired
+            facts["exemption"] = ahead.exemptions
+        else:
+            fired = self.fire(facts)
+        return self._decision(request, prior, facts, tally, fired, as_of)
+
+    def _decision(self, request: TransferRequest, prior: PriorCounts, facts: dict[str, Any], tally: Tally,
+                  fired: list[str], as_of: dt.date | None) -> Decision:
         evaluation = Evaluation(
             request=request, facts=facts, fired=fired, prior=prior, tally=tally, options=self.options,
             as_of=as_of or _today(),

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from engine.evaluator import Engine
 from engine.facts import Tally, tally_for
+from engine.fired_ahead import FiredAhead
 from engine.ledger import group as group_io
 from engine.ledger import records
 from engine.ledger.audit import sha256
@@ -67,6 +68,8 @@ class Deciding(Protocol):
     request: TransferRequest
     request_json: str
     as_of: dt.date | None
+    ahead: FiredAhead | None
+    """Its rules fired before the group's lock, on guessed counts (``Recorder.fire_ahead``), or None."""
 
 
 def key_of(item: Deciding) -> Key:
@@ -95,7 +98,7 @@ def decide(group: Sequence[tuple[Deciding, bool]], counts: group_io.GroupCounts,
         year = request.planned_date.year
         prior = counts.prior(request.exporter.id, year)
         try:
-            decision = item.engine.evaluate(request, prior, as_of=item.as_of)
+            decision = item.engine.evaluate(request, prior, as_of=item.as_of, ahead=item.ahead)
             tally = tally_for(request, prior, item.engine.options, decision.counts.collected_abroad_uncounted)
         except Exception as exc:  # refused before writing anything: this submission alone fails
             found[index] = exc

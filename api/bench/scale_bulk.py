@@ -160,8 +160,8 @@ def cpu_shares(spent: list[float]) -> list[int]:
     Why the bench reports it: uvicorn's workers share one listening socket and the kernel hands each
     new *connection* to one of them; every request on a kept-alive connection stays with that worker.
     Two senders' connections land on one worker about half the time, and then the second worker idles
-    and the run measures one worker (seen in session 9: shares 85/15 at 1,377/s, 55/45 at 1,685-1,730/s
-    in the same hour). A figure for several workers means little without its split."""
+    and the run measures one worker (session 9, within minutes: shares 100/0 at 1,327-1,374/s, as one
+    worker; 51/49 at 1,635/s). A figure for several workers means little without its split."""
     total = sum(spent)
     if total <= 0:
         return [0 for _ in spent]

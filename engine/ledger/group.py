@@ -34,7 +34,7 @@ from typing import Any, cast
 
 import psycopg
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from engine.facts import PriorCounts, Tally
 from engine.ledger import audit, chain_keys, database, records, sealed_totals, totals
@@ -85,6 +85,24 @@ def _existing_sqlite(conn: Connection, keys: Sequence[tuple[str, str]]) -> list[
         sql = _EXISTING_PAIRS_SQLITE.format(pairs=", ".join(["(?, ?)"] * len(chunk)))
         found += conn.exec_driver_sql(sql, tuple(value for pair in chunk for value in pair)).all()
     return found
+
+
+_RECORDED_REFERENCES = text(
+    "SELECT exporter_id, reference FROM transfers WHERE exporter_id IN :es AND reference IN :rs").bindparams(
+    bindparam("es", expanding=True), bindparam("rs", expanding=True))
+
+
+def recorded_references(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of the (exporter, reference) ``keys`` are recorded under the exporter's own id, read without
+    any lock: for deciding a group ahead (``Recorder.fire_ahead``), which skips them, not for deciding
+    anything (the group's own read, under its locks, does that, merged ids included)."""
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(keys), _PAIRS_A_STATEMENT):
+        chunk = keys[start:start + _PAIRS_A_STATEMENT]
+        rows = conn.execute(_RECORDED_REFERENCES, {"es": sorted({e for e, _ in chunk}),
+                                                   "rs": sorted({r for _, r in chunk})})
+        found.update((str(exporter), str(reference)) for exporter, reference in rows)
+    return found & set(keys)
 
 
 def _psycopg_sql(sql: str) -> str:

@@ -184,12 +184,16 @@ class Recorder:
             with self.db.read() as conn:
                 known = sealed_totals.read(conn, self.db.totals_key, sorted({e for e, _ in needed}),
                                            sorted({y for _, y in needed}), needed)
+                taken = group_io.recorded_references(conn, sorted({key_of(item) for item in items}))
         except Exception:  # only a guess: the group reads the counts under its lock, and fails there if it must
-            known = {}
+            known, taken = {}, set()
         guess = group_io.GroupCounts(known)
         for item in items:
             request = item.request
             exporter, year = request.exporter.id, request.planned_date.year
+            if key_of(item) in taken:  # recorded already (a batch sent again): answered from its record
+                continue
+            taken.add(key_of(item))  # the same reference later in the group is answered from this one
             prior = guess.prior(exporter, year)
             try:
                 decision, item.ahead = item.engine.decide_ahead(request, prior, item.as_of)
@@ -296,7 +300,6 @@ class Recorder:
             return exc
         self.packs.remember(stored_now)
         self._dictionaries.remember(rows.new_dictionaries)
-
         for item in group:
             item.done.set()
         return None

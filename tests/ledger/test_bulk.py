@@ -159,3 +159,27 @@ def test_a_bulk_written_ledger_is_signed_at_every_commit_and_verifies_under_the_
     shown = CliRunner().invoke(app, ["audit", "verify", "--db", ledger_url, "--public-key", str(public)])
     assert shown.exit_code == 0, shown.output
     assert "signed heads from event 1" in shown.output and "before any signing key" not in shown.output
+
+
+def test_a_batch_sent_again_is_answered_from_its_records_without_deciding_it_ahead(
+        ledger: Ledger, ledger_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bulk group is decided ahead of its write lock (``Recorder.fire_ahead``), but not a request
+    whose reference is recorded already, nor a reference's second appearance in the group: a batch
+    sent again (a client's retry) costs a lookup, not a decision each."""
+    decided_ahead: list[str] = []
+    real = ledger_engine.decide_ahead
+
+    def counting(request: TransferRequest, *args: object) -> object:
+        decided_ahead.append(request.reference)
+        return real(request, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger_engine, "decide_ahead", counting)
+    requests = mixed()
+    first = list(ledger.submit_many(ledger_engine, iter([*requests, requests[2]]), group=100))
+    assert sorted(decided_ahead) == sorted(request.reference for request in requests)
+    assert [result.replayed for result in first if isinstance(result, SubmitResult)] == [False] * 14 + [True]
+    decided_ahead.clear()
+    again = list(ledger.submit_many(ledger_engine, iter(requests), group=100))
+    assert decided_ahead == []
+    assert outcomes(again) == [(outcome, personal, sensitive, True)
+                               for outcome, personal, sensitive, _replayed in outcomes(first[:14])]

@@ -83,6 +83,17 @@ def _with_line(kind: str, build: Any) -> Any:
 class _GuardedConstructor(RoundTripConstructor):
     """The round-trip constructor (line numbers kept), naming values it cannot build with their line."""
 
+    def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
+        """A key holding a list or mapping inside a list (``[[a]]: 1``) cannot be looked up: ruamel
+        raises TypeError, which would end a load in a traceback. No rule pack has such a key: refused
+        with its line (found by the whole suite's fuzzing of pack texts, 6 December)."""
+        try:
+            hash(key)
+        except TypeError:
+            raise _Refused(int(key_node.start_mark.line) + 1,
+                           "a mapping key must be plain text or a number, not a list or mapping") from None
+        return bool(super().check_mapping_key(node, key_node, mapping, key, value))
+
 
 _GuardedConstructor.add_constructor("tag:yaml.org,2002:timestamp",
                                     _with_line("date", RoundTripConstructor.construct_yaml_timestamp))

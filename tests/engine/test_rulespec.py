@@ -126,6 +126,16 @@ def test_alias_bomb_is_refused(tmp_path: Path) -> None:
     assert any("anchors and aliases are not allowed" in issue for issue in found)
 
 
+@pytest.mark.parametrize("text", ["[[x]]: 1\n", "x:\n  - {[{a: 1}]: 1}\n"])
+def test_a_key_holding_a_list_or_mapping_is_refused_with_its_line(tmp_path: Path, text: str) -> None:
+    """Found by fuzzing pack texts: a key with a list or mapping inside a list made ruamel raise
+    TypeError (a traceback, not a refusal)."""
+    found = issues(tmp_path, GOOD_RULE, OBLIGATIONS + text)
+    assert len(found) == 1
+    assert found[0].startswith("rules/test.yaml:")
+    assert found[0].endswith(": a mapping key must be plain text or a number, not a list or mapping")
+
+
 def test_a_bad_pack_refuses_the_whole_set(tmp_path: Path) -> None:
     folder = tmp_path / "rules"
     shutil.copytree(RULES, folder)

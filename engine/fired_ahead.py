@@ -5,7 +5,7 @@ Why: a recorded transfer is decided on its exporter's counts as they stand when 
 write lock (DESIGN section 5), so the whole decision was made under that lock, and with several
 workers (`serve --workers 2`) the lock was the limit (issue 21; docs/performance.md, session 9).
 Most of a decision is durable-rules firing the packs' rules. Firing them ahead, outside the lock, on
-the counts the process last saw, and checking under the lock that the counts read there satisfy every
+counts read just before it, and checking under the lock that the counts read there satisfy every
 rule condition exactly as the guessed ones did, leaves only the facts, the check and the decision's
 assembly under the lock; when the check fails, the rules are fired again there, as before.
 

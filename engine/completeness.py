@@ -31,11 +31,10 @@ import itertools
 import math
 import random
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.conditions import All, AnyOf, Condition, Leaf, negation_normal_form
+from engine.conditions import All, AnyOf, Condition, Leaf, leaves_of, negation_normal_form
 from engine.evaluator import Engine
 from engine.fact_registry import FactRegistry, FactSpec
 from engine.facts import FactValue, PriorCounts, derive_facts
@@ -87,16 +86,6 @@ class CompletenessReport:
                 f"{len(self.dead_rules)} rules no case fires, {self.seconds:.1f} s")
 
 
-def _leaves(cond: Condition) -> Iterator[Leaf]:
-    if isinstance(cond, Leaf):
-        yield cond
-    elif isinstance(cond, All | AnyOf):
-        for item in cond.items:
-            yield from _leaves(item)
-    else:
-        yield from _leaves(cond.item)
-
-
 def route_rules(engine: Engine) -> list[RuleSpec]:
     return [rule for rule in engine.pack_set.rules if rule.then.decides_route]
 
@@ -117,7 +106,7 @@ def dimensions(engine: Engine, rules: list[RuleSpec] | None = None) -> dict[str,
         dates |= {rule.effective_from, rule.effective_from - dt.timedelta(days=1)}
         if rule.effective_to is not None:
             dates |= {rule.effective_to, rule.effective_to + dt.timedelta(days=1)}
-        for leaf in _leaves(rule.when):
+        for leaf in leaves_of(rule.when):
             spec = registry.get(leaf.fact)
             if spec is None or spec.derived or leaf.fact in FROM_JURISDICTIONS:
                 continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,13 +77,20 @@ def negation_normal_form(cond: Condition, negate: bool = False) -> Condition:
     return Leaf(cond.fact, NEGATED_OP[cond.op], cond.value, cond.line)
 
 
+def leaves_of(cond: Condition) -> Iterator[Leaf]:
+    """Every comparison in a condition, under any combinator."""
+    if isinstance(cond, Leaf):
+        yield cond
+    elif isinstance(cond, Not):
+        yield from leaves_of(cond.item)
+    else:
+        for item in cond.items:
+            yield from leaves_of(item)
+
+
 def facts_read(cond: Condition) -> set[str]:
     """The names of the facts a condition reads."""
-    if isinstance(cond, Leaf):
-        return {cond.fact}
-    if isinstance(cond, Not):
-        return facts_read(cond.item)
-    return set().union(*(facts_read(item) for item in cond.items)) if cond.items else set()
+    return {leaf.fact for leaf in leaves_of(cond)}
 
 
 FactGetter = Callable[[Mapping[str, Any]], tuple[Any, ...]]

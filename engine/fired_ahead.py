@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.conditions import All, AnyOf, Condition, Leaf, evaluate_normal_form, negation_normal_form
+from engine.conditions import Condition, Leaf, evaluate_normal_form, leaves_of, negation_normal_form
 from engine.facts import PriorCounts
 from engine.models import Decision
 
@@ -51,23 +51,13 @@ class FiredAhead:
     exemptions: Any
 
 
-def _leaves(condition: Condition) -> Iterable[Leaf]:
-    if isinstance(condition, Leaf):
-        yield condition
-    elif isinstance(condition, All | AnyOf):
-        for item in condition.items:
-            yield from _leaves(item)
-    else:  # pragma: no cover - conditions given here are in negation normal form
-        yield from _leaves(condition.item)
-
-
 class ConditionIndex:
     """Every leaf of the packs' rule conditions (in negation normal form, as compiled), by fact."""
 
     def __init__(self, conditions: Iterable[Condition]) -> None:
         by_fact: dict[str, list[Leaf]] = {}
         for condition in conditions:
-            for leaf in _leaves(negation_normal_form(condition)):
+            for leaf in leaves_of(negation_normal_form(condition)):
                 by_fact.setdefault(leaf.fact, []).append(leaf)
         self._by_fact = {fact: tuple(leaves) for fact, leaves in by_fact.items()}
 

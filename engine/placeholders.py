@@ -14,24 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
-from engine.conditions import All, AnyOf, Condition, Leaf, Not
+from engine.conditions import Condition, leaves_of
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 FORM = re.compile(r"(?P<fact>[A-Za-z0-9_.]+):(?P<op>[a-z_]+)")
 SCALAR_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "contains")
-
-
-def leaves_of(cond: Condition) -> Iterator[Leaf]:
-    """Every comparison in a condition, under any combinator."""
-    if isinstance(cond, Leaf):
-        yield cond
-    elif isinstance(cond, Not):
-        yield from leaves_of(cond.item)
-    elif isinstance(cond, All | AnyOf):
-        for item in cond.items:
-            yield from leaves_of(item)
 
 
 def format_literal(value: object, lang: str) -> str:

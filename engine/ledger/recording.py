@@ -191,9 +191,10 @@ class Recorder:
         for item in items:
             request = item.request
             exporter, year = request.exporter.id, request.planned_date.year
-            if key_of(item) in taken:  # recorded already (a batch sent again): answered from its record
+            key = key_of(item)
+            if key in taken:  # recorded already (a batch sent again): answered from its record
                 continue
-            taken.add(key_of(item))  # the same reference later in the group is answered from this one
+            taken.add(key)  # the same reference later in the group is answered from this one
             prior = guess.prior(exporter, year)
             try:
                 decision, item.ahead = item.engine.decide_ahead(request, prior, item.as_of)
@@ -206,6 +207,7 @@ class Recorder:
 
     @staticmethod
     def _years_read(item: Submission) -> tuple[ExporterYear, ExporterYear]:
+        """The exporter-years a submission is decided on: its planned year's counts and last year's."""
         exporter, year = item.request.exporter.id, item.request.planned_date.year
         return (exporter, year), (exporter, year - 1)
 
@@ -272,10 +274,8 @@ class Recorder:
                 # Exporter locks in one global order (then the chain head): two processes' groups
                 # can never wait on each other in a cycle.
                 exporters = sorted({item.request.exporter.id for item in group}, key=database.lock_key)
-                needed = {(item.request.exporter.id, year) for item in group
-                          for year in (item.request.planned_date.year, item.request.planned_date.year - 1)}
-                reads = group_io.read(conn, self.db.totals_key, exporters,
-                                      sorted({(item.request.exporter.id, item.request.reference) for item in group}),
+                needed = {where for item in group for where in self._years_read(item)}
+                reads = group_io.read(conn, self.db.totals_key, exporters, sorted({key_of(item) for item in group}),
                                       sorted({year for _exporter, year in needed}), needed)
                 signer = self.db.signer
                 chain = group_io.chain(conn, reads, signer)

@@ -125,3 +125,73 @@ def test_a_forked_child_opens_its_own_connection(tmp_path: object, ledger_engine
     finally:
         _INHERITED.pop(url, None)
         ledger.close()
+
+
+def _totals_reads(ledger: Ledger) -> list[str]:
+    """Every statement the kept SQLite connection runs from here on (sqlite3's own trace hook)."""
+    _personal(ledger)  # the kept connection is open
+    kept = ledger.counting.kept.connection()
+    assert kept is not None and kept.driver_connection is not None
+    statements: list[str] = []
+    kept.driver_connection.set_trace_callback(statements.append)
+    return statements
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_sqlite_totals_are_read_once_while_nothing_is_committed(
+        ledger: Ledger, ledger_url: str, ledger_engine: Engine) -> None:
+    """The dry runs' answers kept on SQLite (``PRAGMA data_version``): read again after every commit,
+    by this process or another, and only then."""
+    ledger.submit(ledger_engine, transfer("F-1", subjects=900))
+    statements = _totals_reads(ledger)
+    assert [_personal(ledger) for _ in range(3)] == [900] * 3
+    totals = [s for s in statements if "exporter_year_totals" in s]
+    assert len(totals) == 0  # the answer read when the connection was opened, the totals unchanged
+    assert sum("data_version" in s for s in statements) == 3
+    ledger.submit(ledger_engine, transfer("F-2", subjects=100))
+    assert [_personal(ledger) for _ in range(2)] == [1_000] * 2
+    assert sum("exporter_year_totals" in s for s in statements) == 1
+    other = Ledger(ledger_url)
+    try:
+        other.submit(ledger_engine, transfer("F-3", subjects=10))
+    finally:
+        other.close()
+    assert _personal(ledger) == 1_010
+    assert sum("exporter_year_totals" in s for s in statements) == 2
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_totals_edited_after_an_answer_was_kept_are_refused(ledger: Ledger, ledger_engine: Engine) -> None:
+    """An insider's edit is a commit like any other: the answer kept before it is not given again, the
+    edited row's seal is checked and the dry run refused."""
+    from sqlalchemy import text
+
+    from engine.ledger.errors import LedgerIntegrityError
+
+    ledger.submit(ledger_engine, transfer("G-1", subjects=5_000))
+    assert _personal(ledger) == 5_000
+    assert _personal(ledger) == 5_000  # kept
+    with ledger.sql_engine.begin() as conn:
+        conn.execute(text("UPDATE exporter_year_totals SET personal_subjects = 1"))
+    for _ in range(2):  # nothing kept from a read that failed its seal
+        with pytest.raises(LedgerIntegrityError, match="changed outside the service"):
+            _personal(ledger)
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_a_replaced_kept_connection_keeps_nothing_of_the_one_before(
+        ledger: Ledger, ledger_url: str, ledger_engine: Engine) -> None:
+    """``data_version`` is a connection's own count: a new connection's may equal the number the
+    last one had when its answers were read, so those answers go with it."""
+    ledger.submit(ledger_engine, transfer("H-1", subjects=900))
+    assert _personal(ledger) == 900  # kept, with the first connection's data_version
+    other = Ledger(ledger_url)
+    try:
+        other.submit(ledger_engine, transfer("H-2", subjects=100))
+    finally:
+        other.close()
+    broken = ledger.counting.kept.connection()
+    assert broken is not None and broken.driver_connection is not None
+    broken.driver_connection.close()
+    assert _personal(ledger) == 1_000  # through the pool
+    assert _personal(ledger) == 1_000  # on a new kept connection

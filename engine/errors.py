@@ -91,6 +91,10 @@ def problems_from_validation(error: ValidationError, prefix: tuple[int | str, ..
     return problems
 
 
+COLLECTION_KEY_REFUSED = "a mapping key must be plain text or a number, not a list or mapping"
+"""What the request reader and the pack reader both say of a key written as a list or mapping (``[a]: 1``,
+``{[a]: 1}``): nothing baygate reads has one, and a reader must not guess what it would mean."""
+
 YAML_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 

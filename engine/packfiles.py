@@ -25,7 +25,7 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.parser import RoundTripParser
 
-from engine.errors import RuleIssue, RulePackError
+from engine.errors import COLLECTION_KEY_REFUSED, RuleIssue, RulePackError
 from engine.files import FileRefused, check_inside, read_regular_file
 
 MAX_PACK_BYTES = 2_000_000
@@ -90,8 +90,7 @@ class _GuardedConstructor(RoundTripConstructor):
         try:
             hash(key)
         except TypeError:
-            raise _Refused(int(key_node.start_mark.line) + 1,
-                           "a mapping key must be plain text or a number, not a list or mapping") from None
+            raise _Refused(int(key_node.start_mark.line) + 1, COLLECTION_KEY_REFUSED) from None
         return bool(super().check_mapping_key(node, key_node, mapping, key, value))
 
 

@@ -41,6 +41,7 @@ from yaml.events import (
     SequenceStartEvent,
 )
 
+from engine.errors import COLLECTION_KEY_REFUSED
 from engine.strict import InvalidScalar
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -238,7 +239,7 @@ def _place(parent: _Open, value: Any, event: Any) -> None:
         return
     if parent.key is _NO_KEY:
         if isinstance(value, dict | list):
-            raise YamlRefused(_line(event), "a mapping or a list cannot be a key")
+            raise YamlRefused(_line(event), COLLECTION_KEY_REFUSED)
         parent.key, parent.key_line = value, _line(event)
         return
     if parent.key in container:

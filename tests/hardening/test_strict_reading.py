@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from engine.errors import InputError
+from engine.errors import COLLECTION_KEY_REFUSED, InputError
 from engine.inputs import DuplicateKey, load_requests, loads_json
 from engine.strict import InvalidScalar
 from tests.hardening.badinputs import as_yaml
@@ -52,6 +53,14 @@ def test_duplicate_keys_are_named_by_their_path() -> None:
     with pytest.raises(InputError, match=r"\[1\]\.purpose: this key appears twice"):
         load_requests(b"[" + dumps(good_request()) + b", " + dumps(good_request())[:-1] +
                       b', "purpose": "research"}]', "list.json")
+
+
+@pytest.mark.parametrize("key", ["[purpose]", "{purpose: 1}", "[[purpose]]"])
+def test_a_key_written_as_a_list_or_mapping_is_refused_with_its_line_as_packs_refuse_it(key: str) -> None:
+    text = as_yaml().decode().replace("purpose:", f"{key}:", 1)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row.lstrip().startswith(key))
+    with pytest.raises(InputError, match=rf"line {line}: " + re.escape(COLLECTION_KEY_REFUSED)):
+        load_requests(text.encode(), "in.yaml")
 
 
 def test_a_huge_integer_is_a_value_with_a_field_not_an_exception() -> None:

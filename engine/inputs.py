@@ -138,8 +138,17 @@ def parse_document(raw: bytes, source: str) -> Any:
         except DuplicateKey as exc:
             raise InputError(source, [exc.problem()]) from None
         except json.JSONDecodeError as exc:
+            as_json = f"line {exc.lineno}: invalid JSON: {exc.msg}"
+            if source.lower().endswith((".yaml", ".yml")):
+                # YAML's flow style starts the same way (``{reference: X, ...}``): a file named .yaml is
+                # read as YAML too, and if neither reads it, its author is told what each reader found.
+                try:
+                    return _load_yaml(text, source)
+                except InputError as refused:
+                    raise InputError(source, [FieldProblem("", f"{problem.message} (read as JSON, {as_json})")
+                                              for problem in refused.problems]) from None
             if stripped.startswith("{") or exc.pos > 0:
-                raise InputError(source, [FieldProblem("", f"line {exc.lineno}: invalid JSON: {exc.msg}")]) from None
+                raise InputError(source, [FieldProblem("", as_json)]) from None
             return _load_yaml(text, source)
         # The depth is at most the number of opening brackets: only a text with more can be too deep
         # (a request has a dozen or two; walking each one's every node took 15 us of a list file's line)

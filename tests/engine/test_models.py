@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -71,14 +72,27 @@ def test_input_errors_name_the_source_and_list_index() -> None:
     assert "batch.yaml:1: [0].exporter: Field required" in text  # left out: the line of its request
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (b"", "input is empty"),
-    (b"\xff\xfe\x00garbage", "not valid UTF-8"),
-    (b"reference: [unclosed", "invalid YAML"),
-    (b"a: &x [1]\nb: *x\n", "aliases"),
-    (b"{\"reference\": ", "invalid JSON"),
-], ids=["empty", "not-utf8", "broken-yaml", "alias", "broken-json"])
-def test_broken_documents_get_a_clear_error(raw: bytes, expected: str) -> None:
+@pytest.mark.parametrize("raw, source, expected", [
+    (b"", "in.yaml", "input is empty"),
+    (b"\xff\xfe\x00garbage", "in.yaml", "not valid UTF-8"),
+    (b"reference: [unclosed", "in.yaml", "invalid YAML"),
+    (b"a: &x [1]\nb: *x\n", "in.yaml", "aliases"),
+    (b"{\"reference\": ", "in.json", "line 1: invalid JSON"),
+    (b"{\"reference\": ", "-", "line 1: invalid JSON"),
+    (b"{reference: X,\n purpose: [unclosed}\n", "in.yaml", "line 2: invalid YAML"),
+], ids=["empty", "not-utf8", "broken-yaml", "alias", "broken-json", "broken-json-stdin", "broken-yaml-flow"])
+def test_broken_documents_get_a_clear_error(raw: bytes, source: str, expected: str) -> None:
     with pytest.raises(InputError) as info:
-        load_requests(raw, "in.yaml")
+        load_requests(raw, source)
     assert expected in str(info.value)
+
+
+def test_a_yaml_file_in_flow_style_is_read_as_yaml() -> None:
+    """YAML's flow style starts as JSON does; a .yaml file is read as YAML whatever its first character."""
+    as_json = json.dumps(base_request())
+    flow = as_json.replace('"reference"', "reference", 1)  # no longer JSON, still YAML
+    (request,), _ = load_requests(flow.encode(), "flow.YML")
+    (expected,), _ = load_requests(as_json.encode(), "as.json")
+    assert request == expected
+    with pytest.raises(InputError, match="line 1: invalid JSON"):
+        load_requests(flow.encode(), "flow.json")

@@ -22,9 +22,12 @@ from engine.facts import PriorCounts, Tally, derive_facts_and_tally, start_of_sh
 from engine.fired_ahead import ConditionIndex, FiredAhead
 from engine.models import Decision, TransferRequest
 from engine.party_ids import unverified_notes
+from engine.ruleset_guard import RulesetGuard
 from engine.rulespec import PackSet, load_pack_set
 
 OptionValue = bool | int | str
+_StageOnDay = tuple[tuple[str, ...], "RulesetGuard | None", bool]
+"""One stage's rulesets in force on a day, its guard (if it has one) and whether a rule of it can exempt."""
 _NO_PRIOR = PriorCounts()
 
 
@@ -108,19 +111,29 @@ class Engine:
         self._exempt_by_rule = {rule.id: rule.then.exempt for rule in pack_set.rules if rule.then.exempt}
         # Per stage, each ruleset with the window in which some rule of it is in force: a ruleset none
         # of whose rules is in force on the planned date cannot fire (every compiled rule tests its
-        # window), so it is not asked (a session and its deletion, about 8 us, saved).
+        # window), so it is not asked (a session and its deletion, about 8 us, saved). And the stage's
+        # guard: a stage none of whose rules can match the sheet is not asked at all (engine.ruleset_guard).
         by_id = self._rules_by_id
-        self._stages = [
-            [(ruleset.name, min(by_id[r].effective_from for r in ruleset.rule_ids),
-              None if any(by_id[r].effective_to is None for r in ruleset.rule_ids)
-              else max(by_id[r].effective_to for r in ruleset.rule_ids))  # type: ignore[type-var]
-             for ruleset in self.compiled.stages[stage] if ruleset.rule_ids]
-            for stage in sorted(self.compiled.stages)]
-        self._stages = [stage for stage in self._stages if stage]
+        self._stages: list[tuple[list[tuple[str, dt.date, dt.date | None]], RulesetGuard | None]] = []
+        self.stage_guards: dict[int, RulesetGuard] = {}
+        """Per stage of at most a few rules, each needing a comparison on a few-valued fact: whether a
+        sheet may match one of them (engine.ruleset_guard)."""
+        for number in sorted(self.compiled.stages):
+            rulesets = [(ruleset.name, min(by_id[r].effective_from for r in ruleset.rule_ids),
+                         None if any(by_id[r].effective_to is None for r in ruleset.rule_ids)
+                         else max(by_id[r].effective_to for r in ruleset.rule_ids))  # type: ignore[type-var]
+                        for ruleset in self.compiled.stages[number] if ruleset.rule_ids]
+            if not rulesets:
+                continue
+            guard = RulesetGuard([by_id[r] for ruleset in self.compiled.stages[number] for r in ruleset.rule_ids],
+                                 pack_set.registry)
+            if guard.guards:
+                self.stage_guards[number] = guard
+            self._stages.append((rulesets, guard if guard.guards else None))
         self._exempting = frozenset(ruleset.name for stage in self.compiled.stages.values() for ruleset in stage
                                     if any(rule in self._exempt_by_rule for rule in ruleset.rule_ids))
         """The rulesets with a rule that finds an exemption: only their fired rules are looked up."""
-        self._rulesets_by_day: dict[dt.date, tuple[tuple[tuple[str, ...], bool], ...]] = {}
+        self._rulesets_by_day: dict[dt.date, tuple[_StageOnDay, ...]] = {}
         self.conditions = ConditionIndex(rule.when for rule in pack_set.rules)
         """Every rule condition by the fact it reads: whether rules fired ahead still hold (``fire_ahead``)."""
 
@@ -141,7 +154,9 @@ class Engine:
         facts["exemption"] = exemptions
         fired: list[str] = []
         fire = rete.fire
-        for names, exempting in self._rulesets_on(facts["planned_date"]):
+        for names, guard, exempting in self._rulesets_on(facts["planned_date"]):
+            if guard is not None and not guard.may_match(facts):
+                continue  # no rule of the stage can match the sheet (engine.ruleset_guard)
             fired_now = fire(names, facts)
             fired += fired_now
             if exempting:
@@ -150,17 +165,17 @@ class Engine:
                     facts["exemption"] = exemptions = exemptions.union(new)
         return fired
 
-    def _rulesets_on(self, on: dt.date) -> tuple[tuple[tuple[str, ...], bool], ...]:
-        """Per stage with a rule in force on ``on``: its rulesets that have one, and whether a rule of
-        them can find an exemption; worked out once per day (bounded)."""
+    def _rulesets_on(self, on: dt.date) -> tuple[_StageOnDay, ...]:
+        """Per stage with a rule in force on ``on``: its rulesets that have one, its guard, and whether
+        a rule of them can find an exemption; worked out once per day (bounded)."""
         stages = self._rulesets_by_day.get(on)
         if stages is None:
             if len(self._rulesets_by_day) >= 4096:
                 self._rulesets_by_day.clear()
-            in_force = [tuple(name for name, start, end in stage if start <= on and (end is None or on <= end))
-                        for stage in self._stages]
+            in_force = [(tuple(name for name, start, end in rulesets if start <= on and (end is None or on <= end)),
+                         guard) for rulesets, guard in self._stages]
             stages = self._rulesets_by_day[on] = tuple(
-                (names, any(name in self._exempting for name in names)) for names in in_force if names)
+                (names, guard, any(name in self._exempting for name in names)) for names, guard in in_force if names)
         return stages
 
     def facts_and_tally(self, request: TransferRequest, prior: PriorCounts) -> tuple[dict[str, Any], Tally]:

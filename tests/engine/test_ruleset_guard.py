@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from engine import rete
@@ -16,9 +17,10 @@ from engine.conditions import All, AnyOf, Leaf
 from engine.evaluator import Engine
 from engine.facts import PriorCounts
 from engine.models import TransferRequest
+from engine.rete import ReteError
 from engine.ruleset_guard import MOST_RULES_GUARDED, RulesetGuard, top_level_comparisons
 from engine.rulespec import load_pack_set
-from tests.engine.conftest import RULES
+from tests.engine.conftest import RULES, base_request
 from tests.engine.test_decide_caches import all_scenario_requests
 from tests.engine.test_fired_ahead import NEAR
 from tests.engine.test_rete import requests
@@ -94,3 +96,16 @@ def test_a_ruleset_with_a_rule_that_needs_no_few_valued_comparison_is_always_ask
     rule = next(rule for rule in _ENGINE.pack_set.rules if rule.stage == 1)
     guard = RulesetGuard([rule, replace(rule, id="x.tally-only", when=only_a_tally)], _ENGINE.pack_set.registry)
     assert not guard.guards
+
+
+def test_a_sheet_lacking_a_fact_a_guarded_stage_reads_is_refused_not_skipped() -> None:
+    """The writers refuse a sheet lacking a fact a ruleset reads (``ReteError`` naming it): read as
+    unknown, it would change silently which rules fire. The guard asks such a stage rather than answer
+    for it (found by review: it had skipped the stage, and the art. 4 exemption with it)."""
+    request = TransferRequest.model_validate(base_request(data=[
+        {"kind": "personal", "subjects": 50, "collected_outside_mainland": True}]))
+    facts = _ENGINE.facts_and_tally(request, PriorCounts())[0]
+    assert facts["leaves_mainland"] and facts["data.all_collected_outside_mainland"]
+    del facts["data.all_collected_outside_mainland"]  # read by stage 0 only
+    with pytest.raises(ReteError, match="all_collected_outside_mainland"):
+        _ENGINE.fire(facts)

@@ -84,7 +84,8 @@ class KeptReader:
 
     On SQLite it also keeps the answers it gave while the database is unchanged: ``PRAGMA
     data_version`` (about 2 us) changes on this connection whenever any other connection, in this
-    process or another, commits, and this one never writes. So an answer is reused only while no
+    process or another, commits, and ``total_changes`` whenever this one writes (only an in-memory
+    database's pool ever writes on it). So an answer is reused only while no
     transfer, withdrawal, amendment or other write was committed since it was read; the first read
     after any commit reads the rows and checks their seals again. A service answering dry runs while
     nothing is recorded (an officer checking proposals) reads each exporter's totals once; one
@@ -120,7 +121,10 @@ class KeptReader:
                     self._pid = os.getpid()
                     self._forget()  # another connection's data_version says nothing about this one's
                 if self._keeps_answers:
-                    version = fetch_all(raw, DATA_VERSION, {})[0][0]
+                    # data_version moves with other connections' commits, total_changes with this one's:
+                    # an in-memory database's pool (SingletonThreadPool) writes on this very connection.
+                    driver: Any = raw.driver_connection
+                    version = (fetch_all(raw, DATA_VERSION, {})[0][0], driver.total_changes)
                     if version != self._version:
                         self._forget()
                         self._version = version

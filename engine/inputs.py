@@ -139,9 +139,7 @@ def parse_document(raw: bytes, source: str) -> Any:
             raise InputError(source, [exc.problem()]) from None
         except json.JSONDecodeError as exc:
             as_json = f"line {exc.lineno}: invalid JSON: {exc.msg}"
-            if source.lower().endswith((".yaml", ".yml")):
-                # YAML's flow style starts the same way (``{reference: X, ...}``): a file named .yaml is
-                # read as YAML too, and if neither reads it, its author is told what each reader found.
+            if _flow_yaml(text, source, exc):
                 try:
                     return _load_yaml(text, source)
                 except InputError as refused:
@@ -156,6 +154,14 @@ def parse_document(raw: bytes, source: str) -> Any:
             raise InputError(source, [FieldProblem("", f"nesting deeper than {MAX_DEPTH} levels")])
         return data
     return _load_yaml(text, source)
+
+
+def _flow_yaml(text: str, source: str, refused: json.JSONDecodeError) -> bool:
+    """Whether a mapping JSON refused is a .yaml file in YAML's flow style (``{reference: X, ...}``):
+    JSON stopped at its first key, unquoted. Any later error is JSON's to report: a JSON document
+    with a typo (``"subjects": 100,000``) would otherwise be read by YAML as something else."""
+    return (source.lower().endswith((".yaml", ".yml")) and refused.msg.startswith("Expecting property name")
+            and text[:refused.pos].strip() == "{")
 
 
 def _depth(node: Any, level: int = 0) -> int:

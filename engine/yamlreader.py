@@ -149,10 +149,19 @@ _BUILD: dict[str, Any] = {
 _NOT_COLLECTIONS = {"set": "sets (!!set)", "omap": "ordered maps (!!omap)", "pairs": "pairs (!!pairs)"}
 
 
+PYTHON_NONE = "None"
+"""Python's spelling of no value, which YAML reads as the text 'None': refused when written plain. A
+request printed from Python (``print(request)``) would otherwise name a population 'None' and count
+two data sets of unnamed populations as one."""
+
+
 def _scalar(event: ScalarEvent) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         kind = _resolve(event.value) if event.implicit[0] and tag is None else "str"
+        if kind == "str" and event.value == PYTHON_NONE and not event.style:  # plain, not quoted
+            return InvalidScalar.of(event.value, "value", "write null for no value (or leave the key out), "
+                                                          "or 'None' in quotes for the text")
     elif tag.startswith(TAG) and tag[len(TAG):] in _BUILD:
         kind = tag[len(TAG):]
     else:

@@ -96,3 +96,30 @@ def test_a_yaml_file_in_flow_style_is_read_as_yaml() -> None:
     assert request == expected
     with pytest.raises(InputError, match="line 1: invalid JSON"):
         load_requests(flow.encode(), "flow.json")
+
+
+def test_a_python_dict_printed_into_a_yaml_file_is_refused_not_read_with_none_as_text() -> None:
+    """``print(request)`` of a Python dict is no JSON (single quotes, ``None``) but reads as YAML, where
+    ``None`` is the text 'None': two data sets of unnamed populations would be one population 'None',
+    counted once (110,000 individuals read as 60,000: permitted under the threshold instead of a
+    standard contract). A plain ``None`` is refused with what to write; quoted, it is the text."""
+    document = base_request(data=[{"kind": "personal", "subjects": 60_000, "population": None},
+                                  {"kind": "personal", "subjects": 50_000, "population": None}])
+    with pytest.raises(InputError, match=r"data\[0\]\.population: 'None' is not a valid value: write null"):
+        load_requests(repr(document).encode(), "request.yaml")
+    block = "".join(f"{key}: None\n" if key == "reference" else "" for key in document)
+    with pytest.raises(InputError, match="reference: 'None' is not a valid value"):
+        load_requests(block.encode(), "block.yaml")
+    quoted = json.dumps({**document, "reference": "None", "data": document["data"][:1]})
+    (request,), _ = load_requests(quoted.encode(), "quoted.yaml")
+    assert request.reference == "None" and request.data[0].population is None
+
+
+def test_a_json_typo_in_a_yaml_file_is_reported_as_json_not_read_as_yaml() -> None:
+    """Only a mapping whose first key is unquoted goes to YAML: ``"subjects": 60,000`` in a JSON
+    document would read as YAML as another mapping; JSON names the line instead."""
+    text = json.dumps(base_request(), indent=1).replace('"subjects": 1000', '"subjects": 1,000')
+    assert "1,000" in text
+    with pytest.raises(InputError, match="invalid JSON: Expecting property name") as refused:
+        load_requests(text.encode(), "typo.yaml")
+    assert "YAML" not in str(refused.value)

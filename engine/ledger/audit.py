@@ -128,6 +128,14 @@ class ChainWriter:
             head = _read_head(self.connection)
             self._head = (int(head.seq), str(head.hash))
 
+    @property
+    def head_seq(self) -> int:
+        """The head's sequence number: as read when the head was locked, then as the last event
+        appended left it."""
+        self.lock()
+        assert self._head is not None
+        return self._head[0]
+
     def append(self, kind: str, subject: str, at: str, data: dict[str, Any]) -> int:
         self.lock()
         assert self._head is not None

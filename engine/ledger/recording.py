@@ -30,6 +30,7 @@ from engine.ledger.audit import canonical, sha256
 from engine.ledger.errors import DatabaseUnavailable, ReferenceConflict
 from engine.ledger.group_decisions import Key, key_of
 from engine.ledger.ledger_database import LedgerDatabase, recorded_now
+from engine.ledger.other_writers import OtherWriters
 from engine.ledger.packs_in_service import PacksInService
 from engine.ledger.sealed_totals import ExporterYear
 from engine.models import Decision, TransferRequest
@@ -113,6 +114,8 @@ class Recorder:
         self._last_group = 0  # size of the last group committed
         self._dictionaries = records.DictionaryChooser()
         """The dictionaries new records are compressed with, per kind of decision (``engine.ledger.records``)."""
+        self.other_writers = OtherWriters()
+        """Whether bulk groups are decided ahead of the write lock: while another writer is seen."""
 
     def submit(self, engine: Engine, request: TransferRequest, as_of: dt.date | None = None,
                actor: Actor | None = None) -> SubmitResult:
@@ -159,7 +162,8 @@ class Recorder:
             raise DatabaseUnavailable(f"database unavailable: database is locked (this process's writers waited "
                                       f"longer than {busy:g} s; nothing of this group was written: retry later)")
         try:
-            self.fire_ahead(items)
+            if self.other_writers.decide_ahead:
+                self.fire_ahead(items)
             failed = self.record_group(items)
         finally:
             self._committer.release()
@@ -178,7 +182,8 @@ class Recorder:
         the lock, ``Engine.evaluate`` uses them only if the counts read there satisfy every rule
         condition alike (``engine.fired_ahead``), and fires them again otherwise. A wrong guess costs
         time, never a different decision. With several writer processes this takes most of the
-        rules' work out of the lock (docs/performance.md, session 9)."""
+        rules' work out of the lock (docs/performance.md, session 9); alone it only costs, so it is
+        done while another writer is seen (``engine.ledger.other_writers``)."""
         needed = {where for item in items for where in self._years_read(item)}
         try:
             with self.db.read() as conn:
@@ -279,6 +284,7 @@ class Recorder:
                                       sorted({year for _exporter, year in needed}), needed)
                 signer = self.db.signer
                 chain = group_io.chain(conn, reads, signer)
+                self.other_writers.found_head(chain.head_seq)
                 chain_keys.prepare(conn, chain.append, signer, reads.signing_key, group[0].actor, recorded_now())
                 rows = group_io.GroupRows()
                 before = [self.recorded_before(conn, item, reads) for item in group]  # rows or refusals
@@ -292,12 +298,14 @@ class Recorder:
                     if item.error is None and item.result is not None and not item.result.replayed:
                         in_group[key] = rows.recorded(key)  # the same reference again in this group
                 group_io.write(conn, rows, chain, self.db.totals_key, reads.totals)
+                head = chain.head_seq
         except BaseException as exc:
             for item in group:
                 if item.error is None:
                     item.result, item.error = None, exc
                 item.done.set()
             return exc
+        self.other_writers.committed(head)
         self.packs.remember(stored_now)
         self._dictionaries.remember(rows.new_dictionaries)
         for item in group:

@@ -14,6 +14,8 @@ Run as ``python -m tests.ledger.worker MODE URL ARG...``:
   (``replayed``), or the error that refused it.
   PAUSE (seconds, default 0): the requests arrive as from a stream (a list file read as it is recorded),
   each group's after a pause, so another process's waiting writer can take SQLite's lock in between.
+  Every group is decided ahead of the write lock (``OtherWriters.always``), the first one too, so the
+  guesses made without the lock meet the other process's writes from the start.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def main(argv: list[str]) -> None:
                     time.sleep(pause)  # submit_many has committed the group before: we hold no lock
                 yield request
 
+        ledger.recorder.other_writers.always = True
         print("ready", flush=True)
         while not start.exists():
             time.sleep(0.001)

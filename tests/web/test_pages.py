@@ -62,11 +62,20 @@ def test_the_session_cookie_is_httponly_strict_and_holds_no_key(app_client: Test
     assert "Signed in as officer" in app_client.get("/").text
 
 
+def _only_session_cookie(client: TestClient, value: str, domain: str, path: str) -> None:
+    """The jar holding this one session cookie (setting one beside the server's would send both)."""
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, value, domain=domain, path=path)
+
+
 def test_a_tampered_or_foreign_cookie_signs_nobody_in(app_client: TestClient) -> None:
     sign_in(app_client, OFFICER)
-    value = app_client.cookies.get(SESSION_COOKIE)
+    cookie = next(cookie for cookie in app_client.cookies.jar if cookie.name == SESSION_COOKIE)
+    value, domain, path = cookie.value or "", cookie.domain, cookie.path
     assert value
-    app_client.cookies.set(SESSION_COOKIE, value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
+    _only_session_cookie(app_client, value, domain, path)  # the jar's own cookie, as the server set it
+    assert app_client.get("/transfers", follow_redirects=False).status_code == 200
+    _only_session_cookie(app_client, value[:-2] + ("AA" if not value.endswith("AA") else "BB"), domain, path)
     assert app_client.get("/transfers", follow_redirects=False).status_code == 303
 
 

@@ -44,6 +44,21 @@ def ledger(ledger_url: str) -> Iterator[Ledger]:
         store.close()
 
 
+@pytest.fixture
+def decided_ahead(ledger_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The references the engine decides ahead of a group's write lock (``Recorder.fire_ahead``), in order:
+    the engine's own ``decide_ahead``, counted on its way through."""
+    references: list[str] = []
+    real = ledger_engine.decide_ahead
+
+    def counting(request: TransferRequest, *args: object) -> object:
+        references.append(request.reference)
+        return real(request, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger_engine, "decide_ahead", counting)
+    return references
+
+
 def transfer(reference: str, subjects: int = 1000, **overrides: Any) -> TransferRequest:
     """A Shenzhen -> Hong Kong transfer with consent, notice and PIA in place, so only the route
     (the volume) decides; ``business_services`` so no art. 5(1)-(3) exemption applies."""

@@ -162,18 +162,10 @@ def test_a_bulk_written_ledger_is_signed_at_every_commit_and_verifies_under_the_
 
 
 def test_a_batch_sent_again_is_answered_from_its_records_without_deciding_it_ahead(
-        ledger: Ledger, ledger_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+        ledger: Ledger, ledger_engine: Engine, decided_ahead: list[str]) -> None:
     """A bulk group is decided ahead of its write lock (``Recorder.fire_ahead``), but not a request
     whose reference is recorded already, nor a reference's second appearance in the group: a batch
     sent again (a client's retry) costs a lookup, not a decision each."""
-    decided_ahead: list[str] = []
-    real = ledger_engine.decide_ahead
-
-    def counting(request: TransferRequest, *args: object) -> object:
-        decided_ahead.append(request.reference)
-        return real(request, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ledger_engine, "decide_ahead", counting)
     ledger.recorder.other_writers.always = True  # as while another writer is seen (engine.ledger.other_writers)
     requests = mixed()
     first = list(ledger.submit_many(ledger_engine, iter([*requests, requests[2]]), group=100))

@@ -6,12 +6,9 @@ again. Either way the decisions are the same (``engine.fired_ahead``); here, whi
 
 from __future__ import annotations
 
-import pytest
-
 from engine.evaluator import Engine
 from engine.ledger import Ledger
 from engine.ledger.other_writers import OtherWriters
-from engine.models import TransferRequest
 from tests.ledger.conftest import EXPORTER, transfer
 
 
@@ -35,15 +32,7 @@ def test_a_sighting_keeps_deciding_ahead_for_some_groups_then_lapses() -> None:
 
 
 def test_a_process_alone_decides_once_and_ahead_after_another_writer(
-        ledger: Ledger, ledger_url: str, ledger_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    decided_ahead: list[str] = []
-    real = ledger_engine.decide_ahead
-
-    def counting(request: TransferRequest, *args: object) -> object:
-        decided_ahead.append(request.reference)
-        return real(request, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ledger_engine, "decide_ahead", counting)
+        ledger: Ledger, ledger_url: str, ledger_engine: Engine, decided_ahead: list[str]) -> None:
     alone = list(ledger.submit_many(ledger_engine, (transfer(f"A-{n}", 1_000) for n in range(9)), group=3))
     assert len(alone) == 9 and decided_ahead == []  # three groups, nobody else writing
     other = Ledger(ledger_url)  # another replica's writer

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from engine import rete
-from engine.compiler import CompiledPackSet, compile_pack_set
+from engine.compiler import CompiledPackSet, CompiledRuleset, compile_pack_set, compile_ruleset
 from engine.decide import Evaluation, decide
-from engine.errors import BaygateError
+from engine.errors import BaygateError, RuleIssue, RulePackError
 from engine.facts import PriorCounts, Tally, derive_facts_and_tally, start_of_sheet
 from engine.fired_ahead import ConditionIndex, FiredAhead
 from engine.models import Decision, TransferRequest
@@ -43,6 +43,26 @@ def _today() -> dt.date:
     if today[0] != second:
         today = _TODAY = (second, dt.date.fromtimestamp(second))
     return today[1]
+
+
+def _refused_rules(ruleset: CompiledRuleset, pack_set: PackSet) -> list[RuleIssue]:
+    """The rules of a ruleset durable-rules refused, each with its file and line: every rule that it
+    refuses alone, else the first with the others named (together they are refused)."""
+    rules = [rule for rule in pack_set.rules if rule.id in ruleset.rule_ids]
+    issues = []
+    for index, rule in enumerate(rules):
+        alone = compile_ruleset(f"{ruleset.name}_alone_{index}", ruleset.stage, [rule], pack_set.registry)
+        why = rete.refusal(alone)
+        if why is not None:
+            issues.append(RuleIssue(rule.file, rule.line, rule.id, _refused(why.split(f"{alone.name}: ", 1)[-1])))
+    return issues or [RuleIssue(rules[0].file, rules[0].line, rules[0].id, _refused(
+        f"with the rules beside it in its ruleset: {', '.join(rule.id for rule in rules[1:])}"))]
+
+
+def _refused(detail: str) -> str:
+    meaning = "; 113 is its limit on one rule's expression" if detail.endswith(" 113") else ""
+    return (f"durable-rules cannot compile this condition ({detail}{meaning}): write it as several rules, "
+            "or with fewer nested any/not/in")
 
 
 class OptionError(BaygateError):
@@ -106,7 +126,10 @@ class Engine:
         self.compiled: CompiledPackSet = compile_pack_set(pack_set)
         for stage in self.compiled.stages.values():
             for ruleset in stage:
-                rete.register(ruleset)
+                try:
+                    rete.register(ruleset)
+                except rete.RulesetRefused:
+                    raise RulePackError(_refused_rules(ruleset, pack_set)) from None
         self._rules_by_id = {rule.id: rule for rule in pack_set.rules}
         self._exempt_by_rule = {rule.id: rule.then.exempt for rule in pack_set.rules if rule.then.exempt}
         # Per stage, each ruleset with the window in which some rule of it is in force: a ruleset none

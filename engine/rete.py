@@ -47,14 +47,38 @@ def _unused_action(_closure: Any) -> None:  # pragma: no cover - actions are dra
     raise AssertionError("baygate drains matched rules itself; durable actions never run")
 
 
+class RulesetRefused(ReteError):
+    """durable-rules would not build a compiled ruleset (a limit of its C engine: error 113, an
+    expression too large for one rule); the pack set cannot be used."""
+
+
 def register(ruleset: CompiledRuleset) -> None:
     """Register a compiled ruleset once per process (same name = same digest = same content)."""
     with _LOCK:
         if ruleset.name in _REGISTERED:
             return
-        definition = {name: dict(rule, run=_unused_action) for name, rule in ruleset.durable_definition().items()}
-        _REGISTERED[ruleset.name] = Ruleset(ruleset.name, None, definition)
+        _REGISTERED[ruleset.name] = _built(ruleset)
         _WRITERS[ruleset.name] = ruleset.writer
+
+
+def refusal(ruleset: CompiledRuleset) -> str | None:
+    """Why durable-rules will not build ``ruleset``, or None: for finding the rule a refused ruleset
+    owes it to (``Engine``). A ruleset built here cannot be deleted again (durable-rules has no way):
+    only asked after a refusal, under names of their own."""
+    with _LOCK:
+        try:
+            _built(ruleset)
+        except RulesetRefused as refused:
+            return str(refused)
+    return None
+
+
+def _built(ruleset: CompiledRuleset) -> Ruleset:
+    definition = {name: dict(rule, run=_unused_action) for name, rule in ruleset.durable_definition().items()}
+    try:
+        return Ruleset(ruleset.name, None, definition)
+    except Exception as exc:  # durable-rules raises a bare Exception with its C error code
+        raise RulesetRefused(f"durable-rules would not build ruleset {ruleset.name}: {exc}") from None
 
 
 def registered_count() -> int:

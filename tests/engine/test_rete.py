@@ -270,6 +270,72 @@ def test_alpha_stack_limit_is_an_error_not_a_crash() -> None:
     assert sorted(rete.fire([ruleset.name], {"onward.count": 5})) == sorted(f"wide.{i}" for i in range(6))
 
 
+TOO_LARGE_FOR_DURABLE = """\
+pack: too-large
+version: "1"
+title: A rule durable-rules will not compile, beside one it will
+rules:
+  - id: big.fine
+    title: A small rule
+    when: {fact: purpose, eq: research}
+    then: {note: true}
+    cite: "synthetic"
+    effective: {from: 2020-01-01}
+    message: {en: "Fine.", zh-Hans: "好。", zh-Hant: "好。"}
+  - id: big.expr
+    title: Many alternatives
+    when:
+      all:
+        - any:
+            - any:
+                - {fact: data.tags, contains: research}
+                - {fact: option.gba_contract_at_assessment_level, in: [false]}
+                - {fact: safeguards.notice_given, in: [true]}
+            - {fact: data.tags, contains: credit_reporting}
+            - not: {fact: purpose, not_in: [research, financial_services, international_trade]}
+        - all:
+            - all:
+                - {fact: option.gba_contract_at_assessment_level, eq: false}
+                - {fact: purpose, in: [academic_cooperation, other, cross_border_manufacturing]}
+            - any:
+                - {fact: onward.outside_gba, in: [true]}
+                - {fact: option.pre_2024_assessments_three_years, in: [false]}
+                - {fact: purpose, in: [statutory_duty, research]}
+            - all:
+                - {fact: exemption, contains: statutory_duty}
+        - any:
+            - all:
+                - {fact: data.tags, contains: surveying_mapping}
+    then: {note: true}
+    cite: "synthetic"
+    effective: {from: 2020-01-01}
+    message: {en: "Big.", zh-Hans: "大。", zh-Hant: "大。"}
+"""
+
+
+def test_a_rule_durable_rules_will_not_compile_is_named_with_its_file_and_line(tmp_path: Path) -> None:
+    """The loader accepts this condition, but durable-rules refuses to build it (its error 113, the limit
+    on one rule's expression): found by the review of session 10 as 'internal error' with no rule named.
+    The pack set is refused naming the rule alone, not the small rule compiled beside it."""
+    from engine.errors import RulePackError
+
+    for pack in RULES.glob("*.yaml"):
+        (tmp_path / pack.name).write_bytes(pack.read_bytes())
+    (tmp_path / "too-large.yaml").write_text(TOO_LARGE_FOR_DURABLE, encoding="utf-8")
+    with pytest.raises(RulePackError) as refused:
+        Engine(load_pack_set(tmp_path))
+    assert [(issue.rule_id, issue.line) for issue in refused.value.issues] == [("big.expr", 12)]
+    assert refused.value.issues[0].file.endswith("too-large.yaml")
+    assert "cannot compile this condition" in str(refused.value) and "113" in str(refused.value)
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    shown = CliRunner().invoke(app, ["rules", "validate", str(tmp_path)])
+    assert shown.exit_code == 3, shown.output  # a refused pack set, not an internal error
+    assert "too-large.yaml:12: rule big.expr: durable-rules cannot compile this condition" in shown.output
+
+
 @pytest.mark.parametrize(("fact", "value"), [
     *[("onward.count", v) for v in (0, 1, 738_000, -5, 1.5, None, "zz-other")],
     *[("exporter.city", v) for v in ("HK", "", "深圳", 'quote " and \\ back', "tab\t%s%%", "\u2028", None)],

@@ -26,7 +26,7 @@ from engine.ruleset_guard import RulesetGuard
 from engine.rulespec import PackSet, load_pack_set
 
 OptionValue = bool | int | str
-_StageOnDay = tuple[tuple[str, ...], "RulesetGuard | None", bool]
+_StageOnDay = tuple[tuple[str, ...], RulesetGuard | None, bool]
 """One stage's rulesets in force on a day, its guard (if it has one) and whether a rule of it can exempt."""
 _NO_PRIOR = PriorCounts()
 
@@ -152,7 +152,7 @@ class Engine:
                                  pack_set.registry)
             if guard.guards:
                 self.stage_guards[number] = guard
-            self._stages.append((rulesets, guard if guard.guards else None))
+            self._stages.append((rulesets, self.stage_guards.get(number)))
         self._exempting = frozenset(ruleset.name for stage in self.compiled.stages.values() for ruleset in stage
                                     if any(rule in self._exempt_by_rule for rule in ruleset.rule_ids))
         """The rulesets with a rule that finds an exemption: only their fired rules are looked up."""

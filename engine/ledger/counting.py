@@ -85,9 +85,9 @@ class KeptReader:
     On SQLite it also keeps the answers it gave while the database is unchanged: ``PRAGMA
     data_version`` (about 2 us) changes on this connection whenever any other connection, in this
     process or another, commits, and ``total_changes`` whenever this one writes (only an in-memory
-    database's pool ever writes on it). So an answer is reused only while no
-    transfer, withdrawal, amendment or other write was committed since it was read; the first read
-    after any commit reads the rows and checks their seals again. A service answering dry runs while
+    database's pool ever writes on it). So an answer is reused only while no transfer, withdrawal,
+    amendment or other write was committed since it was read; the first read after any commit reads
+    the rows and checks their seals again. A service answering dry runs while
     nothing is recorded (an officer checking proposals) reads each exporter's totals once; one
     recording as well reads them as before, plus the pragma. PostgreSQL has no such cheap probe, and
     its reads are not kept."""
@@ -103,7 +103,7 @@ class KeptReader:
         self._keeps_answers = sql_engine.dialect.name == "sqlite"
         self._answers: dict[Hashable, Any] = {}
         self._version: object = None
-        """``PRAGMA data_version`` on the kept connection when ``_answers`` were read."""
+        """``PRAGMA data_version`` and ``total_changes`` of the kept connection when ``_answers`` were read."""
 
     def answer(self, key: Hashable, sql: str, parameters: Mapping[str, Any],
                from_rows: Callable[[Sequence[Sequence[Any]]], T]) -> T | None:
